@@ -1,0 +1,11 @@
+/** Jest runs the TypeScript sources through ts-jest (type-checked by `npm run typecheck`, not here). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  testTimeout: 120000,
+  // Integration tests share one MySQL schema and one Temporal namespace: run files one at a time.
+  maxWorkers: 1,
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+};

@@ -1,0 +1,76 @@
+/**
+ * Every setting of the platform, read once from the environment. Each has a default that works on the native
+ * stack (`npm run stack`), so a newcomer sets nothing; production overrides them (see .env.example).
+ */
+import { z } from 'zod';
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)?$/, 'a duration such as 300ms, 5s, 5m or 1h')
+  .transform(parseDurationMs);
+
+export function parseDurationMs(text: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
+}
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: z.coerce.number().int().default(3000),
+  LOG_LEVEL: z.string().default('info'),
+  MYSQL_URL: z.string().default('mysql://shopflow:shopflow@127.0.0.1:3306/shopflow'),
+  MYSQL_POOL_MAX: z.coerce.number().int().positive().default(30),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('orders'),
+  TEMPORAL_UI_URL: z.string().default('http://127.0.0.1:8233'),
+  KAFKA_BROKERS: z.string().default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().default('shopflow'),
+  CASSANDRA_CONTACT_POINTS: z.string().default('127.0.0.1:9042'),
+  CASSANDRA_DATACENTER: z.string().default('datacenter1'),
+  CASSANDRA_KEYSPACE: z.string().default('shopflow'),
+  MONGO_URL: z.string().default('mongodb://127.0.0.1:27017/shopflow'),
+  SEARCH_URL: z.string().default('http://127.0.0.1:9200'),
+  SEARCH_ENGINE: z.enum(['opensearch', 'elasticsearch']).default('opensearch'),
+  SEARCH_INDEX: z.string().default('items'),
+  /** How long a created order waits for its payment before it is canceled and its stock released. */
+  ORDER_PAYMENT_TIMEOUT: duration.default(5 * 60_000),
+  /** What to do with a payment success that arrives after the order expired: refund it, or keep the order. */
+  LATE_PAYMENT_POLICY: z.enum(['refund', 'accept']).default('refund'),
+  /** How long an expired order's saga keeps listening for a late payment before it closes. */
+  ORDER_LATE_PAYMENT_WINDOW: duration.default(60 * 60_000),
+  PAYMENT_GATEWAY_URL: z.string().default('http://127.0.0.1:4010'),
+  PAYMENT_GATEWAY_PORT: z.coerce.number().int().default(4010),
+  /** Where the simulated gateway posts its webhooks (the API). */
+  PAYMENT_WEBHOOK_URL: z.string().default('http://127.0.0.1:3000/payments/webhook'),
+  PAYMENT_WEBHOOK_SECRET: z.string().min(16).default('dev-only-webhook-secret-change-me'),
+  /** The simulated gateway's answer time, and when a pm_card_lateSuccess charge finally succeeds. */
+  GATEWAY_LATENCY: duration.default(30),
+  GATEWAY_LATE_SUCCESS_DELAY: duration.optional(),
+  OUTBOX_POLL_INTERVAL: duration.default(100),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${issues}`);
+  }
+  const cfg = parsed.data;
+  if (cfg.NODE_ENV === 'production' && cfg.PAYMENT_WEBHOOK_SECRET.startsWith('dev-only')) {
+    throw new Error('PAYMENT_WEBHOOK_SECRET must be set in production');
+  }
+  return cfg;
+}
+
+let cached: Config | undefined;
+/** The process's configuration (read once). */
+export function config(): Config {
+  return (cached ??= loadConfig());
+}

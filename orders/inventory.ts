@@ -1,0 +1,49 @@
+/**
+ * Stock in MySQL, the authority. Every change is a conditional UPDATE done by the database
+ * (`stock = stock - ? WHERE stock >= ?`), never a read-modify-write in code, and rows are always touched in
+ * item_id order, so two multi-item orders crossing each other's items cannot deadlock.
+ */
+import type { Knex } from 'knex';
+import { enqueueEvent } from '../outbox/outbox';
+import { TOPICS } from '../stores/kafka/topics';
+import type { OrderLine, Shortage } from '../workflows/types';
+
+/** Sums repeated items and sorts by item_id: the fixed lock order. */
+export function normalizeLines(lines: OrderLine[]): OrderLine[] {
+  const byItem = new Map<string, number>();
+  for (const l of lines) byItem.set(l.item_id, (byItem.get(l.item_id) ?? 0) + l.quantity);
+  return [...byItem].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([item_id, quantity]) => ({ item_id, quantity }));
+}
+
+/** Takes every line's quantity out of stock, or none: returns the lines that were short (the caller then
+ * rolls back). */
+export async function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Promise<Shortage[]> {
+  const short: OrderLine[] = [];
+  for (const line of normalizeLines(lines)) {
+    const [res] = await trx.raw('UPDATE items SET stock = stock - ?, updated_at = NOW(3) WHERE item_id = ? AND stock >= ?', [
+      line.quantity,
+      line.item_id,
+      line.quantity,
+    ]);
+    if ((res as { affectedRows: number }).affectedRows === 0) short.push(line);
+  }
+  if (short.length === 0) return [];
+  const rows: { item_id: string; stock: number }[] = await trx('items').select('item_id', 'stock').whereIn('item_id', short.map((l) => l.item_id));
+  const available = new Map(rows.map((r) => [r.item_id, Number(r.stock)]));
+  return short.map((l) => ({ item_id: l.item_id, requested: l.quantity, available: available.get(l.item_id) ?? 0 }));
+}
+
+/** Puts the lines' quantities back. */
+export async function returnStock(trx: Knex.Transaction, lines: OrderLine[]): Promise<void> {
+  for (const line of normalizeLines(lines)) {
+    await trx.raw('UPDATE items SET stock = stock + ?, updated_at = NOW(3) WHERE item_id = ?', [line.quantity, line.item_id]);
+  }
+}
+
+/** Publishes the items' new stock levels (search sync hides sold-out items, shows restocked ones). */
+export async function enqueueStockChanged(trx: Knex.Transaction, itemIds: string[], cause: string): Promise<void> {
+  const rows: { item_id: string; stock: number }[] = await trx('items').select('item_id', 'stock').whereIn('item_id', itemIds).orderBy('item_id');
+  for (const r of rows) {
+    await enqueueEvent(trx, TOPICS.inventory.name, r.item_id, 'stock.changed', { item_id: r.item_id, stock: Number(r.stock), cause });
+  }
+}

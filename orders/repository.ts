@@ -1,0 +1,76 @@
+/**
+ * Live orders in MySQL: reading them, and moving them from one status to the next. Every transition is a
+ * guarded UPDATE (`WHERE status IN (...)`), so running it twice, or twice at once, changes the order once and
+ * writes one event.
+ */
+import type { Knex } from 'knex';
+import { enqueueEvent } from '../outbox/outbox';
+import { TOPICS } from '../stores/kafka/topics';
+import type { OrderStatus, OrderView, PaymentStatus, PricedLine } from '../workflows/types';
+
+interface OrderRow {
+  order_id: string;
+  user_id: string;
+  status: OrderStatus;
+  total_price: number;
+  payment_method: string;
+  payment_status: PaymentStatus;
+  cancel_reason: string | null;
+  late_payment: 'refunded' | 'accepted' | null;
+  expires_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function loadOrder(db: Knex | Knex.Transaction, orderId: string): Promise<OrderView | null> {
+  const row: OrderRow | undefined = await db('orders').where({ order_id: orderId }).first();
+  if (!row) return null;
+  const items: PricedLine[] = await db('order_items').select('item_id', 'quantity', 'price').where({ order_id: orderId }).orderBy('item_id');
+  return toView(row, items);
+}
+
+export function toView(row: OrderRow, items: PricedLine[]): OrderView {
+  return {
+    order_id: row.order_id,
+    user_id: row.user_id,
+    status: row.status,
+    items: items.map((i) => ({ item_id: i.item_id, quantity: Number(i.quantity), price: Number(i.price) })),
+    total_price: Number(row.total_price),
+    payment_method: row.payment_method,
+    payment_status: row.payment_status,
+    cancel_reason: row.cancel_reason,
+    late_payment: row.late_payment,
+    expires_at: new Date(row.expires_at).toISOString(),
+    created_at: new Date(row.created_at).toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
+  };
+}
+
+export type OrderEventType = 'order.created' | 'order.placed' | 'order.canceled' | 'order.refunded' | 'order.in_transit' | 'order.delivered';
+
+/** Publishes (through the outbox) an event carrying the order as it now is. */
+export async function enqueueOrderEvent(trx: Knex.Transaction, type: OrderEventType, orderId: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const view = await loadOrder(trx, orderId);
+  if (!view) throw new Error(`order ${orderId} vanished inside its own transaction`);
+  await enqueueEvent(trx, TOPICS.orders.name, orderId, type, { ...view, ...extra });
+}
+
+export interface Transition {
+  from: OrderStatus[];
+  set: Partial<Pick<OrderRow, 'status' | 'payment_status' | 'cancel_reason' | 'late_payment'>>;
+  reason?: string;
+}
+
+/**
+ * Applies a transition inside `trx` if the order is in one of `from`. Returns false (and does nothing) when it
+ * is not: already done by an earlier attempt, or never possible.
+ */
+export async function applyTransition(trx: Knex.Transaction, orderId: string, t: Transition): Promise<boolean> {
+  const changed = await trx('orders')
+    .where({ order_id: orderId })
+    .whereIn('status', t.from)
+    .update({ ...t.set, updated_at: trx.fn.now(3) });
+  if (changed === 0) return false;
+  if (t.set.status) await trx('order_status_history').insert({ order_id: orderId, status: t.set.status, reason: t.reason ?? null });
+  return true;
+}

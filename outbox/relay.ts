@@ -1,0 +1,81 @@
+import type { Knex } from 'knex';
+import type { Producer } from 'kafkajs';
+import type { Logger } from '../lib/logger';
+
+interface OutboxRow {
+  id: number;
+  topic: string;
+  msg_key: string;
+  payload: string;
+}
+
+/**
+ * Publishes the outbox to Kafka: rows are claimed with SKIP LOCKED (so several relays share the work), sent,
+ * and marked published in the same transaction. A crash between send and commit sends a row again: delivery
+ * is at least once, and consumers drop duplicates by event_id.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stopped = false;
+
+  constructor(
+    private readonly mysql: Knex,
+    private readonly producer: Producer,
+    private readonly log: Logger,
+    private readonly intervalMs = 100,
+    private readonly batchSize = 500,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    const tick = async () => {
+      if (this.stopped) return;
+      let sent = 0;
+      try {
+        sent = await this.publishBatch();
+      } catch (err) {
+        this.log.warn({ err }, 'outbox relay: publish failed, will retry');
+      }
+      if (!this.stopped) this.timer = setTimeout(tick, sent >= this.batchSize ? 0 : this.intervalMs);
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.running) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** One batch; returns how many events were published. */
+  async publishBatch(): Promise<number> {
+    this.running = true;
+    try {
+      return await this.mysql.transaction(async (trx) => {
+        const rows: OutboxRow[] = await trx('outbox')
+          .select('id', 'topic', 'msg_key', 'payload')
+          .whereNull('published_at')
+          .orderBy('id')
+          .limit(this.batchSize)
+          .forUpdate()
+          .skipLocked();
+        if (rows.length === 0) return 0;
+        const byTopic = new Map<string, { key: string; value: string }[]>();
+        for (const r of rows) {
+          const list = byTopic.get(r.topic) ?? [];
+          list.push({ key: r.msg_key, value: r.payload });
+          byTopic.set(r.topic, list);
+        }
+        await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+        await trx('outbox').whereIn('id', rows.map((r) => r.id)).update({ published_at: trx.fn.now(3) });
+        return rows.length;
+      });
+    } finally {
+      this.running = false;
+    }
+  }
+}

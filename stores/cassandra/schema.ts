@@ -1,0 +1,27 @@
+import type { Client } from 'cassandra-driver';
+
+/** The keyspace and tables: finished orders by id and by user (with items and status history), and the raw
+ * analytics events by day. Every statement is IF NOT EXISTS, so re-running is harmless. */
+export function cassandraSchema(keyspace: string): string[] {
+  return [
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`,
+    `CREATE TYPE IF NOT EXISTS ${keyspace}.order_line (item_id text, quantity int, price decimal)`,
+    `CREATE TYPE IF NOT EXISTS ${keyspace}.status_change (status text, reason text, at timestamp)`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.orders_by_id (
+       order_id text PRIMARY KEY, user_id text, status text, total_price decimal, payment_method text,
+       payment_status text, cancel_reason text, late_payment text, created_at timestamp, updated_at timestamp,
+       archived_at timestamp, items list<frozen<order_line>>, history list<frozen<status_change>>)`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.orders_by_user (
+       user_id text, created_at timestamp, order_id text, status text, total_price decimal,
+       PRIMARY KEY ((user_id), created_at, order_id)) WITH CLUSTERING ORDER BY (created_at DESC, order_id DESC)`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.analytics_events_by_day (
+       day date, event_time timestamp, event_id text, event_type text, user_id text, search_query text,
+       clicked_items list<text>, item_ids list<text>, payload text,
+       PRIMARY KEY ((day), event_time, event_id))`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.smoke (id text PRIMARY KEY, value text)`,
+  ];
+}
+
+export async function applyCassandraSchema(client: Client, keyspace: string): Promise<void> {
+  for (const cql of cassandraSchema(keyspace)) await client.execute(cql);
+}

@@ -1,0 +1,39 @@
+import { Client } from '@elastic/elasticsearch';
+import { ITEMS_INDEX_BODY, ItemDocument } from './mapping';
+import type { SearchPort } from './port';
+
+/** For Elasticsearch 8 deployments (the `elasticsearch` profile of docker-compose.yml). The client refuses
+ * OpenSearch (product check), hence the separate adapter. */
+export class ElasticsearchAdapter implements SearchPort {
+  private readonly client: Client;
+  constructor(url: string, private readonly index: string) {
+    this.client = new Client({ node: url, requestTimeout: 10_000 });
+  }
+  async ping(): Promise<void> {
+    await this.client.cluster.health({ timeout: '2s' });
+  }
+  async ensureIndex(): Promise<void> {
+    if (await this.client.indices.exists({ index: this.index })) return;
+    try {
+      await this.client.indices.create({ index: this.index, ...(ITEMS_INDEX_BODY as object) });
+    } catch (err) {
+      if (!String((err as Error).message).includes('resource_already_exists')) throw err;
+    }
+  }
+  async upsert(doc: ItemDocument): Promise<void> {
+    await this.client.index({ index: this.index, id: doc.item_id, document: doc });
+  }
+  async get(itemId: string): Promise<ItemDocument | null> {
+    const res = await this.client.get<ItemDocument>({ index: this.index, id: itemId }, { ignore: [404] });
+    return res.found ? res._source! : null;
+  }
+  async remove(itemId: string): Promise<void> {
+    await this.client.delete({ index: this.index, id: itemId }, { ignore: [404] });
+  }
+  async refresh(): Promise<void> {
+    await this.client.indices.refresh({ index: this.index });
+  }
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The worker process: the order saga's Temporal worker and the outbox relay that publishes its events to Kafka.
+ * Stops cleanly on SIGTERM/SIGINT (running activities finish, the relay commits its batch).
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { config } from '../lib/config';
+import { logger } from '../lib/logger';
+import { createMysql } from '../stores/mysql/client';
+import { createRedis } from '../stores/redis/client';
+import { createKafka, createProducer, ensureTopics } from '../stores/kafka/client';
+import { HttpPaymentGateway } from '../payments/gateway';
+import { OutboxRelay } from '../outbox/relay';
+import { createOrderWorker } from './order-worker';
+
+async function main(): Promise<void> {
+  const cfg = config();
+  const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX);
+  const redis = createRedis(cfg.REDIS_URL);
+  const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-worker`);
+  await ensureTopics(kafka);
+  const producer = await createProducer(kafka);
+  const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL);
+  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const worker = await createOrderWorker({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    mysql,
+    redis,
+    gateway: new HttpPaymentGateway(cfg.PAYMENT_GATEWAY_URL),
+  });
+  relay.start();
+  logger.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS }, 'order worker running');
+  await worker.run(); // resolves after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
+  await relay.stop();
+  await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), connection.close()]);
+  logger.info('order worker stopped');
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'order worker failed');
+  process.exit(1);
+});

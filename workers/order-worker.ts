@@ -1,0 +1,46 @@
+/**
+ * The order worker: runs the order saga's workflows and activities on the `orders` task queue. It loads the
+ * pre-built workflow bundle (`npm run build` writes dist/workflow-bundle.js) and bundles on the fly only when
+ * there is none.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode, NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import { createOrderActivities } from '../activities/order-activities';
+import { createNoopActivities } from '../activities/noop-activities';
+import type { PaymentGateway } from '../payments/gateway';
+
+export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+export interface OrderWorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  mysql: Knex;
+  redis: Redis;
+  gateway: PaymentGateway;
+  /** A bundle's code (tests build it once); otherwise the file on disk, otherwise bundled now. */
+  workflowBundleCode?: string;
+}
+
+export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
+  const workflowSource: Pick<WorkerOptions, 'workflowBundle'> = deps.workflowBundleCode
+    ? { workflowBundle: { code: deps.workflowBundleCode } }
+    : existsSync(WORKFLOW_BUNDLE_PATH)
+      ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+      : { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH }) };
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue,
+    ...workflowSource,
+    activities: { ...createOrderActivities(deps), ...createNoopActivities() },
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentWorkflowTaskExecutions: 100,
+    ...extra,
+  });
+}
