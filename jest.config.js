@@ -7,5 +7,4 @@ module.exports = {
   testTimeout: 120000,
   // Integration tests share one MySQL schema and one Temporal namespace: run files one at a time.
   maxWorkers: 1,
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
 };

@@ -52,6 +52,16 @@ const schema = z.object({
   GATEWAY_LATENCY: duration.default(30),
   GATEWAY_LATE_SUCCESS_DELAY: duration.optional(),
   OUTBOX_POLL_INTERVAL: duration.default(100),
+  /** How long POST /orders waits for the reservation before answering 503 (the saga goes on). */
+  ORDER_RESERVE_DEADLINE: duration.default(10_000),
+  JWT_SECRET: z.string().min(16).default('dev-only-jwt-secret-change-me-please'),
+  JWT_TTL: duration.default(60 * 60_000),
+  ADMIN_EMAIL: z.string().email().optional(),
+  ADMIN_PASSWORD: z.string().min(8).optional(),
+  BODY_LIMIT: z.string().default('100kb'),
+  /** Requests per minute: login attempts per IP, order placements per user. */
+  RATE_LIMIT_LOGIN: z.coerce.number().int().positive().default(10),
+  RATE_LIMIT_ORDERS: z.coerce.number().int().positive().default(60),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -63,8 +73,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration: ${issues}`);
   }
   const cfg = parsed.data;
-  if (cfg.NODE_ENV === 'production' && cfg.PAYMENT_WEBHOOK_SECRET.startsWith('dev-only')) {
-    throw new Error('PAYMENT_WEBHOOK_SECRET must be set in production');
+  for (const name of ['PAYMENT_WEBHOOK_SECRET', 'JWT_SECRET'] as const) {
+    if (cfg.NODE_ENV === 'production' && cfg[name].startsWith('dev-only')) throw new Error(`${name} must be set in production`);
   }
   return cfg;
 }

@@ -1,0 +1,54 @@
+/** The contract's error format: `{"error": {"code", "message", "details?"}}`, for every failure of every route. */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { logger } from '../lib/logger';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details?: unknown) => new ApiError(400, 'invalid_request', message, details);
+export const unauthorized = (message = 'a valid bearer token is required') => new ApiError(401, 'unauthorized', message);
+export const forbidden = (message = 'you may not do this') => new ApiError(403, 'forbidden', message);
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+export const conflict = (code: string, message: string, details?: unknown) => new ApiError(409, code, message, details);
+
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
+}
+
+export const routeNotFound: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody('not_found', `no route for ${req.method} ${req.path}`));
+};
+
+/** Last handler: known errors keep their status; body-parser's errors become 4xx; anything else is a 500
+ * with no stack trace in the response (the log has it). */
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  if (res.headersSent) return;
+  if (err instanceof ApiError) {
+    res.status(err.status).json(errorBody(err.code, err.message, err.details));
+    return;
+  }
+  const type = (err as { type?: string }).type;
+  const status = (err as { status?: number }).status;
+  if (type === 'entity.parse.failed') {
+    res.status(400).json(errorBody('invalid_json', 'the request body is not valid JSON'));
+    return;
+  }
+  if (type === 'entity.too.large') {
+    res.status(413).json(errorBody('payload_too_large', 'the request body is too large'));
+    return;
+  }
+  if (status && status >= 400 && status < 500) {
+    res.status(status).json(errorBody('bad_request', (err as Error).message));
+    return;
+  }
+  logger.error({ err, reqId: (req as { id?: unknown }).id, path: req.path }, 'unhandled error');
+  res.status(500).json(errorBody('internal', 'something went wrong on our side; it has been logged'));
+};

@@ -1,0 +1,151 @@
+import { Router, Request } from 'express';
+import rateLimit from 'express-rate-limit';
+import type { ApiDeps } from '../deps';
+import { requirePrincipal, requireSelfOrAdmin } from '../auth';
+import { ApiError, errorBody, forbidden, notFound } from '../errors';
+import { z } from '../openapi';
+import { Id, IdParams } from '../schemas';
+import { route } from '../validate';
+import { PAYMENT_METHODS, OrderView } from '../../workflows/types';
+import { findUserById } from '../../users/repository';
+
+const OrderLine = z.object({ item_id: Id, quantity: z.number().int().min(1).max(1000) }).strict();
+const PlaceOrder = z
+  .object({
+    user_id: Id,
+    items: z.array(OrderLine).min(1).max(100),
+    payment_method: z.enum(PAYMENT_METHODS).default('pm_card_visa'),
+  })
+  .strict()
+  .openapi('PlaceOrderRequest');
+const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).optional() });
+const Order = z
+  .object({
+    order_id: z.string(),
+    user_id: z.string(),
+    status: z.enum(['created', 'placed', 'in_transit', 'delivered', 'canceled']),
+    items: z.array(z.object({ item_id: z.string(), quantity: z.number().int(), price: z.number() })),
+    total_price: z.number(),
+    payment_method: z.string(),
+    payment_status: z.string(),
+    cancel_reason: z.string().nullable(),
+    late_payment: z.string().nullable(),
+    expires_at: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Order');
+
+export function ordersRouter(deps: ApiDeps): Router {
+  const r = Router();
+  const { mysql } = deps.stores;
+  const placeLimit = rateLimit({
+    windowMs: 60_000,
+    limit: deps.cfg.RATE_LIMIT_ORDERS,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    // Per buyer (the route needs a token); requests without one are refused before they count.
+    keyGenerator: (req) => req.principal?.userId ?? 'anonymous',
+    skip: (req) => !req.principal,
+    handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many orders in a minute; slow down')),
+  });
+
+  /** The order, if the caller may see it: its buyer, an admin, or a supplier of one of its items. */
+  async function visibleOrder(req: Request, orderId: string): Promise<OrderView> {
+    const p = requirePrincipal(req);
+    const order = await deps.orders.get(orderId);
+    if (p.role === 'admin' || p.userId === order.user_id) return order;
+    if (p.role === 'supplier' && (await suppliedShare(p.userId, order)) > 0) return order;
+    throw notFound(`order ${orderId}`); // not 403: do not reveal that someone else's order exists
+  }
+
+  /** How many of the order's lines this supplier supplies. */
+  async function suppliedShare(supplierId: string, order: OrderView): Promise<number> {
+    const rows = await mysql('items').select('item_id').where({ supplier_id: supplierId }).whereIn('item_id', order.items.map((i) => i.item_id));
+    return rows.length / Math.max(1, order.items.length);
+  }
+
+  r.post(
+    '/orders',
+    (req, _res, next) => (req.principal ? next() : next(new ApiError(401, 'unauthorized', 'a valid bearer token is required'))),
+    placeLimit,
+    route(
+      deps.registry,
+      {
+        method: 'post',
+        path: '/orders',
+        summary: 'Place an order: reserves the stock and starts the payment saga',
+        tags: ['orders'],
+        auth: true,
+        body: PlaceOrder,
+        headers: IdempotencyHeaders,
+        responses: {
+          201: { description: 'stock reserved; the order waits for its payment until expires_at', schema: Order },
+          200: { description: 'the same Idempotency-Key and body again: the same order', schema: Order },
+          404: { description: 'unknown item or user' },
+          409: { description: 'out_of_stock (details.items names the short lines)' },
+          422: { description: 'the Idempotency-Key was used with another body' },
+          429: { description: 'too many orders' },
+          503: { description: 'the reservation could not be made now' },
+        },
+      },
+      async (req, { body }, res) => {
+        requireSelfOrAdmin(req, body.user_id);
+        const key = req.header('idempotency-key');
+        if (key !== undefined && (key.length === 0 || key.length > 255)) throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1 to 255 characters');
+        if (!(await findUserById(mysql, body.user_id))) throw notFound(`user ${body.user_id}`);
+        const result = await deps.orders.place({ userId: body.user_id, lines: body.items, paymentMethod: body.payment_method, idempotencyKey: key });
+        deps.metrics.orders.inc({ outcome: result.kind });
+        if (result.kind === 'out_of_stock') {
+          throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock', { order_id: result.orderId, items: result.shortages });
+        }
+        if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+        res.status(result.replayed ? 200 : 201).json(result.order);
+      },
+    ),
+  );
+
+  r.get(
+    '/orders/:id',
+    route(deps.registry, { method: 'get', path: '/orders/:id', summary: 'An order, wherever it is in its life', tags: ['orders'], auth: true, params: IdParams, responses: { 200: { description: 'the order', schema: Order }, 404: { description: 'no such order (or not yours)' } } }, async (req, { params }, res) => {
+      res.json(await visibleOrder(req, params.id));
+    }),
+  );
+
+  r.post(
+    '/orders/:id/cancel',
+    route(deps.registry, { method: 'post', path: '/orders/:id/cancel', summary: 'Cancel before shipping: stock released, payment refunded', tags: ['orders'], auth: true, params: IdParams, responses: { 200: { description: 'canceled', schema: Order }, 404: { description: 'no such order' }, 409: { description: 'no longer cancelable' } } }, async (req, { params }, res) => {
+      const order = await visibleOrder(req, params.id);
+      const p = requirePrincipal(req);
+      if (p.role !== 'admin' && p.userId !== order.user_id) throw forbidden('only the buyer or an admin may cancel an order');
+      res.json(await deps.orders.cancel(params.id));
+    }),
+  );
+
+  for (const step of ['ship', 'deliver'] as const) {
+    r.post(
+      `/orders/:id/${step}`,
+      route(
+        deps.registry,
+        {
+          method: 'post',
+          path: `/orders/:id/${step}`,
+          summary: step === 'ship' ? 'Mark a placed order in transit' : 'Mark an order in transit as delivered',
+          tags: ['fulfilment'],
+          auth: true,
+          params: IdParams,
+          responses: { 200: { description: 'moved on', schema: Order }, 404: { description: 'no such order' }, 409: { description: 'not possible from its status' } },
+        },
+        async (req, { params }, res) => {
+          const order = await visibleOrder(req, params.id);
+          const p = requirePrincipal(req);
+          if (p.role !== 'admin' && !(p.role === 'supplier' && (await suppliedShare(p.userId, order)) === 1)) {
+            throw forbidden('only an admin or the supplier of the order\'s items may do this');
+          }
+          res.json(step === 'ship' ? await deps.orders.ship(params.id) : await deps.orders.deliver(params.id));
+        },
+      ),
+    );
+  }
+  return r;
+}

@@ -1,0 +1,83 @@
+import express, { Router } from 'express';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { ApiDeps } from '../deps';
+import { ApiError } from '../errors';
+import { z } from '../openapi';
+import { Id } from '../schemas';
+import { registerRoute } from '../validate';
+import { SIGNATURE_HEADER, verifySignature } from '../../payments/webhook-signature';
+import { paymentResultSignal } from '../../workflows/messages';
+import { loadOrder } from '../../orders/repository';
+import { logger } from '../../lib/logger';
+
+const WebhookEvent = z
+  .object({
+    id: z.string().max(100),
+    type: z.enum(['charge.succeeded', 'charge.failed']),
+    order_id: Id,
+    charge_id: z.string().max(100),
+    amount: z.number().optional(),
+  })
+  .openapi('PaymentWebhookEvent');
+
+/**
+ * The payment gateway's webhook. Authenticated by its HMAC signature over the raw body (not a bearer token),
+ * then handed to the order's saga as a signal. A success for an order whose saga has closed is refunded by a
+ * workflow of its own, once.
+ */
+export function paymentsRouter(deps: ApiDeps): Router {
+  const r = Router();
+  registerRoute(deps.registry, {
+    method: 'post',
+    path: '/payments/webhook',
+    summary: `Gateway webhook (signed: ${SIGNATURE_HEADER} header)`,
+    tags: ['payments'],
+    body: WebhookEvent,
+    responses: { 200: { description: 'accepted' }, 401: { description: 'bad signature' } },
+  });
+  r.post('/payments/webhook', express.raw({ type: '*/*', limit: '64kb' }), async (req, res, next) => {
+    try {
+      const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+      if (!verifySignature(deps.cfg.PAYMENT_WEBHOOK_SECRET, raw, req.header(SIGNATURE_HEADER))) {
+        throw new ApiError(401, 'invalid_signature', 'the webhook signature does not match');
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        throw new ApiError(400, 'invalid_json', 'the webhook body is not valid JSON');
+      }
+      const parsed = WebhookEvent.safeParse(json);
+      if (!parsed.success) throw new ApiError(400, 'invalid_request', 'unexpected webhook event', parsed.error.issues);
+      const ev = parsed.data;
+      const status = ev.type === 'charge.succeeded' ? 'succeeded' : 'declined';
+      try {
+        await deps.stores.temporal.workflow.getHandle(ev.order_id).signal(paymentResultSignal, { status, chargeId: ev.charge_id });
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        await handleClosedSaga(deps, ev.order_id, ev.charge_id, status);
+      }
+      res.json({ received: true });
+    } catch (err) {
+      next(err);
+    }
+  });
+  return r;
+}
+
+async function handleClosedSaga(deps: ApiDeps, orderId: string, chargeId: string, status: 'succeeded' | 'declined'): Promise<void> {
+  const order = await loadOrder(deps.stores.mysql, orderId);
+  if (!order) throw new ApiError(404, 'not_found', `order ${orderId} not found`);
+  // A redelivery of the payment that placed this order changes nothing.
+  if (status !== 'succeeded' || order.payment_status === 'succeeded' || order.payment_status === 'refunded') return;
+  logger.warn({ orderId, chargeId }, 'payment succeeded after the order closed: refunding');
+  await deps.stores.temporal.workflow.start('latePaymentWorkflow', {
+    workflowId: `late-payment-${orderId}`,
+    taskQueue: deps.cfg.TEMPORAL_TASK_QUEUE,
+    args: [{ orderId, chargeId }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+  }).catch((err: Error) => {
+    if (err.name !== 'WorkflowExecutionAlreadyStartedError') throw err;
+  });
+}

@@ -1,0 +1,28 @@
+/** The API process: builds the app on the real stores, listens on PORT, and shuts down gracefully. */
+import { config } from '../lib/config';
+import { logger } from '../lib/logger';
+import { createApp } from './app';
+import { buildApiDeps } from './build';
+
+async function main(): Promise<void> {
+  const cfg = config();
+  const deps = await buildApiDeps(cfg);
+  const server = createApp(deps).listen(cfg.PORT, () => {
+    logger.info({ port: cfg.PORT, docs: `http://127.0.0.1:${cfg.PORT}/docs`, temporalUi: cfg.TEMPORAL_UI_URL }, 'shopflow API listening');
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    server.close(() => void deps.stores.close().then(() => process.exit(0)));
+    setTimeout(() => process.exit(1), 15_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'API failed to start');
+  process.exit(1);
+});

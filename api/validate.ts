@@ -1,0 +1,88 @@
+/**
+ * A route's contract in one place: its zod schemas validate the request (unknown fields rejected, types
+ * strict, so `{"$gt": ""}` never passes for a string) and register the route in the OpenAPI document.
+ */
+import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { Request, RequestHandler } from 'express';
+import type { ZodType, z } from 'zod';
+import { badRequest } from './errors';
+import { ErrorSchema } from './openapi';
+
+type Method = 'get' | 'post' | 'put' | 'delete' | 'patch';
+
+export interface RouteSpec<B extends ZodType | undefined, P extends ZodType | undefined, Q extends ZodType | undefined> {
+  method: Method;
+  /** Express path (`/orders/:id`); the document gets `/orders/{id}`. */
+  path: string;
+  summary: string;
+  tags: string[];
+  auth?: boolean;
+  body?: B;
+  params?: P;
+  query?: Q;
+  headers?: ZodType;
+  responses: Record<number, { description: string; schema?: ZodType }>;
+}
+
+type Out<T> = T extends ZodType ? z.infer<T> : undefined;
+export interface Validated<B, P, Q> {
+  body: B;
+  params: P;
+  query: Q;
+}
+
+const errorStatuses: Record<number, string> = { 400: 'Invalid input', 401: 'No valid token', 403: 'Not allowed', 404: 'Not found', 429: 'Too many requests' };
+
+export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined>): void {
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, r] of Object.entries(spec.responses)) {
+    responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: r.schema } } } : { description: r.description };
+  }
+  const implied = [400, ...(spec.auth ? [401, 403] : [])];
+  for (const s of implied) {
+    if (!responses[s]) responses[s] = { description: errorStatuses[s]!, content: { 'application/json': { schema: ErrorSchema } } };
+  }
+  registry.registerPath({
+    method: spec.method,
+    path: spec.path.replace(/:([A-Za-z_]+)/g, '{$1}'),
+    summary: spec.summary,
+    tags: spec.tags,
+    ...(spec.auth ? { security: [{ bearerAuth: [] }] } : {}),
+    request: {
+      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: true } } : {}),
+      ...(spec.params ? { params: spec.params as never } : {}),
+      ...(spec.query ? { query: spec.query as never } : {}),
+      ...(spec.headers ? { headers: spec.headers as never } : {}),
+    },
+    responses,
+  });
+}
+
+function check<T extends ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw badRequest(`invalid ${where}`, r.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message })));
+  }
+  return r.data;
+}
+
+/** Registers the route in the document and returns its handler, which gets the validated input. */
+export function route<B extends ZodType | undefined, P extends ZodType | undefined, Q extends ZodType | undefined>(
+  registry: OpenAPIRegistry,
+  spec: RouteSpec<B, P, Q>,
+  handler: (req: Request, input: Validated<Out<B>, Out<P>, Out<Q>>, res: Parameters<RequestHandler>[1]) => Promise<unknown>,
+): RequestHandler {
+  registerRoute(registry, spec);
+  return async (req, res, next) => {
+    try {
+      const input = {
+        body: (spec.body ? check(spec.body, req.body, 'body') : undefined) as Out<B>,
+        params: (spec.params ? check(spec.params, req.params, 'params') : undefined) as Out<P>,
+        query: (spec.query ? check(spec.query, req.query, 'query') : undefined) as Out<Q>,
+      };
+      await handler(req, input, res);
+    } catch (err) {
+      next(err);
+    }
+  };
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# npm start: the whole platform on this machine. Brings up the native stack (stack/stack.sh), builds the code,
+# applies every schema, then starts the payment gateway simulator, the order worker and the API in the
+# background (logs in .stack/logs/, pids in .stack/run/). Running it again starts nothing twice.
+# Stop: `npm run stop` (the app) and `npm run stack -- down` (the servers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source stack/lib.sh
+
+[ -d node_modules ] || { say "npm ci"; npm ci --no-audit --no-fund; }
+bash stack/stack.sh up
+eval "$(bash stack/stack.sh env)"
+export PORT=${PORT:-3000}
+
+say "building (tsc + workflow bundle)"
+npm run --silent build
+say "applying schemas"
+node dist/scripts/migrate.js >>"$LOG_DIR/migrate.log" 2>&1 || fail migrate "schema migration failed"
+
+# start_app NAME PORT_TO_WAIT_FOR|- CMD...: one app process, unless it already runs.
+start_app() {
+  local name=$1 port=$2; shift 2
+  if started_pid "$name" >/dev/null; then say "$name: already running (pid $(started_pid "$name"))"; return; fi
+  say "$name: starting"
+  start_bg "$name" "$@"
+  if [ "$port" != - ]; then
+    local i
+    for i in $(seq 1 60); do port_open 127.0.0.1 "$port" && return; started_pid "$name" >/dev/null || fail "$name" "exited while starting"; sleep 0.5; done
+    fail "$name" "not listening on $port after 30s"
+  fi
+}
+start_app gateway-sim "${PAYMENT_GATEWAY_PORT:-4010}" node dist/workers/gateway-simulator.js
+start_app worker - node dist/workers/main.js
+start_app api "$PORT" node dist/api/server.js
+sleep 1
+started_pid worker >/dev/null || fail worker "exited while starting"
+
+cat <<MSG
+
+shopflow is running
+  API                 http://127.0.0.1:$PORT      (docs: http://127.0.0.1:$PORT/docs, readiness: /readyz)
+  Temporal Web UI     http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}     (each order's saga under its order id)
+  payment simulator   http://127.0.0.1:${PAYMENT_GATEWAY_PORT:-4010}
+  logs                $LOG_DIR
+Stop with: npm run stop && npm run stack -- down
+MSG

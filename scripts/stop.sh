@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# npm run stop: stops the app processes that `npm start` started (the stack keeps running).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source stack/lib.sh
+for p in api worker gateway-sim; do stop_component "$p"; done

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# npm test: the whole suite against the real servers of the native stack. Installs what is missing, brings the
+# stack up, builds, applies the schemas to the test databases, runs Jest, and prints one closing line
+# "tests: N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source stack/lib.sh
+
+[ -d node_modules/.bin ] || { say "npm ci"; npm ci --no-audit --no-fund; }
+bash stack/stack.sh up
+eval "$(bash stack/stack.sh env)"
+
+# Tests use their own database, keyspace, index and namespace-scoped task queues, never the dev data.
+export MYSQL_URL=${TEST_MYSQL_URL:-${MYSQL_URL%/*}/shopflow_test}
+export MONGO_URL=${TEST_MONGO_URL:-${MONGO_URL%/*}/shopflow_test}
+export CASSANDRA_KEYSPACE=${TEST_CASSANDRA_KEYSPACE:-shopflow_test}
+export SEARCH_INDEX=${TEST_SEARCH_INDEX:-items_test}
+export LOG_LEVEL=${LOG_LEVEL:-warn}
+
+say "typecheck + build"
+npm run --silent build
+say "applying schemas to the test stores"
+node dist/scripts/migrate.js >"$LOG_DIR/migrate-test.log" 2>&1 || fail migrate-test "schema migration failed"
+
+say "jest"
+results="$SHOPFLOW_STATE/jest-results.json"
+rc=0
+npx jest --ci --json --outputFile="$results" "$@" || rc=$?
+node -e '
+const r = require(process.argv[1]);
+console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+' "$results" || true
+exit $rc
