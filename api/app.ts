@@ -12,10 +12,8 @@ import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, routeNotFound } from './errors';
 import { buildDocument } from './openapi';
-import { authRouter } from './routes/auth';
-import { healthRouter } from './routes/health';
-import { ordersRouter } from './routes/orders';
 import { paymentsRouter } from './routes/payments';
+import { ROUTERS } from './routers';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -43,10 +41,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(express.json({ limit: deps.cfg.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(authenticate(deps.tokens));
 
-  app.use(healthRouter(deps));
-  app.use(authRouter(deps));
-  app.use(ordersRouter(deps));
-  for (const extra of extraRouters) app.use(extra(deps));
+  for (const router of ROUTERS) app.use(router(deps));
 
   const document = buildDocument(deps.registry);
   app.get('/openapi.json', (_req, res) => void res.json(document));
@@ -56,6 +51,3 @@ export function createApp(deps: ApiDeps): Express {
   app.use(errorHandler);
   return app;
 }
-
-/** Routers of later modules register here (catalog, carts, notifications, ...), each a (deps) => Router. */
-export const extraRouters: ((deps: ApiDeps) => express.Router)[] = [];

@@ -1,0 +1,14 @@
+/**
+ * Every router of the API, in mount order. A new module adds its `(deps) => Router` here.
+ */
+import type { Router } from 'express';
+import type { ApiDeps } from './deps';
+import { authRouter } from './routes/auth';
+import { healthRouter } from './routes/health';
+import { ordersRouter } from './routes/orders';
+
+export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
+  healthRouter,
+  authRouter,
+  ordersRouter,
+];

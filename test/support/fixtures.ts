@@ -1,0 +1,37 @@
+/** Test data made through the platform's own code: users with tokens, items with stock. Every id is new, so
+ * test files never collide and nothing is truncated. */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { createUser, Role } from '../../users/repository';
+import type { TokenService } from '../../api/auth';
+
+export interface TestUser {
+  userId: string;
+  token: string;
+  email: string;
+  role: Role;
+}
+
+export async function makeUser(mysql: Knex, tokens: TokenService, role: Role = 'customer'): Promise<TestUser> {
+  const email = `${role}-${randomUUID()}@test.shopflow.dev`;
+  const u = await createUser(mysql, { name: `Test ${role}`, email, password: 'correct horse battery', role });
+  return { userId: u.user_id, token: tokens.issue({ userId: u.user_id, role }), email, role };
+}
+
+export async function makeItem(mysql: Knex, opts: { stock: number; price?: number; supplierId?: string; category?: string; name?: string }): Promise<string> {
+  const itemId = `it-${randomUUID().slice(0, 18)}`;
+  await mysql('items').insert({
+    item_id: itemId,
+    supplier_id: opts.supplierId ?? null,
+    name: opts.name ?? `Test item ${itemId}`,
+    category: opts.category ?? 'Test',
+    price: opts.price ?? 10,
+    stock: opts.stock,
+  });
+  return itemId;
+}
+
+export async function stockOf(mysql: Knex, itemId: string): Promise<number> {
+  const row = await mysql('items').select('stock').where({ item_id: itemId }).first();
+  return Number(row.stock);
+}

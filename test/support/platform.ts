@@ -1,0 +1,120 @@
+/**
+ * The platform in one test process, on the real servers of the native stack: the API (on a free port), the
+ * payment gateway simulator, and an order worker on a task queue of its own (so tests never share sagas with
+ * a running dev worker). Settings come from the environment (`npm test` points them at the test stores) with
+ * per-test overrides such as short payment timers.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { loadConfig, Config } from '../../lib/config';
+import { connectStores, Stores } from '../../stores';
+import { createApp } from '../../api/app';
+import { buildApiDeps } from '../../api/build';
+import type { ApiDeps } from '../../api/deps';
+import { createGatewaySimulator, GatewaySimulator } from '../../payments/simulator';
+import { HttpPaymentGateway, PaymentGateway } from '../../payments/gateway';
+import { createOrderWorker } from '../../workers/order-worker';
+import { OutboxRelay } from '../../outbox/relay';
+import { logger } from '../../lib/logger';
+
+let runtimeInstalled = false;
+function quietTemporalRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    /* already installed by another test file in this process */
+  }
+}
+
+export interface Platform {
+  cfg: Config;
+  baseUrl: string;
+  deps: ApiDeps & { stores: Stores };
+  stores: Stores;
+  sim: GatewaySimulator;
+  gateway: PaymentGateway;
+  worker: Worker | undefined;
+  relay: OutboxRelay | undefined;
+  /** Starts (again) the in-process worker, e.g. after a test stopped it. */
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  env?: Record<string, string>;
+  /** Run an order worker in this process (default true). */
+  worker?: boolean;
+  /** Run the outbox relay (default false: tests that need Kafka delivery turn it on). */
+  relay?: boolean;
+}
+
+export async function startPlatform(opts: PlatformOptions = {}): Promise<Platform> {
+  quietTemporalRuntime();
+  const taskQueue = `test-${randomUUID().slice(0, 8)}`;
+  const base = loadConfig({ ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_ORDERS: '100000', GATEWAY_LATENCY: '5ms', ...opts.env });
+  const stores = await connectStores(base);
+
+  // API first (the simulator needs its webhook URL), then the simulator, then the worker (needs the gateway).
+  const cfgHolder: { cfg: Config } = { cfg: base };
+  const deps = await buildApiDeps(base, stores);
+  const server: Server = await new Promise((resolve) => {
+    const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const sim = createGatewaySimulator({
+    latencyMs: base.GATEWAY_LATENCY,
+    webhookUrl: `${baseUrl}/payments/webhook`,
+    webhookSecret: base.PAYMENT_WEBHOOK_SECRET,
+    lateSuccessAfterExpiryMs: base.GATEWAY_LATE_SUCCESS_DELAY ?? 300,
+  });
+  const simPort = await sim.listen(0);
+  const gateway = new HttpPaymentGateway(`http://127.0.0.1:${simPort}`, 2000);
+  cfgHolder.cfg = { ...base, PAYMENT_GATEWAY_URL: `http://127.0.0.1:${simPort}` };
+
+  let connection: NativeConnection | undefined;
+  let running: Promise<void> | undefined;
+  const platform: Platform = {
+    cfg: cfgHolder.cfg,
+    baseUrl,
+    deps,
+    stores,
+    sim,
+    gateway,
+    worker: undefined,
+    relay: undefined,
+    async startWorker() {
+      connection ??= await NativeConnection.connect({ address: base.TEMPORAL_ADDRESS });
+      const worker = await createOrderWorker(
+        { connection, namespace: base.TEMPORAL_NAMESPACE, taskQueue, mysql: stores.mysql, redis: stores.redis, gateway },
+        { shutdownGraceTime: '1s' },
+      );
+      platform.worker = worker;
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (platform.worker && platform.worker.getState() === 'RUNNING') platform.worker.shutdown();
+      await running?.catch(() => undefined);
+      platform.worker = undefined;
+    },
+    async stop() {
+      await platform.stopWorker();
+      await platform.relay?.stop();
+      await sim.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await connection?.close();
+      await stores.close();
+    },
+  };
+  if (opts.worker !== false) await platform.startWorker();
+  if (opts.relay) {
+    platform.relay = new OutboxRelay(stores.mysql, stores.producer, logger, 50);
+    platform.relay.start();
+  }
+  return platform;
+}
