@@ -10,7 +10,8 @@ import swaggerUi from 'swagger-ui-express';
 import { logger } from '../lib/logger';
 import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
-import { errorHandler, routeNotFound } from './errors';
+import { errorHandler, requireJsonBody, routeNotFound } from './errors';
+import { methodNotAllowed, optionsHandler } from './methods';
 import { buildDocument } from './openapi';
 import { paymentsRouter } from './routes/payments';
 import { ROUTERS } from './routers';
@@ -35,10 +36,12 @@ export function createApp(deps: ApiDeps): Express {
     }),
   );
   app.use(deps.metrics.middleware());
+  app.use(optionsHandler(deps.registry));
 
   // The webhook verifies a signature over the raw body, so it is mounted before the JSON parser.
   app.use(paymentsRouter(deps));
   app.use(express.json({ limit: deps.cfg.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(requireJsonBody);
   app.use(authenticate(deps.tokens));
 
   for (const router of ROUTERS) app.use(router(deps));
@@ -47,6 +50,7 @@ export function createApp(deps: ApiDeps): Express {
   app.get('/openapi.json', (_req, res) => void res.json(document));
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(document));
 
+  app.use(methodNotAllowed(deps.registry));
   app.use(routeNotFound);
   app.use(errorHandler);
   return app;

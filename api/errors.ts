@@ -23,6 +23,24 @@ export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 
+const CODES: Record<number, string> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/** A request that carries a body must say it is JSON (415 otherwise, rather than a confusing 400). */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+    return next(new ApiError(415, 'unsupported_media_type', 'send the body as application/json'));
+  }
+  next();
+};
+
 export const routeNotFound: RequestHandler = (req, res) => {
   res.status(404).json(errorBody('not_found', `no route for ${req.method} ${req.path}`));
 };
@@ -36,7 +54,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   const type = (err as { type?: string }).type;
-  const status = (err as { status?: number }).status;
+  const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
   if (type === 'entity.parse.failed') {
     res.status(400).json(errorBody('invalid_json', 'the request body is not valid JSON'));
     return;
@@ -45,8 +63,10 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     res.status(413).json(errorBody('payload_too_large', 'the request body is too large'));
     return;
   }
+  // Everything else express and body-parser refuse (a bad charset or encoding, a path that is not valid
+  // percent-encoding, an aborted body): their status, our format. Their messages name no internals.
   if (status && status >= 400 && status < 500) {
-    res.status(status).json(errorBody('bad_request', (err as Error).message));
+    res.status(status).json(errorBody(CODES[status] ?? 'bad_request', (err as Error).message));
     return;
   }
   logger.error({ err, reqId: (req as { id?: unknown }).id, path: req.path }, 'unhandled error');

@@ -6,9 +6,13 @@ import type { ApiDeps } from './deps';
 import { authRouter } from './routes/auth';
 import { healthRouter } from './routes/health';
 import { ordersRouter } from './routes/orders';
+import { cartsRouter } from './routes/carts';
+import { usersRouter } from './routes/users';
 
 export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   healthRouter,
   authRouter,
   ordersRouter,
+  cartsRouter,
+  usersRouter,
 ];

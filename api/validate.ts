@@ -5,6 +5,7 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler } from 'express';
 import type { ZodType, z } from 'zod';
+import { requirePrincipal } from './auth';
 import { badRequest } from './errors';
 import { ErrorSchema } from './openapi';
 
@@ -49,7 +50,7 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec<ZodType
     tags: spec.tags,
     ...(spec.auth ? { security: [{ bearerAuth: [] }] } : {}),
     request: {
-      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: true } } : {}),
+      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: !spec.body.safeParse(undefined).success } } : {}),
       ...(spec.params ? { params: spec.params as never } : {}),
       ...(spec.query ? { query: spec.query as never } : {}),
       ...(spec.headers ? { headers: spec.headers as never } : {}),
@@ -75,6 +76,8 @@ export function route<B extends ZodType | undefined, P extends ZodType | undefin
   registerRoute(registry, spec);
   return async (req, res, next) => {
     try {
+      // A route that needs a token says so (401) before it looks at the input (400).
+      if (spec.auth) requirePrincipal(req);
       const input = {
         body: (spec.body ? check(spec.body, req.body, 'body') : undefined) as Out<B>,
         params: (spec.params ? check(spec.params, req.params, 'params') : undefined) as Out<P>,

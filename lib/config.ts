@@ -62,6 +62,8 @@ const schema = z.object({
   /** Requests per minute: login attempts per IP, order placements per user. */
   RATE_LIMIT_LOGIN: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_ORDERS: z.coerce.number().int().positive().default(60),
+  /** Account registrations per minute per IP (each costs an argon2id hash). */
+  RATE_LIMIT_REGISTER: z.coerce.number().int().positive().default(20),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -36,10 +36,19 @@ export async function findUserById(db: Knex, userId: string): Promise<User | und
   return db('users').select('user_id', 'name', 'email', 'phone', 'role').where({ user_id: userId }).first();
 }
 
-/** The first admin, from ADMIN_EMAIL / ADMIN_PASSWORD (idempotent: an existing account is left alone). */
+/** The first admin, from ADMIN_EMAIL / ADMIN_PASSWORD (idempotent: an existing admin is left alone). An
+ * account that someone registered under that email before the admin existed is taken over: it becomes the
+ * admin with the configured password, so whoever registered it first cannot use it (nor become admin). */
 export async function ensureAdmin(db: Knex, email: string | undefined, password: string | undefined): Promise<void> {
   if (!email || !password) return;
-  if (await findUserByEmail(db, email)) return;
+  const existing = await findUserByEmail(db, email);
+  if (existing?.role === 'admin') return;
+  if (existing) {
+    await db('users')
+      .where({ user_id: existing.user_id, role: existing.role })
+      .update({ role: 'admin', password_hash: await hashPassword(password), updated_at: db.fn.now(3) });
+    return;
+  }
   try {
     await createUser(db, { name: 'Administrator', email, password, role: 'admin' });
   } catch (err) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import rateLimit from 'express-rate-limit';
 import type { ApiDeps } from '../deps';
@@ -5,7 +6,7 @@ import { ApiError, errorBody, unauthorized } from '../errors';
 import { z } from '../openapi';
 import { route } from '../validate';
 import { createUser, EmailTaken, findUserByEmail } from '../../users/repository';
-import { verifyPassword } from '../../users/passwords';
+import { hashPassword, verifyPassword } from '../../users/passwords';
 
 const Register = z
   .object({
@@ -25,6 +26,7 @@ const Token = z.object({ token: z.string(), user_id: z.string(), role: z.string(
 export function authRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql } = deps.stores;
+  const dummyHash = hashPassword(randomUUID());
   const loginLimit = rateLimit({
     windowMs: 60_000,
     limit: deps.cfg.RATE_LIMIT_LOGIN,
@@ -33,9 +35,18 @@ export function authRouter(deps: ApiDeps): Router {
     handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many login attempts; wait a minute')),
   });
 
+  const registerLimit = rateLimit({
+    windowMs: 60_000,
+    limit: deps.cfg.RATE_LIMIT_REGISTER,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many sign-ups from here; wait a minute')),
+  });
+
   r.post(
     '/auth/register',
-    route(deps.registry, { method: 'post', path: '/auth/register', summary: 'Create an account', tags: ['accounts'], body: Register, responses: { 201: { description: 'created', schema: Registered }, 409: { description: 'email taken' } } }, async (_req, { body }, res) => {
+    registerLimit,
+    route(deps.registry, { method: 'post', path: '/auth/register', summary: 'Create an account', tags: ['accounts'], body: Register, responses: { 201: { description: 'created', schema: Registered }, 409: { description: 'email taken' }, 429: { description: 'too many sign-ups' } } }, async (_req, { body }, res) => {
       try {
         const u = await createUser(mysql, body);
         res.status(201).json({ user_id: u.user_id, name: u.name, email: u.email, role: u.role });
@@ -51,8 +62,10 @@ export function authRouter(deps: ApiDeps): Router {
     loginLimit,
     route(deps.registry, { method: 'post', path: '/auth/login', summary: 'Get a bearer token', tags: ['accounts'], body: Login, responses: { 200: { description: 'a token', schema: Token }, 401: { description: 'wrong email or password' }, 429: { description: 'too many attempts' } } }, async (_req, { body }, res) => {
       const user = await findUserByEmail(mysql, body.email);
-      // The same answer for an unknown email and a wrong password: no account enumeration.
-      if (!user || !(await verifyPassword(user.password_hash, body.password))) throw unauthorized('wrong email or password');
+      // The same answer, in about the same time, for an unknown email and a wrong password: an unknown email
+      // is checked against a dummy hash, so timing does not tell which accounts exist.
+      const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), body.password);
+      if (!user || !ok) throw unauthorized('wrong email or password');
       const token = deps.tokens.issue({ userId: user.user_id, role: user.role });
       res.json({ token, user_id: user.user_id, role: user.role, expires_in: Math.floor(deps.cfg.JWT_TTL / 1000) });
     }),

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# npm run fuzz: property-based fuzzing of the HTTP API against its own OpenAPI document (Schemathesis).
+#
+# Installs Schemathesis into .stack/fuzz-venv if it is missing, then either uses the API at FUZZ_BASE_URL
+# (loopback only) or starts the platform itself on the *test* stores (API + payment simulator + order worker
+# in one process, dist/scripts/fuzz-platform.js). Registers a customer and logs in, so the run is
+# authenticated, and runs Schemathesis with a bounded number of examples per operation. Reports go to
+# .stack/fuzz/. Exit code: Schemathesis's (non-zero when a check failed).
+#
+# Settings: FUZZ_BASE_URL, FUZZ_MAX_EXAMPLES (per operation, default 30), FUZZ_SEED, FUZZ_WORKERS (default 2),
+# FUZZ_CHECKS (default below), FUZZ_PHASES (default examples,coverage,fuzzing), FUZZ_SKIP_BUILD=1.
+# Extra arguments are passed to `schemathesis run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source stack/lib.sh
+
+ST_VERSION=4.32.5
+VENV=.stack/fuzz-venv
+OUT=.stack/fuzz
+mkdir -p "$OUT"
+
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$ST_VERSION"; then
+  say "installing schemathesis $ST_VERSION into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
+fi
+
+platform_pid=
+cleanup() {
+  if [ -n "$platform_pid" ]; then kill "$platform_pid" 2>/dev/null || true; wait "$platform_pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+if [ -n "${FUZZ_BASE_URL:-}" ]; then
+  base=${FUZZ_BASE_URL%/}
+else
+  bash stack/stack.sh up
+  eval "$(bash stack/stack.sh env)"
+  # The fuzzer writes orders, carts and users: never into the dev data.
+  export MYSQL_URL=${TEST_MYSQL_URL:-${MYSQL_URL%/*}/shopflow_test}
+  export MONGO_URL=${TEST_MONGO_URL:-${MONGO_URL%/*}/shopflow_test}
+  export CASSANDRA_KEYSPACE=${TEST_CASSANDRA_KEYSPACE:-shopflow_test}
+  export SEARCH_INDEX=${TEST_SEARCH_INDEX:-items_test}
+  export LOG_LEVEL=${LOG_LEVEL:-error}
+  if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then say "building"; npm run --silent build; fi
+  node dist/scripts/migrate.js >"$OUT/migrate.log" 2>&1 || fail fuzz "schema migration failed (see $OUT/migrate.log)"
+  rm -f "$OUT/base-url"
+  node dist/scripts/fuzz-platform.js "$OUT/base-url" >"$OUT/platform.log" 2>&1 &
+  platform_pid=$!
+  for _ in $(seq 1 120); do
+    [ -s "$OUT/base-url" ] && break
+    kill -0 "$platform_pid" 2>/dev/null || fail fuzz "the platform exited while starting (see $OUT/platform.log)"
+    sleep 0.5
+  done
+  [ -s "$OUT/base-url" ] || fail fuzz "the platform did not start in 60 s"
+  base=$(cat "$OUT/base-url")
+fi
+
+# Loopback only: the fuzzer never sends traffic anywhere else.
+case "$base" in
+  http://127.*|http://localhost:*|http://localhost|http://\[::1\]*) ;;
+  *) fail fuzz "FUZZ_BASE_URL must be a loopback address (127.0.0.0/8, localhost, [::1]); got $base" ;;
+esac
+say "fuzzing $base"
+
+# An account of its own, so the authenticated operations get past 401.
+email="fuzz-$(date +%s)-$RANDOM@fuzz.shopflow.dev"
+password="fuzz-password-$RANDOM$RANDOM"
+curl -sf -X POST "$base/auth/register" -H 'content-type: application/json' \
+  -d "{\"name\":\"Fuzzer\",\"email\":\"$email\",\"password\":\"$password\"}" >/dev/null || fail fuzz "could not register the fuzz user"
+token=$(curl -sf -X POST "$base/auth/login" -H 'content-type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') || fail fuzz "could not log in as the fuzz user"
+
+user_id=$(curl -sf -X POST "$base/auth/login" -H 'content-type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')
+
+# Real ids for path and body parameters (some of the time), so operations get past 403/404 to their logic.
+config="$OUT/schemathesis.toml"
+{
+  echo "[dictionaries.user_ids]"
+  echo "values = [\"$user_id\"]"
+  if [ -z "${FUZZ_BASE_URL:-}" ] && [ -s "$OUT/base-url.items" ]; then
+    echo "[dictionaries.item_ids]"
+    echo "values = [$(sed 's/.*/"&"/' "$OUT/base-url.items" | paste -sd,)]"
+  fi
+  echo "[parameters]"
+  echo "\"path.id\" = { dictionary = \"user_ids\", probability = 0.6 }"
+  echo "\"body.user_id\" = { dictionary = \"user_ids\", probability = 0.6 }"
+  if [ -z "${FUZZ_BASE_URL:-}" ] && [ -s "$OUT/base-url.items" ]; then
+    echo "\"path.item_id\" = { dictionary = \"item_ids\", probability = 0.6 }"
+    echo "\"body.item_id\" = { dictionary = \"item_ids\", probability = 0.6 }"
+    echo "\"body.items[*].item_id\" = { dictionary = \"item_ids\", probability = 0.6 }"
+  fi
+} >"$config"
+
+checks=${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,unsupported_method,allow_header_conformance,ignored_auth}
+rc=0
+"$VENV/bin/schemathesis" --config-file "$config" run "$base/openapi.json" \
+  --url "$base" \
+  --header "Authorization: Bearer $token" \
+  --checks "$checks" \
+  --phases "${FUZZ_PHASES:-examples,coverage,fuzzing}" \
+  --max-examples "${FUZZ_MAX_EXAMPLES:-30}" \
+  --workers "${FUZZ_WORKERS:-2}" \
+  --request-timeout 20 \
+  --no-color \
+  ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
+  --report junit,ndjson --report-dir "$OUT" \
+  --output-sanitize true \
+  "$@" || rc=$?
+exit $rc
