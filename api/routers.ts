@@ -8,6 +8,8 @@ import { healthRouter } from './routes/health';
 import { ordersRouter } from './routes/orders';
 import { cartsRouter } from './routes/carts';
 import { usersRouter } from './routes/users';
+import { itemsRouter } from './routes/items';
+import { searchRouter } from './routes/search';
 
 export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   healthRouter,
@@ -15,4 +17,6 @@ export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   ordersRouter,
   cartsRouter,
   usersRouter,
+  itemsRouter,
+  searchRouter,
 ];

@@ -62,6 +62,17 @@ const schema = z.object({
   /** Requests per minute: login attempts per IP, order placements per user. */
   RATE_LIMIT_LOGIN: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_ORDERS: z.coerce.number().int().positive().default(60),
+  /** Catalog and search (issue 4). How long an item's details stay in the Redis cache (0: no cache). */
+  ITEM_CACHE_TTL: duration.default(10 * 60_000),
+  /** Most lines (creates + restocks) in one POST /items/bulk; the body must also fit BODY_LIMIT. */
+  ITEMS_BULK_MAX: z.coerce.number().int().positive().max(5000).default(500),
+  /** The search indexer's Kafka consumer group. */
+  SEARCH_INDEXER_GROUP: z.string().default('shopflow-search-indexer'),
+  /** How often the indexer process cleans up after failed item writes, and how old a staged write must be. */
+  CATALOG_RECONCILE_INTERVAL: duration.default(5 * 60_000),
+  CATALOG_RECONCILE_AGE: duration.default(10 * 60_000),
+  /** Search click events per minute per user (or per IP when anonymous). */
+  RATE_LIMIT_SEARCH_CLICKS: z.coerce.number().int().positive().default(300),
   /** Account registrations per minute per IP (each costs an argon2id hash). */
   RATE_LIMIT_REGISTER: z.coerce.number().int().positive().default(20),
 });

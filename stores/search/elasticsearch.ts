@@ -1,6 +1,8 @@
 import { Client } from '@elastic/elasticsearch';
 import { ITEMS_INDEX_BODY, ItemDocument } from './mapping';
-import type { SearchPort } from './port';
+import type { BulkOutcome, SearchPort, VersionedDocument } from './port';
+import { bulkOperations, bulkOutcome } from './bulk';
+import { buildSearchBody, SearchQuery, SearchResult, toHit } from '../../search/query';
 
 /** For Elasticsearch 8 deployments (the `elasticsearch` profile of docker-compose.yml). The client refuses
  * OpenSearch (product check), hence the separate adapter. */
@@ -22,6 +24,16 @@ export class ElasticsearchAdapter implements SearchPort {
   }
   async upsert(doc: ItemDocument): Promise<void> {
     await this.client.index({ index: this.index, id: doc.item_id, document: doc });
+  }
+  async bulkUpsert(docs: VersionedDocument[]): Promise<BulkOutcome> {
+    if (docs.length === 0) return { indexed: 0, stale: 0, failed: [] };
+    const res = await this.client.bulk({ operations: bulkOperations(this.index, docs) as never });
+    return bulkOutcome(res.items as never[]);
+  }
+  async search(query: SearchQuery): Promise<SearchResult> {
+    const res = await this.client.search<Record<string, unknown>>({ index: this.index, ...(buildSearchBody(query) as object) });
+    const total = res.hits.total;
+    return { total: typeof total === 'number' ? total : total?.value ?? 0, hits: res.hits.hits.map((h) => toHit(h._source ?? {})) };
   }
   async get(itemId: string): Promise<ItemDocument | null> {
     const res = await this.client.get<ItemDocument>({ index: this.index, id: itemId }, { ignore: [404] });

@@ -1,6 +1,8 @@
 import { Client } from '@opensearch-project/opensearch';
 import { ITEMS_INDEX_BODY, ItemDocument } from './mapping';
-import type { SearchPort } from './port';
+import type { BulkOutcome, SearchPort, VersionedDocument } from './port';
+import { bulkOperations, bulkOutcome } from './bulk';
+import { buildSearchBody, SearchQuery, SearchResult, toHit } from '../../search/query';
 
 export class OpenSearchAdapter implements SearchPort {
   private readonly client: Client;
@@ -22,6 +24,16 @@ export class OpenSearchAdapter implements SearchPort {
   }
   async upsert(doc: ItemDocument): Promise<void> {
     await this.client.index({ index: this.index, id: doc.item_id, body: doc as never });
+  }
+  async bulkUpsert(docs: VersionedDocument[]): Promise<BulkOutcome> {
+    if (docs.length === 0) return { indexed: 0, stale: 0, failed: [] };
+    const res = await this.client.bulk({ body: bulkOperations(this.index, docs) as never });
+    return bulkOutcome((res.body as unknown as { items: never[] }).items);
+  }
+  async search(query: SearchQuery): Promise<SearchResult> {
+    const res = await this.client.search({ index: this.index, body: buildSearchBody(query) as never });
+    const hits = res.body.hits as { total: number | { value: number }; hits: { _source?: Record<string, unknown> }[] };
+    return { total: typeof hits.total === 'number' ? hits.total : hits.total.value, hits: hits.hits.map((h) => toHit(h._source ?? {})) };
   }
   async get(itemId: string): Promise<ItemDocument | null> {
     const res = await this.client.get({ index: this.index, id: itemId }, { ignore: [404] });

@@ -1,0 +1,108 @@
+/**
+ * Search (seed: Search Service): GET /search over the items index, and POST /search/clicks. Both publish
+ * analytics events (search/analytics.ts). Public; a bearer token, when sent, names the user in the events.
+ */
+import { Router } from 'express';
+import rateLimit from 'express-rate-limit';
+import type { ApiDeps } from '../deps';
+import { ApiError, badRequest, errorBody } from '../errors';
+import { z } from '../openapi';
+import { Id } from '../schemas';
+import { route } from '../validate';
+import { logger } from '../../lib/logger';
+import { recordAnalytics } from '../../search/analytics';
+import { checkPage, parseFilter, SearchInputError, SEARCH_LIMITS, SORTS } from '../../search/query';
+
+const Price = z
+  .string()
+  .regex(/^\d{1,8}(\.\d{1,2})?$/, 'a price such as 10 or 899.99 (not negative)')
+  .transform(Number);
+const Int = z.string().regex(/^\d{1,6}$/, 'a whole number').transform(Number);
+const SearchParams = z
+  .object({
+    query: z.string().max(SEARCH_LIMITS.maxQueryLength).optional().openapi({ description: 'words to find in name, description, category and attributes' }),
+    sort: z.enum(SORTS).optional().openapi({ description: 'relevance (default), price (ascending) or -price' }),
+    filter: z.string().max(2000).optional().openapi({ description: 'comma-separated field:value, field = category or an attribute (brand:Sony)', example: 'category:Electronics,brand:Sony' }),
+    min_price: Price.optional(),
+    max_price: Price.optional(),
+    limit: Int.optional().openapi({ description: `1 to ${SEARCH_LIMITS.maxLimit} (default ${SEARCH_LIMITS.defaultLimit})` }),
+    offset: Int.optional().openapi({ description: `offset + limit at most ${SEARCH_LIMITS.maxWindow}` }),
+  })
+  .strict();
+const Hit = z
+  .object({ item_id: z.string(), name: z.string(), price: z.number(), category: z.string(), supplier_id: z.string().nullable(), attributes: z.record(z.string(), z.string()) })
+  .openapi('SearchHit');
+const Click = z.object({ query: z.string().max(SEARCH_LIMITS.maxQueryLength), item_id: Id }).strict().openapi('SearchClickRequest');
+
+export function searchRouter(deps: ApiDeps): Router {
+  const r = Router();
+  const { mysql, search } = deps.stores;
+  const clickLimit = rateLimit({
+    windowMs: 60_000,
+    limit: deps.cfg.RATE_LIMIT_SEARCH_CLICKS,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: (req) => req.principal?.userId ?? `ip:${req.ip}`,
+    handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many clicks in a minute; slow down')),
+  });
+
+  r.get(
+    '/search',
+    route(
+      deps.registry,
+      {
+        method: 'get',
+        path: '/search',
+        summary: 'Search in-stock items: relevance or price order, category/attribute/price filters, paged',
+        tags: ['search'],
+        query: SearchParams,
+        responses: { 200: { description: 'matching items (X-Total-Count has the total)', schema: z.array(Hit).openapi('SearchResults') } },
+      },
+      async (req, { query }, res) => {
+        let q;
+        try {
+          const limit = query.limit ?? SEARCH_LIMITS.defaultLimit;
+          const offset = query.offset ?? 0;
+          checkPage(limit, offset);
+          if (query.min_price !== undefined && query.max_price !== undefined && query.min_price > query.max_price) throw new SearchInputError('min_price is above max_price');
+          q = { text: query.query, sort: query.sort ?? 'relevance', ...parseFilter(query.filter), minPrice: query.min_price, maxPrice: query.max_price, limit, offset } as const;
+        } catch (err) {
+          if (err instanceof SearchInputError) throw badRequest(err.message);
+          throw err;
+        }
+        const result = await search.search(q);
+        try {
+          await recordAnalytics(mysql, { event_type: 'search', user_id: req.principal?.userId ?? null, search_query: query.query ?? '', clicked_items: [] });
+        } catch (err) {
+          // The shopper still gets the results; the loss is logged loudly, not silent.
+          logger.error({ err, query: query.query }, 'search analytics event could not be written');
+        }
+        res.setHeader('X-Total-Count', String(result.total));
+        res.json(result.hits);
+      },
+    ),
+  );
+
+  r.post(
+    '/search/clicks',
+    clickLimit,
+    route(
+      deps.registry,
+      {
+        method: 'post',
+        path: '/search/clicks',
+        summary: 'Report a click on a search result (an analytics event)',
+        tags: ['search'],
+        body: Click,
+        responses: { 202: { description: 'recorded', schema: z.object({ event_id: z.string() }) }, 404: { description: 'no such item' }, 429: { description: 'too many clicks' } },
+      },
+      async (req, { body }, res) => {
+        const row: { item_id: string } | undefined = await mysql('items').select('item_id').where({ item_id: body.item_id }).first();
+        if (!row) throw new ApiError(404, 'item_not_found', `unknown item: ${body.item_id}`);
+        const event = await recordAnalytics(mysql, { event_type: 'search_click', user_id: req.principal?.userId ?? null, search_query: body.query, clicked_items: [row.item_id] });
+        res.status(202).json({ event_id: event.event_id });
+      },
+    ),
+  );
+  return r;
+}

@@ -1,0 +1,52 @@
+/**
+ * Hot item reads: the MongoDB details of an item, cached in Redis under the revision the MySQL row commits
+ * to (`item:details:{id}:{rev}`). A revision's content never changes, so a cached entry can never be stale:
+ * a change writes a new revision, readers (who read the MySQL row first) ask for the new key, and the old
+ * key is deleted on change (and expires anyway). Price and stock are never cached: shoppers always see
+ * MySQL's stock, so it can never be higher than the authority's.
+ */
+import type { Redis } from '../stores/redis/client';
+import { logger } from '../lib/logger';
+import type { Attributes } from './model';
+
+const key = (itemId: string, rev: string) => `item:details:${itemId}:${rev}`;
+
+export class ItemDetailsCache {
+  hits = 0;
+  misses = 0;
+  constructor(private readonly redis: Redis, private readonly ttlMs: number) {}
+
+  async get(itemId: string, rev: string): Promise<Attributes | undefined> {
+    try {
+      const raw = await this.redis.get(key(itemId, rev));
+      if (raw === null) {
+        this.misses += 1;
+        return undefined;
+      }
+      this.hits += 1;
+      return JSON.parse(raw) as Attributes;
+    } catch (err) {
+      // The cache is an optimization: a Redis hiccup falls through to MongoDB.
+      logger.warn({ err, itemId }, 'item cache read failed');
+      return undefined;
+    }
+  }
+
+  async set(itemId: string, rev: string, attributes: Attributes): Promise<void> {
+    if (this.ttlMs <= 0) return;
+    try {
+      await this.redis.set(key(itemId, rev), JSON.stringify(attributes), 'PX', this.ttlMs);
+    } catch (err) {
+      logger.warn({ err, itemId }, 'item cache write failed');
+    }
+  }
+
+  async invalidate(itemId: string, rev: string | null): Promise<void> {
+    if (!rev) return;
+    try {
+      await this.redis.del(key(itemId, rev));
+    } catch (err) {
+      logger.warn({ err, itemId }, 'item cache invalidation failed (the entry expires on its own)');
+    }
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The catalog: items across MySQL (the row: price, stock, existence) and MongoDB (details), with the write
+ * order and revision scheme of ./details.ts, outbox events in the row's transaction, and the Redis details
+ * cache of ./cache.ts.
+ *
+ * Stock: a seller sets an absolute level (`SET stock = ?`, a restock); nothing here reads stock and writes
+ * back a computed value, so a seller's write never races a reservation into a lost update.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Db } from 'mongodb';
+import { ApiError, badRequest, conflict, forbidden, notFound } from '../api/errors';
+import { isDuplicateKey } from '../stores/mysql/client';
+import type { Redis } from '../stores/redis/client';
+import { logger } from '../lib/logger';
+import { findUserById } from '../users/repository';
+import { ItemDetailsCache } from './cache';
+import { ItemDetailsStore, StageEntry } from './details';
+import { enqueueEvents, itemUpserted, PendingEvent, stockChanged } from './events';
+import { Actor, ItemDetails, ItemPatch, ItemRow, ItemView, ITEM_COLUMNS, NewItem, Restock, toView } from './model';
+
+export interface CatalogOptions {
+  cacheTtlMs: number;
+}
+
+export interface BulkResult {
+  created: ItemView[];
+  restocked: { item_id: string; stock: number; price: number }[];
+}
+
+export interface SupplierInventory {
+  supplier_id: string;
+  items: { item_id: string; name: string; price: number; stock: number }[];
+}
+
+const lower = (s: string) => s.toLowerCase();
+
+export class CatalogService {
+  readonly details: ItemDetailsStore;
+  readonly cache: ItemDetailsCache;
+
+  constructor(private readonly mysql: Knex, mongo: Db, redis: Redis, opts: CatalogOptions) {
+    this.details = new ItemDetailsStore(mongo);
+    this.cache = new ItemDetailsCache(redis, opts.cacheTtlMs);
+  }
+
+  // ---- reads ----
+
+  async findRow(itemId: string, db: Knex | Knex.Transaction = this.mysql): Promise<ItemRow | undefined> {
+    return db('items').select(...ITEM_COLUMNS).where({ item_id: itemId }).first();
+  }
+
+  /** GET /items/{id}: the MySQL row first (no row, no item), then the committed details (cache, then Mongo). */
+  async get(itemId: string): Promise<ItemView> {
+    const row = await this.findRow(itemId);
+    if (!row) throw notFound(`item ${itemId}`);
+    return toView(row, await this.attributesOf(row));
+  }
+
+  private async attributesOf(row: ItemRow): Promise<Record<string, string>> {
+    const rev = row.details_rev;
+    if (!rev) return {};
+    const cached = await this.cache.get(row.item_id, rev);
+    if (cached) return cached;
+    const committed = await this.details.committed(row.item_id, rev);
+    if (!committed) {
+      // Only reconcile could have lost the revision, and it never touches committed ones: worth a look.
+      logger.warn({ itemId: row.item_id, rev }, 'item details revision missing in MongoDB; serving without attributes');
+      return {};
+    }
+    await this.cache.set(row.item_id, rev, committed.attributes);
+    return committed.attributes;
+  }
+
+  /** The id as the catalog spells it, or undefined for an unknown item. */
+  async canonicalId(itemId: string): Promise<string | undefined> {
+    const row = await this.mysql('items').select('item_id').where({ item_id: itemId }).first();
+    return row?.item_id;
+  }
+
+  async supplierInventory(supplierId: string, limit: number, offset: number): Promise<SupplierInventory> {
+    const user = await findUserById(this.mysql, supplierId);
+    if (!user) throw notFound(`supplier ${supplierId}`);
+    const rows: { item_id: string; name: string; price: number; stock: number }[] = await this.mysql('items')
+      .select('item_id', 'name', 'price', 'stock')
+      .where({ supplier_id: user.user_id })
+      .orderBy('item_id')
+      .limit(limit)
+      .offset(offset);
+    return { supplier_id: user.user_id, items: rows.map((r) => ({ item_id: r.item_id, name: r.name, price: Number(r.price), stock: Number(r.stock) })) };
+  }
+
+  // ---- writes ----
+
+  /** Who supplies items this actor creates: a supplier itself; an admin whoever it names (or nobody). */
+  async resolveSupplier(actor: Actor, requested: string | undefined): Promise<string | null> {
+    if (actor.role === 'supplier') {
+      if (requested !== undefined && lower(requested) !== lower(actor.userId)) throw forbidden('a supplier creates items under its own supplier id');
+      return actor.userId;
+    }
+    if (actor.role !== 'admin') throw forbidden('this needs the role supplier or admin');
+    if (requested === undefined) return null;
+    const user = await findUserById(this.mysql, requested);
+    if (!user) throw notFound(`supplier ${requested}`);
+    if (user.role !== 'supplier') throw badRequest(`user ${requested} is not a supplier`);
+    return user.user_id;
+  }
+
+  async create(item: NewItem, supplierId: string | null): Promise<ItemView> {
+    const { created } = await this.bulk([item], [], supplierId, { userId: '', role: 'admin' });
+    return created[0]!;
+  }
+
+  /**
+   * Creates and restocks many items, all or nothing: the Mongo details of new items are staged first, then one
+   * MySQL transaction inserts the rows, sets the restocked levels and writes every event. Any refusal (an
+   * unknown or foreign item, an id taken) fails the whole request before anything is committed.
+   */
+  async bulk(creates: NewItem[], restocks: Restock[], supplierId: string | null, actor: Actor): Promise<BulkResult> {
+    const ids = [...creates.flatMap((c) => (c.item_id ? [c.item_id] : [])), ...restocks.map((r) => r.item_id)].map(lower);
+    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (dup) throw badRequest(`item ${dup} appears more than once in the request`);
+
+    const explicit = creates.flatMap((c) => (c.item_id ? [c.item_id] : []));
+    if (explicit.length > 0) {
+      const taken: { item_id: string }[] = await this.mysql('items').select('item_id').whereIn('item_id', explicit);
+      if (taken.length > 0) throw conflict('item_exists', 'some item ids are taken', { item_ids: taken.map((t) => t.item_id) });
+    }
+
+    const staged: (StageEntry & { item: NewItem })[] = creates.map((item) => ({
+      item,
+      itemId: item.item_id ?? randomUUID(),
+      supplierId,
+      committedRev: null,
+      rev: randomUUID(),
+      details: { name: item.name, category: item.category, description: item.description ?? null, attributes: item.attributes ?? {} },
+    }));
+    await this.details.stage(staged);
+
+    let restocked: BulkResult['restocked'] = [];
+    try {
+      restocked = await this.mysql.transaction(async (trx) => {
+        const events: PendingEvent[] = [];
+        let locked: { item_id: string; supplier_id: string | null }[] = [];
+        if (restocks.length > 0) {
+          locked = await trx('items').select('item_id', 'supplier_id').whereIn('item_id', restocks.map((r) => r.item_id)).orderBy('item_id').forUpdate();
+          const found = new Map(locked.map((r) => [lower(r.item_id), r]));
+          const missing = restocks.filter((r) => !found.has(lower(r.item_id))).map((r) => r.item_id);
+          if (missing.length > 0) throw new ApiError(404, 'item_not_found', 'some items do not exist', { item_ids: missing });
+          if (actor.role !== 'admin') {
+            const foreign = locked.filter((r) => r.supplier_id === null || lower(r.supplier_id) !== lower(actor.userId)).map((r) => r.item_id);
+            if (foreign.length > 0) throw forbidden(`items of another supplier: ${foreign.join(', ')}`);
+          }
+        }
+        if (staged.length > 0) {
+          await trx('items').insert(
+            staged.map((s) => ({
+              item_id: s.itemId,
+              supplier_id: supplierId,
+              name: s.item.name,
+              category: s.item.category,
+              description: s.item.description ?? null,
+              price: s.item.price,
+              stock: s.item.stock,
+              details_rev: s.rev,
+            })),
+          );
+        }
+        const byLower = new Map(restocks.map((r) => [lower(r.item_id), r]));
+        for (const row of locked) {
+          const r = byLower.get(lower(row.item_id))!;
+          const set: Record<string, unknown> = { updated_at: trx.fn.now(3) };
+          if (r.stock !== undefined) set.stock = r.stock; // absolute level: a restock, not arithmetic in code
+          if (r.price !== undefined) set.price = r.price;
+          await trx('items').where({ item_id: row.item_id }).update(set);
+        }
+        const touched = [...staged.map((s) => s.itemId), ...locked.map((r) => r.item_id)];
+        const after: ItemRow[] = touched.length ? await trx('items').select(...ITEM_COLUMNS).whereIn('item_id', touched) : [];
+        const afterById = new Map(after.map((r) => [r.item_id, r]));
+        for (const row of after) events.push(itemUpserted(row));
+        for (const row of locked) {
+          if (byLower.get(lower(row.item_id))!.stock !== undefined) events.push(stockChanged(afterById.get(row.item_id)!, 'restock'));
+        }
+        await enqueueEvents(trx, events);
+        return locked.map((l) => {
+          const a = afterById.get(l.item_id)!;
+          return { item_id: a.item_id, stock: Number(a.stock), price: Number(a.price) };
+        });
+      });
+    } catch (err) {
+      await this.details.discardNew(staged.map((s) => ({ itemId: s.itemId, rev: s.rev }))).catch((e) => logger.warn({ err: e }, 'discarding staged item details failed; reconcile removes them'));
+      if (isDuplicateKey(err)) throw conflict('item_exists', 'an item id is taken');
+      throw err;
+    }
+    await this.details.confirm(staged.map((s) => ({ itemId: s.itemId, rev: s.rev }))).catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
+
+    const created = staged.map((s) =>
+      toView(
+        {
+          item_id: s.itemId,
+          supplier_id: supplierId,
+          name: s.item.name,
+          category: s.item.category,
+          description: s.item.description ?? null,
+          price: s.item.price,
+          stock: s.item.stock,
+          version: 1,
+          details_rev: s.rev,
+          created_at: new Date(),
+          updated_at: new Date(),
+        },
+        s.details.attributes,
+      ),
+    );
+    return { created, restocked };
+  }
+
+  /**
+   * PUT /items/{id}: the row is locked (FOR UPDATE) for the whole change so two updates of one item are
+   * serialized; new details are staged in Mongo (the committed revision kept as `prev`), then the row, its
+   * new `details_rev` and the events commit together.
+   */
+  async update(itemId: string, patch: ItemPatch, actor: Actor): Promise<ItemView> {
+    let oldRev: string | null = null;
+    let staged: { itemId: string; rev: string } | undefined;
+    const canonical = await this.mysql.transaction(async (trx) => {
+      const row = await trx('items').select(...ITEM_COLUMNS).where({ item_id: itemId }).forUpdate().first() as ItemRow | undefined;
+      if (!row) throw notFound(`item ${itemId}`);
+      if (actor.role !== 'admin' && (actor.role !== 'supplier' || row.supplier_id === null || lower(row.supplier_id) !== lower(actor.userId))) {
+        throw forbidden('only the supplier of the item or an admin may change it');
+      }
+      oldRev = row.details_rev;
+      const set: Record<string, unknown> = { updated_at: trx.fn.now(3) };
+      const touchesDetails = patch.name !== undefined || patch.category !== undefined || patch.description !== undefined || patch.attributes !== undefined;
+      if (touchesDetails) {
+        const committed = await this.details.committed(row.item_id, row.details_rev);
+        const next: ItemDetails = {
+          name: patch.name ?? row.name,
+          category: patch.category ?? row.category,
+          description: patch.description !== undefined ? patch.description : row.description,
+          attributes: patch.attributes ?? committed?.attributes ?? {},
+        };
+        const rev = randomUUID();
+        await this.details.stage([{ itemId: row.item_id, supplierId: row.supplier_id, committedRev: row.details_rev, rev, details: next }]);
+        staged = { itemId: row.item_id, rev };
+        Object.assign(set, { name: next.name, category: next.category, description: next.description, details_rev: rev });
+      }
+      if (patch.price !== undefined) set.price = patch.price;
+      if (patch.stock !== undefined) set.stock = patch.stock; // absolute restock by the seller
+      await trx('items').where({ item_id: row.item_id }).update(set);
+      const after = (await trx('items').select(...ITEM_COLUMNS).where({ item_id: row.item_id }).first()) as ItemRow;
+      const events = [itemUpserted(after)];
+      if (patch.stock !== undefined) events.push(stockChanged(after, 'restock'));
+      await enqueueEvents(trx, events);
+      return row.item_id;
+    });
+    if (staged) {
+      await this.details.confirm([staged]).catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
+      await this.cache.invalidate(canonical, oldRev);
+    }
+    return this.get(canonical);
+  }
+}

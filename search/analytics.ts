@@ -1,0 +1,23 @@
+/**
+ * Search analytics on shopflow.analytics, in the seed's Hadoop schema (user_id, search_query, timestamp,
+ * clicked_items) plus event_type and event_id. Written to the transactional outbox, so the relay publishes
+ * each one at least once, with retries, whatever Kafka is doing; a consumer drops repeats by event_id.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { TOPICS } from '../stores/kafka/topics';
+
+export interface AnalyticsEvent {
+  event_id: string;
+  event_type: 'search' | 'search_click';
+  user_id: string | null;
+  search_query: string;
+  timestamp: string;
+  clicked_items: string[];
+}
+
+export async function recordAnalytics(mysql: Knex, e: Omit<AnalyticsEvent, 'event_id' | 'timestamp'>): Promise<AnalyticsEvent> {
+  const event: AnalyticsEvent = { event_id: randomUUID(), event_type: e.event_type, user_id: e.user_id, search_query: e.search_query, timestamp: new Date().toISOString(), clicked_items: e.clicked_items };
+  await mysql('outbox').insert({ event_id: event.event_id, topic: TOPICS.analytics.name, msg_key: event.user_id ?? 'anonymous', payload: JSON.stringify(event) });
+  return event;
+}

@@ -1,0 +1,57 @@
+/**
+ * The search indexer process: a Kafka consumer (group SEARCH_INDEXER_GROUP) on shopflow.items and
+ * shopflow.inventory that keeps the items index current (search/indexer.ts), plus the catalog's periodic
+ * reconcile of failed item writes. `--reindex` first indexes every item from MySQL (a backfill).
+ * Stops cleanly on SIGTERM/SIGINT.
+ */
+import { config } from '../lib/config';
+import { logger } from '../lib/logger';
+import { createMysql } from '../stores/mysql/client';
+import { createMongo } from '../stores/mongo/client';
+import { createKafka, ensureTopics } from '../stores/kafka/client';
+import { createSearch } from '../stores/search';
+import { ItemDetailsStore } from '../catalog/details';
+import { SearchIndexConsumer, SearchIndexer } from '../search/indexer';
+
+async function main(): Promise<void> {
+  const cfg = config();
+  const log = logger.child({ component: 'search-indexer' });
+  const mysql = createMysql(cfg.MYSQL_URL, 10);
+  const mongo = createMongo(cfg.MONGO_URL);
+  await mongo.connect();
+  const search = createSearch(cfg.SEARCH_ENGINE, cfg.SEARCH_URL, cfg.SEARCH_INDEX);
+  await search.ensureIndex();
+  const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-search-indexer`);
+  await ensureTopics(kafka);
+
+  const indexer = new SearchIndexer(mysql, mongo.db(), search, log);
+  if (process.argv.includes('--reindex')) log.info(await indexer.reindexAll(), 'reindexed every item');
+  const consumer = new SearchIndexConsumer(kafka, indexer, log, { groupId: cfg.SEARCH_INDEXER_GROUP, fromBeginning: true });
+  await consumer.start();
+
+  const details = new ItemDetailsStore(mongo.db());
+  const reconcile = setInterval(() => {
+    details
+      .reconcile(mysql, cfg.CATALOG_RECONCILE_AGE)
+      .then((r) => (r.scanned > 0 ? log.info(r, 'catalog reconcile') : undefined))
+      .catch((err) => log.warn({ err }, 'catalog reconcile failed; next round retries'));
+  }, cfg.CATALOG_RECONCILE_INTERVAL);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'search indexer stopping');
+    clearInterval(reconcile);
+    await consumer.stop();
+    await Promise.allSettled([mysql.destroy(), mongo.close(), search.close()]);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'search indexer failed');
+  process.exit(1);
+});
