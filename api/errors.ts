@@ -1,4 +1,5 @@
 /** The contract's error format: `{"error": {"code", "message", "details?"}}`, for every failure of every route. */
+import { STATUS_CODES, Server } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { logger } from '../lib/logger';
 
@@ -72,3 +73,20 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   logger.error({ err, reqId: (req as { id?: unknown }).id, path: req.path }, 'unhandled error');
   res.status(500).json(errorBody('internal', 'something went wrong on our side; it has been logged'));
 };
+
+/** Requests so malformed that Node's HTTP parser refuses them (bad header characters, oversized headers)
+ * never reach express; Node would answer an empty 400. This answers them in the error format too. */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, code] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout'] : [400, 'malformed_request'];
+    const body = JSON.stringify(errorBody(code, status === 400 ? 'the HTTP request is malformed' : STATUS_CODES[status]!.toLowerCase()));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}

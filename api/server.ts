@@ -3,6 +3,7 @@ import { config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createApp } from './app';
 import { buildApiDeps } from './build';
+import { answerClientErrors } from './errors';
 
 async function main(): Promise<void> {
   const cfg = config();
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   const server = createApp(deps).listen(cfg.PORT, () => {
     logger.info({ port: cfg.PORT, docs: `http://127.0.0.1:${cfg.PORT}/docs`, temporalUi: cfg.TEMPORAL_UI_URL }, 'shopflow API listening');
   });
+  answerClientErrors(server);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

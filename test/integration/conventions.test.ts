@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { startPlatform, Platform } from '../support/platform';
@@ -200,7 +200,18 @@ describe('documentation and metrics', () => {
   });
 });
 
-test('graceful shutdown: SIGTERM closes the API process cleanly (exit 0)', async () => {
+/** Sends bytes as they are and returns what the server answers before it closes the connection. */
+function rawHttp(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    let data = '';
+    socket.on('data', (d) => (data += d.toString('utf8')));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
+test('the API process: malformed HTTP gets the error format; SIGTERM shuts it down cleanly (exit 0)', async () => {
   const entry = 'dist/api/server.js';
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run the build (npm test does)`);
   const port = await new Promise<number>((resolve) => {
@@ -213,6 +224,9 @@ test('graceful shutdown: SIGTERM closes the API process cleanly (exit 0)', async
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
     await eventually(async () => (await call(`http://127.0.0.1:${port}`, 'GET', '/healthz')).status === 200, 60_000, 250);
+    const answer = await rawHttp(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: \x01\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'malformed_request', message: expect.any(String) } });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   } finally {
