@@ -11,7 +11,7 @@ import { Id } from '../schemas';
 import { route } from '../validate';
 import { logger } from '../../lib/logger';
 import { recordAnalytics } from '../../search/analytics';
-import { checkPage, parseFilter, SearchInputError, SEARCH_LIMITS, SORTS } from '../../search/query';
+import { checkPage, checkText, parseFilter, SearchInputError, SEARCH_LIMITS, SORTS } from '../../search/query';
 
 const Price = z
   .string()
@@ -64,6 +64,7 @@ export function searchRouter(deps: ApiDeps): Router {
           const limit = query.limit ?? SEARCH_LIMITS.defaultLimit;
           const offset = query.offset ?? 0;
           checkPage(limit, offset);
+          if (query.query !== undefined) checkText(query.query);
           if (query.min_price !== undefined && query.max_price !== undefined && query.min_price > query.max_price) throw new SearchInputError('min_price is above max_price');
           q = { text: query.query, sort: query.sort ?? 'relevance', ...parseFilter(query.filter), minPrice: query.min_price, maxPrice: query.max_price, limit, offset } as const;
         } catch (err) {
