@@ -211,7 +211,7 @@ function rawHttp(port: number, request: string): Promise<string> {
   });
 }
 
-test('the API process: malformed HTTP gets the error format; SIGTERM shuts it down cleanly (exit 0)', async () => {
+test('the API process: JSON request logs with the request id, malformed HTTP in the error format, clean exit on SIGTERM', async () => {
   const entry = 'dist/api/server.js';
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run the build (npm test does)`);
   const port = await new Promise<number>((resolve) => {
@@ -220,10 +220,23 @@ test('the API process: malformed HTTP gets the error format; SIGTERM shuts it do
       s.close(() => resolve(free));
     });
   });
-  const child = spawn(process.execPath, [entry], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [entry], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
   try {
     await eventually(async () => (await call(`http://127.0.0.1:${port}`, 'GET', '/healthz')).status === 200, 60_000, 250);
+    // Structured logs: one JSON line per request, carrying the request id the client sees.
+    const traced = await call(`http://127.0.0.1:${port}`, 'GET', '/no/such/route', { headers: { 'x-request-id': 'conventions-trace-1' } });
+    expect(traced.headers.get('x-request-id')).toBe('conventions-trace-1');
+    const line = await eventually(async () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .find((l) => l.req?.id === 'conventions-trace-1'),
+    );
+    expect(line).toMatchObject({ level: 40, req: { method: 'GET', url: '/no/such/route' }, res: { statusCode: 404 }, responseTime: expect.any(Number) });
     const answer = await rawHttp(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: \x01\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'malformed_request', message: expect.any(String) } });
