@@ -51,6 +51,8 @@ export const routeNotFound: RequestHandler = (req, res) => {
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (res.headersSent) return;
   if (err instanceof ApiError) {
+    // RFC 6750: a missing or bad bearer token names the scheme the client should use.
+    if (err.status === 401 && err.code === 'unauthorized') res.setHeader('WWW-Authenticate', 'Bearer realm="shopflow"');
     res.status(err.status).json(errorBody(err.code, err.message, err.details));
     return;
   }

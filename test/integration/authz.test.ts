@@ -99,6 +99,7 @@ describe.each(ROUTES)('$name', (rc) => {
       const r = await call(p.baseUrl, rc.method, rc.path(), { headers, body: rc.body?.() });
       expect({ headers, status: r.status }).toEqual({ headers, status: 401 });
       expect(r.body.error.code).toBe('unauthorized');
+      expect(r.headers.get('www-authenticate')).toMatch(/^Bearer /);
     }
   });
 });
