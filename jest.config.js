@@ -7,4 +7,6 @@ module.exports = {
   testTimeout: 120000,
   // Integration tests share one MySQL schema and one Temporal namespace: run files one at a time.
   maxWorkers: 1,
+  // Store drivers (kafkajs, cassandra-driver) keep timers for a moment after close.
+  forceExit: true,
 };

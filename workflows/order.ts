@@ -80,7 +80,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
     },
     {
       validator: () => {
-        if (cancelRequested || (state.phase !== 'awaiting_payment' && state.phase !== 'placed')) {
+        if (cancelRequested || shipRequested || (state.phase !== 'awaiting_payment' && state.phase !== 'placed')) {
           throw new Error(`the order is ${state.phase} and can no longer be canceled`);
         }
       },
@@ -92,7 +92,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
       shipRequested = true;
       await condition(() => state.phase !== 'placed');
     },
-    { validator: () => requirePhase(state, 'placed', 'shipped') },
+    { validator: () => requirePhase(state, 'placed', 'shipped', shipRequested || cancelRequested) },
   );
   setHandler(
     deliverUpdate,
@@ -100,7 +100,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
       deliverRequested = true;
       await condition(() => state.phase !== 'in_transit');
     },
-    { validator: () => requirePhase(state, 'in_transit', 'delivered') },
+    { validator: () => requirePhase(state, 'in_transit', 'delivered', deliverRequested) },
   );
 
   // 1. Reserve: all lines or none, in one MySQL transaction.
@@ -169,26 +169,28 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
     state.payment = 'succeeded';
   }
 
-  // 3. Placed: wait for the seller (ship, deliver) or the customer (cancel before shipping).
+  // 3. Placed: wait for the seller (ship, deliver) or the customer (cancel before shipping). Each request is
+  // consumed once handled; the validators refuse any request its phase does not allow.
   for (;;) {
     await condition(() => cancelRequested || shipRequested || deliverRequested);
-    if (cancelRequested && state.phase === 'placed') {
+    if (cancelRequested) {
       await CancellationScope.nonCancellable(async () => {
         await gateway.refundPayment({ orderId });
         await store.recordRefund({ orderId, late: false });
       });
       return await cancelAndRelease('canceled_by_customer', 'refunded');
     }
-    if (shipRequested && state.phase === 'placed') {
+    if (shipRequested) {
       await store.advanceFulfilment({ orderId, from: 'placed', to: 'in_transit' });
       state.phase = 'in_transit';
+      shipRequested = false;
     }
-    if (deliverRequested && state.phase === 'in_transit') {
+    if (deliverRequested) {
       await store.advanceFulfilment({ orderId, from: 'in_transit', to: 'delivered' });
       state.phase = 'delivered';
+      deliverRequested = false;
       return { orderId, result: 'delivered', latePayment: state.latePayment };
     }
-    cancelRequested = false; // a cancel after shipping was refused by the validator
   }
 
   async function place(chargeId: string, late: boolean): Promise<void> {
@@ -211,6 +213,8 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
   }
 }
 
-function requirePhase(state: OrderState, phase: OrderState['phase'], verb: string): void {
+/** An update validator: the order must be in `phase`, with no such request already under way. */
+function requirePhase(state: OrderState, phase: OrderState['phase'], verb: string, pending: boolean): void {
   if (state.phase !== phase) throw new Error(`the order is ${state.phase} and cannot be ${verb}`);
+  if (pending) throw new Error(`the order is already being ${verb}`);
 }

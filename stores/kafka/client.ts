@@ -1,4 +1,5 @@
-import { Kafka, logLevel, Producer } from 'kafkajs';
+import { Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
+import { logger } from '../../lib/logger';
 import { TOPICS } from './topics';
 
 export function createKafka(brokers: string, clientId: string): Kafka {
@@ -6,13 +7,30 @@ export function createKafka(brokers: string, clientId: string): Kafka {
     clientId,
     brokers: brokers.split(',').map((b) => b.trim()),
     logLevel: logLevel.WARN,
+    logCreator: () => kafkaLog,
     retry: { retries: 8, initialRetryTime: 200 },
   });
 }
 
+/** kafkajs logs through the platform's structured logger (not the console). */
+function kafkaLog({ level, log }: LogEntry): void {
+  const { message, ...rest } = log;
+  // Known, harmless at start-up: the retry limit (a relay batch must not retry forever while it holds its rows).
+  if (message.includes('Limiting retries for the idempotent producer')) return;
+  const l = logger.child({ component: 'kafkajs' });
+  if (level <= logLevel.ERROR) l.error(rest, message);
+  else if (level === logLevel.WARN) l.warn(rest, message);
+  else l.debug(rest, message);
+}
+
 /** An idempotent producer: a retried send never writes a message twice within one producer session. */
 export async function createProducer(kafka: Kafka): Promise<Producer> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   return producer;
 }

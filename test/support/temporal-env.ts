@@ -1,0 +1,39 @@
+/**
+ * A Temporal dev server of the test's own, started by @temporalio/testing from the local `temporal` binary
+ * (the stack builds it; nothing is downloaded), and the workflow bundle the worker runs.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH } from '../../workers/order-worker';
+
+export function temporalBinary(): string {
+  const p = process.env.TEMPORAL_CLI ?? path.join(process.env.SHOPFLOW_CACHE ?? path.join(os.homedir(), '.cache', 'shopflow'), 'bin', 'temporal');
+  if (!existsSync(p)) throw new Error(`no temporal binary at ${p}: run \`npm run stack -- up temporal\` first`);
+  return p;
+}
+
+export async function localTestEnv(): Promise<TestWorkflowEnvironment> {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    /* installed already */
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalBinary() },
+      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true', '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'],
+    },
+  });
+}
+
+let cached: { code: string } | undefined;
+/** The pre-built bundle when `npm run build` made one, else bundled once per test process. */
+export async function workflowBundle(): Promise<{ codePath: string } | { code: string }> {
+  if (existsSync(WORKFLOW_BUNDLE_PATH)) return { codePath: WORKFLOW_BUNDLE_PATH };
+  cached ??= { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') })).code };
+  return cached;
+}
+
