@@ -37,7 +37,8 @@ export class OrderService {
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
     const lines = normalizeLines(req.lines);
     await this.assertItemsExist(lines);
-    const orderId = req.idempotencyKey ? await this.claimIdempotencyKey(req, lines) : `o-${randomUUID()}`;
+    const claim = req.idempotencyKey ? await this.claimIdempotencyKey(req, lines) : { orderId: `o-${randomUUID()}`, replay: false };
+    const { orderId } = claim;
     const input: OrderInput = {
       orderId,
       userId: req.userId,
@@ -62,6 +63,8 @@ export class OrderService {
         this.temporal.workflow.executeUpdateWithStart(reservationUpdate, { startWorkflowOperation: start, updateId: 'reservation' }),
       );
       if (!reservation.ok) return { kind: 'out_of_stock', orderId, shortages: reservation.shortages };
+      // A repeated key joined the same saga: answer with the order as it is now.
+      if (claim.replay) return { kind: 'created', order: (await loadOrder(this.mysql, orderId)) ?? reservation.order, replayed: true };
       return { kind: 'created', order: reservation.order, replayed: false };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.replayFinished(orderId);
@@ -84,18 +87,20 @@ export class OrderService {
     throw new ApiError(503, 'reservation_unavailable', 'the earlier attempt with this idempotency key failed; use a new key');
   }
 
-  /** Maps (user, key) to one order id; the same key with another body is refused (422). */
-  private async claimIdempotencyKey(req: PlaceOrderRequest, lines: OrderLine[]): Promise<string> {
+  /** Maps (user, key) to one order id; the same key with another body is refused (422). `replay` is true
+   * when the key was claimed before (by an earlier or a racing request). */
+  private async claimIdempotencyKey(req: PlaceOrderRequest, lines: OrderLine[]): Promise<{ orderId: string; replay: boolean }> {
     const requestHash = createHash('sha256').update(JSON.stringify({ lines, paymentMethod: req.paymentMethod })).digest('hex');
+    const candidate = `o-${randomUUID()}`;
     await this.mysql('idempotency_keys')
-      .insert({ user_id: req.userId, idem_key: req.idempotencyKey, request_hash: requestHash, order_id: `o-${randomUUID()}` })
+      .insert({ user_id: req.userId, idem_key: req.idempotencyKey, request_hash: requestHash, order_id: candidate })
       .onConflict(['user_id', 'idem_key'])
       .ignore();
     const row = await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).first();
     if (row.request_hash !== requestHash) {
       throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
-    return row.order_id;
+    return { orderId: row.order_id, replay: row.order_id !== candidate };
   }
 
   private async assertItemsExist(lines: OrderLine[]): Promise<void> {

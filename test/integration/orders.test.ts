@@ -1,0 +1,233 @@
+/**
+ * The order saga end to end through the HTTP API, on the real servers: MySQL (stock, orders, outbox), Redis
+ * (the order mirror), Temporal (the saga), the payment gateway simulator (charges, refunds, signed webhooks)
+ * and Kafka (the events, through the outbox relay).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer } from 'kafkajs';
+import { startPlatform, Platform } from '../support/platform';
+import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
+import { call, eventually } from '../support/http';
+import { TOPICS } from '../../stores/kafka/topics';
+import { mirrorKey } from '../../orders/mirror';
+import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature';
+
+let p: Platform;
+let buyer: TestUser;
+let other: TestUser;
+let consumer: Consumer;
+const events: { key: string; type: string; order_id: string; status: string }[] = [];
+
+beforeAll(async () => {
+  p = await startPlatform({ relay: true, env: { ORDER_PAYMENT_TIMEOUT: '1500ms', ORDER_LATE_PAYMENT_WINDOW: '10s', GATEWAY_LATE_SUCCESS_DELAY: '300' } });
+  buyer = await makeUser(p.stores.mysql, p.deps.tokens);
+  other = await makeUser(p.stores.mysql, p.deps.tokens);
+  consumer = p.stores.kafka.consumer({ groupId: `orders-test-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPICS.orders.name, fromBeginning: false });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const ev = JSON.parse(message.value!.toString());
+      events.push({ key: message.key!.toString(), type: ev.type, order_id: ev.data.order_id, status: ev.data.status });
+    },
+  });
+  // Wait until the consumer owns its partitions, so no event of this file is missed.
+  await joined;
+});
+afterAll(async () => {
+  await consumer?.disconnect();
+  await p?.stop();
+});
+
+const order = (u: TestUser, items: { item_id: string; quantity: number }[], extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+  call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items, ...extra }, headers });
+const getOrder = (u: TestUser, id: string) => call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token });
+const statusIs = (id: string, status: string) => eventually(async () => ((await getOrder(buyer, id)).body.status === status ? (await getOrder(buyer, id)).body : null), 20_000);
+const eventTypes = (orderId: string) => events.filter((e) => e.order_id === orderId).map((e) => e.type);
+
+test('success: 201 created with catalog prices and expiry, then placed; stock taken once; mirror removed; events on Kafka', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 5, price: 19.99 });
+  const b = await makeItem(p.stores.mysql, { stock: 3, price: 5.01 });
+  const r = await order(buyer, [{ item_id: a, quantity: 2 }, { item_id: b, quantity: 1 }]);
+  expect(r.status).toBe(201);
+  expect(r.body).toMatchObject({ user_id: buyer.userId, status: 'created', total_price: 44.99, payment_method: 'pm_card_visa' });
+  expect(r.body.items).toEqual(expect.arrayContaining([{ item_id: a, quantity: 2, price: 19.99 }, { item_id: b, quantity: 1, price: 5.01 }]));
+  expect(Date.parse(r.body.expires_at)).toBeGreaterThan(Date.now());
+  const id = r.body.order_id;
+  const placed = await statusIs(id, 'placed');
+  expect(placed.payment_status).toBe('succeeded');
+  expect(await stockOf(p.stores.mysql, a)).toBe(3);
+  expect(await stockOf(p.stores.mysql, b)).toBe(2);
+  expect(await p.stores.redis.exists(mirrorKey(id))).toBe(0);
+  await eventually(async () => eventTypes(id).join() === 'order.created,order.placed');
+  expect(events.filter((e) => e.order_id === id).every((e) => e.key === id)).toBe(true);
+  expect(p.sim.charges.get(id)).toMatchObject({ status: 'succeeded', amount: 44.99 });
+});
+
+test('the Redis mirror holds a created order with a TTL of its payment window', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
+  expect(r.status).toBe(201);
+  const raw = await eventually(() => p.stores.redis.get(mirrorKey(r.body.order_id)), 5000);
+  expect(JSON.parse(raw)).toEqual({ order_id: r.body.order_id, user_id: buyer.userId, status: 'created', expiry_time: r.body.expires_at });
+  const ttl = await p.stores.redis.pttl(mirrorKey(r.body.order_id));
+  expect(ttl).toBeGreaterThan(0);
+  expect(ttl).toBeLessThanOrEqual(1500);
+});
+
+test('decline: canceled, stock released, order.canceled published', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 2 });
+  const r = await order(buyer, [{ item_id: a, quantity: 2 }], { payment_method: 'pm_card_chargeDeclined' });
+  expect(r.status).toBe(201);
+  const canceled = await statusIs(r.body.order_id, 'canceled');
+  expect(canceled).toMatchObject({ cancel_reason: 'payment_declined', payment_status: 'declined' });
+  expect(await stockOf(p.stores.mysql, a)).toBe(2);
+  expect(await p.stores.redis.exists(mirrorKey(r.body.order_id))).toBe(0);
+  await eventually(async () => eventTypes(r.body.order_id).join() === 'order.created,order.canceled');
+});
+
+test('no response: canceled at ORDER_PAYMENT_TIMEOUT, stock released', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
+  expect(await stockOf(p.stores.mysql, a)).toBe(0);
+  const canceled = await statusIs(r.body.order_id, 'canceled');
+  expect(canceled).toMatchObject({ cancel_reason: 'payment_timeout', payment_status: 'expired' });
+  expect(await stockOf(p.stores.mysql, a)).toBe(1);
+});
+
+test('late success (default policy refund): the signed webhook arrives after expiry and the charge is refunded', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_lateSuccess' });
+  const id = r.body.order_id;
+  const refunded = await eventually(async () => {
+    const o = (await getOrder(buyer, id)).body;
+    return o.late_payment === 'refunded' ? o : null;
+  }, 20_000);
+  expect(refunded).toMatchObject({ status: 'canceled', cancel_reason: 'payment_timeout', payment_status: 'refunded' });
+  expect(p.sim.charges.get(id)?.status).toBe('refunded');
+  expect(await stockOf(p.stores.mysql, a)).toBe(1);
+  await eventually(async () => eventTypes(id).includes('order.refunded'));
+});
+
+test('out of stock: 409 naming the short lines, nothing reserved, no order written', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 5 });
+  const b = await makeItem(p.stores.mysql, { stock: 1 });
+  const r = await order(buyer, [{ item_id: a, quantity: 2 }, { item_id: b, quantity: 3 }]);
+  expect(r.status).toBe(409);
+  expect(r.body.error.code).toBe('out_of_stock');
+  expect(r.body.error.details.items).toEqual([{ item_id: b, requested: 3, available: 1 }]);
+  expect(await stockOf(p.stores.mysql, a)).toBe(5);
+  expect(await stockOf(p.stores.mysql, b)).toBe(1);
+  expect(await p.stores.mysql('orders').where({ order_id: r.body.error.details.order_id }).first()).toBeUndefined();
+});
+
+describe('Idempotency-Key', () => {
+  test('the same key and body return the same order, also when the requests race', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 10 });
+    const key = randomUUID();
+    const body = [{ item_id: a, quantity: 1 }];
+    const results = await Promise.all(Array.from({ length: 5 }, () => order(buyer, body, {}, { 'Idempotency-Key': key })));
+    expect(results.map((r) => r.status).every((s) => s === 201 || s === 200)).toBe(true);
+    expect(new Set(results.map((r) => r.body.order_id)).size).toBe(1);
+    await statusIs(results[0]!.body.order_id, 'placed');
+    const again = await order(buyer, body, {}, { 'Idempotency-Key': key });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.order_id).toBe(results[0]!.body.order_id);
+    expect(await stockOf(p.stores.mysql, a)).toBe(9); // one order, one unit
+  });
+
+  test('the same key with another body is 422, and nothing is reserved', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 10 });
+    const key = randomUUID();
+    expect((await order(buyer, [{ item_id: a, quantity: 1 }], {}, { 'Idempotency-Key': key })).status).toBe(201);
+    const r = await order(buyer, [{ item_id: a, quantity: 2 }], {}, { 'Idempotency-Key': key });
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe('idempotency_key_reused');
+    expect(await stockOf(p.stores.mysql, a)).toBe(9);
+  });
+
+  test('keys are per user: another buyer with the same key gets an order of their own', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 10 });
+    const key = randomUUID();
+    const r1 = await order(buyer, [{ item_id: a, quantity: 1 }], {}, { 'Idempotency-Key': key });
+    const r2 = await order(other, [{ item_id: a, quantity: 1 }], {}, { 'Idempotency-Key': key });
+    expect(r2.status).toBe(201);
+    expect(r2.body.order_id).not.toBe(r1.body.order_id);
+  });
+});
+
+describe('cancel', () => {
+  test('the buyer cancels a placed order: refunded, stock back; a second cancel is 409', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 4 });
+    const r = await order(buyer, [{ item_id: a, quantity: 3 }]);
+    await statusIs(r.body.order_id, 'placed');
+    const c = await call(p.baseUrl, 'POST', `/orders/${r.body.order_id}/cancel`, { token: buyer.token });
+    expect(c.status).toBe(200);
+    expect(c.body).toMatchObject({ status: 'canceled', cancel_reason: 'canceled_by_customer', payment_status: 'refunded' });
+    expect(await stockOf(p.stores.mysql, a)).toBe(4);
+    expect(p.sim.charges.get(r.body.order_id)?.status).toBe('refunded');
+    const again = await call(p.baseUrl, 'POST', `/orders/${r.body.order_id}/cancel`, { token: buyer.token });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('invalid_transition');
+  });
+
+  test('another customer can neither see nor cancel the order', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1 });
+    const r = await order(buyer, [{ item_id: a, quantity: 1 }]);
+    expect((await getOrder(other, r.body.order_id)).status).toBe(404);
+    expect((await call(p.baseUrl, 'POST', `/orders/${r.body.order_id}/cancel`, { token: other.token })).status).toBe(404);
+    expect((await call(p.baseUrl, 'GET', `/orders/${r.body.order_id}`)).status).toBe(401);
+  });
+});
+
+describe('bad input is a 4xx in the error format, and nothing is written', () => {
+  test.each([
+    ['quantity 0', (a: string) => ({ items: [{ item_id: a, quantity: 0 }] }), 400],
+    ['a price in the request', (a: string) => ({ items: [{ item_id: a, quantity: 1, price: 0.01 }] }), 400],
+    ['an operator object as the item id', () => ({ items: [{ item_id: { $gt: '' }, quantity: 1 }] }), 400],
+    ['no items', () => ({ items: [] }), 400],
+    ['an unknown payment method', (a: string) => ({ items: [{ item_id: a, quantity: 1 }], payment_method: 'pm_free_money' }), 400],
+    ['an unknown item', () => ({ items: [{ item_id: 'no-such-item', quantity: 1 }] }), 404],
+  ])('%s', async (_name, makeBody, status) => {
+    const a = await makeItem(p.stores.mysql, { stock: 3 });
+    const before = await p.stores.mysql('orders').where({ user_id: buyer.userId }).count({ n: '*' }).first();
+    const r = await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { user_id: buyer.userId, ...makeBody(a) } });
+    expect(r.status).toBe(status);
+    expect(typeof r.body.error.code).toBe('string');
+    expect(typeof r.body.error.message).toBe('string');
+    expect(await stockOf(p.stores.mysql, a)).toBe(3);
+    const after = await p.stores.mysql('orders').where({ user_id: buyer.userId }).count({ n: '*' }).first();
+    expect(after!.n).toBe(before!.n);
+  });
+
+  test('ordering for someone else is 403; without a token 401', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 3 });
+    const r = await call(p.baseUrl, 'POST', '/orders', { token: other.token, body: { user_id: buyer.userId, items: [{ item_id: a, quantity: 1 }] } });
+    expect(r.status).toBe(403);
+    expect((await call(p.baseUrl, 'POST', '/orders', { body: { user_id: buyer.userId, items: [{ item_id: a, quantity: 1 }] } })).status).toBe(401);
+    expect(await stockOf(p.stores.mysql, a)).toBe(3);
+  });
+});
+
+describe('payment webhook', () => {
+  test('a bad signature is 401 and changes nothing', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1 });
+    const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
+    const body = JSON.stringify({ id: 'evt_1', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_forged' });
+    const forged = await call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload('not-the-secret-at-all', body) } });
+    expect(forged.status).toBe(401);
+    expect(forged.body.error.code).toBe('invalid_signature');
+    expect((await statusIs(r.body.order_id, 'canceled')).cancel_reason).toBe('payment_timeout');
+  });
+
+  test('a signed success for a waiting order places it', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1 });
+    const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
+    const body = JSON.stringify({ id: 'evt_2', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_hook' });
+    const ok = await call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) } });
+    expect(ok.status).toBe(200);
+    expect((await statusIs(r.body.order_id, 'placed')).payment_status).toBe('succeeded');
+  });
+});
