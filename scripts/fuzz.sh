@@ -47,6 +47,8 @@ else
   export LOG_LEVEL=${LOG_LEVEL:-error}
   export FUZZ_ADMIN_EMAIL=${FUZZ_ADMIN_EMAIL:-fuzz-admin@fuzz.shopflow.dev} FUZZ_ADMIN_PASSWORD=${FUZZ_ADMIN_PASSWORD:-fuzz-admin-password}
   export ADMIN_EMAIL=$FUZZ_ADMIN_EMAIL ADMIN_PASSWORD=$FUZZ_ADMIN_PASSWORD
+  # High limits, so generated sign-ups and logins reach the logic (the limits themselves are tested by jest).
+  export RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-100000} RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-100000}
   if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then say "building"; npm run --silent build; fi
   node dist/scripts/migrate.js >"$OUT/migrate.log" 2>&1 || fail fuzz "schema migration failed (see $OUT/migrate.log)"
   rm -f "$OUT/base-url"

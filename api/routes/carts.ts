@@ -29,7 +29,13 @@ const Checkout = z
   .strict()
   .optional()
   .openapi('CheckoutRequest');
-const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).optional() });
+/** Printable ASCII without spaces at either end (HTTP trims those, so " " would arrive empty). */
+const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/, 'printable ASCII, no spaces at either end');
+const IdempotencyHeaders = z.object({ 'idempotency-key': IdempotencyKey.optional() });
 
 const CartLine = z
   .object({
@@ -206,7 +212,9 @@ export function cartsRouter(deps: ApiDeps): Router {
       async (req, { params, body }, res) => {
         const userId = await owner(req, params.id);
         const key = req.header('idempotency-key');
-        if (key !== undefined && (key.length === 0 || key.length > 255)) throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1 to 255 characters');
+        if (key !== undefined && !IdempotencyKey.safeParse(key).success) {
+          throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+        }
         await carts.withCheckout(userId, async () => {
           // The same key again after the order was made (the cart is empty by now): the same order.
           const earlier = key ? await orderForKey(userId, key) : undefined;

@@ -197,6 +197,19 @@ describe('checkout', () => {
     expect(await stockOf(p.stores.mysql, item)).toBe(8);
   });
 
+  test('a malformed Idempotency-Key is 400 and orders nothing', async () => {
+    const u = await freshUser();
+    const item = await makeItem(p.stores.mysql, { stock: 10 });
+    await call(p.baseUrl, 'POST', cart(u), { token: u.token, body: { item_id: item, quantity: 1 } });
+    for (const key of ['k'.repeat(256), 'tab\tinside', 'caf\u00e9']) {
+      const r = await call(p.baseUrl, 'POST', `${cart(u)}/checkout`, { token: u.token, headers: { 'idempotency-key': key } });
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('invalid_request');
+    }
+    expect(await stockOf(p.stores.mysql, item)).toBe(10);
+    expect((await call(p.baseUrl, 'GET', cart(u), { token: u.token })).body).toHaveLength(1);
+  });
+
   test('a double-submitted checkout orders the cart once', async () => {
     const u = await freshUser();
     const item = await makeItem(p.stores.mysql, { stock: 10 });
