@@ -119,6 +119,31 @@ describe('CRUD across MySQL and MongoDB', () => {
   });
 });
 
+describe('concurrency', () => {
+  test('concurrent PUTs of one item are serialized: MySQL and MongoDB agree on the last one', async () => {
+    const id = (await createItem({ item_id: uid('race'), name: 'Race', category: 'Test', stock: 1, attributes: { n: 'start' } })).item_id;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: { name: `Race ${i}`, attributes: { n: String(i) } } })),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const r = await row(id);
+    const d = await doc(id);
+    expect(d).toMatchObject({ rev: r.details_rev, pending: false, name: r.name });
+    const got = (await call(p.baseUrl, 'GET', `/items/${id}`)).body;
+    expect(`Race ${got.attributes.n}`).toBe(r.name);
+    expect(r.version).toBe(9);
+  });
+
+  test("a seller's price change never loses a concurrent reservation (no read-modify-write of stock)", async () => {
+    const id = (await createItem({ item_id: uid('nolost'), name: 'Busy', category: 'Test', stock: 100, price: 1 })).item_id;
+    await Promise.all([
+      ...Array.from({ length: 20 }, () => p.stores.mysql.raw('UPDATE items SET stock = stock - 1 WHERE item_id = ? AND stock >= 1', [id])),
+      ...Array.from({ length: 5 }, (_, i) => call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: { price: 2 + i, attributes: { i: String(i) } } })),
+    ]);
+    expect((await row(id)).stock).toBe(80);
+  });
+});
+
 describe('authorization', () => {
   test('writes need a token (401) and the role supplier or admin (403)', async () => {
     expect((await call(p.baseUrl, 'POST', '/items', { body: { name: 'x', category: 'y' } })).status).toBe(401);
