@@ -34,6 +34,14 @@ const Hit = z
   .openapi('SearchHit');
 const Click = z.object({ query: z.string().max(SEARCH_LIMITS.maxQueryLength), item_id: Id }).strict().openapi('SearchClickRequest');
 
+/** The engine is down, overloaded or slow (the client's own error names, or a 429/5xx answer). */
+function engineUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; meta?: { statusCode?: number } };
+  if (['ConnectionError', 'TimeoutError', 'NoLivingConnectionsError'].includes(e?.name ?? '')) return true;
+  const status = e?.meta?.statusCode;
+  return status === 429 || (status !== undefined && status >= 500);
+}
+
 export function searchRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql, search } = deps.stores;
@@ -56,7 +64,7 @@ export function searchRouter(deps: ApiDeps): Router {
         summary: 'Search in-stock items: relevance or price order, category/attribute/price filters, paged',
         tags: ['search'],
         query: SearchParams,
-        responses: { 200: { description: 'matching items (X-Total-Count has the total)', schema: z.array(Hit).openapi('SearchResults') } },
+        responses: { 200: { description: 'matching items (X-Total-Count has the total)', schema: z.array(Hit).openapi('SearchResults') }, 503: { description: 'search_unavailable: the search engine does not answer' } },
       },
       async (req, { query }, res) => {
         let q;
@@ -71,7 +79,13 @@ export function searchRouter(deps: ApiDeps): Router {
           if (err instanceof SearchInputError) throw badRequest(err.message);
           throw err;
         }
-        const result = await search.search(q);
+        let result;
+        try {
+          result = await search.search(q);
+        } catch (err) {
+          if (engineUnavailable(err)) throw new ApiError(503, 'search_unavailable', 'search is unavailable right now; try again shortly');
+          throw err;
+        }
         try {
           await recordAnalytics(mysql, { event_type: 'search', user_id: req.principal?.userId ?? null, search_query: query.query ?? '', clicked_items: [] });
         } catch (err) {

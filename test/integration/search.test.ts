@@ -176,6 +176,24 @@ describe('analytics events', () => {
   });
 });
 
+test('a search engine that does not answer is a 503 in the contract format, not a 500', async () => {
+  const { createApp } = await import('../../api/app');
+  const { createSearch } = await import('../../stores/search');
+  const dead = createSearch('opensearch', 'http://127.0.0.1:1', 'items_test');
+  const app = createApp({ ...p.deps, stores: { ...p.deps.stores, search: dead } });
+  const server = await new Promise<import('node:http').Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  try {
+    const r = await call(`http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`, 'GET', `/search?query=${word}`);
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe('search_unavailable');
+  } finally {
+    server.close();
+    await dead.close();
+  }
+});
+
 describe('bad input is a 400, never query DSL', () => {
   const cases: [string, string][] = [
     ['a 5,000-character query', `query=${'a'.repeat(5_000)}`],
