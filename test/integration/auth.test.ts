@@ -45,6 +45,12 @@ test('register: the same email again (any case) is 409 email_taken', async () =>
   expect(r.body.error.code).toBe('email_taken');
 });
 
+test('register and login take any address an HTML form would (the pattern in the OpenAPI document)', async () => {
+  const email = `o'brien+shop/${randomUUID().slice(0, 8)}@example.co.uk`;
+  expect((await call(p.baseUrl, 'POST', '/auth/register', { body: { name: "O'Brien", email, password: 'password-1234' } })).status).toBe(201);
+  expect((await call(p.baseUrl, 'POST', '/auth/login', { body: { email, password: 'password-1234' } })).status).toBe(200);
+});
+
 test.each([
   ['a short password', { password: 'short' }],
   ['a bad email', { email: 'not-an-email' }],
