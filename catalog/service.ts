@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from 'mongodb';
-import { ApiError, badRequest, conflict, forbidden, notFound } from '../api/errors';
+import { ApiError, conflict, forbidden, notFound } from '../api/errors';
 import { isDuplicateKey } from '../stores/mysql/client';
 import type { Redis } from '../stores/redis/client';
 import { logger } from '../lib/logger';
@@ -102,7 +102,7 @@ export class CatalogService {
     if (requested === undefined) return null;
     const user = await findUserById(this.mysql, requested);
     if (!user) throw notFound(`supplier ${requested}`);
-    if (user.role !== 'supplier') throw badRequest(`user ${requested} is not a supplier`);
+    if (user.role !== 'supplier') throw notFound(`supplier ${requested}`); // a user, but no supplier
     return user.user_id;
   }
 
@@ -119,7 +119,8 @@ export class CatalogService {
   async bulk(creates: NewItem[], restocks: Restock[], supplierId: string | null, actor: Actor): Promise<BulkResult> {
     const ids = [...creates.flatMap((c) => (c.item_id ? [c.item_id] : [])), ...restocks.map((r) => r.item_id)].map(lower);
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
-    if (dup) throw badRequest(`item ${dup} appears more than once in the request`);
+    if (dup) throw conflict('duplicate_item', `item ${dup} appears in more than one line of the request`);
+    if (creates.length === 0 && restocks.length === 0) return { created: [], restocked: [] };
 
     const explicit = creates.flatMap((c) => (c.item_id ? [c.item_id] : []));
     if (explicit.length > 0) {
@@ -167,7 +168,11 @@ export class CatalogService {
           );
         }
         const byLower = new Map(restocks.map((r) => [lower(r.item_id), r]));
-        for (const row of locked) {
+        const changed = locked.filter((row) => {
+          const r = byLower.get(lower(row.item_id))!;
+          return r.stock !== undefined || r.price !== undefined;
+        });
+        for (const row of changed) {
           const r = byLower.get(lower(row.item_id))!;
           const set: Record<string, unknown> = { updated_at: trx.fn.now(3) };
           if (r.stock !== undefined) set.stock = r.stock; // absolute level: a restock, not arithmetic in code
@@ -177,8 +182,8 @@ export class CatalogService {
         const touched = [...staged.map((s) => s.itemId), ...locked.map((r) => r.item_id)];
         const after: ItemRow[] = touched.length ? await trx('items').select(...ITEM_COLUMNS).whereIn('item_id', touched) : [];
         const afterById = new Map(after.map((r) => [r.item_id, r]));
-        for (const row of after) events.push(itemUpserted(row));
-        for (const row of locked) {
+        for (const id of [...staged.map((s) => s.itemId), ...changed.map((r) => r.item_id)]) events.push(itemUpserted(afterById.get(id)!));
+        for (const row of changed) {
           if (byLower.get(lower(row.item_id))!.stock !== undefined) events.push(stockChanged(afterById.get(row.item_id)!, 'restock'));
         }
         await enqueueEvents(trx, events);
@@ -215,20 +220,31 @@ export class CatalogService {
     return { created, restocked };
   }
 
+  private checkOwner(row: ItemRow, actor: Actor): void {
+    if (actor.role !== 'admin' && (actor.role !== 'supplier' || row.supplier_id === null || lower(row.supplier_id) !== lower(actor.userId))) {
+      throw forbidden('only the supplier of the item or an admin may change it');
+    }
+  }
+
   /**
    * PUT /items/{id}: the row is locked (FOR UPDATE) for the whole change so two updates of one item are
    * serialized; new details are staged in Mongo (the committed revision kept as `prev`), then the row, its
    * new `details_rev` and the events commit together.
    */
   async update(itemId: string, patch: ItemPatch, actor: Actor): Promise<ItemView> {
+    if (Object.values(patch).every((v) => v === undefined)) {
+      // Nothing to change: the item as it is (after the same checks), no write, no event.
+      const row = await this.findRow(itemId);
+      if (!row) throw notFound(`item ${itemId}`);
+      this.checkOwner(row, actor);
+      return toView(row, await this.attributesOf(row));
+    }
     let oldRev: string | null = null;
     let staged: { itemId: string; rev: string } | undefined;
     const canonical = await this.mysql.transaction(async (trx) => {
       const row = await trx('items').select(...ITEM_COLUMNS).where({ item_id: itemId }).forUpdate().first() as ItemRow | undefined;
       if (!row) throw notFound(`item ${itemId}`);
-      if (actor.role !== 'admin' && (actor.role !== 'supplier' || row.supplier_id === null || lower(row.supplier_id) !== lower(actor.userId))) {
-        throw forbidden('only the supplier of the item or an admin may change it');
-      }
+      this.checkOwner(row, actor);
       oldRev = row.details_rev;
       const set: Record<string, unknown> = { updated_at: trx.fn.now(3) };
       const touchesDetails = patch.name !== undefined || patch.category !== undefined || patch.description !== undefined || patch.attributes !== undefined;

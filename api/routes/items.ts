@@ -3,7 +3,7 @@
  * POST /items/bulk, GET /suppliers/{id}/inventory. Reads are public; writes need a supplier (its own items)
  * or an admin.
  */
-import { Router } from 'express';
+import { RequestHandler, Router } from 'express';
 import type { ApiDeps } from '../deps';
 import { requireRole, requireSelfOrAdmin } from '../auth';
 import { badRequest } from '../errors';
@@ -13,20 +13,36 @@ import { route } from '../validate';
 import { CatalogService } from '../../catalog/service';
 import { ATTRIBUTE_KEY, MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE, MAX_STOCK } from '../../catalog/model';
 
+// Every rule is a JSON-schema keyword (pattern, lengths, maxProperties), so the OpenAPI document says
+// exactly what is accepted: schema-valid input is never refused for a reason the document hides.
+// A line of text: no control characters, at least one visible character.
 // eslint-disable-next-line no-control-regex
-const noControl = (s: string) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s);
-const Text = (max: number) => z.string().trim().min(1).max(max).refine(noControl, 'no control characters');
+const LINE = /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$/;
+// Free text: newlines and tabs allowed, other control characters not.
+// eslint-disable-next-line no-control-regex
+const TEXT = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
+const Text = (max: number) => z.string().min(1).max(max).regex(LINE, 'visible characters, no control characters');
 const Name = Text(255);
 const Category = Text(255);
-const Description = z.string().max(10_000).refine(noControl, 'no control characters').nullable();
+const Description = z.string().max(10_000).regex(TEXT, 'no control characters').nullable();
 const Stock = z.number().int().min(0).max(MAX_STOCK);
-// zod drops an own `__proto__` key silently (safe); refusing it says so instead.
-const noProtoKey = (v: unknown) => !(v !== null && typeof v === 'object' && Object.prototype.hasOwnProperty.call(v, '__proto__'));
-const AttributeMap = z
-  .record(z.string().regex(ATTRIBUTE_KEY, 'attribute names are letters, digits, _ - and spaces, starting with a letter'), z.string().max(MAX_ATTRIBUTE_VALUE).refine(noControl, 'no control characters'))
+const Attributes = z
+  .record(z.string().regex(ATTRIBUTE_KEY, 'attribute names are letters, digits, _ - and spaces, starting with a letter'), z.string().max(MAX_ATTRIBUTE_VALUE).regex(TEXT, 'no control characters'))
   .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
-  .openapi('ItemAttributes', { example: { brand: 'Sony', resolution: '4K' } });
-const Attributes = z.unknown().refine(noProtoKey, '__proto__ is not an attribute name').pipe(AttributeMap);
+  .openapi('ItemAttributes', {
+    example: { brand: 'Sony', resolution: '4K' },
+    maxProperties: MAX_ATTRIBUTES,
+    description: `at most ${MAX_ATTRIBUTES}; names match ${ATTRIBUTE_KEY.source} (no $, no dots)`,
+    propertyNames: { pattern: ATTRIBUTE_KEY.source },
+  } as never);
+
+/** zod drops an own `__proto__` key silently (safe); this says so instead, for any depth of the body. */
+function hasProtoKey(v: unknown, depth = 0): boolean {
+  if (v === null || typeof v !== 'object' || depth > 5) return false;
+  if (Object.prototype.hasOwnProperty.call(v, '__proto__')) return true;
+  return Object.values(v as object).some((x) => hasProtoKey(x, depth + 1));
+}
+const refuseProtoKeys: RequestHandler = (req, _res, next) => next(hasProtoKey(req.body) ? badRequest('__proto__ is not a valid name') : undefined);
 
 const ItemFields = {
   item_id: Id.optional().openapi({ description: 'chosen by the caller, or generated' }),
@@ -44,12 +60,11 @@ const CreateItem = z
 const UpdateItem = z
   .object({ price: Money.optional(), stock: Stock.optional().openapi({ description: 'the new absolute stock level (a restock)' }), name: Name.optional(), category: Category.optional(), description: Description.optional(), attributes: Attributes.optional().openapi({ description: 'replaces all attributes' }) })
   .strict()
-  .refine((p) => Object.keys(p).length > 0, 'nothing to change')
   .openapi('UpdateItemRequest');
 const RestockLine = z
   .object({ item_id: Id, stock: Stock.optional(), price: Money.optional() })
   .strict()
-  .refine((r) => r.stock !== undefined || r.price !== undefined, 'a restock line sets stock, price or both');
+  .openapi({ description: 'sets the stock level (absolute), the price, or both; neither only checks the item is yours' });
 
 const Item = z
   .object({
@@ -69,8 +84,12 @@ const Inventory = z
   .openapi('SupplierInventory');
 const pathId = Id.openapi({ param: { name: 'id', in: 'path' } });
 const Params = z.object({ id: pathId }).strict();
-const Digits = (max: number) => z.string().regex(/^\d{1,9}$/, 'a whole number').transform(Number).refine((n) => n <= max, `at most ${max}`);
-const Page = z.object({ limit: Digits(1000).optional(), offset: Digits(1_000_000).optional() }).strict();
+const Page = z
+  .object({
+    limit: z.string().regex(/^(1000|[1-9][0-9]{0,2})$/, '1 to 1000').transform(Number).optional(),
+    offset: z.string().regex(/^[0-9]{1,6}$/, '0 to 999999').transform(Number).optional(),
+  })
+  .strict();
 
 export function itemsRouter(deps: ApiDeps): Router {
   const r = Router();
@@ -79,12 +98,12 @@ export function itemsRouter(deps: ApiDeps): Router {
   const Bulk = z
     .object({ supplier_id: Id.optional().openapi({ description: 'admins only' }), create: z.array(z.object(ItemFields).strict()).max(bulkMax).default([]), restock: z.array(RestockLine).max(bulkMax).default([]) })
     .strict()
-    .refine((b) => b.create.length + b.restock.length >= 1 && b.create.length + b.restock.length <= bulkMax, `1 to ${bulkMax} lines in all`)
     .openapi('BulkItemsRequest');
   const tags = ['catalog'];
 
   r.post(
     '/items',
+    refuseProtoKeys,
     route(deps.registry, { method: 'post', path: '/items', summary: 'Add a new item (supplier: under its own id; admin: for any supplier)', tags, auth: true, body: CreateItem, responses: { 201: { description: 'created', schema: Item }, 404: { description: 'unknown supplier' }, 409: { description: 'item_exists' } } }, async (req, { body }, res) => {
       const actor = requireRole(req, 'supplier', 'admin');
       const supplierId = await catalog.resolveSupplier(actor, body.supplier_id);
@@ -95,12 +114,13 @@ export function itemsRouter(deps: ApiDeps): Router {
 
   r.post(
     '/items/bulk',
+    refuseProtoKeys,
     route(
       deps.registry,
       {
         method: 'post',
         path: '/items/bulk',
-        summary: `Create and restock up to ${bulkMax} items in one request, all or nothing`,
+        summary: `Create up to ${bulkMax} items and restock up to ${bulkMax} in one request, all or nothing`,
         tags,
         auth: true,
         body: Bulk,
@@ -108,7 +128,7 @@ export function itemsRouter(deps: ApiDeps): Router {
           200: { description: 'every line applied', schema: z.object({ created: z.array(Item), restocked: z.array(z.object({ item_id: z.string(), stock: z.number().int(), price: z.number() })) }).openapi('BulkItemsResult') },
           403: { description: 'a restock line names another supplier\'s item' },
           404: { description: 'item_not_found: a restock line names an unknown item (details.item_ids)' },
-          409: { description: 'item_exists: a create line names a taken id' },
+          409: { description: 'item_exists: a create line names a taken id; duplicate_item: two lines name the same item' },
         },
       },
       async (req, { body }, res) => {
@@ -128,6 +148,7 @@ export function itemsRouter(deps: ApiDeps): Router {
 
   r.put(
     '/items/:id',
+    refuseProtoKeys,
     route(deps.registry, { method: 'put', path: '/items/:id', summary: 'Change price, stock (absolute), name, description, category or attributes', tags, auth: true, params: Params, body: UpdateItem, responses: { 200: { description: 'the item after the change', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params, body }, res) => {
       const actor = requireRole(req, 'supplier', 'admin');
       res.json(await catalog.update(params.id, body, actor));
@@ -139,9 +160,7 @@ export function itemsRouter(deps: ApiDeps): Router {
     route(deps.registry, { method: 'get', path: '/suppliers/:id/inventory', summary: "A supplier's items and their stock (that supplier or an admin)", tags, auth: true, params: Params, query: Page, responses: { 200: { description: 'the inventory, by item id', schema: Inventory }, 404: { description: 'no such supplier' } } }, async (req, { params, query }, res) => {
       requireRole(req, 'supplier', 'admin');
       requireSelfOrAdmin(req, params.id);
-      const limit = query.limit ?? 1000;
-      if (limit < 1) throw badRequest('limit is 1 to 1000');
-      res.json(await catalog.supplierInventory(params.id, limit, query.offset ?? 0));
+      res.json(await catalog.supplierInventory(params.id, query.limit ?? 1000, query.offset ?? 0));
     }),
   );
   return r;

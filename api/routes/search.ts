@@ -17,16 +17,23 @@ const Price = z
   .string()
   .regex(/^\d{1,8}(\.\d{1,2})?$/, 'a price such as 10 or 899.99 (not negative)')
   .transform(Number);
-const Int = z.string().regex(/^\d{1,6}$/, 'a whole number').transform(Number);
+// Every rule is in the document (patterns, lengths), so schema-valid input is never refused for a hidden reason.
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+const FILTER_ONE = `[A-Za-z][A-Za-z0-9_ -]{0,63}:[^,\\u0000-\\u001f\\u007f]{0,${SEARCH_LIMITS.maxFilterValue - 1}}[^,\\s\\u0000-\\u001f\\u007f]`;
+const FILTER = new RegExp(`^${FILTER_ONE}(,${FILTER_ONE}){0,${SEARCH_LIMITS.maxFilters - 1}}$`);
 const SearchParams = z
   .object({
-    query: z.string().max(SEARCH_LIMITS.maxQueryLength).optional().openapi({ description: 'words to find in name, description, category and attributes' }),
+    query: z.string().max(SEARCH_LIMITS.maxQueryLength).regex(NO_CONTROL, 'no control characters').optional().openapi({ description: 'words to find in name, description, category and attributes' }),
     sort: z.enum(SORTS).optional().openapi({ description: 'relevance (default), price (ascending) or -price' }),
-    filter: z.string().max(2000).optional().openapi({ description: 'comma-separated field:value, field = category or an attribute (brand:Sony)', example: 'category:Electronics,brand:Sony' }),
+    filter: z.string().max(2000).regex(FILTER, `up to ${SEARCH_LIMITS.maxFilters} field:value pairs, comma-separated`).optional().openapi({
+      description: 'comma-separated field:value; field = category or an attribute name (brand:Sony); the same field twice means either value. Not price, stock or other item fields',
+      example: 'category:Electronics,brand:Sony',
+    }),
     min_price: Price.optional(),
-    max_price: Price.optional(),
-    limit: Int.optional().openapi({ description: `1 to ${SEARCH_LIMITS.maxLimit} (default ${SEARCH_LIMITS.defaultLimit})` }),
-    offset: Int.optional().openapi({ description: `offset + limit at most ${SEARCH_LIMITS.maxWindow}` }),
+    max_price: Price.optional().openapi({ description: 'below min_price: no results' }),
+    limit: z.string().regex(/^(100|[1-9][0-9]?)$/, `1 to ${SEARCH_LIMITS.maxLimit}`).transform(Number).optional().openapi({ description: `1 to ${SEARCH_LIMITS.maxLimit} (default ${SEARCH_LIMITS.defaultLimit})` }),
+    offset: z.string().regex(/^[0-9]{1,4}$/, `0 to ${SEARCH_LIMITS.maxWindow - 1}`).transform(Number).optional().openapi({ description: `0 to ${SEARCH_LIMITS.maxWindow - 1}; results end at ${SEARCH_LIMITS.maxWindow} (a page reaching past it is cut short)` }),
   })
   .strict();
 const Hit = z
@@ -69,11 +76,11 @@ export function searchRouter(deps: ApiDeps): Router {
       async (req, { query }, res) => {
         let q;
         try {
-          const limit = query.limit ?? SEARCH_LIMITS.defaultLimit;
           const offset = query.offset ?? 0;
+          // The hard cap: nothing beyond result 10,000 (the engines' max_result_window), whatever the page.
+          const limit = Math.min(query.limit ?? SEARCH_LIMITS.defaultLimit, SEARCH_LIMITS.maxWindow - offset);
           checkPage(limit, offset);
           if (query.query !== undefined) checkText(query.query);
-          if (query.min_price !== undefined && query.max_price !== undefined && query.min_price > query.max_price) throw new SearchInputError('min_price is above max_price');
           q = { text: query.query, sort: query.sort ?? 'relevance', ...parseFilter(query.filter), minPrice: query.min_price, maxPrice: query.max_price, limit, offset } as const;
         } catch (err) {
           if (err instanceof SearchInputError) throw badRequest(err.message);

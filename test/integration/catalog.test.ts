@@ -165,7 +165,8 @@ describe('authorization', () => {
     const made = await createItem({ name: 'By admin', category: 'Test', supplier_id: supplier2.userId }, admin.token);
     expect(made.supplier_id).toBe(supplier2.userId);
     expect((await call(p.baseUrl, 'POST', '/items', { token: admin.token, body: { name: 'x', category: 'y', supplier_id: uid('ghost') } })).status).toBe(404);
-    expect((await call(p.baseUrl, 'POST', '/items', { token: admin.token, body: { name: 'x', category: 'y', supplier_id: customer.userId } })).status).toBe(400);
+    // A user who is not a supplier is no supplier: 404 as for an unknown id.
+    expect((await call(p.baseUrl, 'POST', '/items', { token: admin.token, body: { name: 'x', category: 'y', supplier_id: customer.userId } })).status).toBe(404);
   });
 
   test('supplier inventory: the seed shape, for that supplier or an admin only', async () => {
@@ -221,10 +222,10 @@ describe('bulk: create and restock many items, all or nothing', () => {
       [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }], restock: [{ item_id: mine, stock: 9 }, { item_id: uid('ghost'), stock: 1 }] }, 404, 'item_not_found'],
       [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }], restock: [{ item_id: mine, stock: 9 }, { item_id: foreign, stock: 1 }] }, 403, 'forbidden'],
       [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }, { item_id: mine, name: 'Taken', category: 'Bulk' }] }, 409, 'item_exists'],
-      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }], restock: [{ item_id: fresh, stock: 1 }] }, 400, 'invalid_request'],
+      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }], restock: [{ item_id: fresh.toUpperCase(), stock: 1 }] }, 409, 'duplicate_item'],
       [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }], restock: [{ item_id: mine, stock: -1 }] }, 400, 'invalid_request'],
       [{ create: Array.from({ length: p.cfg.ITEMS_BULK_MAX + 1 }, (_, i) => ({ name: `x${i}`, category: 'Bulk' })) }, 400, 'invalid_request'],
-      [{ create: [], restock: [] }, 400, 'invalid_request'],
+      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk', attributes: JSON.parse('{"__proto__":"x"}') }] }, 400, 'invalid_request'],
     ];
     for (const [body, status, code] of cases) {
       const r = await call(p.baseUrl, 'POST', '/items/bulk', { token: supplier.token, body });
@@ -300,11 +301,24 @@ describe('bad input: a 4xx in the contract format, nothing written', () => {
   test('PUT with bad values is a 400 and changes nothing', async () => {
     const id = (await createItem({ item_id: uid('badput'), name: 'Stable', category: 'Test', stock: 3, price: 1 })).item_id;
     const version = (await row(id)).version;
-    for (const body of [{ stock: -1 }, { price: -0.01 }, { price: '5' }, { stock: { $inc: 1 } }, {}, { attributes: { $set: 'x' } }, { name: '' }, { item_id: 'other' }]) {
+    for (const body of [{ stock: -1 }, { price: -0.01 }, { price: '5' }, { stock: { $inc: 1 } }, { attributes: { $set: 'x' } }, { name: '' }, { name: '   ' }, { name: 'tab\there' }, { item_id: 'other' }]) {
       const r = await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body });
       expect([JSON.stringify(body), r.status]).toEqual([JSON.stringify(body), 400]);
     }
     expect(await row(id)).toMatchObject({ stock: 3, price: 1, name: 'Stable', version });
+  });
+
+  test('an empty PUT or an empty bulk changes nothing and says so (200, no event)', async () => {
+    const id = (await createItem({ item_id: uid('noop'), name: 'Same', category: 'Test', stock: 2 })).item_id;
+    const before = await row(id);
+    const events = (await outboxFor(id)).length;
+    const r = await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: {} });
+    expect([r.status, r.body.stock]).toEqual([200, 2]);
+    expect((await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier2.token, body: {} })).status).toBe(403);
+    expect((await call(p.baseUrl, 'POST', '/items/bulk', { token: supplier.token, body: {} })).body).toEqual({ created: [], restocked: [] });
+    expect((await call(p.baseUrl, 'POST', '/items/bulk', { token: supplier.token, body: { restock: [{ item_id: id }] } })).body).toEqual({ created: [], restocked: [{ item_id: id, stock: 2, price: 0 }] });
+    expect((await row(id)).version).toBe(before.version);
+    expect((await outboxFor(id)).length).toBe(events);
   });
 
   test('a JSON body that is not JSON, or an id that is too long, is a 400', async () => {
