@@ -5,6 +5,8 @@ const INDEXES: Record<string, IndexDescription[]> = {
   items: [
     { key: { supplier_id: 1 }, name: 'by_supplier' },
     { key: { category: 1 }, name: 'by_category' },
+    // catalog/details.ts: reconcile looks for staged writes whose MySQL commit was never confirmed.
+    { key: { pending: 1, staged_at: 1 }, name: 'pending_staged' },
   ],
   carts: [{ key: { user_id: 1 }, name: 'by_user', unique: true }],
   wishlists: [{ key: { user_id: 1 }, name: 'by_user', unique: true }],
