@@ -6,6 +6,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import {
   Client,
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -71,7 +73,7 @@ export class OrderService {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new ApiError(503, 'reservation_unavailable', 'the stock could not be reserved right now; nothing was charged, try again');
       }
-      if ((err as { code?: number }).code === 4 /* DEADLINE_EXCEEDED */) {
+      if (isGrpcDeadlineError(err) || isGrpcCancelledError(err)) {
         throw new ApiError(503, 'order_pending', 'the order is taking longer than usual; check its status', { order_id: orderId });
       }
       throw err;

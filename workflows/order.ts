@@ -29,9 +29,10 @@ const { reserveStock } = proxyLocalActivities<OrderActivities>({
 });
 
 // Store writes and compensations retry until they succeed: each is idempotent, so a retry after a lost
-// answer changes nothing twice.
+// answer changes nothing twice. Each is a short transaction: a 10 s limit lets a crashed worker's attempt be
+// retried soon.
 const store = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 

@@ -47,6 +47,7 @@ export function ordersRouter(deps: ApiDeps): Router {
     // Per buyer (the route needs a token); requests without one are refused before they count.
     keyGenerator: (req) => req.principal?.userId ?? 'anonymous',
     skip: (req) => !req.principal,
+    validate: { keyGeneratorIpFallback: false }, // keyed by user id, not by IP
     handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many orders in a minute; slow down')),
   });
 
