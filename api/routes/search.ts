@@ -3,7 +3,7 @@
  * analytics events (search/analytics.ts). Public; a bearer token, when sent, names the user in the events.
  */
 import { Router } from 'express';
-import rateLimit from 'express-rate-limit';
+import rateLimit, { ipKeyGenerator } from 'express-rate-limit';
 import type { ApiDeps } from '../deps';
 import { ApiError, badRequest, errorBody } from '../errors';
 import { z } from '../openapi';
@@ -57,7 +57,8 @@ export function searchRouter(deps: ApiDeps): Router {
     limit: deps.cfg.RATE_LIMIT_SEARCH_CLICKS,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    keyGenerator: (req) => req.principal?.userId ?? `ip:${req.ip}`,
+    // Per user, else per address (IPv6 by /56 prefix, so one host cannot rotate addresses past the limit).
+    keyGenerator: (req) => req.principal?.userId ?? `ip:${ipKeyGenerator(req.ip ?? '')}`,
     handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many clicks in a minute; slow down')),
   });
 
