@@ -9,6 +9,7 @@ import { isDuplicateKey, isLockConflict } from '../stores/mysql/client';
 import { enqueueStockChanged, normalizeLines, returnStock, takeStock } from '../orders/inventory';
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
 import { mirrorKey, OrderMirror } from '../orders/mirror';
+import { clearSoldOut } from '../orders/soldout-gate';
 import type { PaymentGateway } from '../payments/gateway';
 import type { OrderInput, OrderStatus, OrderView, PaymentStatus, ReservationResult, Shortage } from '../workflows/types';
 
@@ -106,9 +107,12 @@ export function createOrderActivities({ mysql, redis, gateway }: OrderActivityDe
             await enqueueOrderEvent(trx, 'order.canceled', orderId, { reason });
             await enqueueStockChanged(trx, lines.map((l: { item_id: string }) => l.item_id), 'released');
           }
-          return loadOrder(trx, orderId);
+          return { view: await loadOrder(trx, orderId), released: changed ? lines.map((l: { item_id: string }) => l.item_id as string) : [] };
         }),
-      );
+      ).then(async ({ view, released }) => {
+        await clearSoldOut(redis, released); // released stock can be bought again at once
+        return view;
+      });
     },
 
     async markPlaced({ orderId, late }: { orderId: string; chargeId: string; late: boolean }): Promise<void> {

@@ -16,7 +16,7 @@ export async function buildApiDeps(cfg: Config, stores?: Stores): Promise<ApiDep
     stores: s,
     tokens: new TokenService(cfg.JWT_SECRET, Math.floor(cfg.JWT_TTL / 1000)),
     metrics: new ApiMetrics(),
-    orders: new OrderService(s.mysql, s.temporal, cfg),
+    orders: new OrderService(s.mysql, s.redis, s.temporal, cfg),
     registry: newRegistry(),
     readiness: () => checkReadiness(s),
   };

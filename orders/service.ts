@@ -4,6 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
 import {
   Client,
   isGrpcCancelledError,
@@ -20,6 +21,7 @@ import type { orderWorkflow } from '../workflows/order';
 import type { OrderInput, OrderLine, OrderOutcome, OrderView, PaymentMethod, Shortage } from '../workflows/types';
 import { normalizeLines } from './inventory';
 import { loadOrder } from './repository';
+import { markSoldOut, soldOutItems } from './soldout-gate';
 
 export interface PlaceOrderRequest {
   userId: string;
@@ -27,11 +29,12 @@ export interface PlaceOrderRequest {
   paymentMethod: PaymentMethod;
   idempotencyKey?: string;
 }
-export type PlaceOrderResult = { kind: 'created'; order: OrderView; replayed: boolean } | { kind: 'out_of_stock'; orderId: string; shortages: Shortage[] };
+export type PlaceOrderResult = { kind: 'created'; order: OrderView; replayed: boolean } | { kind: 'out_of_stock'; orderId: string | null; shortages: Shortage[] };
 
 export class OrderService {
   constructor(
     private readonly mysql: Knex,
+    private readonly redis: Redis,
     private readonly temporal: Client,
     private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE'>,
   ) {}
@@ -39,6 +42,11 @@ export class OrderService {
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
     const lines = normalizeLines(req.lines);
     await this.assertItemsExist(lines);
+    const gated: string[] = await soldOutItems(this.redis, lines.map((l) => l.item_id)).catch(() => []); // the gate is an optimisation only
+    if (gated.length > 0) {
+      const shortages = lines.filter((l) => gated.includes(l.item_id)).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
+      return { kind: 'out_of_stock', orderId: null, shortages };
+    }
     const claim = req.idempotencyKey ? await this.claimIdempotencyKey(req, lines) : { orderId: `o-${randomUUID()}`, replay: false };
     const { orderId } = claim;
     const input: OrderInput = {
@@ -64,7 +72,10 @@ export class OrderService {
       const reservation = await this.temporal.withDeadline(Date.now() + this.cfg.ORDER_RESERVE_DEADLINE, () =>
         this.temporal.workflow.executeUpdateWithStart(reservationUpdate, { startWorkflowOperation: start, updateId: 'reservation' }),
       );
-      if (!reservation.ok) return { kind: 'out_of_stock', orderId, shortages: reservation.shortages };
+      if (!reservation.ok) {
+        await markSoldOut(this.redis, reservation.shortages).catch(() => undefined);
+        return { kind: 'out_of_stock', orderId, shortages: reservation.shortages };
+      }
       // A repeated key joined the same saga: answer with the order as it is now.
       if (claim.replay) return { kind: 'created', order: (await loadOrder(this.mysql, orderId)) ?? reservation.order, replayed: true };
       return { kind: 'created', order: reservation.order, replayed: false };

@@ -1,0 +1,96 @@
+/**
+ * Flash-sale benchmark on the native stack (prints figures; not a test).
+ *   npm run bench:flashsale              (BUYERS=200 UNITS=10 SAGAS=200 by default)
+ * 1. Flash sale: BUYERS concurrent buyers for UNITS units of one item through the HTTP API: accepted and
+ *    rejected orders per second, p50/p99 latency of POST /orders, oversold units (must be 0).
+ * 2. Saga throughput: SAGAS concurrent orders with enough stock, timed from the first POST until every one is
+ *    placed (payment charged through the gateway simulator): sagas completed per second.
+ * 3. The ceiling, on the same server in the same run: SAGAS no-op workflows with one activity each, started
+ *    and completed per second.
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { startPlatform } from '../test/support/platform';
+import { makeItem, makeUser, stockOf, TestUser } from '../test/support/fixtures';
+import { call } from '../test/support/http';
+
+const BUYERS = Number(process.env.BUYERS ?? 200);
+const UNITS = Number(process.env.UNITS ?? 10);
+const SAGAS = Number(process.env.SAGAS ?? 200);
+
+const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+async function main() {
+  const p = await startPlatform({ env: { MYSQL_POOL_MAX: '60', LOG_LEVEL: 'warn' } });
+  try {
+    const users: TestUser[] = [];
+    for (let i = 0; i < Math.max(BUYERS, SAGAS); i += 20) {
+      users.push(...(await Promise.all(Array.from({ length: Math.min(20, Math.max(BUYERS, SAGAS) - i) }, () => makeUser(p.stores.mysql, p.deps.tokens)))));
+    }
+    // Warm-up: a few orders so connection pools and the workflow cache are ready.
+    const warm = await makeItem(p.stores.mysql, { stock: 100 });
+    await Promise.all(users.slice(0, 10).map((u) => call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: warm, quantity: 1 }] } })));
+
+    // 1. Flash sale.
+    const item = await makeItem(p.stores.mysql, { stock: UNITS, price: 99 });
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    const results = await Promise.all(
+      users.slice(0, BUYERS).map(async (u) => {
+        const s = performance.now();
+        const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }] } });
+        latencies.push(performance.now() - s);
+        return r.status;
+      }),
+    );
+    const wall = (performance.now() - t0) / 1000;
+    latencies.sort((a, b) => a - b);
+    const accepted = results.filter((s) => s === 201).length;
+    const rejected = results.filter((s) => s === 409).length;
+    const errors = results.filter((s) => s >= 500).length;
+    const sold = Number((await p.stores.mysql('order_items').where({ item_id: item }).sum({ n: 'quantity' }).first())!.n ?? 0);
+    const stock = await stockOf(p.stores.mysql, item);
+
+    // 2. Saga throughput (to placed).
+    const plenty = await makeItem(p.stores.mysql, { stock: SAGAS * 2, price: 5 });
+    const s0 = performance.now();
+    const orders = await Promise.all(
+      users.slice(0, SAGAS).map((u) => call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: plenty, quantity: 1 }] } })),
+    );
+    const ids = orders.filter((r) => r.status === 201).map((r) => r.body.order_id as string);
+    for (;;) {
+      const row = await p.stores.mysql('orders').whereIn('order_id', ids).where({ status: 'placed' }).count({ n: '*' }).first();
+      if (Number(row!.n) === ids.length) break;
+      if (performance.now() - s0 > 120_000) throw new Error('sagas did not complete in 120 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const sagaSecs = (performance.now() - s0) / 1000;
+
+    // 3. Ceiling: no-op workflow + one activity.
+    const n0 = performance.now();
+    await Promise.all(
+      Array.from({ length: SAGAS }, () => p.stores.temporal.workflow.execute('noopWorkflow', { taskQueue: p.cfg.TEMPORAL_TASK_QUEUE, workflowId: `noop-${randomUUID()}` })),
+    );
+    const noopSecs = (performance.now() - n0) / 1000;
+
+    const sagaRate = ids.length / sagaSecs;
+    const noopRate = SAGAS / noopSecs;
+    console.log(`\nflash-sale benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, native stack`);
+    console.log(`flash sale: ${BUYERS} concurrent buyers for ${UNITS} units`);
+    console.log(`  accepted ${accepted} (${(accepted / wall).toFixed(1)}/s), rejected ${rejected} (${(rejected / wall).toFixed(1)}/s), 5xx ${errors}, wall ${wall.toFixed(2)} s`);
+    console.log(`  POST /orders latency p50 ${ms(pct(latencies, 0.5))}  p99 ${ms(pct(latencies, 0.99))}  max ${ms(latencies.at(-1)!)}`);
+    console.log(`  oversold units: ${Math.max(0, sold - UNITS)} (sold ${sold}, stock left ${stock})`);
+    console.log(`sagas: ${ids.length} orders to placed in ${sagaSecs.toFixed(2)} s = ${sagaRate.toFixed(1)} sagas/s`);
+    console.log(`ceiling: ${SAGAS} no-op workflows (one activity) in ${noopSecs.toFixed(2)} s = ${noopRate.toFixed(1)} workflows/s`);
+    console.log(`sagas / ceiling: ${(sagaRate / noopRate).toFixed(2)} (target >= 0.5)`);
+  } finally {
+    await p.stop();
+  }
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

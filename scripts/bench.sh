@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# npm run bench:<name>: brings the stack up, builds, applies the schemas to the test stores and runs
+# dist/bench/<name>.js, which prints its figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source stack/lib.sh
+name=${1:?usage: bench.sh NAME}
+[ -d node_modules/.bin ] || npm ci --no-audit --no-fund
+bash stack/stack.sh up >/dev/null
+export LOG_LEVEL=${LOG_LEVEL:-fatal}
+source scripts/test-env.sh
+npm run --silent build >/dev/null
+node dist/scripts/migrate.js >"$LOG_DIR/migrate-bench.log" 2>&1 || fail migrate-bench "schema migration failed"
+node "dist/bench/$name.js"
