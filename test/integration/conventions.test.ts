@@ -220,12 +220,20 @@ test('the API process: JSON request logs with the request id, malformed HTTP in 
       s.close(() => resolve(free));
     });
   });
-  const child = spawn(process.execPath, [entry], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [entry], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let out = '';
+  let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
   try {
-    await eventually(async () => (await call(`http://127.0.0.1:${port}`, 'GET', '/healthz')).status === 200, 60_000, 250);
+    // Up, or a clear failure with the process's own words if it exits while starting.
+    await eventually(async () => {
+      if (child.exitCode !== null) return { failed: child.exitCode };
+      return (await call(`http://127.0.0.1:${port}`, 'GET', '/healthz')).status === 200 && { failed: null };
+    }, 60_000, 250).then(({ failed }) => {
+      if (failed !== null) throw new Error(`the API exited while starting (code ${failed}): ${err.slice(-2000)}${out.slice(-2000)}`);
+    });
     // Structured logs: one JSON line per request, carrying the request id the client sees.
     const traced = await call(`http://127.0.0.1:${port}`, 'GET', '/no/such/route', { headers: { 'x-request-id': 'conventions-trace-1' } });
     expect(traced.headers.get('x-request-id')).toBe('conventions-trace-1');
