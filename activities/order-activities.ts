@@ -5,13 +5,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
-import { isDuplicateKey, isLockConflict } from '../stores/mysql/client';
-import { enqueueStockChanged, normalizeLines, returnStock, takeStock } from '../orders/inventory';
+import { enqueueStockChanged, returnStock, takeStock } from '../orders/inventory';
+import { InvalidOrder, OutOfStock, reserveOrder, ReservationInput, withLockRetry } from '../orders/reservation';
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
 import { mirrorKey, OrderMirror } from '../orders/mirror';
 import { clearSoldOut } from '../orders/soldout-gate';
 import type { PaymentGateway } from '../payments/gateway';
-import type { OrderInput, OrderStatus, OrderView, PaymentStatus, ReservationResult, Shortage } from '../workflows/types';
+import type { OrderStatus, OrderView, PaymentStatus, ReservationResult } from '../workflows/types';
 
 export interface OrderActivityDeps {
   mysql: Knex;
@@ -19,74 +19,18 @@ export interface OrderActivityDeps {
   gateway: PaymentGateway;
 }
 
-class OutOfStock extends Error {
-  constructor(readonly shortages: Shortage[]) {
-    super('out of stock');
-  }
-}
-
-/** Runs a transaction again when MySQL gave up on a lock (it rolled everything back). */
-async function withLockRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isLockConflict(err) || i >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 10 * i + Math.random() * 20));
-    }
-  }
-}
-
-const cents = (n: number) => Math.round(n * 100);
 
 export function createOrderActivities({ mysql, redis, gateway }: OrderActivityDeps) {
   return {
-    /** All lines or none: inserts the order, takes the stock, prices the lines from the catalog, and writes
-     * `order.created` to the outbox, in one transaction. */
-    async reserveStock(input: Omit<OrderInput, 'paymentTimeoutMs' | 'latePaymentPolicy' | 'latePaymentWindowMs'> & { expiresAt: string }): Promise<ReservationResult> {
-      const { orderId } = input;
-      const lines = normalizeLines(input.lines);
-      const already = await loadOrder(mysql, orderId);
-      if (already) return { ok: true, order: already };
+    /** The saga's first step: reserves the order (normally done already by the API, which makes this a
+     * read) and records that the saga runs, so the sweeper leaves the order alone. */
+    async reserveStock(input: ReservationInput): Promise<ReservationResult> {
       try {
-        return await withLockRetry(() =>
-          mysql.transaction(async (trx) => {
-            // The order row first: its primary key makes a concurrent second attempt wait here, then fail.
-            await trx('orders').insert({
-              order_id: orderId,
-              user_id: input.userId,
-              status: 'created',
-              total_price: 0,
-              payment_method: input.paymentMethod,
-              payment_status: 'pending',
-              expires_at: new Date(input.expiresAt),
-            });
-            const shortages = await takeStock(trx, lines);
-            if (shortages.length > 0) throw new OutOfStock(shortages);
-            const ids = lines.map((l) => l.item_id);
-            const prices = new Map<string, number>(
-              (await trx('items').select('item_id', 'price').whereIn('item_id', ids)).map((r: { item_id: string; price: number }) => [r.item_id, Number(r.price)]),
-            );
-            await trx('order_items').insert(
-              lines.map((l, i) => ({ order_item_id: `${orderId}-${i + 1}`, order_id: orderId, item_id: l.item_id, quantity: l.quantity, price: prices.get(l.item_id)! })),
-            );
-            const total = lines.reduce((sum, l) => sum + cents(prices.get(l.item_id)!) * l.quantity, 0) / 100;
-            await trx('orders').where({ order_id: orderId }).update({ total_price: total });
-            await trx('order_status_history').insert({ order_id: orderId, status: 'created' });
-            await enqueueOrderEvent(trx, 'order.created', orderId);
-            await enqueueStockChanged(trx, ids, 'reserved');
-            return { ok: true as const, order: (await loadOrder(trx, orderId))! };
-          }),
-        );
+        const result = await reserveOrder(mysql, input);
+        if (result.ok) await mysql('orders').where({ order_id: input.orderId }).whereNull('saga_started_at').update({ saga_started_at: mysql.fn.now(3) });
+        return result;
       } catch (err) {
-        if (err instanceof OutOfStock) return { ok: false, shortages: err.shortages };
-        if (isDuplicateKey(err)) {
-          const existing = await loadOrder(mysql, orderId);
-          if (existing) return { ok: true, order: existing };
-        }
-        if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2') {
-          throw ApplicationFailure.nonRetryable(`unknown user or item in order ${orderId}`, 'InvalidOrder');
-        }
+        if (err instanceof InvalidOrder) throw ApplicationFailure.nonRetryable(err.message, 'InvalidOrder');
         throw err;
       }
     },

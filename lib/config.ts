@@ -52,8 +52,10 @@ const schema = z.object({
   GATEWAY_LATENCY: duration.default(30),
   GATEWAY_LATE_SUCCESS_DELAY: duration.optional(),
   OUTBOX_POLL_INTERVAL: duration.default(100),
-  /** How long POST /orders waits for the reservation before answering 503 (the saga goes on). */
-  ORDER_RESERVE_DEADLINE: duration.default(10_000),
+  /** How long POST /orders waits for Temporal to start an order's saga; past it the sweeper starts it. */
+  ORDER_RESERVE_DEADLINE: duration.default(5_000),
+  /** A reserved order whose saga has not started after this long is started by the saga sweeper. */
+  ORDER_SAGA_SWEEP_AFTER: duration.default(10_000),
   JWT_SECRET: z.string().min(16).default('dev-only-jwt-secret-change-me-please'),
   JWT_TTL: duration.default(60 * 60_000),
   ADMIN_EMAIL: z.string().email().optional(),

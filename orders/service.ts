@@ -1,24 +1,18 @@
 /**
- * Placing, reading and moving orders for the API. Placing starts the order saga with update-with-start: the
- * workflow and its reservation are one call, so no order is ever reserved without a saga to finish it.
+ * Placing, reading and moving orders for the API. Placing reserves the stock in MySQL and starts the order's
+ * saga; the sweeper guarantees the saga for any reserved order whose start did not happen.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
-import {
-  Client,
-  isGrpcCancelledError,
-  isGrpcDeadlineError,
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-} from '@temporalio/client';
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApiError, conflict, notFound } from '../api/errors';
 import type { Config } from '../lib/config';
-import { cancelUpdate, deliverUpdate, reservationUpdate, shipUpdate } from '../workflows/messages';
-import type { orderWorkflow } from '../workflows/order';
-import type { OrderInput, OrderLine, OrderOutcome, OrderView, PaymentMethod, Shortage } from '../workflows/types';
+import { cancelUpdate, deliverUpdate, shipUpdate } from '../workflows/messages';
+import type { OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, Shortage } from '../workflows/types';
+import { logger } from '../lib/logger';
+import { InvalidOrder, reserveOrder } from './reservation';
+import { startSaga } from './saga';
 import { normalizeLines } from './inventory';
 import { loadOrder } from './repository';
 import { markSoldOut, soldOutItems } from './soldout-gate';
@@ -48,56 +42,37 @@ export class OrderService {
       return { kind: 'out_of_stock', orderId: null, shortages };
     }
     const claim = req.idempotencyKey ? await this.claimIdempotencyKey(req, lines) : { orderId: `o-${randomUUID()}`, replay: false };
-    const { orderId } = claim;
     const input: OrderInput = {
-      orderId,
+      orderId: claim.orderId,
       userId: req.userId,
       lines,
       paymentMethod: req.paymentMethod,
       paymentTimeoutMs: this.cfg.ORDER_PAYMENT_TIMEOUT,
       latePaymentPolicy: this.cfg.LATE_PAYMENT_POLICY,
       latePaymentWindowMs: this.cfg.ORDER_LATE_PAYMENT_WINDOW,
+      expiresAt: new Date(Date.now() + this.cfg.ORDER_PAYMENT_TIMEOUT).toISOString(),
     };
-    const start = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
-      workflowId: orderId,
-      taskQueue: this.cfg.TEMPORAL_TASK_QUEUE,
-      args: [input],
-      // A racing duplicate (same idempotency key) joins the running saga and gets the same answer; a finished
-      // saga is never started again under the same order id.
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      memo: { user_id: req.userId },
-    });
+
+    // 1. Reserve in MySQL, the authority: a refused buyer never costs a saga (the flash-sale hot path).
+    let reservation: ReservationResult;
     try {
-      const reservation = await this.temporal.withDeadline(Date.now() + this.cfg.ORDER_RESERVE_DEADLINE, () =>
-        this.temporal.workflow.executeUpdateWithStart(reservationUpdate, { startWorkflowOperation: start, updateId: 'reservation' }),
-      );
-      if (!reservation.ok) {
-        await markSoldOut(this.redis, reservation.shortages).catch(() => undefined);
-        return { kind: 'out_of_stock', orderId, shortages: reservation.shortages };
-      }
-      // A repeated key joined the same saga: answer with the order as it is now.
-      if (claim.replay) return { kind: 'created', order: (await loadOrder(this.mysql, orderId)) ?? reservation.order, replayed: true };
-      return { kind: 'created', order: reservation.order, replayed: false };
+      reservation = await reserveOrder(this.mysql, { ...input, expiresAt: input.expiresAt! });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return this.replayFinished(orderId);
-      if (err instanceof WorkflowUpdateFailedError) {
-        throw new ApiError(503, 'reservation_unavailable', 'the stock could not be reserved right now; nothing was charged, try again');
-      }
-      if (isGrpcDeadlineError(err) || isGrpcCancelledError(err)) {
-        throw new ApiError(503, 'order_pending', 'the order is taking longer than usual; check its status', { order_id: orderId });
-      }
+      if (err instanceof InvalidOrder) throw new ApiError(404, 'not_found', err.message);
       throw err;
     }
-  }
+    if (!reservation.ok) {
+      await markSoldOut(this.redis, reservation.shortages).catch(() => undefined);
+      return { kind: 'out_of_stock', orderId: claim.orderId, shortages: reservation.shortages };
+    }
 
-  /** The same idempotency key again, after its saga finished: the order as it is now, or the same refusal. */
-  private async replayFinished(orderId: string): Promise<PlaceOrderResult> {
-    const order = await loadOrder(this.mysql, orderId);
-    if (order) return { kind: 'created', order, replayed: true };
-    const outcome: OrderOutcome = await this.temporal.workflow.getHandle(orderId).result();
-    if (outcome.result === 'rejected' && outcome.shortages) return { kind: 'out_of_stock', orderId, shortages: outcome.shortages };
-    throw new ApiError(503, 'reservation_unavailable', 'the earlier attempt with this idempotency key failed; use a new key');
+    // 2. Start its saga. If Temporal cannot be reached now, the order stays reserved and the sweeper
+    // (workers/saga-sweeper.ts) starts the saga once it can: a reserved order never goes without one.
+    await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>
+      logger.warn({ err, orderId: input.orderId }, 'saga not started yet; the sweeper will start it'),
+    );
+    if (claim.replay) return { kind: 'created', order: (await loadOrder(this.mysql, input.orderId)) ?? reservation.order, replayed: true };
+    return { kind: 'created', order: reservation.order, replayed: false };
   }
 
   /** Maps (user, key) to one order id; the same key with another body is refused (422). `replay` is true

@@ -1,8 +1,11 @@
 /**
- * The worker process: the order saga's Temporal worker and the outbox relay that publishes its events to Kafka.
+ * The worker process: the order saga's Temporal worker, the outbox relay that publishes its events to Kafka,
+ * and the saga sweeper.
  * Stops cleanly on SIGTERM/SIGINT (running activities finish, the relay commits its batch).
  */
 import { NativeConnection } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { SagaSweeper } from './saga-sweeper';
 import { config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMysql } from '../stores/mysql/client';
@@ -29,11 +32,15 @@ async function main(): Promise<void> {
     redis,
     gateway: new HttpPaymentGateway(cfg.PAYMENT_GATEWAY_URL),
   });
+  const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
+  const sweeper = new SagaSweeper(mysql, client, cfg, logger);
   relay.start();
+  sweeper.start();
   logger.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS }, 'order worker running');
   await worker.run(); // resolves after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
+  sweeper.stop();
   await relay.stop();
-  await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), connection.close()]);
+  await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), connection.close(), client.connection.close()]);
   logger.info('order worker stopped');
 }
 

@@ -104,8 +104,8 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
     { validator: () => requirePhase(state, 'in_transit', 'delivered', deliverRequested) },
   );
 
-  // 1. Reserve: all lines or none, in one MySQL transaction.
-  const expiresAt = new Date(Date.now() + input.paymentTimeoutMs).toISOString();
+  // 1. Reserve: all lines or none, in one MySQL transaction (normally done by the API already: then a read).
+  const expiresAt = input.expiresAt ?? new Date(Date.now() + input.paymentTimeoutMs).toISOString();
   try {
     reservation = await reserveStock({ ...input, expiresAt });
   } catch (err) {

@@ -28,6 +28,8 @@ export interface OrderInput {
   paymentTimeoutMs: number;
   latePaymentPolicy: LatePaymentPolicy;
   latePaymentWindowMs: number;
+  /** The payment deadline fixed when the API reserved the order (absent in sagas started before it was). */
+  expiresAt?: string;
 }
 
 /** An order as clients see it (the API contract's shape). */

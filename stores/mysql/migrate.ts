@@ -1,11 +1,13 @@
 import type { Knex } from 'knex';
 import * as core from './migrations/001_core';
+import * as sagaStarted from './migrations/002_saga_started';
 import * as catalog from './migrations/010_catalog';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
  * from the compiled dist/. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': core,
+  '002_saga_started': sagaStarted,
   '010_catalog': catalog,
 };
 

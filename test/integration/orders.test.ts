@@ -11,6 +11,9 @@ import { call, eventually } from '../support/http';
 import { TOPICS } from '../../stores/kafka/topics';
 import { mirrorKey } from '../../orders/mirror';
 import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature';
+import { reserveOrder } from '../../orders/reservation';
+import { SagaSweeper } from '../../workers/saga-sweeper';
+import { logger } from '../../lib/logger';
 
 let p: Platform;
 let buyer: TestUser;
@@ -230,4 +233,18 @@ describe('payment webhook', () => {
     expect(ok.status).toBe(200);
     expect((await statusIs(r.body.order_id, 'placed')).payment_status).toBe('succeeded');
   });
+});
+
+test('a reserved order whose saga never started (the API died in between) is started by the sweeper', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 2 });
+  const orderId = `o-${randomUUID()}`;
+  const expiresAt = new Date(Date.now() + 60_000).toISOString();
+  const r = await reserveOrder(p.stores.mysql, { orderId, userId: buyer.userId, lines: [{ item_id: a, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt });
+  expect(r.ok).toBe(true);
+  const sweeper = new SagaSweeper(p.stores.mysql, p.stores.temporal, { ...p.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, logger);
+  expect(await sweeper.sweep()).toContain(orderId);
+  const placed = await statusIs(orderId, 'placed');
+  expect(placed.expires_at).toBe(expiresAt);
+  expect(await stockOf(p.stores.mysql, a)).toBe(1);
+  expect(await sweeper.sweep()).not.toContain(orderId); // started: left alone
 });

@@ -1,0 +1,80 @@
+/**
+ * Reserving an order: one MySQL transaction inserts the order, takes every line's stock (all or none), prices
+ * the lines from the catalog and writes `order.created` to the outbox. Idempotent by order id: run again, or
+ * twice at once, it returns the order already reserved. The API runs it before starting the saga (so a buyer
+ * refused for stock never costs a workflow), and the saga's first activity runs it again as a read.
+ */
+import type { Knex } from 'knex';
+import { isDuplicateKey, isLockConflict } from '../stores/mysql/client';
+import type { OrderInput, ReservationResult, Shortage } from '../workflows/types';
+import { enqueueStockChanged, normalizeLines, takeStock } from './inventory';
+import { enqueueOrderEvent, loadOrder } from './repository';
+
+export type ReservationInput = Pick<OrderInput, 'orderId' | 'userId' | 'lines' | 'paymentMethod'> & { expiresAt: string };
+
+export class OutOfStock extends Error {
+  constructor(readonly shortages: Shortage[]) {
+    super('out of stock');
+  }
+}
+export class InvalidOrder extends Error {}
+
+/** Runs a transaction again when MySQL gave up on a lock (it rolled everything back). */
+export async function withLockRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isLockConflict(err) || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 10 * i + Math.random() * 20));
+    }
+  }
+}
+
+const cents = (n: number) => Math.round(n * 100);
+
+export async function reserveOrder(mysql: Knex, input: ReservationInput): Promise<ReservationResult> {
+  const { orderId } = input;
+  const lines = normalizeLines(input.lines);
+  const already = await loadOrder(mysql, orderId);
+  if (already) return { ok: true, order: already };
+  try {
+    return await withLockRetry(() =>
+      mysql.transaction(async (trx) => {
+        // The order row first: its primary key makes a concurrent second attempt wait here, then fail.
+        await trx('orders').insert({
+          order_id: orderId,
+          user_id: input.userId,
+          status: 'created',
+          total_price: 0,
+          payment_method: input.paymentMethod,
+          payment_status: 'pending',
+          expires_at: new Date(input.expiresAt),
+        });
+        const shortages = await takeStock(trx, lines);
+        if (shortages.length > 0) throw new OutOfStock(shortages);
+        const ids = lines.map((l) => l.item_id);
+        const prices = new Map<string, number>(
+          (await trx('items').select('item_id', 'price').whereIn('item_id', ids)).map((r: { item_id: string; price: number }) => [r.item_id, Number(r.price)]),
+        );
+        await trx('order_items').insert(
+          lines.map((l, i) => ({ order_item_id: `${orderId}-${i + 1}`, order_id: orderId, item_id: l.item_id, quantity: l.quantity, price: prices.get(l.item_id)! })),
+        );
+        const total = lines.reduce((sum, l) => sum + cents(prices.get(l.item_id)!) * l.quantity, 0) / 100;
+        await trx('orders').where({ order_id: orderId }).update({ total_price: total });
+        await trx('order_status_history').insert({ order_id: orderId, status: 'created' });
+        await enqueueOrderEvent(trx, 'order.created', orderId);
+        await enqueueStockChanged(trx, ids, 'reserved');
+        return { ok: true as const, order: (await loadOrder(trx, orderId))! };
+      }),
+    );
+  } catch (err) {
+    if (err instanceof OutOfStock) return { ok: false, shortages: err.shortages };
+    if (isDuplicateKey(err)) {
+      const existing = await loadOrder(mysql, orderId);
+      if (existing) return { ok: true, order: existing };
+    }
+    if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2') throw new InvalidOrder(`unknown user or item in order ${orderId}`);
+    throw err;
+  }
+}

@@ -1,0 +1,24 @@
+import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { orderWorkflow } from '../workflows/order';
+import type { OrderInput } from '../workflows/types';
+
+/**
+ * Starts an order's saga, its workflow id the order id. Idempotent: a saga already running is left as it is
+ * (USE_EXISTING), and a finished one is never started again (REJECT_DUPLICATE).
+ */
+export async function startSaga(temporal: Client, taskQueue: string, input: OrderInput, deadlineMs = 5000): Promise<void> {
+  try {
+    await temporal.withDeadline(Date.now() + deadlineMs, () =>
+      temporal.workflow.start<typeof orderWorkflow>('orderWorkflow', {
+        workflowId: input.orderId,
+        taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        memo: { user_id: input.userId },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
