@@ -7,7 +7,11 @@
  *    placed (payment charged through the gateway simulator): sagas completed per second.
  * 3. The ceiling, on the same server in the same run: SAGAS no-op workflows with one activity each, started
  *    and completed per second.
+ * The API runs in a process of its own (dist/api/server.js), as in production; the worker and the gateway
+ * simulator run in this process.
  */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { startPlatform } from '../test/support/platform';
@@ -18,11 +22,28 @@ const BUYERS = Number(process.env.BUYERS ?? 200);
 const UNITS = Number(process.env.UNITS ?? 10);
 const SAGAS = Number(process.env.SAGAS ?? 200);
 
+/** Starts the API as its own process on `port`, sharing the platform's task queue. */
+async function startApiProcess(taskQueue: string, port: number): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [path.resolve(__dirname, '../api/server.js')], {
+    env: { ...process.env, PORT: String(port), TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_ORDERS: '1000000', MYSQL_POOL_MAX: '60', LOG_LEVEL: 'fatal' },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { url, stop: () => child.kill('SIGTERM') };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the API process did not start');
+}
+
 const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 async function main() {
   const p = await startPlatform({ env: { MYSQL_POOL_MAX: '60', LOG_LEVEL: 'warn' } });
+  const api = await startApiProcess(p.cfg.TEMPORAL_TASK_QUEUE, Number(process.env.BENCH_API_PORT ?? 3390));
+  const base = api.url;
   try {
     const users: TestUser[] = [];
     for (let i = 0; i < Math.max(BUYERS, SAGAS); i += 20) {
@@ -30,7 +51,7 @@ async function main() {
     }
     // Warm-up: a few orders so connection pools and the workflow cache are ready.
     const warm = await makeItem(p.stores.mysql, { stock: 100 });
-    await Promise.all(users.slice(0, 10).map((u) => call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: warm, quantity: 1 }] } })));
+    await Promise.all(users.slice(0, 10).map((u) => call(base, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: warm, quantity: 1 }] } })));
 
     // 1. Flash sale.
     const item = await makeItem(p.stores.mysql, { stock: UNITS, price: 99 });
@@ -39,7 +60,7 @@ async function main() {
     const results = await Promise.all(
       users.slice(0, BUYERS).map(async (u) => {
         const s = performance.now();
-        const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }] } });
+        const r = await call(base, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }] } });
         latencies.push(performance.now() - s);
         return r.status;
       }),
@@ -56,7 +77,7 @@ async function main() {
     const plenty = await makeItem(p.stores.mysql, { stock: SAGAS * 2, price: 5 });
     const s0 = performance.now();
     const orders = await Promise.all(
-      users.slice(0, SAGAS).map((u) => call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: plenty, quantity: 1 }] } })),
+      users.slice(0, SAGAS).map((u) => call(base, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: plenty, quantity: 1 }] } })),
     );
     const ids = orders.filter((r) => r.status === 201).map((r) => r.body.order_id as string);
     for (;;) {
@@ -85,6 +106,7 @@ async function main() {
     console.log(`ceiling: ${SAGAS} no-op workflows (one activity) in ${noopSecs.toFixed(2)} s = ${noopRate.toFixed(1)} workflows/s`);
     console.log(`sagas / ceiling: ${(sagaRate / noopRate).toFixed(2)} (target >= 0.5)`);
   } finally {
+    api.stop();
     await p.stop();
   }
   process.exit(0);

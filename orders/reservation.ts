@@ -38,6 +38,10 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput): Promis
   const lines = normalizeLines(input.lines);
   const already = await loadOrder(mysql, orderId);
   if (already) return { ok: true, order: already };
+  // A lock-free look first: when the stock is visibly short, refuse without queueing for the row locks (the
+  // flash sale's losers). The locked, conditional UPDATE below stays the decision for everyone else.
+  const visiblyShort = await shortagesNow(mysql, lines);
+  if (visiblyShort.length > 0) return { ok: false, shortages: visiblyShort };
   try {
     return await withLockRetry(() =>
       mysql.transaction(async (trx) => {
@@ -66,7 +70,9 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput): Promis
         await enqueueOrderEvent(trx, 'order.created', orderId);
         await enqueueStockChanged(trx, ids, 'reserved');
         return { ok: true as const, order: (await loadOrder(trx, orderId))! };
-      }),
+        // READ COMMITTED: an UPDATE whose `stock >= ?` fails on the last committed row skips it without
+        // waiting for its lock (InnoDB's semi-consistent read), so refused buyers do not queue behind winners.
+      }, { isolationLevel: 'read committed' }),
     );
   } catch (err) {
     if (err instanceof OutOfStock) return { ok: false, shortages: err.shortages };
@@ -77,4 +83,11 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput): Promis
     if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2') throw new InvalidOrder(`unknown user or item in order ${orderId}`);
     throw err;
   }
+}
+
+/** The lines whose committed stock is below their quantity right now (a plain, non-locking read). */
+async function shortagesNow(mysql: Knex, lines: { item_id: string; quantity: number }[]): Promise<Shortage[]> {
+  const rows: { item_id: string; stock: number }[] = await mysql('items').select('item_id', 'stock').whereIn('item_id', lines.map((l) => l.item_id));
+  const stock = new Map(rows.map((r) => [r.item_id, Number(r.stock)]));
+  return lines.filter((l) => (stock.get(l.item_id) ?? 0) < l.quantity).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: stock.get(l.item_id) ?? 0 }));
 }
