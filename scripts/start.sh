@@ -31,6 +31,7 @@ start_app() {
 }
 start_app gateway-sim "${PAYMENT_GATEWAY_PORT:-4010}" node dist/workers/gateway-simulator.js
 start_app worker - node dist/workers/main.js
+start_app search-indexer - node dist/workers/search-indexer.js
 start_app api "$PORT" node dist/api/server.js
 sleep 1
 started_pid worker >/dev/null || fail worker "exited while starting"
