@@ -5,3 +5,28 @@ export const Id = z.string().min(1).max(50).regex(/^[A-Za-z0-9_.:-]+$/, 'letters
 export const UserIdParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) });
 export const IdParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) });
 export const Money = z.number().nonnegative().max(99_999_999.99).multipleOf(0.01);
+
+/** Printable ASCII without spaces at either end (HTTP trims those, so " " would arrive empty). */
+export const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/, 'printable ASCII, no spaces at either end');
+export const IdempotencyHeaders = z.object({ 'idempotency-key': IdempotencyKey.optional() });
+
+export const OrderSchema = z
+  .object({
+    order_id: z.string(),
+    user_id: z.string(),
+    status: z.enum(['created', 'placed', 'in_transit', 'delivered', 'canceled']),
+    items: z.array(z.object({ item_id: z.string(), quantity: z.number().int(), price: z.number() })),
+    total_price: z.number(),
+    payment_method: z.string(),
+    payment_status: z.string(),
+    cancel_reason: z.string().nullable(),
+    late_payment: z.string().nullable(),
+    expires_at: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Order');

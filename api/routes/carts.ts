@@ -8,7 +8,7 @@ import type { ApiDeps } from '../deps';
 import { requireSelfOrAdmin } from '../auth';
 import { ApiError, errorBody, notFound } from '../errors';
 import { z } from '../openapi';
-import { Id } from '../schemas';
+import { Id, IdempotencyHeaders, IdempotencyKey } from '../schemas';
 import { route } from '../validate';
 import { CartService } from '../../carts/service';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from '../../carts/model';
@@ -29,13 +29,6 @@ const Checkout = z
   .strict()
   .optional()
   .openapi('CheckoutRequest');
-/** Printable ASCII without spaces at either end (HTTP trims those, so " " would arrive empty). */
-const IdempotencyKey = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/, 'printable ASCII, no spaces at either end');
-const IdempotencyHeaders = z.object({ 'idempotency-key': IdempotencyKey.optional() });
 
 const CartLine = z
   .object({

@@ -4,7 +4,7 @@ import type { ApiDeps } from '../deps';
 import { requirePrincipal, requireSelfOrAdmin } from '../auth';
 import { ApiError, errorBody, forbidden, notFound } from '../errors';
 import { z } from '../openapi';
-import { Id, IdParams } from '../schemas';
+import { Id, IdempotencyHeaders, IdempotencyKey, IdParams, OrderSchema as Order, UserIdParams } from '../schemas';
 import { route } from '../validate';
 import { PAYMENT_METHODS, OrderView } from '../../workflows/types';
 import { findUserById } from '../../users/repository';
@@ -18,23 +18,27 @@ const PlaceOrder = z
   })
   .strict()
   .openapi('PlaceOrderRequest');
-const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).optional() });
-const Order = z
+
+const UserOrdersQuery = z
   .object({
-    order_id: z.string(),
-    user_id: z.string(),
-    status: z.enum(['created', 'placed', 'in_transit', 'delivered', 'canceled']),
-    items: z.array(z.object({ item_id: z.string(), quantity: z.number().int(), price: z.number() })),
-    total_price: z.number(),
-    payment_method: z.string(),
-    payment_status: z.string(),
-    cancel_reason: z.string().nullable(),
-    late_payment: z.string().nullable(),
-    expires_at: z.string(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    status: z.enum(['created', 'placed', 'in_transit', 'delivered', 'canceled']).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional(),
   })
-  .openapi('Order');
+  .strict();
+const OrdersPage = z.object({ orders: z.array(Order), next_cursor: z.string().nullable() }).openapi('OrdersPage');
+
+/** An opaque cursor: the last order's (created_at, order_id), base64url. */
+const encodeCursor = (at: Date, id: string) => Buffer.from(JSON.stringify([new Date(at).toISOString(), id])).toString('base64url');
+function decodeCursor(cursor: string): { at: Date; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(at))) throw new Error('bad');
+    return { at: new Date(at), id };
+  } catch {
+    throw new ApiError(400, 'invalid_request', 'the cursor is not one this API gave out');
+  }
+}
 
 export function ordersRouter(deps: ApiDeps): Router {
   const r = Router();
@@ -93,7 +97,9 @@ export function ordersRouter(deps: ApiDeps): Router {
       async (req, { body }, res) => {
         requireSelfOrAdmin(req, body.user_id);
         const key = req.header('idempotency-key');
-        if (key !== undefined && (key.length === 0 || key.length > 255)) throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1 to 255 characters');
+        if (key !== undefined && !IdempotencyKey.safeParse(key).success) {
+          throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters, no spaces at either end');
+        }
         if (!(await findUserById(mysql, body.user_id))) throw notFound(`user ${body.user_id}`);
         const result = await deps.orders.place({ userId: body.user_id, lines: body.items, paymentMethod: body.payment_method, idempotencyKey: key });
         deps.metrics.orders.inc({ outcome: result.kind });
@@ -121,6 +127,35 @@ export function ordersRouter(deps: ApiDeps): Router {
       if (p.role !== 'admin' && p.userId !== order.user_id) throw forbidden('only the buyer or an admin may cancel an order');
       res.json(await deps.orders.cancel(params.id));
     }),
+  );
+
+  r.get(
+    '/users/:id/orders',
+    route(
+      deps.registry,
+      {
+        method: 'get',
+        path: '/users/:id/orders',
+        summary: "A user's orders, newest first (live orders; the Cassandra archive joins with issue 6)",
+        tags: ['orders'],
+        auth: true,
+        params: UserIdParams,
+        query: UserOrdersQuery,
+        responses: { 200: { description: 'a page of orders', schema: OrdersPage } },
+      },
+      async (req, { params, query }, res) => {
+        requireSelfOrAdmin(req, params.id);
+        const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+        let q = mysql('orders').select('order_id', 'created_at').where({ user_id: params.id });
+        if (query.status) q = q.where({ status: query.status });
+        if (after) q = q.where((w) => w.where('created_at', '<', after.at).orWhere((x) => x.where('created_at', '=', after.at).andWhere('order_id', '<', after.id)));
+        const rows: { order_id: string; created_at: Date }[] = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'order_id', order: 'desc' }]).limit(query.limit + 1);
+        const page = rows.slice(0, query.limit);
+        const orders = await Promise.all(page.map((row) => deps.orders.get(row.order_id)));
+        const last = page.at(-1);
+        res.json({ orders, next_cursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.order_id) : null });
+      },
+    ),
   );
 
   for (const step of ['ship', 'deliver'] as const) {

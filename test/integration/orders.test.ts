@@ -248,3 +248,24 @@ test('a reserved order whose saga never started (the API died in between) is sta
   expect(await stockOf(p.stores.mysql, a)).toBe(1);
   expect(await sweeper.sweep()).not.toContain(orderId); // started: left alone
 });
+
+test("GET /users/{id}/orders: the buyer's orders newest first, paged by cursor, filtered by status; others 403", async () => {
+  const u = await makeUser(p.stores.mysql, p.deps.tokens);
+  const a = await makeItem(p.stores.mysql, { stock: 10 });
+  const ids: string[] = [];
+  for (const method of ['pm_card_visa', 'pm_card_chargeDeclined', 'pm_card_visa']) {
+    ids.push((await order(u, [{ item_id: a, quantity: 1 }], { payment_method: method })).body.order_id);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const page1 = await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?limit=2`, { token: u.token });
+  expect(page1.status).toBe(200);
+  expect(page1.body.orders.map((o: { order_id: string }) => o.order_id)).toEqual([ids[2], ids[1]]);
+  const page2 = await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?limit=2&cursor=${page1.body.next_cursor}`, { token: u.token });
+  expect(page2.body.orders.map((o: { order_id: string }) => o.order_id)).toEqual([ids[0]]);
+  expect(page2.body.next_cursor).toBeNull();
+  await eventually(async () => (await getOrder(u, ids[1]!)).body.status === 'canceled');
+  const canceled = await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?status=canceled`, { token: u.token });
+  expect(canceled.body.orders.map((o: { order_id: string }) => o.order_id)).toEqual([ids[1]]);
+  expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/orders`, { token: other.token })).status).toBe(403);
+  expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?cursor=bm90LWEtY3Vyc29y`, { token: u.token })).status).toBe(400);
+});
