@@ -7,6 +7,7 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildSearchBody, parseFilter, SearchInputError, SearchQuery } from '../../search/query';
 import { ElasticsearchAdapter } from '../../stores/search/elasticsearch';
+import { itemIdOf } from '../../search/indexer';
 
 const base: SearchQuery = { sort: 'relevance', categories: [], attributes: {}, limit: 20, offset: 0 };
 const filters = (b: Record<string, any>) => b.query.bool.filter as Record<string, unknown>[];
@@ -89,5 +90,16 @@ describe('the Elasticsearch adapter shares the builder', () => {
     expect(await es.bulkUpsert([{ doc, version: 3 }, { doc: { ...doc, item_id: 'b' }, version: 1 }])).toEqual({ indexed: 1, stale: 1, failed: [] });
     expect(String(seen[1]!.body).split('\n')[0]).toBe(JSON.stringify({ index: { _index: 'items_x', _id: 'a', version: 3, version_type: 'external_gte' } }));
     await es.close();
+  });
+});
+
+describe('the indexer reads item ids from events defensively', () => {
+  const ev = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+  test('outbox envelopes, with the key as fallback; anything else is skipped', () => {
+    expect(itemIdOf(ev({ event_id: 'e', type: 'stock.changed', data: { item_id: 'it-1', stock: 0 } }), ev('it-1'))).toBe('it-1');
+    expect(itemIdOf(ev('not json'), ev('it-2'))).toBe('it-2');
+    expect(itemIdOf(ev({ data: { item_id: { $gt: '' } } }), null)).toBeUndefined();
+    expect(itemIdOf(ev({ data: { item_id: 'x'.repeat(51) } }), null)).toBeUndefined();
+    expect(itemIdOf(null, null)).toBeUndefined();
   });
 });
