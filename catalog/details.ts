@@ -13,7 +13,7 @@
  * Documents are replaced whole on server-built filters (`_id`, `rev`); no client value becomes a field name
  * or an operator (attribute keys are validated, see model.ts).
  */
-import type { Collection, Db } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import type { Knex } from 'knex';
 import type { Attributes, ItemDetails } from './model';
 
@@ -64,12 +64,18 @@ export class ItemDetailsStore {
     this.coll = db.collection<DetailsDoc>('items');
   }
 
+  /** Bulk writes in batches of 100, one after the other: FerretDB 1.24 (SQLite) was seen to hang for good on
+   * one unordered bulk of 500 updates. */
+  private async bulk(ops: AnyBulkWriteOperation<DetailsDoc>[]): Promise<void> {
+    for (let i = 0; i < ops.length; i += 100) await this.coll.bulkWrite(ops.slice(i, i + 100), { ordered: true });
+  }
+
   /** Writes new revisions (pending) for many items in one round trip; the committed revision stays as `prev`. */
   async stage(entries: StageEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const existing = new Map((await this.coll.find({ _id: { $in: entries.map((e) => e.itemId) } }).toArray()).map((d) => [d._id, d]));
     const now = new Date();
-    await this.coll.bulkWrite(
+    await this.bulk(
       entries.map((e) => {
         const d = existing.get(e.itemId);
         const prev = d ? revisionOf(d, e.committedRev) ?? snapshot(d) : null;
@@ -87,27 +93,20 @@ export class ItemDetailsStore {
         };
         return { replaceOne: { filter: { _id: e.itemId }, replacement: doc, upsert: true } };
       }),
-      { ordered: false },
     );
   }
 
   /** After the MySQL commit: the staged revisions are committed (best effort; reconcile does it otherwise). */
   async confirm(entries: { itemId: string; rev: string }[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.coll.bulkWrite(
-      entries.map((e) => ({ updateOne: { filter: { _id: e.itemId, rev: e.rev }, update: { $set: { pending: false } } } })),
-      { ordered: false },
-    );
+    await this.bulk(entries.map((e) => ({ updateOne: { filter: { _id: e.itemId, rev: e.rev }, update: { $set: { pending: false } } } })));
   }
 
   /** After a failed MySQL write: new items' staged documents go (best effort; reconcile does it otherwise).
    * A failed update's staged revision stays: readers keep reading `prev`, reconcile rolls it back. */
   async discardNew(entries: { itemId: string; rev: string }[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.coll.bulkWrite(
-      entries.map((e) => ({ deleteOne: { filter: { _id: e.itemId, rev: e.rev, prev: null } } })),
-      { ordered: false },
-    );
+    await this.bulk(entries.map((e) => ({ deleteOne: { filter: { _id: e.itemId, rev: e.rev, prev: null } } })));
   }
 
   /** The committed details of one item (the revision its MySQL row names), or null. */
