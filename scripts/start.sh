@@ -12,8 +12,14 @@ bash stack/stack.sh up
 eval "$(bash stack/stack.sh env)"
 export PORT=${PORT:-3000}
 
-say "building (tsc + workflow bundle)"
-npm run --silent build
+# Build unless dist/ is newer than every source file (a second start then skips it).
+stamp=dist/workflow-bundle.js
+if [ ! -f "$stamp" ] || [ -n "$(find api workflows activities workers orders outbox payments stores users carts catalog search lib scripts package-lock.json tsconfig.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
+  say "building (tsc + workflow bundle)"
+  npm run --silent build
+else
+  say "build is up to date"
+fi
 say "applying schemas"
 node dist/scripts/migrate.js >>"$LOG_DIR/migrate.log" 2>&1 || fail migrate "schema migration failed"
 
