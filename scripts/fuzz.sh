@@ -38,13 +38,9 @@ if [ -n "${FUZZ_BASE_URL:-}" ]; then
   base=${FUZZ_BASE_URL%/}
 else
   bash stack/stack.sh up
-  eval "$(bash stack/stack.sh env)"
   # The fuzzer writes orders, carts and users: never into the dev data.
-  export MYSQL_URL=${TEST_MYSQL_URL:-${MYSQL_URL%/*}/shopflow_test}
-  export MONGO_URL=${TEST_MONGO_URL:-${MONGO_URL%/*}/shopflow_test}
-  export CASSANDRA_KEYSPACE=${TEST_CASSANDRA_KEYSPACE:-shopflow_test}
-  export SEARCH_INDEX=${TEST_SEARCH_INDEX:-items_test}
   export LOG_LEVEL=${LOG_LEVEL:-error}
+  source scripts/test-env.sh
   export FUZZ_ADMIN_EMAIL=${FUZZ_ADMIN_EMAIL:-fuzz-admin@fuzz.shopflow.dev} FUZZ_ADMIN_PASSWORD=${FUZZ_ADMIN_PASSWORD:-fuzz-admin-password}
   export ADMIN_EMAIL=$FUZZ_ADMIN_EMAIL ADMIN_PASSWORD=$FUZZ_ADMIN_PASSWORD
   # High limits, so generated sign-ups and logins reach the logic (the limits themselves are tested by jest).

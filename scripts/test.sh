@@ -8,14 +8,8 @@ source stack/lib.sh
 
 [ -d node_modules/.bin ] || { say "npm ci"; npm ci --no-audit --no-fund; }
 bash stack/stack.sh up
-eval "$(bash stack/stack.sh env)"
-
-# Tests use their own database, keyspace, index and namespace-scoped task queues, never the dev data.
-export MYSQL_URL=${TEST_MYSQL_URL:-${MYSQL_URL%/*}/shopflow_test}
-export MONGO_URL=${TEST_MONGO_URL:-${MONGO_URL%/*}/shopflow_test}
-export CASSANDRA_KEYSPACE=${TEST_CASSANDRA_KEYSPACE:-shopflow_test}
-export SEARCH_INDEX=${TEST_SEARCH_INDEX:-items_test}
-export LOG_LEVEL=${LOG_LEVEL:-warn}
+# Tests use their own database, keyspace, index and task queues, never the dev data.
+source scripts/test-env.sh
 
 say "typecheck + build"
 npm run --silent build

@@ -8,7 +8,7 @@ import type { ApiDeps } from '../deps';
 import { requireSelfOrAdmin } from '../auth';
 import { ApiError, errorBody, notFound } from '../errors';
 import { z } from '../openapi';
-import { Id, IdempotencyHeaders, IdempotencyKey } from '../schemas';
+import { Id, IdempotencyHeaders, IdempotencyKey, OrderSchema } from '../schemas';
 import { route } from '../validate';
 import { CartService } from '../../carts/service';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from '../../carts/model';
@@ -54,23 +54,8 @@ const WishlistLine = z
   })
   .openapi('WishlistLine');
 const Wishlist = z.array(WishlistLine).openapi('Wishlist');
-/** The order as POST /orders answers it (the lead's Order schema is not exported; same shape). */
-const CheckoutOrder = z
-  .object({
-    order_id: z.string(),
-    user_id: z.string(),
-    status: z.enum(['created', 'placed', 'in_transit', 'delivered', 'canceled']),
-    items: z.array(z.object({ item_id: z.string(), quantity: z.number().int(), price: z.number() })),
-    total_price: z.number(),
-    payment_method: z.string(),
-    payment_status: z.string(),
-    cancel_reason: z.string().nullable(),
-    late_payment: z.string().nullable(),
-    expires_at: z.string(),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi('CheckoutOrder');
+/** The order as POST /orders answers it. */
+const CheckoutOrder = OrderSchema;
 
 export function cartsRouter(deps: ApiDeps): Router {
   const r = Router();
