@@ -7,7 +7,9 @@
 import type { Knex } from 'knex';
 import { isDuplicateKey, isLockConflict } from '../stores/mysql/client';
 import type { OrderInput, ReservationResult, Shortage } from '../workflows/types';
-import { enqueueStockChanged, normalizeLines, takeStock } from './inventory';
+import { normalizeLines, takeStock } from './inventory';
+import { enqueueEvent } from '../outbox/outbox';
+import { TOPICS } from '../stores/kafka/topics';
 import { enqueueOrderEvent, loadOrder } from './repository';
 
 export type ReservationInput = Pick<OrderInput, 'orderId' | 'userId' | 'lines' | 'paymentMethod'> & { expiresAt: string };
@@ -46,30 +48,34 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput): Promis
     return await withLockRetry(() =>
       mysql.transaction(async (trx) => {
         // The order row first: its primary key makes a concurrent second attempt wait here, then fail.
-        await trx('orders').insert({
-          order_id: orderId,
-          user_id: input.userId,
-          status: 'created',
-          total_price: 0,
-          payment_method: input.paymentMethod,
-          payment_status: 'pending',
-          expires_at: new Date(input.expiresAt),
-        });
-        const shortages = await takeStock(trx, lines);
-        if (shortages.length > 0) throw new OutOfStock(shortages);
         const ids = lines.map((l) => l.item_id);
         const prices = new Map<string, number>(
           (await trx('items').select('item_id', 'price').whereIn('item_id', ids)).map((r: { item_id: string; price: number }) => [r.item_id, Number(r.price)]),
         );
+        const total = lines.reduce((sum, l) => sum + cents(prices.get(l.item_id) ?? 0) * l.quantity, 0) / 100;
+        await trx('orders').insert({
+          order_id: orderId,
+          user_id: input.userId,
+          status: 'created',
+          total_price: total,
+          payment_method: input.paymentMethod,
+          payment_status: 'pending',
+          expires_at: new Date(input.expiresAt),
+        });
         await trx('order_items').insert(
-          lines.map((l, i) => ({ order_item_id: `${orderId}-${i + 1}`, order_id: orderId, item_id: l.item_id, quantity: l.quantity, price: prices.get(l.item_id)! })),
+          lines.map((l, i) => ({ order_item_id: `${orderId}-${i + 1}`, order_id: orderId, item_id: l.item_id, quantity: l.quantity, price: prices.get(l.item_id) ?? 0 })),
         );
-        const total = lines.reduce((sum, l) => sum + cents(prices.get(l.item_id)!) * l.quantity, 0) / 100;
-        await trx('orders').where({ order_id: orderId }).update({ total_price: total });
         await trx('order_status_history').insert({ order_id: orderId, status: 'created' });
         await enqueueOrderEvent(trx, 'order.created', orderId);
-        await enqueueStockChanged(trx, ids, 'reserved');
-        return { ok: true as const, order: (await loadOrder(trx, orderId))! };
+        for (const l of lines) {
+          await enqueueEvent(trx, TOPICS.inventory.name, l.item_id, 'stock.changed', { item_id: l.item_id, delta: -l.quantity, cause: 'reserved' });
+        }
+        const order = (await loadOrder(trx, orderId))!;
+        // Last, the hot rows: their locks are held only from here to the commit (nothing else in this
+        // transaction touches an item row, see migration 003), so buyers of one item queue behind a short step.
+        const shortages = await takeStock(trx, lines);
+        if (shortages.length > 0) throw new OutOfStock(shortages);
+        return { ok: true as const, order };
         // READ COMMITTED: an UPDATE whose `stock >= ?` fails on the last committed row skips it without
         // waiting for its lock (InnoDB's semi-consistent read), so refused buyers do not queue behind winners.
       }, { isolationLevel: 'read committed' }),

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as core from './migrations/001_core';
 import * as sagaStarted from './migrations/002_saga_started';
+import * as noItemFk from './migrations/003_order_items_no_item_fk';
 import * as catalog from './migrations/010_catalog';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
@@ -8,6 +9,7 @@ import * as catalog from './migrations/010_catalog';
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': core,
   '002_saga_started': sagaStarted,
+  '003_order_items_no_item_fk': noItemFk,
   '010_catalog': catalog,
 };
 
