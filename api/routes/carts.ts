@@ -3,12 +3,12 @@
  * from the cart through the order saga. Every route is the owner's or an admin's.
  */
 import { Router, Request } from 'express';
-import rateLimit from 'express-rate-limit';
 import type { ApiDeps } from '../deps';
 import { requireSelfOrAdmin } from '../auth';
-import { ApiError, errorBody, notFound } from '../errors';
+import { ApiError, notFound } from '../errors';
 import { z } from '../openapi';
 import { Id, IdempotencyHeaders, IdempotencyKey, OrderSchema } from '../schemas';
+import { orderPlacementLimit } from '../rate-limits';
 import { route } from '../validate';
 import { CartService } from '../../carts/service';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from '../../carts/model';
@@ -61,15 +61,7 @@ export function cartsRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql, mongo, redis } = deps.stores;
   const carts = new CartService(mongo.db(), mysql, redis);
-  const checkoutLimit = rateLimit({
-    windowMs: 60_000,
-    limit: deps.cfg.RATE_LIMIT_ORDERS,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    keyGenerator: (req) => req.principal?.userId ?? 'anonymous',
-    skip: (req) => !req.principal,
-    handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many orders in a minute; slow down')),
-  });
+  const checkoutLimit = orderPlacementLimit(deps.cfg);
 
   /** The owner or an admin; for an admin, the user must exist. */
   async function owner(req: Request, userId: string): Promise<string> {

@@ -1,10 +1,10 @@
 import { Router, Request } from 'express';
-import rateLimit from 'express-rate-limit';
 import type { ApiDeps } from '../deps';
 import { requirePrincipal, requireSelfOrAdmin } from '../auth';
-import { ApiError, errorBody, forbidden, notFound } from '../errors';
+import { ApiError, forbidden, notFound } from '../errors';
 import { z } from '../openapi';
 import { Id, IdempotencyHeaders, IdempotencyKey, IdParams, OrderSchema as Order, UserIdParams } from '../schemas';
+import { orderPlacementLimit } from '../rate-limits';
 import { route } from '../validate';
 import { PAYMENT_METHODS, OrderView } from '../../workflows/types';
 import { findUserById } from '../../users/repository';
@@ -43,17 +43,7 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
 export function ordersRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql } = deps.stores;
-  const placeLimit = rateLimit({
-    windowMs: 60_000,
-    limit: deps.cfg.RATE_LIMIT_ORDERS,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    // Per buyer (the route needs a token); requests without one are refused before they count.
-    keyGenerator: (req) => req.principal?.userId ?? 'anonymous',
-    skip: (req) => !req.principal,
-    validate: { keyGeneratorIpFallback: false }, // keyed by user id, not by IP
-    handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many orders in a minute; slow down')),
-  });
+  const placeLimit = orderPlacementLimit(deps.cfg);
 
   /** The order, if the caller may see it: its buyer, an admin, or a supplier of one of its items. */
   async function visibleOrder(req: Request, orderId: string): Promise<OrderView> {
