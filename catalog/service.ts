@@ -139,6 +139,7 @@ export class CatalogService {
     await this.details.stage(staged);
 
     let restocked: BulkResult['restocked'] = [];
+    let createdRows = new Map<string, ItemRow>();
     try {
       restocked = await this.mysql.transaction(async (trx) => {
         const events: PendingEvent[] = [];
@@ -182,6 +183,7 @@ export class CatalogService {
         const touched = [...staged.map((s) => s.itemId), ...locked.map((r) => r.item_id)];
         const after: ItemRow[] = touched.length ? await trx('items').select(...ITEM_COLUMNS).whereIn('item_id', touched) : [];
         const afterById = new Map(after.map((r) => [r.item_id, r]));
+        createdRows = afterById;
         for (const id of [...staged.map((s) => s.itemId), ...changed.map((r) => r.item_id)]) events.push(itemUpserted(afterById.get(id)!));
         for (const row of changed) {
           if (byLower.get(lower(row.item_id))!.stock !== undefined) events.push(stockChanged(afterById.get(row.item_id)!, 'restock'));
@@ -199,24 +201,8 @@ export class CatalogService {
     }
     await this.details.confirm(staged.map((s) => ({ itemId: s.itemId, rev: s.rev }))).catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
 
-    const created = staged.map((s) =>
-      toView(
-        {
-          item_id: s.itemId,
-          supplier_id: supplierId,
-          name: s.item.name,
-          category: s.item.category,
-          description: s.item.description ?? null,
-          price: s.item.price,
-          stock: s.item.stock,
-          version: 1,
-          details_rev: s.rev,
-          created_at: new Date(),
-          updated_at: new Date(),
-        },
-        s.details.attributes,
-      ),
-    );
+    // The rows as MySQL committed them (read back inside the transaction).
+    const created = staged.map((s) => toView(createdRows.get(s.itemId)!, s.details.attributes));
     return { created, restocked };
   }
 
