@@ -5,6 +5,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
+import type { Client as CassandraClient } from 'cassandra-driver';
+import { ArchiveOutcome, OrderArchive } from '../orders/archive';
 import { enqueueStockChanged, returnStock, takeStock } from '../orders/inventory';
 import { InvalidOrder, OutOfStock, reserveOrder, ReservationInput, withLockRetry } from '../orders/reservation';
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
@@ -17,10 +19,11 @@ export interface OrderActivityDeps {
   mysql: Knex;
   redis: Redis;
   gateway: PaymentGateway;
+  cassandra: CassandraClient;
 }
 
-
-export function createOrderActivities({ mysql, redis, gateway }: OrderActivityDeps) {
+export function createOrderActivities({ mysql, redis, gateway, cassandra }: OrderActivityDeps) {
+  const archive = new OrderArchive(cassandra, mysql);
   return {
     /** The saga's first step: reserves the order (normally done already by the API, which makes this a
      * read) and records that the saga runs, so the sweeper leaves the order alone. */
@@ -113,6 +116,15 @@ export function createOrderActivities({ mysql, redis, gateway }: OrderActivityDe
           await enqueueOrderEvent(trx, `order.${to}`, orderId);
         }
       });
+    },
+
+    /** The saga's last step: a delivered or canceled order moves to the Cassandra archive and leaves MySQL
+     * (copy, then delete: see orders/archive.ts). Retried until done; a repeat finds it archived. */
+    async archiveOrder({ orderId }: { orderId: string }): Promise<ArchiveOutcome> {
+      const outcome = await archive.archive(orderId);
+      // A live order here would be a saga bug: fail loudly (and retry) rather than end the saga without it.
+      if (outcome === 'not_finished') throw ApplicationFailure.retryable(`order ${orderId} is not finished and cannot be archived`, 'OrderNotFinished');
+      return outcome;
     },
 
     /** The seed's Redis record of a live order, expiring with its payment window. */

@@ -2,6 +2,7 @@
 import type { Config } from '../lib/config';
 import { checkReadiness, connectStores, Stores } from '../stores';
 import { OrderService } from '../orders/service';
+import { OrderArchive } from '../orders/archive';
 import { ensureAdmin } from '../users/repository';
 import { TokenService } from './auth';
 import type { ApiDeps } from './deps';
@@ -16,7 +17,7 @@ export async function buildApiDeps(cfg: Config, stores?: Stores): Promise<ApiDep
     stores: s,
     tokens: new TokenService(cfg.JWT_SECRET, Math.floor(cfg.JWT_TTL / 1000)),
     metrics: new ApiMetrics(),
-    orders: new OrderService(s.mysql, s.redis, s.temporal, cfg),
+    orders: new OrderService(s.mysql, s.redis, s.temporal, new OrderArchive(s.cassandra, s.mysql), cfg),
     registry: newRegistry(),
     readiness: () => checkReadiness(s),
   };

@@ -46,7 +46,7 @@ export function toView(row: OrderRow, items: PricedLine[]): OrderView {
   };
 }
 
-export type OrderEventType = 'order.created' | 'order.placed' | 'order.canceled' | 'order.refunded' | 'order.in_transit' | 'order.delivered';
+export type OrderEventType = 'order.created' | 'order.placed' | 'order.canceled' | 'order.refunded' | 'order.in_transit' | 'order.delivered' | 'order.archived';
 
 /** Publishes (through the outbox) an event carrying the order as it now is. */
 export async function enqueueOrderEvent(trx: Knex.Transaction, type: OrderEventType, orderId: string, extra: Record<string, unknown> = {}): Promise<void> {

@@ -15,6 +15,8 @@ import { InvalidOrder, reserveOrder } from './reservation';
 import { startSaga } from './saga';
 import { normalizeLines } from './inventory';
 import { loadOrder } from './repository';
+import type { OrderArchive } from './archive';
+import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { markSoldOut, soldOutItems } from './soldout-gate';
 
 export interface PlaceOrderRequest {
@@ -30,6 +32,7 @@ export class OrderService {
     private readonly mysql: Knex,
     private readonly redis: Redis,
     private readonly temporal: Client,
+    private readonly archive: OrderArchive,
     private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE'>,
   ) {}
 
@@ -42,6 +45,11 @@ export class OrderService {
       return { kind: 'out_of_stock', orderId: null, shortages };
     }
     const claim = req.idempotencyKey ? await this.claimIdempotencyKey(req, lines) : { orderId: `o-${randomUUID()}`, replay: false };
+    if (claim.replay) {
+      // The key's order may be finished and archived: answer it, never reserve its stock a second time.
+      const existing = await this.find(claim.orderId);
+      if (existing) return { kind: 'created', order: existing, replayed: true };
+    }
     const input: OrderInput = {
       orderId: claim.orderId,
       userId: req.userId,
@@ -98,10 +106,25 @@ export class OrderService {
     if (missing.length > 0) throw new ApiError(404, 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
   }
 
+  /** An order wherever it lives: MySQL while live, Cassandra once archived (MySQL first, see orders/archive.ts). */
+  async find(orderId: string): Promise<OrderView | null> {
+    const live = await loadOrder(this.mysql, orderId);
+    if (live) return live;
+    const archived = await this.archive.find(orderId);
+    if (!archived) return null;
+    const { history: _history, ...view } = archived;
+    return view;
+  }
+
   async get(orderId: string): Promise<OrderView> {
-    const order = await loadOrder(this.mysql, orderId);
+    const order = await this.find(orderId);
     if (!order) throw notFound(`order ${orderId}`);
     return order;
+  }
+
+  /** A user's orders, live and archived, newest first. */
+  async listForUser(userId: string, query: OrdersPageQuery): Promise<OrdersPage> {
+    return listUserOrders(this.mysql, this.archive, userId, query);
   }
 
   /** The customer's cancel: the saga compensates (releases stock, refunds) and answers with the order. */

@@ -10,6 +10,7 @@ import { config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMysql } from '../stores/mysql/client';
 import { createRedis } from '../stores/redis/client';
+import { createCassandra } from '../stores/cassandra/client';
 import { createKafka, createProducer, ensureTopics } from '../stores/kafka/client';
 import { HttpPaymentGateway } from '../payments/gateway';
 import { OutboxRelay } from '../outbox/relay';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   const cfg = config();
   const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX);
   const redis = createRedis(cfg.REDIS_URL);
+  const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE);
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-worker`);
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
     mysql,
     redis,
+    cassandra,
     gateway: new HttpPaymentGateway(cfg.PAYMENT_GATEWAY_URL),
   });
   const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
@@ -40,7 +43,7 @@ async function main(): Promise<void> {
   await worker.run(); // resolves after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
   sweeper.stop();
   await relay.stop();
-  await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), connection.close(), client.connection.close()]);
+  await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra.shutdown(), connection.close(), client.connection.close()]);
   logger.info('order worker stopped');
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
+import type { Client as CassandraClient } from 'cassandra-driver';
 import { createOrderActivities } from '../activities/order-activities';
 import { createNoopActivities } from '../activities/noop-activities';
 import type { PaymentGateway } from '../payments/gateway';
@@ -21,6 +22,7 @@ export interface OrderWorkerDeps {
   taskQueue: string;
   mysql: Knex;
   redis: Redis;
+  cassandra: CassandraClient;
   gateway: PaymentGateway;
   /** A bundle's code (tests build it once); otherwise the file on disk, otherwise bundled now. */
   workflowBundleCode?: string;

@@ -6,6 +6,7 @@
  *   -> mirror in Redis -> charge, racing the payment timer, a webhook and the customer's cancel
  *   -> placed | canceled (stock released)  -> after an expiry, a late success is refunded or accepted
  *   -> placed waits for ship / deliver / cancel (refund + release)
+ *   -> delivered | canceled: archived to Cassandra (and removed from MySQL), then the workflow ends
  */
 import {
   ActivityFailure,
@@ -14,6 +15,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -42,6 +44,9 @@ const gateway = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: ['PaymentDeclined'] },
 });
+
+/** Added once histories without the archive step were in flight: they replay without it. */
+export const ARCHIVE_PATCH = 'archive-finished-orders';
 
 export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
   const { orderId } = input;
@@ -146,24 +151,24 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
     await place(payment.chargeId, false);
   } else if (payment?.status === 'declined') {
     state.payment = 'declined';
-    return await cancelAndRelease('payment_declined', 'declined');
+    return await archived(await cancelAndRelease('payment_declined', 'declined'));
   } else if (cancelRequested) {
     // A charge may have landed just now: refunding by order id is harmless when nothing was charged.
     const refund = await CancellationScope.nonCancellable(() => gateway.refundPayment({ orderId }));
-    return await cancelAndRelease('canceled_by_customer', refund.refunded ? 'refunded' : 'voided');
+    return await archived(await cancelAndRelease('canceled_by_customer', refund.refunded ? 'refunded' : 'voided'));
   } else {
     state.payment = 'expired';
     await cancelAndRelease('payment_timeout', 'expired');
     // The gateway may still say yes: listen for a while, then refund it or keep the order.
     if (!(await condition(() => latePayment !== undefined, input.latePaymentWindowMs))) {
-      return { orderId, result: 'canceled', cancelReason: 'payment_timeout' };
+      return await archived({ orderId, result: 'canceled', cancelReason: 'payment_timeout' });
     }
     const accepted = input.latePaymentPolicy === 'accept' && (await store.acceptLatePayment({ orderId, chargeId: latePayment!.chargeId }));
     if (!accepted) {
       await gateway.refundPayment({ orderId });
       await store.recordRefund({ orderId, late: true });
       state.latePayment = 'refunded';
-      return { orderId, result: 'canceled', cancelReason: 'payment_timeout', latePayment: 'refunded' };
+      return await archived({ orderId, result: 'canceled', cancelReason: 'payment_timeout', latePayment: 'refunded' });
     }
     state.latePayment = 'accepted';
     state.phase = 'placed';
@@ -179,7 +184,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
         await gateway.refundPayment({ orderId });
         await store.recordRefund({ orderId, late: false });
       });
-      return await cancelAndRelease('canceled_by_customer', 'refunded');
+      return await archived(await cancelAndRelease('canceled_by_customer', 'refunded'));
     }
     if (shipRequested) {
       await store.advanceFulfilment({ orderId, from: 'placed', to: 'in_transit' });
@@ -190,8 +195,17 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
       await store.advanceFulfilment({ orderId, from: 'in_transit', to: 'delivered' });
       state.phase = 'delivered';
       deliverRequested = false;
-      return { orderId, result: 'delivered', latePayment: state.latePayment };
+      return await archived({ orderId, result: 'delivered', latePayment: state.latePayment });
     }
+  }
+
+  /** The last step of a finished order: it moves to the archive, and the workflow ends with it. */
+  async function archived(outcome: OrderOutcome): Promise<OrderOutcome> {
+    if (patched(ARCHIVE_PATCH)) {
+      await store.archiveOrder({ orderId });
+      state.archived = true;
+    }
+    return outcome;
   }
 
   async function place(chargeId: string, late: boolean): Promise<void> {

@@ -73,6 +73,8 @@ export interface OrderState {
   payment: PaymentStatus;
   cancelReason?: CancelReason;
   latePayment?: 'refunded' | 'accepted';
+  /** True once the finished order has moved to the Cassandra archive. */
+  archived?: boolean;
 }
 
 /** A payment gateway's word on a charge, by activity result or webhook. */

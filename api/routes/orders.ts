@@ -28,18 +28,6 @@ const UserOrdersQuery = z
   .strict();
 const OrdersPage = z.object({ orders: z.array(Order), next_cursor: z.string().nullable() }).openapi('OrdersPage');
 
-/** An opaque cursor: the last order's (created_at, order_id), base64url. */
-const encodeCursor = (at: Date, id: string) => Buffer.from(JSON.stringify([new Date(at).toISOString(), id])).toString('base64url');
-function decodeCursor(cursor: string): { at: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(at))) throw new Error('bad');
-    return { at: new Date(at), id };
-  } catch {
-    throw new ApiError(400, 'invalid_request', 'the cursor is not one this API gave out');
-  }
-}
-
 export function ordersRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql } = deps.stores;
@@ -126,7 +114,7 @@ export function ordersRouter(deps: ApiDeps): Router {
       {
         method: 'get',
         path: '/users/:id/orders',
-        summary: "A user's orders, newest first (live orders; the Cassandra archive joins with issue 6)",
+        summary: "A user's orders, live and archived, newest first",
         tags: ['orders'],
         auth: true,
         params: UserIdParams,
@@ -135,15 +123,7 @@ export function ordersRouter(deps: ApiDeps): Router {
       },
       async (req, { params, query }, res) => {
         requireSelfOrAdmin(req, params.id);
-        const after = query.cursor ? decodeCursor(query.cursor) : undefined;
-        let q = mysql('orders').select('order_id', 'created_at').where({ user_id: params.id });
-        if (query.status) q = q.where({ status: query.status });
-        if (after) q = q.where((w) => w.where('created_at', '<', after.at).orWhere((x) => x.where('created_at', '=', after.at).andWhere('order_id', '<', after.id)));
-        const rows: { order_id: string; created_at: Date }[] = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'order_id', order: 'desc' }]).limit(query.limit + 1);
-        const page = rows.slice(0, query.limit);
-        const orders = await Promise.all(page.map((row) => deps.orders.get(row.order_id)));
-        const last = page.at(-1);
-        res.json({ orders, next_cursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.order_id) : null });
+        res.json(await deps.orders.listForUser(params.id, query));
       },
     ),
   );

@@ -9,8 +9,8 @@ export function cassandraSchema(keyspace: string): string[] {
     `CREATE TYPE IF NOT EXISTS ${keyspace}.status_change (status text, reason text, at timestamp)`,
     `CREATE TABLE IF NOT EXISTS ${keyspace}.orders_by_id (
        order_id text PRIMARY KEY, user_id text, status text, total_price decimal, payment_method text,
-       payment_status text, cancel_reason text, late_payment text, created_at timestamp, updated_at timestamp,
-       archived_at timestamp, items list<frozen<order_line>>, history list<frozen<status_change>>)`,
+       payment_status text, cancel_reason text, late_payment text, expires_at timestamp, created_at timestamp,
+       updated_at timestamp, archived_at timestamp, items list<frozen<order_line>>, history list<frozen<status_change>>)`,
     `CREATE TABLE IF NOT EXISTS ${keyspace}.orders_by_user (
        user_id text, created_at timestamp, order_id text, status text, total_price decimal,
        PRIMARY KEY ((user_id), created_at, order_id)) WITH CLUSTERING ORDER BY (created_at DESC, order_id DESC)`,
@@ -22,6 +22,18 @@ export function cassandraSchema(keyspace: string): string[] {
   ];
 }
 
+/** Columns added after a table was first created: [table, column, type]. Added when missing (CQL has no
+ * `ADD IF NOT EXISTS` on every supported version), so a keyspace created by an older release catches up. */
+const ADDED_COLUMNS: [table: string, column: string, type: string][] = [['orders_by_id', 'expires_at', 'timestamp']];
+
 export async function applyCassandraSchema(client: Client, keyspace: string): Promise<void> {
   for (const cql of cassandraSchema(keyspace)) await client.execute(cql);
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    const rs = await client.execute(
+      'SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ? AND column_name = ?',
+      [keyspace, table, column],
+      { prepare: true },
+    );
+    if (rs.rowLength === 0) await client.execute(`ALTER TABLE ${keyspace}.${table} ADD ${column} ${type}`);
+  }
 }

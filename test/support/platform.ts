@@ -90,7 +90,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     async startWorker() {
       connection ??= await NativeConnection.connect({ address: base.TEMPORAL_ADDRESS });
       const worker = await createOrderWorker(
-        { connection, namespace: base.TEMPORAL_NAMESPACE, taskQueue, mysql: stores.mysql, redis: stores.redis, gateway },
+        { connection, namespace: base.TEMPORAL_NAMESPACE, taskQueue, mysql: stores.mysql, redis: stores.redis, cassandra: stores.cassandra, gateway },
         { shutdownGraceTime: '1s' },
       );
       platform.worker = worker;

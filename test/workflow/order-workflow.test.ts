@@ -46,6 +46,7 @@ function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
     removeMirror: async () => undefined,
     chargePayment: async () => ({ status: 'succeeded', chargeId: 'ch_1' }),
     refundPayment: async () => ({ refunded: true }),
+    archiveOrder: async () => 'archived',
   };
   const merged = { ...defaults, ...behaviour } as Record<string, (...a: any[]) => Promise<unknown>>;
   return Object.fromEntries(Object.entries(merged).map(([k, fn]) => [k, record(k, fn)])) as unknown as OrderActivities;
@@ -115,6 +116,7 @@ test('success: placed, mirror removed, then shipped and delivered', async () => 
   expect(count(run, 'mirrorOrder')).toBe(1);
   expect(count(run, 'removeMirror')).toBe(1);
   expect(run.calls.advanceFulfilment!.map((c) => (c[0] as { to: string }).to)).toEqual(['in_transit', 'delivered']);
+  expect(run.calls.archiveOrder).toEqual([[{ orderId: run.orderId }]]); // archived once, as the last step
 });
 
 test('out of stock: the update answers with the shortages and nothing else runs', async () => {
@@ -123,6 +125,7 @@ test('out of stock: the update answers with the shortages and nothing else runs'
   expect((await finish(run)).result).toBe('rejected');
   expect(count(run, 'chargePayment')).toBe(0);
   expect(count(run, 'mirrorOrder')).toBe(0);
+  expect(count(run, 'archiveOrder')).toBe(0); // nothing was written, nothing to archive
 });
 
 test('decline: canceled with stock released, never retried', async () => {
@@ -136,6 +139,7 @@ test('decline: canceled with stock released, never retried', async () => {
   expect(count(run, 'chargePayment')).toBe(1);
   expect(run.calls.cancelOrder![0]![0]).toMatchObject({ reason: 'payment_declined', paymentStatus: 'declined' });
   expect(count(run, 'markPlaced')).toBe(0);
+  expect(count(run, 'archiveOrder')).toBe(1);
 });
 
 test('no response: canceled at expiry with stock released; the saga closes after the late window', async () => {
@@ -144,6 +148,7 @@ test('no response: canceled at expiry with stock released; the saga closes after
   expect(outcome).toMatchObject({ result: 'canceled', cancelReason: 'payment_timeout' });
   expect(run.calls.cancelOrder![0]![0]).toMatchObject({ reason: 'payment_timeout', paymentStatus: 'expired' });
   expect(count(run, 'refundPayment')).toBe(0);
+  expect(count(run, 'archiveOrder')).toBe(1); // only once the late-payment window closed
 });
 
 test('late success, policy refund: refunded once and recorded on the order', async () => {
@@ -156,6 +161,7 @@ test('late success, policy refund: refunded once and recorded on the order', asy
   expect(count(run, 'refundPayment')).toBe(1);
   expect(run.calls.recordRefund![0]![0]).toEqual({ orderId: run.orderId, late: true });
   expect(count(run, 'markPlaced')).toBe(0);
+  expect(count(run, 'archiveOrder')).toBe(1);
 });
 
 test('late success, policy accept: the order is placed again and goes on', async () => {
@@ -186,6 +192,7 @@ test('customer cancel while waiting for payment: released, the pending charge vo
   expect(canceled?.status).toBe('canceled');
   expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_customer' });
   expect(run.calls.cancelOrder![0]![0]).toMatchObject({ reason: 'canceled_by_customer', paymentStatus: 'voided' });
+  expect(count(run, 'archiveOrder')).toBe(1);
 });
 
 test('customer cancel after placed: refunded and released; cancel after shipping refused', async () => {
@@ -195,6 +202,7 @@ test('customer cancel after placed: refunded and released; cancel after shipping
   expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_customer' });
   expect(count(run, 'refundPayment')).toBe(1);
   expect(run.calls.recordRefund![0]![0]).toEqual({ orderId: run.orderId, late: false });
+  expect(count(run, 'archiveOrder')).toBe(1);
 
   const shipped = await startOrder({});
   await waitForPhase(shipped, 'placed');
@@ -238,6 +246,22 @@ test('reservation that keeps failing: the caller gets an error and any half-rese
   await expect(run.reservation).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
   expect(await finish(run)).toMatchObject({ result: 'rejected' });
   expect(run.calls.cancelOrder![0]![0]).toMatchObject({ reason: 'reservation_failed' });
+  expect(count(run, 'archiveOrder')).toBe(0);
+});
+
+test('archive failures (Cassandra down) are retried: the saga ends only once the order is archived', async () => {
+  let archiveFailures = 2;
+  const run = await startOrder({
+    chargePayment: async () => {
+      throw ApplicationFailure.nonRetryable('declined', 'PaymentDeclined', 'ch_x');
+    },
+    archiveOrder: async () => {
+      if (archiveFailures-- > 0) throw new Error('Cassandra unavailable');
+      return 'archived';
+    },
+  });
+  expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'payment_declined' });
+  expect(count(run, 'archiveOrder')).toBe(3);
 });
 
 describe('the race between payment success and expiry has exactly one winner', () => {

@@ -1,0 +1,164 @@
+/**
+ * The order archive: delivered and canceled orders move from MySQL to Cassandra (by id, and by user for the
+ * orders view), with their lines and status history, then leave MySQL.
+ *
+ * A move is copy, then delete, and either step may be repeated:
+ *   1. copy: one logged batch upserts both Cassandra rows. Same key, same values: a second copy is a no-op.
+ *   2. delete: one MySQL transaction deletes the order if it is still finished (lines and history cascade)
+ *      and writes `order.archived` to the outbox.
+ * A crash between the two leaves the order in both stores, and readers de-duplicate by order id; a crash
+ * before the copy leaves it in MySQL only. The saga's archive activity retries until both steps are done.
+ *
+ * Readers look in MySQL first and the archive second: an order moved between the two reads is then seen in
+ * the archive (its copy is written before its MySQL row goes), never missed by both.
+ */
+import type { Knex } from 'knex';
+import { types, type Client } from 'cassandra-driver';
+import { enqueueOrderEvent, loadOrder } from './repository';
+import type { OrderStatus, OrderView, PaymentStatus } from '../workflows/types';
+
+/** Statuses an order never leaves: only these are archived. */
+export const FINAL_STATUSES: OrderStatus[] = ['delivered', 'canceled'];
+
+export interface StatusChange {
+  status: string;
+  reason: string | null;
+  at: string;
+}
+
+/** An order in the archive: the client's view plus its status history. */
+export interface ArchivedOrder extends OrderView {
+  history: StatusChange[];
+}
+
+export type ArchiveOutcome = 'archived' | 'already_archived' | 'not_finished' | 'missing';
+
+/** A position in a user's orders, newest first: strictly older than (at, id). */
+export interface OrderCursor {
+  at: Date;
+  id: string;
+}
+
+export class OrderArchive {
+  constructor(
+    private readonly cassandra: Client,
+    private readonly mysql: Knex,
+  ) {}
+
+  /** Moves a finished order to the archive. Idempotent, safe to run concurrently with itself. */
+  async archive(orderId: string): Promise<ArchiveOutcome> {
+    const live = await this.loadLive(orderId);
+    if (!live) return (await this.find(orderId)) ? 'already_archived' : 'missing';
+    if (!FINAL_STATUSES.includes(live.status)) return 'not_finished';
+    await this.copy(live);
+    await this.deleteLive(orderId);
+    return 'archived';
+  }
+
+  /** Step 1: the Cassandra copy (both tables in one logged batch, so neither is written without the other). */
+  async copy(order: ArchivedOrder): Promise<void> {
+    const lines = order.items.map((i) => ({ item_id: i.item_id, quantity: i.quantity, price: types.BigDecimal.fromString(i.price.toFixed(2)) }));
+    const history = order.history.map((h) => ({ status: h.status, reason: h.reason, at: new Date(h.at) }));
+    const total = types.BigDecimal.fromString(order.total_price.toFixed(2));
+    await this.cassandra.batch(
+      [
+        {
+          query: `INSERT INTO orders_by_id (order_id, user_id, status, total_price, payment_method, payment_status, cancel_reason,
+                    late_payment, expires_at, created_at, updated_at, archived_at, items, history)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          params: [
+            order.order_id, order.user_id, order.status, total, order.payment_method, order.payment_status, order.cancel_reason,
+            order.late_payment, new Date(order.expires_at), new Date(order.created_at), new Date(order.updated_at),
+            new Date(order.updated_at), lines, history,
+          ],
+        },
+        {
+          query: 'INSERT INTO orders_by_user (user_id, created_at, order_id, status, total_price) VALUES (?, ?, ?, ?, ?)',
+          params: [order.user_id, new Date(order.created_at), order.order_id, order.status, total],
+        },
+      ],
+      { prepare: true, logged: true },
+    );
+  }
+
+  /** Step 2: the MySQL delete, only of a finished order, with its `order.archived` event. */
+  async deleteLive(orderId: string): Promise<boolean> {
+    return this.mysql.transaction(async (trx) => {
+      const row = await trx('orders').select('status').where({ order_id: orderId }).forUpdate().first();
+      if (!row || !FINAL_STATUSES.includes(row.status)) return false;
+      await enqueueOrderEvent(trx, 'order.archived', orderId);
+      await trx('orders').where({ order_id: orderId }).whereIn('status', FINAL_STATUSES).delete(); // lines, history cascade
+      return true;
+    });
+  }
+
+  /** An archived order by id, or null. */
+  async find(orderId: string): Promise<ArchivedOrder | null> {
+    const rs = await this.cassandra.execute('SELECT * FROM orders_by_id WHERE order_id = ?', [orderId], { prepare: true });
+    const row = rs.first();
+    return row ? fromRow(row) : null;
+  }
+
+  /**
+   * A user's archived orders strictly older than `before`, newest first: at most `limit`, and `more` when
+   * others follow. A status filter is applied while paging through the user's partition.
+   */
+  async pageByUser(userId: string, opts: { before?: OrderCursor; status?: OrderStatus; limit: number }): Promise<{ orders: ArchivedOrder[]; more: boolean }> {
+    const params: unknown[] = [userId];
+    let cql = 'SELECT order_id, status FROM orders_by_user WHERE user_id = ?';
+    if (opts.before) {
+      cql += ' AND (created_at, order_id) < (?, ?)';
+      params.push(opts.before.at, opts.before.id);
+    }
+    const ids: string[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.cassandra.execute(cql, params, { prepare: true, fetchSize: Math.max(50, opts.limit + 1), pageState });
+      for (const row of rs.rows) {
+        if (!opts.status || row.status === opts.status) ids.push(row.order_id as string);
+        if (ids.length > opts.limit) break;
+      }
+      pageState = rs.pageState ?? undefined;
+    } while (pageState && ids.length <= opts.limit);
+    const orders = (await Promise.all(ids.slice(0, opts.limit).map((id) => this.find(id)))).filter((o): o is ArchivedOrder => o !== null);
+    return { orders, more: ids.length > opts.limit };
+  }
+
+  /** The live order with its status history, read from MySQL. */
+  async loadLive(orderId: string): Promise<ArchivedOrder | null> {
+    const view = await loadOrder(this.mysql, orderId);
+    if (!view) return null;
+    const rows: { status: string; reason: string | null; at: Date }[] = await this.mysql('order_status_history')
+      .select('status', 'reason', 'at')
+      .where({ order_id: orderId })
+      .orderBy('id');
+    return { ...view, history: rows.map((r) => ({ status: r.status, reason: r.reason, at: new Date(r.at).toISOString() })) };
+  }
+}
+
+const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
+const num = (d: types.BigDecimal | null) => (d ? Number(d.toString()) : 0);
+
+function fromRow(row: types.Row): ArchivedOrder {
+  const items = ((row.items ?? []) as { item_id: string; quantity: number; price: types.BigDecimal }[]).map((l) => ({
+    item_id: l.item_id,
+    quantity: l.quantity,
+    price: num(l.price),
+  }));
+  const history = ((row.history ?? []) as { status: string; reason: string | null; at: Date }[]).map((h) => ({ status: h.status, reason: h.reason, at: iso(h.at)! }));
+  return {
+    order_id: row.order_id,
+    user_id: row.user_id,
+    status: row.status as OrderStatus,
+    items,
+    total_price: num(row.total_price),
+    payment_method: row.payment_method,
+    payment_status: row.payment_status as PaymentStatus,
+    cancel_reason: row.cancel_reason ?? null,
+    late_payment: row.late_payment ?? null,
+    expires_at: iso(row.expires_at) ?? iso(row.created_at)!,
+    created_at: iso(row.created_at)!,
+    updated_at: iso(row.updated_at)!,
+    history,
+  };
+}
