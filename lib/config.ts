@@ -56,6 +56,9 @@ const schema = z.object({
   ORDER_RESERVE_DEADLINE: duration.default(5_000),
   /** A reserved order whose saga has not started after this long is started by the saga sweeper. */
   ORDER_SAGA_SWEEP_AFTER: duration.default(10_000),
+  /** A finished order still in MySQL this long after it finished is archived by the worker's archive sweeper
+   * (the saga normally archives it at once). Keep it above ORDER_LATE_PAYMENT_WINDOW. */
+  ORDER_ARCHIVE_SWEEP_AFTER: duration.default(2 * 60 * 60_000),
   JWT_SECRET: z.string().min(16).default('dev-only-jwt-secret-change-me-please'),
   JWT_TTL: duration.default(60 * 60_000),
   ADMIN_EMAIL: z.string().email().optional(),

@@ -1,11 +1,13 @@
 /**
  * The worker process: the order saga's Temporal worker, the outbox relay that publishes its events to Kafka,
- * and the saga sweeper.
+ * the saga sweeper and the archive sweeper.
  * Stops cleanly on SIGTERM/SIGINT (running activities finish, the relay commits its batch).
  */
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { SagaSweeper } from './saga-sweeper';
+import { ArchiveSweeper } from './archive-sweeper';
+import { OrderArchive } from '../orders/archive';
 import { config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMysql } from '../stores/mysql/client';
@@ -37,11 +39,14 @@ async function main(): Promise<void> {
   });
   const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
   const sweeper = new SagaSweeper(mysql, client, cfg, logger);
+  const archiveSweeper = new ArchiveSweeper(mysql, new OrderArchive(cassandra, mysql), cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger);
   relay.start();
   sweeper.start();
+  archiveSweeper.start();
   logger.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS }, 'order worker running');
   await worker.run(); // resolves after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
   sweeper.stop();
+  archiveSweeper.stop();
   await relay.stop();
   await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra.shutdown(), connection.close(), client.connection.close()]);
   logger.info('order worker stopped');

@@ -9,6 +9,8 @@ import { call, eventually } from '../support/http';
 import { OrderArchive } from '../../orders/archive';
 import { reserveOrder } from '../../orders/reservation';
 import { applyTransition } from '../../orders/repository';
+import { ArchiveSweeper } from '../../workers/archive-sweeper';
+import { logger } from '../../lib/logger';
 
 let p: Platform;
 let admin: TestUser;
@@ -194,4 +196,19 @@ test('an Idempotency-Key repeated after its order was archived answers that orde
   expect(again.body).toMatchObject({ order_id: id, status: 'canceled' });
   expect(await inMysql(id)).toBe(false);
   expect(await stockOf(p.stores.mysql, item)).toBe(1);
+});
+
+test('the archive sweeper archives orders finished long ago (their saga gone) and leaves recent ones to their saga', async () => {
+  const buyer = await makeUser(p.stores.mysql, p.deps.tokens);
+  const item = await makeItem(p.stores.mysql, { stock: 3 });
+  const old = await finishedLiveOrder(buyer, item);
+  const recent = await finishedLiveOrder(buyer, item);
+  await p.stores.mysql('orders').where({ order_id: old }).update({ updated_at: new Date('2001-01-01T00:00:00Z') });
+  const archived = await new ArchiveSweeper(p.stores.mysql, archive, 2 * 60 * 60_000, logger).sweep(5);
+  expect(archived).toContain(old);
+  expect(archived).not.toContain(recent);
+  expect(await inMysql(old)).toBe(false);
+  expect(await inMysql(recent)).toBe(true);
+  expect((await getOrder(buyer, old)).body).toMatchObject({ order_id: old, status: 'canceled' });
+  await archive.archive(recent);
 });

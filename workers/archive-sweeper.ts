@@ -1,0 +1,54 @@
+/**
+ * The archive sweeper: archives finished orders still in MySQL long after they finished. Normally the saga
+ * archives every order as its last step; this catches the rest (orders finished before the archive step
+ * existed, or whose saga was terminated by an operator). It waits past the late-payment window, during which
+ * a saga may still revive an expired order, and archiving is idempotent, so racing a saga changes nothing.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from '../lib/logger';
+import { FINAL_STATUSES, OrderArchive } from '../orders/archive';
+
+export class ArchiveSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly mysql: Knex,
+    private readonly archive: OrderArchive,
+    private readonly finishedFor: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(everyMs = 60_000): void {
+    const tick = async () => {
+      try {
+        const archived = await this.sweep();
+        if (archived.length > 0) this.log.info({ count: archived.length }, 'archive sweeper: archived finished orders');
+      } catch (err) {
+        this.log.warn({ err }, 'archive sweeper: sweep failed, will retry');
+      }
+      if (!this.stopped) this.timer = setTimeout(tick, everyMs);
+    };
+    this.timer = setTimeout(tick, everyMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** One pass over up to `batch` orders; returns the ids it archived. */
+  async sweep(batch = 200): Promise<string[]> {
+    const rows: { order_id: string }[] = await this.mysql('orders')
+      .select('order_id')
+      .whereIn('status', FINAL_STATUSES)
+      .where('updated_at', '<', new Date(Date.now() - this.finishedFor))
+      .orderBy('updated_at')
+      .limit(batch);
+    const archived: string[] = [];
+    for (const { order_id } of rows) {
+      if ((await this.archive.archive(order_id)) === 'archived') archived.push(order_id);
+    }
+    return archived;
+  }
+}
