@@ -10,6 +10,8 @@ import { cartsRouter } from './routes/carts';
 import { usersRouter } from './routes/users';
 import { itemsRouter } from './routes/items';
 import { searchRouter } from './routes/search';
+import { adminReportsRouter } from './routes/admin-reports';
+import { recommendationsRouter } from './routes/recommendations';
 
 export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   healthRouter,
@@ -19,4 +21,6 @@ export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   usersRouter,
   itemsRouter,
   searchRouter,
+  adminReportsRouter,
+  recommendationsRouter,
 ];

@@ -14,7 +14,7 @@ export PORT=${PORT:-3000}
 
 # Build unless dist/ is newer than every source file (a second start then skips it).
 stamp=dist/workflow-bundle.js
-if [ ! -f "$stamp" ] || [ -n "$(find api workflows activities workers orders outbox payments stores users carts catalog search lib scripts package-lock.json tsconfig.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find api workflows activities workers orders outbox payments stores users carts catalog search analytics recommendations lib scripts package-lock.json tsconfig.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
   say "building (tsc + workflow bundle)"
   npm run --silent build
 else
@@ -38,6 +38,7 @@ start_app() {
 start_app gateway-sim "${PAYMENT_GATEWAY_PORT:-4010}" node dist/workers/gateway-simulator.js
 start_app worker - node dist/workers/main.js
 start_app search-indexer - node dist/workers/search-indexer.js
+start_app analytics - node dist/workers/analytics.js
 start_app api "$PORT" node dist/api/server.js
 sleep 1
 started_pid worker >/dev/null || fail worker "exited while starting"

@@ -14,10 +14,14 @@ export interface AnalyticsEvent {
   search_query: string;
   timestamp: string;
   clicked_items: string[];
+  /** search: the ids of the results shown (the page served); search_click: the item clicked. */
+  item_ids?: string[];
+  /** search: how many items matched (0: a zero-result query, in the analytics reports). */
+  result_count?: number;
 }
 
 export async function recordAnalytics(mysql: Knex, e: Omit<AnalyticsEvent, 'event_id' | 'timestamp'>): Promise<AnalyticsEvent> {
-  const event: AnalyticsEvent = { event_id: randomUUID(), event_type: e.event_type, user_id: e.user_id, search_query: e.search_query, timestamp: new Date().toISOString(), clicked_items: e.clicked_items };
+  const event: AnalyticsEvent = { event_id: randomUUID(), event_type: e.event_type, user_id: e.user_id, search_query: e.search_query, timestamp: new Date().toISOString(), clicked_items: e.clicked_items, item_ids: e.item_ids ?? e.clicked_items, ...(e.result_count === undefined ? {} : { result_count: e.result_count }) };
   await mysql('outbox').insert({ event_id: event.event_id, topic: TOPICS.analytics.name, msg_key: event.user_id ?? 'anonymous', payload: JSON.stringify(event) });
   return event;
 }

@@ -15,6 +15,7 @@ import { MAX_CART_LINES, MAX_LINE_QUANTITY } from '../../carts/model';
 import { findUserById } from '../../users/repository';
 import { loadOrder } from '../../orders/repository';
 import { PAYMENT_METHODS, OrderView } from '../../workflows/types';
+import { recordItemEvent } from '../../analytics/publish';
 
 const pathId = (name: string) => Id.openapi({ param: { name, in: 'path' } });
 const UserParams = z.object({ id: pathId('id') }).strict();
@@ -103,6 +104,7 @@ export function cartsRouter(deps: ApiDeps): Router {
       },
       async (req, { params, body }, res) => {
         const added = await carts.addToWishlist(await owner(req, params.id), body.item_id);
+        if (added) await recordItemEvent(mysql, 'wishlist_add', params.id, body.item_id);
         res.status(added ? 201 : 200).json(await carts.getWishlist(params.id));
       },
     ),
@@ -137,7 +139,9 @@ export function cartsRouter(deps: ApiDeps): Router {
         responses: { 201: { description: 'added; the cart', schema: Cart }, 404: unknown, 409: { description: '`limit_reached`: too many lines or units' }, 503: busy },
       },
       async (req, { params, body }, res) => {
-        res.status(201).json(await carts.addToCart(await owner(req, params.id), body.item_id, body.quantity));
+        const cart = await carts.addToCart(await owner(req, params.id), body.item_id, body.quantity);
+        await recordItemEvent(mysql, 'cart_add', params.id, body.item_id, { quantity: body.quantity });
+        res.status(201).json(cart);
       },
     ),
   );

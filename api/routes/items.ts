@@ -12,6 +12,7 @@ import { Id, Money } from '../schemas';
 import { route } from '../validate';
 import { CatalogService } from '../../catalog/service';
 import { ATTRIBUTE_KEY, MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE, MAX_STOCK } from '../../catalog/model';
+import { recordItemEvent } from '../../analytics/publish';
 
 // Every rule is a JSON-schema keyword (pattern, lengths, maxProperties), so the OpenAPI document says
 // exactly what is accepted: schema-valid input is never refused for a reason the document hides.
@@ -141,8 +142,10 @@ export function itemsRouter(deps: ApiDeps): Router {
 
   r.get(
     '/items/:id',
-    route(deps.registry, { method: 'get', path: '/items/:id', summary: 'An item: MySQL price and stock, MongoDB attributes', tags, params: Params, responses: { 200: { description: 'the item', schema: Item }, 404: { description: 'no such item' } } }, async (_req, { params }, res) => {
-      res.json(await catalog.get(params.id));
+    route(deps.registry, { method: 'get', path: '/items/:id', summary: 'An item: MySQL price and stock, MongoDB attributes (an item_view analytics event)', tags, params: Params, responses: { 200: { description: 'the item', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params }, res) => {
+      const item = await catalog.get(params.id);
+      await recordItemEvent(deps.stores.mysql, 'item_view', req.principal?.userId ?? null, item.item_id, { category: item.category });
+      res.json(item);
     }),
   );
 

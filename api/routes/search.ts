@@ -95,7 +95,7 @@ export function searchRouter(deps: ApiDeps): Router {
           throw err;
         }
         try {
-          await recordAnalytics(mysql, { event_type: 'search', user_id: req.principal?.userId ?? null, search_query: query.query ?? '', clicked_items: [] });
+          await recordAnalytics(mysql, { event_type: 'search', user_id: req.principal?.userId ?? null, search_query: query.query ?? '', clicked_items: [], item_ids: result.hits.slice(0, 20).map((h) => h.item_id), result_count: result.total });
         } catch (err) {
           // The shopper still gets the results; the loss is logged loudly, not silent.
           logger.error({ err, query: query.query }, 'search analytics event could not be written');

@@ -1,0 +1,38 @@
+/**
+ * Publishing analytics events from the API: written to the transactional outbox (outbox/relay.ts publishes
+ * them to shopflow.analytics at least once), like the search events of search/analytics.ts. A failure to
+ * record is logged and never fails the shopper's request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { logger } from '../lib/logger';
+import { TOPICS } from '../stores/kafka/topics';
+import type { AnalyticsEvent } from './model';
+
+export type NewEvent = Omit<AnalyticsEvent, 'event_id' | 'timestamp' | 'search_query' | 'clicked_items'> & Partial<Pick<AnalyticsEvent, 'search_query' | 'clicked_items'>>;
+
+export async function publishAnalytics(mysql: Knex, e: NewEvent): Promise<AnalyticsEvent> {
+  const event: AnalyticsEvent = { event_id: randomUUID(), timestamp: new Date().toISOString(), search_query: '', clicked_items: [], ...e };
+  await mysql('outbox').insert({ event_id: event.event_id, topic: TOPICS.analytics.name, msg_key: event.user_id ?? 'anonymous', payload: JSON.stringify(event) });
+  return event;
+}
+
+/** An item view, cart add or wishlist add; the category is read from the catalog when the caller lacks it. */
+export async function recordItemEvent(
+  mysql: Knex,
+  type: 'item_view' | 'cart_add' | 'wishlist_add',
+  userId: string | null,
+  itemId: string,
+  opts: { category?: string | null; quantity?: number } = {},
+): Promise<void> {
+  try {
+    let category = opts.category;
+    if (category === undefined) {
+      const row: { category: string } | undefined = await mysql('items').select('category').where({ item_id: itemId }).first();
+      category = row?.category ?? null;
+    }
+    await publishAnalytics(mysql, { event_type: type, user_id: userId, item_ids: [itemId], categories: [category], ...(opts.quantity ? { quantity: opts.quantity } : {}) });
+  } catch (err) {
+    logger.error({ err, type, itemId }, 'analytics event could not be written');
+  }
+}
