@@ -80,6 +80,49 @@ const schema = z.object({
   RATE_LIMIT_SEARCH_CLICKS: z.coerce.number().int().positive().default(300),
   /** Account registrations per minute per IP (each costs an argon2id hash). */
   RATE_LIMIT_REGISTER: z.coerce.number().int().positive().default(20),
+
+  // ---- Analytics and recommendations (issue 7: analytics/, recommendations/, workers/analytics.ts) ----
+  /** The analytics consumer's Kafka group (instances of one group share the partitions). */
+  ANALYTICS_GROUP: z.string().default('shopflow-analytics'),
+  /** Prefix of every analytics and recommendation key in Redis (one environment per prefix). */
+  ANALYTICS_REDIS_PREFIX: z.string().min(1).max(100).default('analytics:'),
+  /** How long minute buckets of the real-time reports live (also the longest report window). */
+  ANALYTICS_BUCKET_TTL: duration.default(48 * 3_600_000),
+  /** How long an event id is remembered to drop redeliveries (longer than any redelivery can be late). */
+  ANALYTICS_DEDUPE_TTL: duration.default(7 * 24 * 3_600_000),
+  /** Append every analytics event to Cassandra (analytics_events_by_day). */
+  ANALYTICS_RAW_LOG: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** How long a user's history and the co-occurrence lists live without new activity. */
+  RECS_TTL: duration.default(90 * 24 * 3_600_000),
+  /** Co-occurring items kept per item, and items kept per user history list. */
+  RECS_CO_CAP: z.coerce.number().int().positive().max(10_000).default(200),
+  RECS_HISTORY_CAP: z.coerce.number().int().positive().max(10_000).default(200),
+
+  // ---- Notifications (issue 6: notifications/, workers/notifier.ts, api/routes/notifications.ts) ----
+  /** The notifier's Kafka consumer group on shopflow.orders. */
+  NOTIFICATIONS_GROUP: z.string().min(1).default('shopflow-notifications'),
+  /** How notifications are delivered: email (SMTP), webhook (HTTP POST), or none (stored and marked sent). */
+  NOTIFY_CHANNEL: z.enum(['email', 'webhook', 'none']).default('email'),
+  /** The SMTP server (Mailpit on the native stack: SMTP 1025, web UI and API on MAILPIT_URL, port 8025). */
+  SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(1025),
+  /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+  SMTP_SECURE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  SMTP_USER: z.string().optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  NOTIFY_EMAIL_FROM: z.string().min(3).default('shopflow <notifications@shopflow.local>'),
+  /** NOTIFY_CHANNEL=webhook: where each notification is POSTed, and the secret that signs the body (the
+   * shopflow-signature header, as payment webhooks). */
+  NOTIFY_WEBHOOK_URL: z.string().url().optional(),
+  NOTIFY_WEBHOOK_SECRET: z.string().min(16).default('dev-only-notify-webhook-secret'),
+  /** The sender loop: how often it looks for due notifications when idle, how many it claims per round, how
+   * long one send may take (also the claim's lease), attempts before a notification is marked failed, and the
+   * first retry delay (doubled per attempt, at most 10 minutes). */
+  NOTIFY_POLL_INTERVAL: duration.default(500),
+  NOTIFY_SEND_BATCH: z.coerce.number().int().min(1).max(500).default(20),
+  NOTIFY_SEND_TIMEOUT: duration.default(15_000),
+  NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  NOTIFY_RETRY_BASE: duration.default(2_000),
 });
 
 export type Config = z.infer<typeof schema>;
