@@ -3,6 +3,7 @@ import * as core from './migrations/001_core';
 import * as sagaStarted from './migrations/002_saga_started';
 import * as noItemFk from './migrations/003_order_items_no_item_fk';
 import * as catalog from './migrations/010_catalog';
+import * as notifications from './migrations/020_notifications';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
  * from the compiled dist/. */
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '002_saga_started': sagaStarted,
   '003_order_items_no_item_fk': noItemFk,
   '010_catalog': catalog,
+  '020_notifications': notifications,
 };
 
 const source: Knex.MigrationSource<string> = {
