@@ -52,6 +52,8 @@ const schema = z.object({
   GATEWAY_LATENCY: duration.default(30),
   GATEWAY_LATE_SUCCESS_DELAY: duration.optional(),
   OUTBOX_POLL_INTERVAL: duration.default(100),
+  /** Published outbox rows are deleted after this long (the events stay on Kafka). */
+  OUTBOX_RETENTION: duration.default(24 * 60 * 60_000),
   /** How long POST /orders waits for Temporal to start an order's saga; past it the sweeper starts it. */
   ORDER_RESERVE_DEADLINE: duration.default(5_000),
   /** A reserved order whose saga has not started after this long is started by the saga sweeper. */

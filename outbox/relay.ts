@@ -16,6 +16,7 @@ interface OutboxRow {
  */
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = false;
 
@@ -25,6 +26,8 @@ export class OutboxRelay {
     private readonly log: Logger,
     private readonly intervalMs = 100,
     private readonly batchSize = 500,
+    /** Published rows older than this are deleted (Kafka keeps the events; the table stays small). */
+    private readonly retentionMs = 24 * 60 * 60_000,
   ) {}
 
   start(): void {
@@ -40,12 +43,28 @@ export class OutboxRelay {
       if (!this.stopped) this.timer = setTimeout(tick, sent >= this.batchSize ? 0 : this.intervalMs);
     };
     this.timer = setTimeout(tick, 0);
+    this.pruneTimer = setInterval(() => {
+      this.prunePublished(this.retentionMs).catch((err) => this.log.warn({ err }, 'outbox relay: prune failed, will retry'));
+    }, 60_000);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     while (this.running) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Deletes rows published more than `olderThanMs` ago, in small batches (short locks); returns how many.
+   * Rows not yet published are never deleted, however old. */
+  async prunePublished(olderThanMs: number, batch = 1000): Promise<number> {
+    const cutoff = new Date(Date.now() - olderThanMs);
+    let total = 0;
+    for (;;) {
+      const deleted: number = await this.mysql('outbox').whereNotNull('published_at').where('published_at', '<', cutoff).orderBy('published_at').limit(batch).delete();
+      total += deleted;
+      if (deleted < batch || this.stopped) return total;
+    }
   }
 
   /** One batch; returns how many events were published. */

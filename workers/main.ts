@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-worker`);
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
-  const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL);
+  const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL, 500, cfg.OUTBOX_RETENTION);
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const worker = await createOrderWorker({
     connection,
