@@ -12,6 +12,7 @@ import type { Db } from 'mongodb';
 import { ApiError, conflict, forbidden, notFound } from '../api/errors';
 import { isDuplicateKey } from '../stores/mysql/client';
 import type { Redis } from '../stores/redis/client';
+import { clearSoldOut } from '../orders/soldout-gate';
 import { logger } from '../lib/logger';
 import { findUserById } from '../users/repository';
 import { ItemDetailsCache } from './cache';
@@ -39,7 +40,7 @@ export class CatalogService {
   readonly details: ItemDetailsStore;
   readonly cache: ItemDetailsCache;
 
-  constructor(private readonly mysql: Knex, mongo: Db, redis: Redis, opts: CatalogOptions) {
+  constructor(private readonly mysql: Knex, mongo: Db, private readonly redis: Redis, opts: CatalogOptions) {
     this.details = new ItemDetailsStore(mongo);
     this.cache = new ItemDetailsCache(redis, opts.cacheTtlMs);
   }
@@ -203,6 +204,7 @@ export class CatalogService {
 
     // The rows as MySQL committed them (read back inside the transaction).
     const created = staged.map((s) => toView(createdRows.get(s.itemId)!, s.details.attributes));
+    await this.reopenSales(restocked.filter((r) => r.stock > 0).map((r) => r.item_id));
     return { created, restocked };
   }
 
@@ -260,6 +262,13 @@ export class CatalogService {
       await this.details.confirm([staged]).catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
       await this.cache.invalidate(canonical, oldRev);
     }
+    if (patch.stock !== undefined && patch.stock > 0) await this.reopenSales([canonical]);
     return this.get(canonical);
+  }
+
+  /** A restock reopens sales at once: the order API's sold-out gate would otherwise refuse for up to its TTL.
+   * Best effort: the gate's own TTL is the fallback. */
+  private async reopenSales(itemIds: string[]): Promise<void> {
+    await clearSoldOut(this.redis, itemIds).catch((err) => logger.warn({ err, itemIds }, 'clearing the sold-out gate failed; it expires on its own'));
   }
 }

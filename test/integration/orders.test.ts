@@ -125,6 +125,21 @@ test('out of stock: 409 naming the short lines, nothing reserved, no order writt
   expect(await p.stores.mysql('orders').where({ order_id: r.body.error.details.order_id }).first()).toBeUndefined();
 });
 
+test("a seller's restock reopens a sold-out item at once (the sold-out gate is cleared, not left to expire)", async () => {
+  const seller = await makeUser(p.stores.mysql, p.deps.tokens, 'supplier');
+  const item = await makeItem(p.stores.mysql, { stock: 0, supplierId: seller.userId });
+  const refused = await order(buyer, [{ item_id: item, quantity: 1 }]);
+  expect(refused.status).toBe(409);
+  expect(await p.stores.redis.exists(`soldout:${item}`)).toBe(1); // the gate now refuses without MySQL
+  const restock = await call(p.baseUrl, 'PUT', `/items/${item}`, { token: seller.token, body: { stock: 2 } });
+  expect(restock.status).toBe(200);
+  expect(await p.stores.redis.exists(`soldout:${item}`)).toBe(0);
+  const bought = await order(buyer, [{ item_id: item, quantity: 1 }]);
+  expect(bought.status).toBe(201);
+  expect(await stockOf(p.stores.mysql, item)).toBe(1);
+  await call(p.baseUrl, 'POST', `/orders/${bought.body.order_id}/cancel`, { token: buyer.token });
+});
+
 describe('Idempotency-Key', () => {
   test('the same key and body return the same order, also when the requests race', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 10 });
