@@ -161,8 +161,8 @@ describe('analytics events', () => {
     const rows = await analyticsRows().andWhere('payload', 'like', `%${word} analytics%`).orderBy('id');
     const events = rows.map((r: { payload: string }) => JSON.parse(r.payload));
     expect(events).toEqual([
-      { event_id: expect.any(String), event_type: 'search', user_id: customer.userId, search_query: q, timestamp: expect.any(String), clicked_items: [] },
-      { event_id: click.body.event_id, event_type: 'search_click', user_id: customer.userId, search_query: q, timestamp: expect.any(String), clicked_items: [ids.a] },
+      { event_id: expect.any(String), event_type: 'search', user_id: customer.userId, search_query: q, timestamp: expect.any(String), clicked_items: [], item_ids: expect.any(Array), result_count: expect.any(Number) },
+      { event_id: click.body.event_id, event_type: 'search_click', user_id: customer.userId, search_query: q, timestamp: expect.any(String), clicked_items: [ids.a], item_ids: [ids.a] },
     ]);
     await eventually(async () => (await analyticsRows().whereIn('id', rows.map((r: { id: number }) => r.id)).whereNull('published_at')).length === 0, 30_000);
   });
