@@ -12,6 +12,7 @@ import { itemsRouter } from './routes/items';
 import { searchRouter } from './routes/search';
 import { adminReportsRouter } from './routes/admin-reports';
 import { recommendationsRouter } from './routes/recommendations';
+import { notificationsRouter } from './routes/notifications';
 
 export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   healthRouter,
@@ -23,4 +24,5 @@ export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   searchRouter,
   adminReportsRouter,
   recommendationsRouter,
+  notificationsRouter,
 ];
