@@ -14,7 +14,7 @@ export PORT=${PORT:-3000}
 
 # Build unless dist/ is newer than every source file (a second start then skips it).
 stamp=dist/workflow-bundle.js
-if [ ! -f "$stamp" ] || [ -n "$(find api workflows activities workers orders outbox payments stores users carts catalog search analytics recommendations lib scripts package-lock.json tsconfig.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find api workflows activities workers orders outbox payments stores users carts catalog search analytics recommendations notifications lib scripts package-lock.json tsconfig.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
   say "building (tsc + workflow bundle)"
   npm run --silent build
 else
@@ -39,6 +39,7 @@ start_app gateway-sim "${PAYMENT_GATEWAY_PORT:-4010}" node dist/workers/gateway-
 start_app worker - node dist/workers/main.js
 start_app search-indexer - node dist/workers/search-indexer.js
 start_app analytics - node dist/workers/analytics.js
+start_app notifier - node dist/workers/notifier.js
 start_app api "$PORT" node dist/api/server.js
 sleep 1
 started_pid worker >/dev/null || fail worker "exited while starting"
@@ -48,6 +49,7 @@ cat <<MSG
 shopflow is running
   API                 http://127.0.0.1:$PORT      (docs: http://127.0.0.1:$PORT/docs, readiness: /readyz)
   Temporal Web UI     http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}     (each order's saga under its order id)
+  Mailpit             ${MAILPIT_URL:-http://127.0.0.1:8025}     (the notifications' e-mails)
   payment simulator   http://127.0.0.1:${PAYMENT_GATEWAY_PORT:-4010}
   logs                $LOG_DIR
 Stop with: npm run stop && npm run stack -- down
