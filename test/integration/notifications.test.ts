@@ -11,6 +11,9 @@ import { makeItem, makeUser, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
 import { TOPICS } from '../../stores/kafka/topics';
 import { createNotifier, Notifier } from '../../notifications/notifier';
+import { NotificationRepository } from '../../notifications/repository';
+import { NotificationSender } from '../../notifications/sender';
+import { createChannel } from '../../notifications/channels';
 import type { Config } from '../../lib/config';
 import { logger } from '../../lib/logger';
 
@@ -332,5 +335,56 @@ describe('API', () => {
     // Someone else's notification cannot be marked through your id, nor yours by them.
     expect((await call(p.baseUrl, 'POST', `/users/${other.userId}/notifications/${sent[2]}/read`, { token: other.token })).status).toBe(404);
     expect((await call(p.baseUrl, 'POST', `/users/${u.userId}/notifications/${sent[2]}/read`, { token: other.token })).status).toBe(403);
+  });
+});
+
+describe('delivery', () => {
+  test('a notification stored but never sent (the sender died mid-send) is sent once its claim lapses; failed sends are retried, then marked failed', async () => {
+    await notifier?.stop(); // no other sender in this process while this test drives its own
+    notifier = undefined;
+    const repo = new NotificationRepository(p.stores.mysql);
+    const ok = await makeUser(p.stores.mysql, p.deps.tokens);
+    const bounced = await makeUser(p.stores.mysql, p.deps.tokens);
+    const a = await repo.create({ user_id: ok.userId, type: 'promo', message: 'stored before a crash', order_id: null });
+    const b = await repo.create({ user_id: bounced.userId, type: 'promo', message: 'never deliverable', order_id: null });
+
+    // A sender claims them and dies before sending: the claim holds them for its lease, then they are due again.
+    const claimed = await repo.claimDue(500, 400);
+    expect(claimed.map((n) => n.notification_id)).toEqual(expect.arrayContaining([a.notification_id, b.notification_id]));
+    expect(claimed.find((n) => n.notification_id === a.notification_id)).toMatchObject({ email: ok.email, attempts: 1 });
+    expect((await repo.claimDue(500, 400)).map((n) => n.notification_id)).not.toContain(a.notification_id);
+
+    const email = createChannel({ ...cfg, NOTIFY_CHANNEL: 'email' });
+    const sender = new NotificationSender(
+      repo,
+      {
+        name: 'email',
+        async send(n) {
+          if (n.user_id === bounced.userId) throw new Error('550 mailbox unavailable');
+          await email.send(n);
+        },
+      },
+      log,
+      { pollMs: 50, batch: 50, leaseMs: 10_000, maxAttempts: 3, retryBaseMs: 100 },
+    );
+    sender.start();
+    try {
+      await eventually(async () => (await repo.get(a.notification_id))?.delivery_status === 'sent', 20_000);
+      await eventually(async () => (await repo.get(b.notification_id))?.delivery_status === 'failed', 20_000);
+    } finally {
+      await sender.stop();
+      await email.close?.();
+    }
+    expect(await repo.get(a.notification_id)).toMatchObject({ delivery_status: 'sent', channel: 'email', attempts: 2 });
+    const failed = await p.stores.mysql('notifications').where({ notification_id: b.notification_id }).first();
+    expect(failed).toMatchObject({ delivery_status: 'failed', attempts: 3, last_error: '550 mailbox unavailable' });
+    const mails = await eventually(async () => {
+      const m = await mailsTo(ok.email);
+      return m.length > 0 && m;
+    });
+    expect(mails).toHaveLength(1);
+    expect(await mailsTo(bounced.email)).toHaveLength(0);
+    // As the API shows them.
+    expect((await list(bounced))[0]).toMatchObject({ notification_id: b.notification_id, delivery_status: 'failed' });
   });
 });
