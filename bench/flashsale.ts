@@ -24,7 +24,9 @@ const SAGAS = Number(process.env.SAGAS ?? 200);
 
 /** Starts the API as its own process on `port`, sharing the platform's task queue. */
 async function startApiProcess(taskQueue: string, port: number): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [path.resolve(__dirname, '../api/server.js')], {
+  // BENCH_API_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API process under the burst.
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../api/server.js')], {
     env: { ...process.env, PORT: String(port), TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_ORDERS: '1000000', MYSQL_POOL_MAX: '60', LOG_LEVEL: 'fatal' },
     stdio: 'ignore',
   });

@@ -49,8 +49,8 @@ export function toView(row: OrderRow, items: PricedLine[]): OrderView {
 export type OrderEventType = 'order.created' | 'order.placed' | 'order.canceled' | 'order.refunded' | 'order.in_transit' | 'order.delivered' | 'order.archived';
 
 /** Publishes (through the outbox) an event carrying the order as it now is. */
-export async function enqueueOrderEvent(trx: Knex.Transaction, type: OrderEventType, orderId: string, extra: Record<string, unknown> = {}): Promise<void> {
-  const view = await loadOrder(trx, orderId);
+export async function enqueueOrderEvent(trx: Knex.Transaction, type: OrderEventType, orderId: string, extra: Record<string, unknown> = {}, loaded?: OrderView): Promise<void> {
+  const view = loaded ?? (await loadOrder(trx, orderId));
   if (!view) throw new Error(`order ${orderId} vanished inside its own transaction`);
   await enqueueEvent(trx, TOPICS.orders.name, orderId, type, { ...view, ...extra });
 }

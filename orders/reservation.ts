@@ -35,15 +35,23 @@ export async function withLockRetry<T>(fn: () => Promise<T>, attempts = 5): Prom
 
 const cents = (n: number) => Math.round(n * 100);
 
-export async function reserveOrder(mysql: Knex, input: ReservationInput): Promise<ReservationResult> {
+export interface ReserveOptions {
+  /** The caller made this order id just now and already found the stock visibly sufficient (the API's hot
+   * path): skip the look-up of an earlier reservation and the lock-free stock check. */
+  fresh?: boolean;
+}
+
+export async function reserveOrder(mysql: Knex, input: ReservationInput, opts: ReserveOptions = {}): Promise<ReservationResult> {
   const { orderId } = input;
   const lines = normalizeLines(input.lines);
-  const already = await loadOrder(mysql, orderId);
-  if (already) return { ok: true, order: already };
-  // A lock-free look first: when the stock is visibly short, refuse without queueing for the row locks (the
-  // flash sale's losers). The locked, conditional UPDATE below stays the decision for everyone else.
-  const visiblyShort = await shortagesNow(mysql, lines);
-  if (visiblyShort.length > 0) return { ok: false, shortages: visiblyShort };
+  if (!opts.fresh) {
+    const already = await loadOrder(mysql, orderId);
+    if (already) return { ok: true, order: already };
+    // A lock-free look first: when the stock is visibly short, refuse without queueing for the row locks (the
+    // flash sale's losers). The locked, conditional UPDATE below stays the decision for everyone else.
+    const visiblyShort = visibleShortages(lines, await stockLevels(mysql, lines));
+    if (visiblyShort.length > 0) return { ok: false, shortages: visiblyShort };
+  }
   try {
     return await withLockRetry(() =>
       mysql.transaction(async (trx) => {
@@ -66,11 +74,11 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput): Promis
           lines.map((l, i) => ({ order_item_id: `${orderId}-${i + 1}`, order_id: orderId, item_id: l.item_id, quantity: l.quantity, price: prices.get(l.item_id) ?? 0 })),
         );
         await trx('order_status_history').insert({ order_id: orderId, status: 'created' });
-        await enqueueOrderEvent(trx, 'order.created', orderId);
+        const order = (await loadOrder(trx, orderId))!;
+        await enqueueOrderEvent(trx, 'order.created', orderId, {}, order);
         for (const l of lines) {
           await enqueueEvent(trx, TOPICS.inventory.name, l.item_id, 'stock.changed', { item_id: l.item_id, delta: -l.quantity, cause: 'reserved' });
         }
-        const order = (await loadOrder(trx, orderId))!;
         // Last, the hot rows: their locks are held only from here to the commit (nothing else in this
         // transaction touches an item row, see migration 003), so buyers of one item queue behind a short step.
         const shortages = await takeStock(trx, lines);
@@ -91,9 +99,13 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput): Promis
   }
 }
 
-/** The lines whose committed stock is below their quantity right now (a plain, non-locking read). */
-async function shortagesNow(mysql: Knex, lines: { item_id: string; quantity: number }[]): Promise<Shortage[]> {
+/** The committed stock of the lines' items right now (a plain, non-locking read); unknown items are absent. */
+export async function stockLevels(mysql: Knex, lines: { item_id: string }[]): Promise<Map<string, number>> {
   const rows: { item_id: string; stock: number }[] = await mysql('items').select('item_id', 'stock').whereIn('item_id', lines.map((l) => l.item_id));
-  const stock = new Map(rows.map((r) => [r.item_id, Number(r.stock)]));
+  return new Map(rows.map((r) => [r.item_id, Number(r.stock)]));
+}
+
+/** The lines that `stock` cannot cover. */
+export function visibleShortages(lines: { item_id: string; quantity: number }[], stock: Map<string, number>): Shortage[] {
   return lines.filter((l) => (stock.get(l.item_id) ?? 0) < l.quantity).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: stock.get(l.item_id) ?? 0 }));
 }

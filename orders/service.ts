@@ -11,7 +11,7 @@ import type { Config } from '../lib/config';
 import { cancelUpdate, deliverUpdate, shipUpdate } from '../workflows/messages';
 import type { OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, Shortage } from '../workflows/types';
 import { logger } from '../lib/logger';
-import { InvalidOrder, reserveOrder } from './reservation';
+import { InvalidOrder, reserveOrder, stockLevels, visibleShortages } from './reservation';
 import { startSaga } from './saga';
 import { normalizeLines } from './inventory';
 import { loadOrder } from './repository';
@@ -38,7 +38,10 @@ export class OrderService {
 
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
     const lines = normalizeLines(req.lines);
-    await this.assertItemsExist(lines);
+    // One lock-free read answers both "do these items exist" and "is there visibly enough stock".
+    const stock = await stockLevels(this.mysql, lines);
+    const missing = lines.map((l) => l.item_id).filter((id) => !stock.has(id));
+    if (missing.length > 0) throw new ApiError(404, 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
     const gated: string[] = await soldOutItems(this.redis, lines.map((l) => l.item_id)).catch(() => []); // the gate is an optimisation only
     if (gated.length > 0) {
       const shortages = lines.filter((l) => gated.includes(l.item_id)).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
@@ -49,6 +52,14 @@ export class OrderService {
       // The key's order may be finished and archived: answer it, never reserve its stock a second time.
       const existing = await this.find(claim.orderId);
       if (existing) return { kind: 'created', order: existing, replayed: true };
+    } else {
+      // A new order the stock visibly cannot cover is refused here, before any lock (the flash sale's losers);
+      // for the rest the locked, conditional UPDATE in the transaction decides.
+      const short = visibleShortages(lines, stock);
+      if (short.length > 0) {
+        await markSoldOut(this.redis, short).catch(() => undefined);
+        return { kind: 'out_of_stock', orderId: claim.orderId, shortages: short };
+      }
     }
     const input: OrderInput = {
       orderId: claim.orderId,
@@ -64,7 +75,7 @@ export class OrderService {
     // 1. Reserve in MySQL, the authority: a refused buyer never costs a saga (the flash-sale hot path).
     let reservation: ReservationResult;
     try {
-      reservation = await reserveOrder(this.mysql, { ...input, expiresAt: input.expiresAt! });
+      reservation = await reserveOrder(this.mysql, { ...input, expiresAt: input.expiresAt! }, { fresh: !claim.replay });
     } catch (err) {
       if (err instanceof InvalidOrder) throw new ApiError(404, 'not_found', err.message);
       throw err;
@@ -97,13 +108,6 @@ export class OrderService {
       throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
     return { orderId: row.order_id, replay: row.order_id !== candidate };
-  }
-
-  private async assertItemsExist(lines: OrderLine[]): Promise<void> {
-    const ids = lines.map((l) => l.item_id);
-    const found = new Set((await this.mysql('items').select('item_id').whereIn('item_id', ids)).map((r: { item_id: string }) => r.item_id));
-    const missing = ids.filter((id) => !found.has(id));
-    if (missing.length > 0) throw new ApiError(404, 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
   }
 
   /** An order wherever it lives: MySQL while live, Cassandra once archived (MySQL first, see orders/archive.ts). */
