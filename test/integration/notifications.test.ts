@@ -241,6 +241,25 @@ describe('order changes', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await mailsTo(buyer2.email)).toHaveLength(2);
   });
+
+  test('a declined payment: one "canceled" for the buyer, nothing for the seller; a placed order canceled by its buyer: "canceled" and "refunded"', async () => {
+    const buyer3 = await makeUser(p.stores.mysql, p.deps.tokens);
+    const declined = await call(p.baseUrl, 'POST', '/orders', { token: buyer3.token, body: { user_id: buyer3.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_chargeDeclined' } });
+    expect(declined.status).toBe(201);
+    const d = declined.body.order_id as string;
+    await eventually(async () => (await ofOrder(buyer3, d)).length === 1, 20_000);
+    const [canceled] = await ofOrder(buyer3, d);
+    expect(canceled).toMatchObject({ type: 'order_canceled', audience: 'customer' });
+    expect(canceled!.message).toContain('declined');
+
+    const o = await place(buyer3, item);
+    expect((await call(p.baseUrl, 'POST', `/orders/${o}/cancel`, { token: buyer3.token })).status).toBe(200);
+    await eventually(async () => (await ofOrder(buyer3, o)).length === 3, 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(typesOf(await ofOrder(buyer3, o)).sort()).toEqual(['order_canceled', 'order_placed', 'order_refunded']);
+    expect(typesOf(await ofOrder(seller, d))).toEqual([]);
+    expect(typesOf(await ofOrder(seller, o))).toEqual(['new_order']);
+  });
 });
 
 describe('API', () => {
