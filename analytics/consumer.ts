@@ -22,6 +22,8 @@ export interface AnalyticsConsumerOptions {
   fromBeginning: boolean;
   /** Events applied per Redis pipeline / offset commit. */
   chunkSize?: number;
+  /** Partitions processed at the same time by this instance (each partition stays in order). */
+  partitionsConsumedConcurrently?: number;
   /** Tests: called after a chunk was applied and before its offsets are resolved (throwing simulates a crash). */
   afterChunkApplied?: (events: AnalyticsEvent[]) => Promise<void> | void;
 }
@@ -61,7 +63,7 @@ export class AnalyticsConsumer {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPICS.analytics.name, TOPICS.orders.name], fromBeginning: this.opts.fromBeginning });
-    await consumer.run({ eachBatchAutoResolve: false, autoCommitInterval: 1000, eachBatch: (p) => this.onBatch(p) });
+    await consumer.run({ eachBatchAutoResolve: false, autoCommitInterval: 1000, partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 2, eachBatch: (p) => this.onBatch(p) });
     await ready;
     this.log.info({ groupId: this.opts.groupId }, 'analytics consumer running');
   }

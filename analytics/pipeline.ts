@@ -33,7 +33,7 @@ export class AnalyticsPipeline {
   constructor(redis: Redis, cassandra: Client | undefined, private readonly s: PipelineSettings) {
     this.reportKeys = new ReportKeys(s.prefix);
     this.recsKeys = new RecsKeys(s.prefix);
-    this.applier = new ExactlyOnceApplier(redis, { seenTtl: s.dedupeTtl, coPrefix: this.recsKeys.coPrefix, coCap: s.recs.coCap, coTtl: s.recs.userTtl, crossLimit: s.recs.crossLimit });
+    this.applier = new ExactlyOnceApplier(redis, { seenTtl: s.dedupeTtl, coPrefix: this.recsKeys.coPrefix, coViewPrefix: this.recsKeys.coViewPrefix, coCap: s.recs.coCap, coTtl: s.recs.userTtl, crossLimit: s.recs.crossLimit });
     this.raw = cassandra ? new RawEventStore(cassandra) : undefined;
   }
 

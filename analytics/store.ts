@@ -25,14 +25,17 @@ export type Op =
   /** co-occurrence: ZINCRBY {coPrefix}{key's item} amount member, both directions, trimmed to the cap. `key` is
    * the co-occurrence list of the first item (so it is declared); member is the other item. */
   | { kind: 'co'; key: string; member: string; amount: number; ttl?: number; self: string }
-  /** pairs `member` with the latest `limit` items of the history zset `key` (not itself): co += amount both ways */
-  | { kind: 'cross'; key: string; member: string; amount: number; ttl?: number };
+  /** pairs `member` with the latest `limit` items (default: the applier's crossLimit) of the history zset `key`
+   * (not itself): co += amount both ways, in the bought-together lists (`cross`) or the viewed-together lists
+   * (`crossv`) */
+  | { kind: 'cross' | 'crossv'; key: string; member: string; amount: number; ttl?: number; limit?: number };
 
 const SCRIPT = `
 local coPrefix = ARGV[2]
 local coCap = tonumber(ARGV[3])
 local coTtl = tonumber(ARGV[4])
 local crossLimit = tonumber(ARGV[5])
+local coViewPrefix = ARGV[6]
 local function co(k, member, amount)
   redis.call('ZINCRBY', k, amount, member)
   if coTtl > 0 then redis.call('EXPIRE', k, coTtl) end
@@ -40,7 +43,7 @@ local function co(k, member, amount)
   if n > coCap + math.floor(coCap / 2) then redis.call('ZREMRANGEBYRANK', k, 0, n - coCap - 1) end
 end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-local a = 6
+local a = 7
 for i = 2, #KEYS do
   local k = KEYS[i]
   local kind = ARGV[a]
@@ -60,16 +63,20 @@ for i = 2, #KEYS do
   elseif kind == 'co' then
     co(k, member, amount)
     co(coPrefix .. member, extra, amount)
-  elseif kind == 'cross' then
-    local hist = redis.call('ZREVRANGE', k, 0, crossLimit - 1)
+  elseif kind == 'cross' or kind == 'crossv' then
+    local lim = tonumber(extra)
+    if not lim or lim <= 0 then lim = crossLimit end
+    local p = coPrefix
+    if kind == 'crossv' then p = coViewPrefix end
+    local hist = redis.call('ZREVRANGE', k, 0, lim - 1)
     for _, other in ipairs(hist) do
       if other ~= member then
-        co(coPrefix .. other, member, amount)
-        co(coPrefix .. member, other, amount)
+        co(p .. other, member, amount)
+        co(p .. member, other, amount)
       end
     end
   end
-  if ttl > 0 and kind ~= 'co' and kind ~= 'cross' then redis.call('EXPIRE', k, ttl) end
+  if ttl > 0 and kind ~= 'co' and kind ~= 'cross' and kind ~= 'crossv' then redis.call('EXPIRE', k, ttl) end
 end
 return 1
 `;
@@ -77,8 +84,10 @@ return 1
 export interface ApplyOptions {
   /** Seconds the dedupe marker lives (longer than any redelivery can come late). */
   seenTtl: number;
-  /** Key prefix of the co-occurrence lists (recommendations), their cap, their TTL, and the history read by `cross`. */
+  /** Key prefixes of the co-occurrence lists (recommendations: bought together, viewed together), their cap,
+   * their TTL, and the history read by `cross`. */
   coPrefix: string;
+  coViewPrefix: string;
   coCap: number;
   coTtl: number;
   crossLimit: number;
@@ -93,9 +102,9 @@ export class ExactlyOnceApplier {
 
   private args(seenKey: string, ops: Op[]): [number, ...(string | number)[]] {
     const keys = [seenKey, ...ops.map((o) => o.key)];
-    const argv: (string | number)[] = [this.opts.seenTtl, this.opts.coPrefix, this.opts.coCap, this.opts.coTtl, this.opts.crossLimit];
+    const argv: (string | number)[] = [this.opts.seenTtl, this.opts.coPrefix, this.opts.coCap, this.opts.coTtl, this.opts.crossLimit, this.opts.coViewPrefix];
     for (const o of ops) {
-      argv.push(o.kind, 'member' in o ? o.member : '', 'amount' in o ? o.amount : 0, o.ttl ?? 0, o.kind === 'co' ? o.self : '');
+      argv.push(o.kind, 'member' in o ? o.member : '', 'amount' in o ? o.amount : 0, o.ttl ?? 0, o.kind === 'co' ? o.self : o.kind === 'cross' || o.kind === 'crossv' ? (o.limit ?? 0) : '');
     }
     return [keys.length, ...keys, ...argv];
   }

@@ -2,8 +2,10 @@
  * What one analytics event changes in the recommendation model, as ops for the exactly-once applier:
  * - an order placed: every pair of its items gains ORDER weight (bought together), each item is paired with
  *   the user's earlier purchases (USER weight: bought by the same user), enters the user's bought set and the
- *   popularity counts (overall and per category);
- * - a search result click: paired with the user's other clicks for the same query within the hour (CLICK);
+ *   popularity counts (overall and per category); these pairs go to the bought-together lists;
+ * - a search result click: paired with the user's other clicks for the same query within the hour (CLICK), and
+ * - a view: paired with the user's few previous views (VIEW), both in the viewed-together lists (substitutes,
+ *   where the bought-together lists hold complements);
  * - views, cart and wishlist adds: the user's recent items and category interest (the seeds of their list).
  * The history-dependent pairing (`cross`) runs inside the same atomic script, after the earlier events of the
  * batch (one user's events are on one partition, in order).
@@ -17,8 +19,12 @@ export interface RecsWeights {
   order: number;
   user: number;
   click: number;
+  /** Viewed one after the other by the same user (among their last VIEW_PAIRING views). */
+  view: number;
 }
-export const DEFAULT_WEIGHTS: RecsWeights = { order: 2, user: 1, click: 0.5 };
+export const DEFAULT_WEIGHTS: RecsWeights = { order: 2, user: 1, click: 2, view: 1 };
+/** A view is paired with this many of the user's previous views (a browsing session, roughly). */
+const VIEW_PAIRING = 5;
 
 export interface RecsEffectOptions {
   /** TTL (seconds) of per-user keys. */
@@ -67,7 +73,7 @@ export function recsOps(e: AnalyticsEvent, keys: RecsKeys, o: RecsEffectOptions)
       const item = e.clicked_items[0] ?? e.item_ids[0];
       if (!u || !q || !item) break;
       const k = keys.queryClicks(u, q);
-      ops.push({ kind: 'cross', key: k, member: item, amount: o.weights.click });
+      ops.push({ kind: 'crossv', key: k, member: item, amount: o.weights.click });
       ops.push({ kind: 'zmax', key: k, member: item, amount: at, ttl: CLICK_WINDOW_S });
       ops.push({ kind: 'zmax', key: keys.viewed(u), member: item, amount: at, ttl: o.userTtl });
       ops.push({ kind: 'ztrim', key: keys.viewed(u), amount: o.historyCap, ttl: o.userTtl });
@@ -79,6 +85,7 @@ export function recsOps(e: AnalyticsEvent, keys: RecsKeys, o: RecsEffectOptions)
       const item = e.item_ids[0];
       if (!u || !item) break;
       const k = e.event_type === 'item_view' ? keys.viewed(u) : keys.carted(u);
+      if (e.event_type === 'item_view' && o.weights.view > 0) ops.push({ kind: 'crossv', key: k, member: item, amount: o.weights.view, limit: VIEW_PAIRING });
       ops.push({ kind: 'zmax', key: k, member: item, amount: at, ttl: o.userTtl });
       ops.push({ kind: 'ztrim', key: k, amount: o.historyCap, ttl: o.userTtl });
       interest(e.categories, e.event_type === 'item_view' ? 1 : 2);

@@ -1,7 +1,7 @@
 /**
  * The Redis layout of the recommendation model (kept current by the analytics consumer, read per request):
- *   {p}recs:co:{item}            zset other item -> co-occurrence score (bought together, bought by the same
- *                                user, clicked for the same query by the same user); capped per item
+ *   {p}recs:co:{item}            zset other item -> bought together / by the same user (score); capped
+ *   {p}recs:cov:{item}           zset other item -> viewed together / clicked for the same query; capped
  *   {p}recs:u:{user}:bought      zset item -> last bought (ms); also the "never recommend" set
  *   {p}recs:u:{user}:viewed      zset item -> last viewed (ms)
  *   {p}recs:u:{user}:carted      zset item -> last added to the cart or wishlist (ms)
@@ -13,11 +13,18 @@ import { createHash } from 'node:crypto';
 
 export class RecsKeys {
   readonly coPrefix: string;
+  readonly coViewPrefix: string;
   constructor(readonly prefix: string) {
     this.coPrefix = `${prefix}recs:co:`;
+    this.coViewPrefix = `${prefix}recs:cov:`;
   }
+  /** Bought together (same order) or by the same user. */
   co(itemId: string): string {
     return this.coPrefix + itemId;
+  }
+  /** Viewed one after the other, or clicked for the same query, by the same user. */
+  coView(itemId: string): string {
+    return this.coViewPrefix + itemId;
   }
   bought(userId: string): string {
     return `${this.prefix}recs:u:${userId}:bought`;

@@ -118,7 +118,7 @@ describe('from views and clicks', () => {
     const clicker = await user();
     const q = `lamp ${tag}`;
     for (const k of ['y', 'p2']) expect((await call(p.baseUrl, 'POST', '/search/clicks', { token: clicker.token, body: { query: q, item_id: items[k] } })).status).toBe(202);
-    await eventually(async () => (await p.stores.redis.zscore(keys.co(items.y!), items.p2!)) !== null, 30_000);
+    await eventually(async () => (await p.stores.redis.zscore(keys.coView(items.y!), items.p2!)) !== null, 30_000);
     const viewer = await user();
     expect((await call(p.baseUrl, 'GET', `/items/${items.y}`, { token: viewer.token })).status).toBe(200);
     await eventually(async () => (await p.stores.redis.zscore(keys.viewed(viewer.userId), items.y!)) !== null, 30_000);
