@@ -258,14 +258,16 @@ async function main(): Promise<void> {
   if (env.BENCH_ABLATION === '1') {
     // The same model read with other settings: what each part of the scoring contributes.
     const variants: [string, Partial<RecsTuning>][] = [
+      ['max-normalized lists', { norm: 'max' }],
       ['no category blend', { categoryWeight: 0 }],
-      ['category weight 2', { categoryWeight: 2 }],
+      ['category weight 0.1', { categoryWeight: 0.1 }],
+      ['category weight 0.25', { categoryWeight: 0.25 }],
+      ['category weight 1', { categoryWeight: 1 }],
       ['bought-together lists only', { lists: { bought: { buy: 1, view: 0 }, carted: { buy: 1, view: 0 }, viewed: { buy: 1, view: 0 } } }],
       ['viewed-together lists only', { lists: { bought: { buy: 0, view: 1 }, carted: { buy: 0, view: 1 }, viewed: { buy: 0, view: 1 } } }],
+      ['viewed seeds: buy lists 1', { lists: { ...DEFAULT_TUNING.lists, viewed: { buy: 1, view: 1 } } }],
       ['decay 0.97, 40 viewed seeds', { decay: 0.97, seeds: { ...DEFAULT_TUNING.seeds, viewed: 40 } }],
-      ['decay 1, 40 viewed seeds, 20 bought', { decay: 1, seeds: { bought: 20, carted: 10, viewed: 40 } }],
-      ['200 per seed', { perSeed: 200 }],
-      ['2 categories, weight 1', { categories: 2, categoryWeight: 1 }],
+      ['+ revisit viewed/carted 0.2', { revisitWeight: 0.2 }],
     ];
     for (const [name, v] of variants) {
       const svc = new RecommendationService(redis, mysql, prefix, { ...DEFAULT_TUNING, ...v });

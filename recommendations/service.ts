@@ -36,6 +36,10 @@ export interface RecsTuning {
   categoryWeight: number;
   /** Items the user carted or viewed but did not buy, as candidates themselves (0: off). */
   revisitWeight: number;
+  /** How a seed's list is normalized: by its strongest partner (max) or by its total (sum: a probability). */
+  norm: 'max' | 'sum';
+  /** Candidates' scores multiplied by (orders of the candidate + 1) ^ popPrior (0: off). */
+  popPrior: number;
 }
 
 export const DEFAULT_TUNING: RecsTuning = {
@@ -47,6 +51,8 @@ export const DEFAULT_TUNING: RecsTuning = {
   categories: 3,
   categoryWeight: 0.5,
   revisitWeight: 0,
+  norm: 'sum',
+  popPrior: 0,
 };
 
 type Pairs = string[];
@@ -112,7 +118,7 @@ export class RecommendationService {
     seedList.forEach(([, w], i) => {
       for (const [j, weight] of [[2 * i, w.buy], [2 * i + 1, w.view]] as const) {
         const co = pairs(result(j));
-        const max = co[0]?.[1] ?? 0;
+        const max = t.norm === 'max' ? (co[0]?.[1] ?? 0) : co.reduce((a, [, x]) => a + x, 0);
         if (max > 0 && weight > 0) for (const [c, x] of co) add(c, (weight * x) / max);
       }
     });
@@ -125,6 +131,11 @@ export class RecommendationService {
       const max = pop[0]?.[1] ?? 0;
       if (max > 0 && catTotal > 0) for (const [id, x] of pop) add(id, (t.categoryWeight * (interest / catTotal) * x) / max);
     });
+    if (t.popPrior > 0 && scores.size > 0) {
+      const ids = [...scores.keys()];
+      const pops = await this.redis.zmscore(k.popular(), ...ids);
+      ids.forEach((id, i) => scores.set(id, scores.get(id)! * (Number(pops[i] ?? 0) + 1) ** t.popPrior));
+    }
     const ranked = [...scores].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id);
     // Last, the overall best sellers (all a new user gets).
     const seen = new Set(ranked);
