@@ -92,7 +92,7 @@ const schema = z.object({
   ANALYTICS_BUCKET_TTL: duration.default(48 * 3_600_000),
   /** How long an event id is remembered to drop redeliveries (longer than any redelivery can be late). */
   ANALYTICS_DEDUPE_TTL: duration.default(7 * 24 * 3_600_000),
-  /** Append every analytics event to Cassandra (analytics_events_by_day). */
+  /** Append every analytics event to Cassandra (analytics_events_by_day_bucket). */
   ANALYTICS_RAW_LOG: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** How long a user's history and the co-occurrence lists live without new activity. */
   RECS_TTL: duration.default(90 * 24 * 3_600_000),

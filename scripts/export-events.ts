@@ -1,5 +1,5 @@
 /**
- * Exports the raw analytics events (Cassandra `analytics_events_by_day`) to newline-delimited JSON, one file per
+ * Exports the raw analytics events (Cassandra `analytics_events_by_day_bucket`) to newline-delimited JSON, one file per
  * day, for offline jobs (Spark, a notebook, a warehouse load):
  *   npm run export:events -- --from 2026-11-01 --to 2026-11-26 [--out exports/events]
  * writes {out}/events-YYYY-MM-DD.ndjson (one event per line, in time order; an empty day gives an empty file).

@@ -18,6 +18,12 @@ export function cassandraSchema(keyspace: string): string[] {
        day date, event_time timestamp, event_id text, event_type text, user_id text, search_query text,
        clicked_items list<text>, item_ids list<text>, payload text,
        PRIMARY KEY ((day), event_time, event_id))`,
+    // The analytics raw log as written since issue 7: the day split into 16 buckets by event id (analytics/raw-store.ts),
+    // so a busy day is 16 partitions spread over the ring instead of one unbounded one.
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.analytics_events_by_day_bucket (
+       day date, bucket int, event_time timestamp, event_id text, event_type text, user_id text, search_query text,
+       clicked_items list<text>, item_ids list<text>, payload text,
+       PRIMARY KEY ((day, bucket), event_time, event_id))`,
     `CREATE TABLE IF NOT EXISTS ${keyspace}.smoke (id text PRIMARY KEY, value text)`,
   ];
 }

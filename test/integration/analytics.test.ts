@@ -144,6 +144,9 @@ describe('a scripted sequence of shopper actions', () => {
     const byId = new Map(lines.map((l) => [l.event_id, l]));
     for (const e of mine) expect(byId.get(e.event_id)).toEqual(e);
     expect(lines.filter((l) => l.event_id === mine[0]!.event_id)).toHaveLength(1);
+    // In time order across the day's partitions (buckets merged).
+    const times = lines.map((l) => Date.parse(l.timestamp));
+    expect(times.every((t, i) => i === 0 || t >= times[i - 1]!)).toBe(true);
   });
 
   test('sales per item and per category: units and revenue of placed orders, canceled units apart, per minute', async () => {
