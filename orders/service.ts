@@ -18,6 +18,7 @@ import { loadOrder } from './repository';
 import type { OrderArchive } from './archive';
 import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { markSoldOut, soldOutItems } from './soldout-gate';
+import { admit, giveBack } from './stock-tickets';
 
 export interface PlaceOrderRequest {
   userId: string;
@@ -47,6 +48,7 @@ export class OrderService {
       const shortages = lines.filter((l) => gated.includes(l.item_id)).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
       return { kind: 'out_of_stock', orderId: null, shortages };
     }
+    let ticketsTaken = false;
     const claim = req.idempotencyKey ? await this.claimIdempotencyKey(req, lines) : { orderId: `o-${randomUUID()}`, replay: false };
     if (claim.replay) {
       // The key's order may be finished and archived: answer it, never reserve its stock a second time.
@@ -60,6 +62,11 @@ export class OrderService {
         await markSoldOut(this.redis, short).catch(() => undefined);
         return { kind: 'out_of_stock', orderId: claim.orderId, shortages: short };
       }
+      // Then a ticket per unit (orders/stock-tickets.ts): only about as many buyers as there are units go on
+      // to fight over the item rows.
+      const admission = await admit(this.redis, lines, stock);
+      if (!admission.admitted) return { kind: 'out_of_stock', orderId: claim.orderId, shortages: admission.shortages };
+      ticketsTaken = admission.ticketsTaken;
     }
     const input: OrderInput = {
       orderId: claim.orderId,
@@ -77,10 +84,12 @@ export class OrderService {
     try {
       reservation = await reserveOrder(this.mysql, { ...input, expiresAt: input.expiresAt! }, { fresh: !claim.replay });
     } catch (err) {
+      if (ticketsTaken) await giveBack(this.redis, lines);
       if (err instanceof InvalidOrder) throw new ApiError(404, 'not_found', err.message);
       throw err;
     }
     if (!reservation.ok) {
+      if (ticketsTaken) await giveBack(this.redis, lines);
       await markSoldOut(this.redis, reservation.shortages).catch(() => undefined);
       return { kind: 'out_of_stock', orderId: claim.orderId, shortages: reservation.shortages };
     }

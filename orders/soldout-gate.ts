@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Shortage } from '../workflows/types';
+import { ticketKey } from './stock-tickets';
 
 const key = (itemId: string) => `soldout:${itemId}`;
 export const SOLDOUT_TTL_MS = 1000;
@@ -25,6 +26,7 @@ export async function markSoldOut(redis: Redis, shortages: Shortage[]): Promise<
   await m.exec();
 }
 
+/** Stock came back (a release, a restock): the gate opens and the admission tickets start again from MySQL. */
 export async function clearSoldOut(redis: Redis, itemIds: string[]): Promise<void> {
-  if (itemIds.length > 0) await redis.del(...itemIds.map(key));
+  if (itemIds.length > 0) await redis.del(...itemIds.map(key), ...itemIds.map(ticketKey));
 }
