@@ -7,11 +7,12 @@
  * is the event's JSON, exactly as it travelled; offline jobs read a day back in time order
  * (scripts/export-events.ts writes newline-delimited JSON files).
  */
-import { concurrent, types, type Client } from 'cassandra-driver';
+import { types, type Client } from 'cassandra-driver';
 import { AnalyticsEvent, dayOf } from './model';
 
 /** Partitions per day. Fixed: changing it would hide the rows already written under the other count. */
 export const DAY_BUCKETS = 16;
+const BATCH_ROWS = 20;
 
 /** FNV-1a over the event id: the same bucket in every process. */
 export function bucketOf(eventId: string): number {
@@ -33,15 +34,33 @@ interface Row {
 }
 
 export class RawEventStore {
-  constructor(private readonly cassandra: Client, private readonly concurrency = 64) {}
+  constructor(private readonly cassandra: Client, private readonly concurrency = 16) {}
 
+  /** Writes the events as unlogged batches of one partition each (one mutation per batch on the replica),
+   * at most `BATCH_ROWS` rows (payloads are small; Cassandra refuses batches over 50 KiB by default). */
   async append(events: AnalyticsEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const params = events.map((e) => {
+    const byPartition = new Map<string, unknown[][]>();
+    for (const e of events) {
       const at = Date.parse(e.timestamp);
-      return [types.LocalDate.fromString(dayOf(at)), bucketOf(e.event_id), new Date(at), e.event_id, e.event_type, e.user_id, e.search_query, e.clicked_items, e.item_ids, JSON.stringify(e)];
-    });
-    await concurrent.executeConcurrent(this.cassandra, INSERT, params, { concurrencyLevel: this.concurrency, raiseOnFirstError: true });
+      const day = dayOf(at);
+      const bucket = bucketOf(e.event_id);
+      const k = `${day}/${bucket}`;
+      const rows = byPartition.get(k) ?? [];
+      rows.push([types.LocalDate.fromString(day), bucket, new Date(at), e.event_id, e.event_type, e.user_id, e.search_query, e.clicked_items, e.item_ids, JSON.stringify(e)]);
+      byPartition.set(k, rows);
+    }
+    const batches: unknown[][][] = [];
+    for (const rows of byPartition.values()) for (let i = 0; i < rows.length; i += BATCH_ROWS) batches.push(rows.slice(i, i + BATCH_ROWS));
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) {
+        const b = batches[next++]!;
+        if (b.length === 1) await this.cassandra.execute(INSERT, b[0], { prepare: true });
+        else await this.cassandra.batch(b.map((params) => ({ query: INSERT, params })), { prepare: true, logged: false });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
   }
 
   /** One bucket of a day, in time order, page by page. */

@@ -20,7 +20,7 @@
  * end (BENCH_KEEP=1 keeps them), the raw events stay in Cassandra like any event.
  */
 import { randomUUID } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { config } from '../lib/config';
 import { logger } from '../lib/logger';
@@ -196,6 +196,7 @@ async function main(): Promise<void> {
   const consumer = new AnalyticsConsumer(kafka, producer, mysql, pipeline, logger, { groupId: `bench-recs-${run}`, fromBeginning: false });
   await consumer.start();
 
+  const loadBefore = loadavg()[0]!.toFixed(1);
   // Feed: publish everything (keyed by user, as the API does), while the consumer works through it.
   const pubStart = performance.now();
   let firstApplied = 0;
@@ -247,7 +248,8 @@ async function main(): Promise<void> {
   const n = heldOut.size;
   const f = (x: number) => (x / n).toFixed(4);
   console.log(`\nmachine: ${cpus().length} CPU (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; raw log to Cassandra: ${cfg.ANALYTICS_RAW_LOG}`);
-  console.log(`feed: ${train.length} events published in ${pubSecs.toFixed(1)} s; consumer: ${consumeSecs.toFixed(1)} s from first to last event applied = ${Math.round(train.length / consumeSecs)} events/s sustained (Cassandra + Redis, exactly once)`);
+  console.log(`feed: ${train.length} events published in ${pubSecs.toFixed(1)} s; consumer: ${consumeSecs.toFixed(1)} s from first to last event applied = ${Math.round(train.length / consumeSecs)} events/s sustained (${cfg.ANALYTICS_RAW_LOG ? 'Cassandra + ' : ''}Redis, exactly once); load average before/after ${loadBefore} / ${loadavg()[0]!.toFixed(1)}`);
+  console.log(`  consumer time in stores: Cassandra ${(pipeline.rawMs / 1000).toFixed(1)} s, Redis ${(pipeline.redisMs / 1000).toFixed(1)} s (2 partitions at a time)`);
   console.log(`scored ${n} shoppers on held-out purchases (avg ${([...heldOut.values()].reduce((a, s) => a + s.size, 0) / n).toFixed(2)} items each)`);
   console.log(`  recommendations  precision@${K} ${f(pOurs)}  recall@${K} ${f(rOurs)}`);
   console.log(`  most popular     precision@${K} ${f(pBase)}  recall@${K} ${f(rBase)}`);
