@@ -90,7 +90,8 @@ const schema = z.object({
   ANALYTICS_REDIS_PREFIX: z.string().min(1).max(100).default('analytics:'),
   /** How long minute buckets of the real-time reports live (also the longest report window). */
   ANALYTICS_BUCKET_TTL: duration.default(48 * 3_600_000),
-  /** How long an event id is remembered to drop redeliveries (longer than any redelivery can be late). */
+  /** How long an event id is remembered to drop redeliveries: longer than any redelivery can be late, and at
+   * least the analytics topic's retention if a new consumer group may replay it into the same prefix. */
   ANALYTICS_DEDUPE_TTL: duration.default(7 * 24 * 3_600_000),
   /** Append every analytics event to Cassandra (analytics_events_by_day_bucket). */
   ANALYTICS_RAW_LOG: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
