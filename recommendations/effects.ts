@@ -62,8 +62,9 @@ export function recsOps(e: AnalyticsEvent, keys: RecsKeys, o: RecsEffectOptions)
         ops.push({ kind: 'ztrim', key: keys.bought(u), amount: o.historyCap, ttl: o.userTtl });
       }
       for (const l of lines) {
-        ops.push({ kind: 'zincr', key: keys.popular(), member: l.item_id, amount: 1 });
-        if (l.category) ops.push({ kind: 'zincr', key: keys.popular(l.category), member: l.item_id, amount: 1 });
+        // Best sellers live as long as orders keep coming (a category without orders for RECS_TTL goes away).
+        ops.push({ kind: 'zincr', key: keys.popular(), member: l.item_id, amount: 1, ttl: o.userTtl });
+        if (l.category) ops.push({ kind: 'zincr', key: keys.popular(l.category), member: l.item_id, amount: 1, ttl: o.userTtl });
       }
       interest(lines.map((l) => l.category), 3);
       break;
