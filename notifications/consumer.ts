@@ -10,7 +10,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import { TOPICS } from '../stores/kafka/topics';
-import { customerDraft, notifies, NotificationDraft, OrderEvent, parseOrderEvent, sellerDrafts } from './model';
+import { customerDraft, notifies, NotificationDraft, OrderEvent, parseOrderEvent, SELLER_NEW_ORDER, sellerCancelDrafts, sellerDrafts } from './model';
 import type { NotificationRepository } from './repository';
 
 export interface NotificationConsumerOptions {
@@ -109,6 +109,16 @@ export class NotificationConsumer {
       for (const r of rows) suppliers.set(r.item_id, r.supplier_id);
     }
     const drafts = events.flatMap((e) => [customerDraft(e), ...sellerDrafts(e, suppliers)].filter((d): d is NotificationDraft => d !== undefined));
+    // A canceled order is announced to the sellers who were told to ship it: stored earlier, or drafted above
+    // (one order's events arrive in order on one partition, so its `placed` is never behind its `canceled`).
+    const canceled = events.filter((e) => e.type === 'order.canceled');
+    if (canceled.length > 0) {
+      const told = new Map<string, string[]>();
+      const note = (orderId: string | null, userId: string) => orderId && told.set(orderId, [...(told.get(orderId) ?? []), userId]);
+      for (const d of drafts) if (d.audience === 'seller' && d.type === SELLER_NEW_ORDER) note(d.order_id, d.user_id);
+      for (const r of await this.repo.sellersToldOf(canceled.map((e) => e.data.order_id))) note(r.order_id, r.user_id);
+      drafts.push(...canceled.flatMap((e) => sellerCancelDrafts(e, told.get(e.data.order_id) ?? [])));
+    }
     // Only recipients who are users here: the topic may carry another environment's orders (a shared broker).
     const ids = [...new Set(drafts.map((d) => d.user_id))];
     const known = new Set<string>();

@@ -74,6 +74,8 @@ export const CUSTOMER_TYPES: Record<string, string> = {
 };
 /** The seller's notification type for a new (placed) order. */
 export const SELLER_NEW_ORDER = 'new_order';
+/** The seller's notification type when an order they were told to ship is canceled (do not ship it). */
+export const SELLER_ORDER_CANCELED = 'order_to_ship_canceled';
 
 /** Parses a Kafka message value; undefined when it is not an order event this service understands. */
 export function parseOrderEvent(value: Buffer | null): OrderEvent | undefined {
@@ -149,6 +151,20 @@ export function sellerDrafts(ev: OrderEvent, suppliers: Map<string, string>): No
   }));
 }
 
+/** One notification per seller who was told to ship this (now canceled) order: `toldSellers` are those with
+ * a `new_order` notification for it. A decline or an expiry never reached a seller, so it tells none. */
+export function sellerCancelDrafts(ev: OrderEvent, toldSellers: string[]): NotificationDraft[] {
+  if (ev.type !== 'order.canceled') return [];
+  return [...new Set(toldSellers)].map((seller) => ({
+    user_id: seller,
+    audience: 'seller' as const,
+    type: SELLER_ORDER_CANCELED,
+    message: `Order ${ev.data.order_id} was canceled by the buyer before shipping: do not ship it.`,
+    order_id: ev.data.order_id,
+    source_event_id: ev.event_id,
+  }));
+}
+
 /** The e-mail subject of a notification type. */
 export function subjectOf(type: string): string {
   const known: Record<string, string> = {
@@ -158,6 +174,7 @@ export function subjectOf(type: string): string {
     order_in_transit: 'Your order has shipped',
     order_delivered: 'Your order was delivered',
     new_order: 'New order to ship',
+    order_to_ship_canceled: 'An order to ship was canceled',
   };
   return known[type] ?? `Notification: ${type.replace(/_/g, ' ')}`;
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Audience, DeliveryStatus, Notification, NotificationDraft } from './model';
+import { SELLER_NEW_ORDER } from './model';
 
 interface Row {
   id: number | string;
@@ -110,6 +111,12 @@ export class NotificationRepository {
     await this.db('notifications').where({ notification_id: notificationId, user_id: userId }).whereNull('read_at').update({ read_at: this.db.fn.now(3) });
     const n = await this.get(notificationId);
     return n && n.user_id === userId ? n : undefined;
+  }
+
+  /** The sellers told to ship these orders (their `new_order` notifications). */
+  async sellersToldOf(orderIds: string[]): Promise<{ order_id: string; user_id: string }[]> {
+    if (orderIds.length === 0) return [];
+    return this.db('notifications').distinct('order_id', 'user_id').whereIn('order_id', orderIds).where({ audience: 'seller', type: SELLER_NEW_ORDER });
   }
 
   /** All notifications made from one event (tests and diagnostics). */

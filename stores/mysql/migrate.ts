@@ -4,6 +4,7 @@ import * as sagaStarted from './migrations/002_saga_started';
 import * as noItemFk from './migrations/003_order_items_no_item_fk';
 import * as catalog from './migrations/010_catalog';
 import * as notifications from './migrations/020_notifications';
+import * as notificationsByOrder from './migrations/021_notifications_by_order';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
  * from the compiled dist/. */
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '003_order_items_no_item_fk': noItemFk,
   '010_catalog': catalog,
   '020_notifications': notifications,
+  '021_notifications_by_order': notificationsByOrder,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -242,7 +242,7 @@ describe('order changes', () => {
     expect(await mailsTo(buyer2.email)).toHaveLength(2);
   });
 
-  test('a declined payment: one "canceled" for the buyer, nothing for the seller; a placed order canceled by its buyer: "canceled" and "refunded"', async () => {
+  test('a declined payment: one "canceled" for the buyer, nothing for the seller; a placed order canceled by its buyer: "canceled" and "refunded", and its seller told not to ship', async () => {
     const buyer3 = await makeUser(p.stores.mysql, p.deps.tokens);
     const declined = await call(p.baseUrl, 'POST', '/orders', { token: buyer3.token, body: { user_id: buyer3.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_chargeDeclined' } });
     expect(declined.status).toBe(201);
@@ -258,7 +258,9 @@ describe('order changes', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(typesOf(await ofOrder(buyer3, o)).sort()).toEqual(['order_canceled', 'order_placed', 'order_refunded']);
     expect(typesOf(await ofOrder(seller, d))).toEqual([]);
-    expect(typesOf(await ofOrder(seller, o))).toEqual(['new_order']);
+    await eventually(async () => (await ofOrder(seller, o)).length === 2, 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(typesOf(await ofOrder(seller, o)).sort()).toEqual(['new_order', 'order_to_ship_canceled']);
   });
 });
 

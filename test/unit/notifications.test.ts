@@ -2,7 +2,7 @@
  * channels), and the webhook channel against a local HTTP receiver. */
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { customerDraft, parseOrderEvent, sellerDrafts, notifies, OrderEvent } from '../../notifications/model';
+import { customerDraft, parseOrderEvent, sellerCancelDrafts, sellerDrafts, notifies, OrderEvent } from '../../notifications/model';
 import { NotificationSender, backoffMs } from '../../notifications/sender';
 import { PermanentDeliveryError, WebhookChannel, NotificationChannel } from '../../notifications/channels';
 import type { NotificationRepository, Outgoing } from '../../notifications/repository';
@@ -53,6 +53,17 @@ describe('which events notify whom', () => {
     expect(drafts.find((d) => d.user_id === 's-2')!.message).not.toContain(' of a');
     expect(sellerDrafts(event('order.placed'), new Map())).toEqual([]);
     expect(sellerDrafts(event('order.delivered'), suppliers)).toEqual([]);
+  });
+
+  test('a canceled order tells each seller who was told to ship it, once; other events and untold sellers nothing', () => {
+    const drafts = sellerCancelDrafts(event('order.canceled'), ['s-1', 's-2', 's-1']);
+    expect(drafts.map((d) => [d.user_id, d.audience, d.type, d.source_event_id])).toEqual([
+      ['s-1', 'seller', 'order_to_ship_canceled', 'e-1'],
+      ['s-2', 'seller', 'order_to_ship_canceled', 'e-1'],
+    ]);
+    expect(drafts[0]!.message).toContain('do not ship');
+    expect(sellerCancelDrafts(event('order.canceled'), [])).toEqual([]);
+    expect(sellerCancelDrafts(event('order.delivered'), ['s-1'])).toEqual([]);
   });
 
   test('malformed messages are not order events', () => {
