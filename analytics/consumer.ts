@@ -12,6 +12,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from '
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import { TOPICS } from '../stores/kafka/topics';
+import { firstFetchAfterJoin } from '../stores/kafka/client';
 import { AnalyticsEvent, parseAnalyticsEvent } from './model';
 import { CategoryLookup, translateOrderEvents } from './orders';
 import type { AnalyticsPipeline } from './pipeline';
@@ -52,15 +53,7 @@ export class AnalyticsConsumer {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 200, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
     this.consumer = consumer;
-    let joined = false;
-    const ready = new Promise<void>((resolve) => {
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        joined = true;
-      });
-      consumer.on(consumer.events.FETCH, () => {
-        if (joined) resolve();
-      });
-    });
+    const ready = firstFetchAfterJoin(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPICS.analytics.name, TOPICS.orders.name], fromBeginning: this.opts.fromBeginning });
     await consumer.run({ eachBatchAutoResolve: false, autoCommitInterval: 1000, partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 2, eachBatch: (p) => this.onBatch(p) });

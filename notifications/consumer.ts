@@ -10,6 +10,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import { TOPICS } from '../stores/kafka/topics';
+import { firstFetchAfterJoin } from '../stores/kafka/client';
 import { customerDraft, notifies, NotificationDraft, OrderEvent, parseOrderEvent, SELLER_NEW_ORDER, sellerCancelDrafts, sellerDrafts } from './model';
 import type { NotificationRepository } from './repository';
 
@@ -46,15 +47,7 @@ export class NotificationConsumer {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3000 });
     this.consumer = consumer;
-    let joined = false;
-    const ready = new Promise<void>((resolve) => {
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        joined = true;
-      });
-      consumer.on(consumer.events.FETCH, () => {
-        if (joined) resolve();
-      });
-    });
+    const ready = firstFetchAfterJoin(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPICS.orders.name], fromBeginning: this.opts.fromBeginning });
     await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch: (p) => this.onBatch(p) });

@@ -13,6 +13,7 @@ import type { Logger } from '../lib/logger';
 import { ItemDetailsStore } from '../catalog/details';
 import { ItemRow, ITEM_COLUMNS } from '../catalog/model';
 import { TOPICS } from '../stores/kafka/topics';
+import { firstFetchAfterJoin } from '../stores/kafka/client';
 import type { ItemDocument } from '../stores/search/mapping';
 import type { SearchPort, VersionedDocument } from '../stores/search/port';
 
@@ -129,15 +130,7 @@ export class SearchIndexConsumer {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3000 });
     this.consumer = consumer;
-    let joined = false;
-    const ready = new Promise<void>((resolve) => {
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        joined = true;
-      });
-      consumer.on(consumer.events.FETCH, () => {
-        if (joined) resolve();
-      });
-    });
+    const ready = firstFetchAfterJoin(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPICS.items.name, TOPICS.inventory.name], fromBeginning: this.opts.fromBeginning });
     await consumer.run({ eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });

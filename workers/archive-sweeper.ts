@@ -7,10 +7,10 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import { FINAL_STATUSES, OrderArchive } from '../orders/archive';
+import { runPeriodically } from '../lib/periodic';
 
 export class ArchiveSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private stopTimer: (() => void) | undefined;
 
   constructor(
     private readonly mysql: Knex,
@@ -20,21 +20,15 @@ export class ArchiveSweeper {
   ) {}
 
   start(everyMs = 60_000): void {
-    const tick = async () => {
-      try {
-        const archived = await this.sweep();
-        if (archived.length > 0) this.log.info({ count: archived.length }, 'archive sweeper: archived finished orders');
-      } catch (err) {
-        this.log.warn({ err }, 'archive sweeper: sweep failed, will retry');
-      }
-      if (!this.stopped) this.timer = setTimeout(tick, everyMs);
+    const sweepAndLog = async () => {
+      const archived = await this.sweep();
+      if (archived.length > 0) this.log.info({ count: archived.length }, 'archive sweeper: archived finished orders');
     };
-    this.timer = setTimeout(tick, everyMs);
+    this.stopTimer = runPeriodically(sweepAndLog, everyMs, (err) => this.log.warn({ err }, 'archive sweeper: sweep failed, will retry'));
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.stopTimer?.();
   }
 
   /** One pass over up to `batch` orders; returns the ids it archived. */

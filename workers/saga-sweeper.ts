@@ -8,11 +8,11 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { startSaga } from '../orders/saga';
+import { runPeriodically } from '../lib/periodic';
 import type { OrderLine, PaymentMethod } from '../workflows/types';
 
 export class SagaSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private stopTimer: (() => void) | undefined;
 
   constructor(
     private readonly mysql: Knex,
@@ -22,20 +22,11 @@ export class SagaSweeper {
   ) {}
 
   start(everyMs = 2000): void {
-    const tick = async () => {
-      try {
-        await this.sweep();
-      } catch (err) {
-        this.log.warn({ err }, 'saga sweeper: sweep failed, will retry');
-      }
-      if (!this.stopped) this.timer = setTimeout(tick, everyMs);
-    };
-    this.timer = setTimeout(tick, everyMs);
+    this.stopTimer = runPeriodically(() => this.sweep(), everyMs, (err) => this.log.warn({ err }, 'saga sweeper: sweep failed, will retry'));
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.stopTimer?.();
   }
 
   /** One pass; returns the order ids whose saga it started (or found started). */

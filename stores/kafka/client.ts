@@ -1,4 +1,4 @@
-import { Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
+import { Consumer, Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
 import { logger } from '../../lib/logger';
 import { TOPICS } from './topics';
 
@@ -33,6 +33,22 @@ export async function createProducer(kafka: Kafka): Promise<Producer> {
   });
   await producer.connect();
   return producer;
+}
+
+/**
+ * Resolves at a consumer's first fetch after it joined its group: from then on its starting offsets are fixed,
+ * so a message produced afterwards is seen. Call before `connect()`, await after `run()`.
+ */
+export function firstFetchAfterJoin(consumer: Consumer): Promise<void> {
+  let joined = false;
+  return new Promise<void>((resolve) => {
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joined = true;
+    });
+    consumer.on(consumer.events.FETCH, () => {
+      if (joined) resolve();
+    });
+  });
 }
 
 /** Creates the platform's topics if they do not exist (harmless to re-run). */
