@@ -2,79 +2,90 @@
  * The order saga's activities, built by a factory that receives its clients (so tests can hand it fakes or
  * real stores). Each one is idempotent: Temporal may run it again after a lost answer.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import { ArchiveOutcome, OrderArchive } from '../orders/archive';
-import { enqueueStockChanged, returnStock, takeStock } from '../orders/inventory';
-import { InvalidOrder, OutOfStock, reserveOrder, ReservationInput, withLockRetry } from '../orders/reservation';
+import { recordRefundOn } from '../orders/refunds';
+import { enqueueStockChanged, takeStock } from '../orders/inventory';
+import { OutOfStock, ReservationInput, withLockRetry } from '../orders/reservation';
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
 import { mirrorKey, OrderMirror } from '../orders/mirror';
-import { clearSoldOut } from '../orders/soldout-gate';
-import type { PaymentGateway } from '../payments/gateway';
-import type { OrderStatus, OrderView, PaymentStatus, ReservationResult } from '../workflows/types';
+import { cancelAndRelease } from '../orders/cancel';
+import { GatewayRejected, toMinor, type PaymentGateway } from '../payments/gateway';
+import { settleCharge, settleOrderPayments } from '../payments/settlement';
+import type { ClaimedOrder, OrderStatus, OrderView, PaymentStatus, ReservationResult, Settlement } from '../workflows/types';
 
 export interface OrderActivityDeps {
   mysql: Knex;
   redis: Redis;
   gateway: PaymentGateway;
   cassandra: CassandraClient;
+  /** ISO 4217 code of the shop's prices (PAYMENT_CURRENCY). */
+  currency?: string;
 }
 
-export function createOrderActivities({ mysql, redis, gateway, cassandra }: OrderActivityDeps) {
+/** The gateway refused for good (a 4xx): retrying cannot help, the saga decides. */
+function gatewayFailure(err: unknown): unknown {
+  return err instanceof GatewayRejected ? ApplicationFailure.nonRetryable(err.message, 'GatewayRejected', err.code) : err;
+}
+
+export function createOrderActivities({ mysql, redis, gateway, cassandra, currency = 'USD' }: OrderActivityDeps) {
   const archive = new OrderArchive(cassandra, mysql);
+
+  /** The live order the saga runs for, marked as having its saga (the sweeper then leaves it alone). Never
+   * inserts or reserves: a saga Reset or started for a finished order finds nothing and stops. */
+  async function claim(orderId: string): Promise<ClaimedOrder | null> {
+    const row: { status: OrderStatus; charge_id: string | null } | undefined = await mysql('orders').select('status', 'charge_id').where({ order_id: orderId }).first();
+    if (!row || (row.status !== 'created' && row.status !== 'placed')) return null;
+    await mysql('orders').where({ order_id: orderId }).whereNull('saga_started_at').update({ saga_started_at: mysql.fn.now(3) });
+    const order = await loadOrder(mysql, orderId);
+    return order ? { order, chargeId: row.charge_id } : null;
+  }
+
   return {
-    /** The saga's first step: reserves the order (normally done already by the API, which makes this a
-     * read) and records that the saga runs, so the sweeper leaves the order alone. */
+    /** The saga's first step (v2). */
+    async claimOrder({ orderId }: { orderId: string }): Promise<ClaimedOrder> {
+      const claimed = await claim(orderId);
+      if (!claimed) throw ApplicationFailure.nonRetryable(`order ${orderId} is not live`, 'OrderNotLive');
+      return claimed;
+    },
+
+    /** The first step of sagas started before v2 (their histories call it): now a read like claimOrder, so a
+     * Reset of such a saga can never reserve the stock of a finished order a second time. */
     async reserveStock(input: ReservationInput): Promise<ReservationResult> {
-      try {
-        const result = await reserveOrder(mysql, input);
-        if (result.ok) await mysql('orders').where({ order_id: input.orderId }).whereNull('saga_started_at').update({ saga_started_at: mysql.fn.now(3) });
-        return result;
-      } catch (err) {
-        if (err instanceof InvalidOrder) throw ApplicationFailure.nonRetryable(err.message, 'InvalidOrder');
-        throw err;
-      }
+      const claimed = await claim(input.orderId);
+      if (!claimed) throw ApplicationFailure.nonRetryable(`order ${input.orderId} is not live`, 'InvalidOrder');
+      return { ok: true, order: claimed.order };
     },
 
     /** The compensation: cancels a created or placed order and puts its stock back. A no-op once done (or
      * when the order was never written). */
     async cancelOrder({ orderId, reason, paymentStatus }: { orderId: string; reason: string; paymentStatus: PaymentStatus }): Promise<OrderView | null> {
-      return withLockRetry(() =>
-        mysql.transaction(async (trx) => {
-          const lines = await trx('order_items').select('item_id', 'quantity').where({ order_id: orderId });
-          const changed = await applyTransition(trx, orderId, {
-            from: ['created', 'placed'],
-            set: { status: 'canceled', payment_status: paymentStatus, cancel_reason: reason },
-            reason,
-          });
-          if (changed) {
-            await returnStock(trx, lines);
-            await enqueueOrderEvent(trx, 'order.canceled', orderId, { reason });
-            await enqueueStockChanged(trx, lines.map((l: { item_id: string }) => l.item_id), 'released');
-          }
-          return { view: await loadOrder(trx, orderId), released: changed ? lines.map((l: { item_id: string }) => l.item_id as string) : [] };
-        }),
-      ).then(async ({ view, released }) => {
-        await clearSoldOut(redis, released); // released stock can be bought again at once
-        return view;
-      });
+      return cancelAndRelease(mysql, redis, orderId, reason, paymentStatus);
     },
 
-    async markPlaced({ orderId, late }: { orderId: string; chargeId: string; late: boolean }): Promise<void> {
-      await mysql.transaction(async (trx) => {
+    /** Places a created order paid by `chargeId`. True when it is placed (now or by an earlier attempt);
+     * false when it had left `created` (canceled meanwhile): then the caller refunds the charge. */
+    async markPlaced({ orderId, chargeId, late }: { orderId: string; chargeId: string; late: boolean }): Promise<boolean> {
+      return mysql.transaction(async (trx) => {
         const changed = await applyTransition(trx, orderId, {
           from: ['created'],
-          set: { status: 'placed', payment_status: 'succeeded', ...(late ? { late_payment: 'accepted' as const } : {}) },
+          set: { status: 'placed', payment_status: 'succeeded', charge_id: chargeId, ...(late ? { late_payment: 'accepted' as const } : {}) },
         });
-        if (changed) await enqueueOrderEvent(trx, 'order.placed', orderId);
+        if (changed) {
+          await enqueueOrderEvent(trx, 'order.placed', orderId);
+          return true;
+        }
+        const row = await trx('orders').select('status', 'charge_id').where({ order_id: orderId }).first();
+        return row?.status === 'placed' && (row.charge_id === chargeId || row.charge_id === null);
       });
     },
 
     /** LATE_PAYMENT_POLICY=accept: an expired order whose payment arrived late is placed again if its stock
      * can still be taken; otherwise false and the caller refunds. */
-    async acceptLatePayment({ orderId }: { orderId: string; chargeId: string }): Promise<boolean> {
+    async acceptLatePayment({ orderId, chargeId }: { orderId: string; chargeId: string }): Promise<boolean> {
       try {
         return await withLockRetry(() =>
           mysql.transaction(async (trx) => {
@@ -86,7 +97,7 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra }: Orde
             if (shortages.length > 0) throw new OutOfStock(shortages);
             await applyTransition(trx, orderId, {
               from: ['canceled'],
-              set: { status: 'placed', payment_status: 'succeeded', late_payment: 'accepted', cancel_reason: null },
+              set: { status: 'placed', payment_status: 'succeeded', late_payment: 'accepted', cancel_reason: null, charge_id: chargeId },
               reason: 'late_payment_accepted',
             });
             await enqueueOrderEvent(trx, 'order.placed', orderId, { late_payment: 'accepted' });
@@ -100,14 +111,10 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra }: Orde
       }
     },
 
+    /** Records money given back on the order, wherever it lives (MySQL, or the archive once the saga moved
+     * it), with one `order.refunded` event. Call it only when a refund really happened. */
     async recordRefund({ orderId, late }: { orderId: string; late: boolean }): Promise<void> {
-      await mysql.transaction(async (trx) => {
-        const changed = await trx('orders')
-          .where({ order_id: orderId })
-          .whereNot('payment_status', 'refunded')
-          .update({ payment_status: 'refunded', ...(late ? { late_payment: 'refunded' } : {}), updated_at: trx.fn.now(3) });
-        if (changed) await enqueueOrderEvent(trx, 'order.refunded', orderId, { late });
-      });
+      await recordRefundOn(mysql, archive, orderId, late);
     },
 
     async advanceFulfilment({ orderId, from, to }: { orderId: string; from: OrderStatus; to: 'in_transit' | 'delivered' }): Promise<void> {
@@ -122,8 +129,8 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra }: Orde
      * (copy, then delete: see orders/archive.ts). Retried until done; a repeat finds it archived. */
     async archiveOrder({ orderId }: { orderId: string }): Promise<ArchiveOutcome> {
       const outcome = await archive.archive(orderId);
-      // A live order here would be a saga bug: fail loudly (and retry) rather than end the saga without it.
-      if (outcome === 'not_finished') throw ApplicationFailure.retryable(`order ${orderId} is not finished and cannot be archived`, 'OrderNotFinished');
+      // A live order here would be a saga bug: fail loudly (a person looks) rather than end the saga without it.
+      if (outcome === 'not_finished') throw ApplicationFailure.nonRetryable(`order ${orderId} is not finished and cannot be archived`, 'OrderNotFinished');
       return outcome;
     },
 
@@ -139,18 +146,52 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra }: Orde
       await redis.del(mirrorKey(orderId));
     },
 
-    /** Charges with the order id as the gateway's idempotency key: a retried charge never charges twice. */
+    /** Charges with the order id as the gateway's idempotency key: a retried charge never charges twice.
+     * Heartbeats while the gateway thinks, so the saga's cancel reaches it and aborts the request. */
     async chargePayment(req: { orderId: string; amount: number; paymentMethod: string; expiresAt: string }): Promise<{ status: 'succeeded' | 'pending'; chargeId: string }> {
-      const res = await gateway.charge({ idempotencyKey: req.orderId, orderId: req.orderId, amount: req.amount, paymentMethod: req.paymentMethod, expiresAt: req.expiresAt });
-      if (res.status === 'declined') {
-        throw ApplicationFailure.nonRetryable(`payment declined: ${res.declineCode ?? 'card_declined'}`, 'PaymentDeclined', res.chargeId);
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 500);
+      try {
+        const charge = await gateway.createCharge(
+          { idempotencyKey: req.orderId, orderId: req.orderId, amountMinor: toMinor(req.amount), currency, paymentMethod: req.paymentMethod, expiresAt: req.expiresAt },
+          { signal: ctx.cancellationSignal },
+        );
+        if (charge.status === 'declined') {
+          throw ApplicationFailure.nonRetryable(`payment declined: ${charge.declineCode ?? 'card_declined'}`, 'PaymentDeclined', charge.chargeId);
+        }
+        // A charge voided or refunded already (e.g. a saga Reset after a cancel) pays for nothing: say pending,
+        // the saga's deadline and settlement decide.
+        return { status: charge.status === 'succeeded' ? 'succeeded' : 'pending', chargeId: charge.chargeId };
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the saga stopped waiting for the charge');
+        throw gatewayFailure(err);
+      } finally {
+        clearInterval(beat);
       }
-      return { status: res.status, chargeId: res.chargeId };
     },
 
-    async refundPayment({ orderId }: { orderId: string }): Promise<{ refunded: boolean }> {
-      const res = await gateway.refund({ idempotencyKey: `refund-${orderId}`, orderId });
-      return { refunded: res.status === 'refunded' };
+    /** Gives an order's money back: one charge by id (a late success after the saga closed), or every charge
+     * of the order. */
+    async refundPayment({ orderId, chargeId }: { orderId: string; chargeId?: string }): Promise<{ refunded: boolean }> {
+      try {
+        if (chargeId) {
+          const charge = await gateway.retrieveCharge(chargeId);
+          if (!charge || charge.orderId !== orderId) return { refunded: false };
+          return { refunded: (await settleCharge(gateway, charge)).kind === 'refunded' };
+        }
+        return { refunded: (await settleOrderPayments(gateway, orderId, null)).refundedChargeIds.length > 0 };
+      } catch (err) {
+        throw gatewayFailure(err);
+      }
+    },
+
+    /** Voids every pending charge of the order and refunds every captured one but `keepChargeId`. */
+    async settlePayment({ orderId, keepChargeId }: { orderId: string; keepChargeId: string | null }): Promise<Settlement> {
+      try {
+        return await settleOrderPayments(gateway, orderId, keepChargeId);
+      } catch (err) {
+        throw gatewayFailure(err);
+      }
     },
   };
 }

@@ -51,6 +51,16 @@ const schema = z.object({
   /** The simulated gateway's answer time, and when a pm_card_lateSuccess charge finally succeeds. */
   GATEWAY_LATENCY: duration.default(30),
   GATEWAY_LATE_SUCCESS_DELAY: duration.optional(),
+  /** The shop's currency (ISO 4217): charges are made in its minor units. */
+  PAYMENT_CURRENCY: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+  /** The reconciler (orders/reconciler.ts, a Temporal Schedule): how often it runs, how far back it compares the
+   * gateway's charges with the orders, and how old a charge or an expired order must be before it acts (younger
+   * ones are their saga's to settle). */
+  RECONCILE_INTERVAL: duration.default(60_000),
+  RECONCILE_LOOKBACK: duration.default(48 * 3_600_000),
+  RECONCILE_GRACE: duration.default(2 * 60_000),
+  /** The worker process's Prometheus endpoint (/metrics); 0 turns it off. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   OUTBOX_POLL_INTERVAL: duration.default(100),
   /** Published outbox rows are deleted after this long (the events stay on Kafka). */
   OUTBOX_RETENTION: duration.default(24 * 60 * 60_000),

@@ -29,6 +29,8 @@ export interface StatusChange {
 /** An order in the archive: the client's view plus its status history. */
 export interface ArchivedOrder extends OrderView {
   history: StatusChange[];
+  /** The charge that paid for it (null for orders never placed, or placed before charges were recorded). */
+  charge_id: string | null;
 }
 
 export type ArchiveOutcome = 'archived' | 'already_archived' | 'not_finished' | 'missing';
@@ -64,12 +66,12 @@ export class OrderArchive {
       [
         {
           query: `INSERT INTO orders_by_id (order_id, user_id, status, total_price, payment_method, payment_status, cancel_reason,
-                    late_payment, expires_at, created_at, updated_at, archived_at, items, history)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                    late_payment, expires_at, created_at, updated_at, archived_at, items, history, charge_id)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           params: [
             order.order_id, order.user_id, order.status, total, order.payment_method, order.payment_status, order.cancel_reason,
             order.late_payment, new Date(order.expires_at), new Date(order.created_at), new Date(order.updated_at),
-            new Date(order.updated_at), lines, history,
+            new Date(order.updated_at), lines, history, order.charge_id,
           ],
         },
         {
@@ -90,6 +92,19 @@ export class OrderArchive {
       await trx('orders').where({ order_id: orderId }).whereIn('status', FINAL_STATUSES).delete(); // lines, history cascade
       return true;
     });
+  }
+
+  /** Marks an archived order refunded, once: a lightweight transaction, so of two racing callers one applies
+   * (and writes the event), the other learns it was done. Callers check that the order is archived first: on a
+   * missing row the condition would hold and create one. */
+  async markRefunded(orderId: string, late: boolean): Promise<'recorded' | 'already_recorded' | 'missing'> {
+    const set = late ? "payment_status = 'refunded', late_payment = 'refunded', updated_at = ?" : "payment_status = 'refunded', updated_at = ?";
+    const rs = await this.cassandra.execute(`UPDATE orders_by_id SET ${set} WHERE order_id = ? IF payment_status != 'refunded'`, [new Date(), orderId], {
+      prepare: true,
+    });
+    const row = rs.first();
+    if (row?.['[applied]']) return 'recorded';
+    return row?.payment_status === 'refunded' ? 'already_recorded' : 'missing';
   }
 
   /** An archived order by id, or null. */
@@ -128,11 +143,12 @@ export class OrderArchive {
   async loadLive(orderId: string): Promise<ArchivedOrder | null> {
     const view = await loadOrder(this.mysql, orderId);
     if (!view) return null;
+    const charge = await this.mysql('orders').select('charge_id').where({ order_id: orderId }).first();
     const rows: { status: string; reason: string | null; at: Date }[] = await this.mysql('order_status_history')
       .select('status', 'reason', 'at')
       .where({ order_id: orderId })
       .orderBy('id');
-    return { ...view, history: rows.map((r) => ({ status: r.status, reason: r.reason, at: new Date(r.at).toISOString() })) };
+    return { ...view, charge_id: charge?.charge_id ?? null, history: rows.map((r) => ({ status: r.status, reason: r.reason, at: new Date(r.at).toISOString() })) };
   }
 }
 
@@ -160,5 +176,6 @@ function fromRow(row: types.Row): ArchivedOrder {
     created_at: iso(row.created_at)!,
     updated_at: iso(row.updated_at)!,
     history,
+    charge_id: row.charge_id ?? null,
   };
 }

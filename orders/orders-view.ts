@@ -44,7 +44,7 @@ export async function listUserOrders(mysql: Knex, archive: OrderArchive, userId:
   const live = await liveOrders(mysql, userId, { ...query, before });
   const archived = await archive.pageByUser(userId, { before, status: query.status, limit: query.limit + 1 });
   const seen = new Set<string>();
-  const merged = [...live, ...archived.orders.map(({ history: _history, ...view }) => view)]
+  const merged = [...live, ...archived.orders.map(({ history: _history, charge_id: _charge, ...view }) => view)]
     .sort(newestFirst)
     .filter((o) => !seen.has(o.order_id) && seen.add(o.order_id));
   const page = merged.slice(0, query.limit);

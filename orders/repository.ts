@@ -17,6 +17,8 @@ interface OrderRow {
   payment_status: PaymentStatus;
   cancel_reason: string | null;
   late_payment: 'refunded' | 'accepted' | null;
+  /** The gateway charge that paid for the order (set when placed). */
+  charge_id?: string | null;
   expires_at: Date;
   created_at: Date;
   updated_at: Date;
@@ -57,7 +59,7 @@ export async function enqueueOrderEvent(trx: Knex.Transaction, type: OrderEventT
 
 export interface Transition {
   from: OrderStatus[];
-  set: Partial<Pick<OrderRow, 'status' | 'payment_status' | 'cancel_reason' | 'late_payment'>>;
+  set: Partial<Pick<OrderRow, 'status' | 'payment_status' | 'cancel_reason' | 'late_payment' | 'charge_id'>>;
   reason?: string;
 }
 

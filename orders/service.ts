@@ -125,8 +125,15 @@ export class OrderService {
     if (live) return live;
     const archived = await this.archive.find(orderId);
     if (!archived) return null;
-    const { history: _history, ...view } = archived;
+    const { history: _history, charge_id: _charge, ...view } = archived;
     return view;
+  }
+
+  /** The charge that paid for an order (MySQL, then the archive): null when none was recorded. */
+  async chargeOf(orderId: string): Promise<string | null> {
+    const live = await this.mysql('orders').select('charge_id').where({ order_id: orderId }).first();
+    if (live) return live.charge_id ?? null;
+    return (await this.archive.find(orderId))?.charge_id ?? null;
   }
 
   async get(orderId: string): Promise<OrderView> {

@@ -1,6 +1,7 @@
 /**
- * The worker process: the order saga's Temporal worker, the outbox relay that publishes its events to Kafka,
- * the saga sweeper and the archive sweeper.
+ * The worker process: the order saga's Temporal worker (with the reconciler's activity, which its Temporal
+ * Schedule runs), the outbox relay that publishes its events to Kafka, the saga sweeper and the archive
+ * sweeper, and a Prometheus endpoint.
  * Stops cleanly on SIGTERM/SIGINT (running activities finish, the relay commits its batch).
  */
 import { NativeConnection } from '@temporalio/worker';
@@ -17,6 +18,9 @@ import { createKafka, createProducer, ensureTopics } from '../stores/kafka/clien
 import { HttpPaymentGateway } from '../payments/gateway';
 import { OutboxRelay } from '../outbox/relay';
 import { createOrderWorker } from './order-worker';
+import { Reconciler, reconcilerSettingsFrom } from '../orders/reconciler';
+import { ensureReconcilerSchedule } from '../orders/reconciler-schedule';
+import { WorkerMetrics } from './metrics-server';
 
 async function main(): Promise<void> {
   const cfg = config();
@@ -28,26 +32,39 @@ async function main(): Promise<void> {
   const producer = await createProducer(kafka);
   const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL, 500, cfg.OUTBOX_RETENTION);
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const worker = await createOrderWorker({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
-    mysql,
-    redis,
-    cassandra,
-    gateway: new HttpPaymentGateway(cfg.PAYMENT_GATEWAY_URL),
-  });
   const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
-  const sweeper = new SagaSweeper(mysql, client, cfg, logger);
-  const archiveSweeper = new ArchiveSweeper(mysql, new OrderArchive(cassandra, mysql), cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger);
+  const gateway = new HttpPaymentGateway(cfg.PAYMENT_GATEWAY_URL);
+  const archive = new OrderArchive(cassandra, mysql);
+  const metrics = new WorkerMetrics();
+  const reconciler = new Reconciler(mysql, redis, client, gateway, archive, reconcilerSettingsFrom(cfg), logger);
+  const worker = await createOrderWorker(
+    {
+      connection,
+      namespace: cfg.TEMPORAL_NAMESPACE,
+      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+      mysql,
+      redis,
+      cassandra,
+      gateway,
+      currency: cfg.PAYMENT_CURRENCY,
+      reconciler,
+      repairs: metrics.repairs,
+    },
+    { shutdownGraceTime: '15s', shutdownForceTime: '30s' },
+  );
+  const scheduleId = await ensureReconcilerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.RECONCILE_INTERVAL);
+  await metrics.listen(cfg.WORKER_METRICS_PORT);
+  const sweeper = new SagaSweeper(mysql, redis, client, cfg, logger);
+  const archiveSweeper = new ArchiveSweeper(mysql, archive, cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger);
   relay.start();
   sweeper.start();
   archiveSweeper.start();
-  logger.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS }, 'order worker running');
+  logger.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS, reconcilerSchedule: scheduleId }, 'order worker running');
   await worker.run(); // resolves after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
   sweeper.stop();
   archiveSweeper.stop();
   await relay.stop();
+  await metrics.close();
   await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra.shutdown(), connection.close(), client.connection.close()]);
   logger.info('order worker stopped');
 }

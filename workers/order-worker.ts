@@ -11,6 +11,8 @@ import type { Redis } from 'ioredis';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import { createOrderActivities } from '../activities/order-activities';
 import { createNoopActivities } from '../activities/noop-activities';
+import { createReconcilerActivities, type RepairCounter } from '../activities/reconciler-activities';
+import type { Reconciler } from '../orders/reconciler';
 import type { PaymentGateway } from '../payments/gateway';
 
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
@@ -24,6 +26,11 @@ export interface OrderWorkerDeps {
   redis: Redis;
   cassandra: CassandraClient;
   gateway: PaymentGateway;
+  /** The shop's currency (PAYMENT_CURRENCY). */
+  currency?: string;
+  /** The reconciler the scheduled `reconcileWorkflow` runs, and where its repairs are counted. */
+  reconciler?: Reconciler;
+  repairs?: RepairCounter;
   /** A bundle's code (tests build it once); otherwise the file on disk, otherwise bundled now. */
   workflowBundleCode?: string;
 }
@@ -39,7 +46,11 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     ...workflowSource,
-    activities: { ...createOrderActivities(deps), ...createNoopActivities() },
+    activities: {
+      ...createOrderActivities(deps),
+      ...createNoopActivities(),
+      ...(deps.reconciler ? createReconcilerActivities(deps.reconciler, deps.repairs) : {}),
+    },
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,

@@ -1,21 +1,39 @@
 /**
  * The saga sweeper: finds orders that were reserved but whose saga never started (the API died, or Temporal
  * was unreachable, between the reservation and the start) and starts it. Starting is idempotent, so a sweep
- * racing the API, or another sweeper, changes nothing.
+ * racing the API, or another sweeper, changes nothing. Each row is handled on its own (one bad row never
+ * blocks the others):
+ *   - the payment window has closed: no saga would be allowed to charge, so the order is canceled and its stock
+ *     released here (nothing was ever charged: a saga marks the row before it charges);
+ *   - a workflow with its id exists but is closed (terminated before its first step): the row is marked as
+ *     started, and the reconciler (orders/reconciler.ts), which looks at closed sagas of live orders, repairs it;
+ *   - otherwise its saga is started.
  */
 import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { startSaga } from '../orders/saga';
+import { cancelAndRelease } from '../orders/cancel';
 import { runPeriodically } from '../lib/periodic';
 import type { OrderLine, PaymentMethod } from '../workflows/types';
+
+interface UnstartedOrder {
+  order_id: string;
+  user_id: string;
+  payment_method: PaymentMethod;
+  expires_at: Date;
+}
+
+export type SweepAction = 'started' | 'expired' | 'closed' | 'failed';
 
 export class SagaSweeper {
   private stopTimer: (() => void) | undefined;
 
   constructor(
     private readonly mysql: Knex,
+    private readonly redis: Redis,
     private readonly temporal: Client,
     private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_SAGA_SWEEP_AFTER'>,
     private readonly log: Logger,
@@ -29,31 +47,52 @@ export class SagaSweeper {
     this.stopTimer?.();
   }
 
-  /** One pass; returns the order ids whose saga it started (or found started). */
-  async sweep(): Promise<string[]> {
-    const rows: { order_id: string; user_id: string; payment_method: PaymentMethod; expires_at: Date }[] = await this.mysql('orders')
+  /** One pass; returns what it did with each order it found. */
+  async sweep(): Promise<Map<string, SweepAction>> {
+    const rows: UnstartedOrder[] = await this.mysql('orders')
       .select('order_id', 'user_id', 'payment_method', 'expires_at')
       .where({ status: 'created' })
       .whereNull('saga_started_at')
       .where('created_at', '<', new Date(Date.now() - this.cfg.ORDER_SAGA_SWEEP_AFTER))
       .orderBy('created_at')
       .limit(200);
+    const done = new Map<string, SweepAction>();
     for (const row of rows) {
-      const lines: OrderLine[] = (await this.mysql('order_items').select('item_id', 'quantity').where({ order_id: row.order_id }).orderBy('item_id')).map(
-        (l: { item_id: string; quantity: number }) => ({ item_id: l.item_id, quantity: Number(l.quantity) }),
-      );
-      await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, {
-        orderId: row.order_id,
-        userId: row.user_id,
-        lines,
-        paymentMethod: row.payment_method,
-        paymentTimeoutMs: this.cfg.ORDER_PAYMENT_TIMEOUT,
-        latePaymentPolicy: this.cfg.LATE_PAYMENT_POLICY,
-        latePaymentWindowMs: this.cfg.ORDER_LATE_PAYMENT_WINDOW,
-        expiresAt: new Date(row.expires_at).toISOString(),
-      });
-      this.log.warn({ orderId: row.order_id }, 'saga sweeper: started the saga of a reserved order');
+      try {
+        done.set(row.order_id, await this.sweepOne(row));
+      } catch (err) {
+        done.set(row.order_id, 'failed');
+        this.log.warn({ err, orderId: row.order_id }, 'saga sweeper: could not handle a reserved order, will retry');
+      }
     }
-    return rows.map((r) => r.order_id);
+    return done;
+  }
+
+  private async sweepOne(row: UnstartedOrder): Promise<SweepAction> {
+    if (new Date(row.expires_at).getTime() <= Date.now()) {
+      await cancelAndRelease(this.mysql, this.redis, row.order_id, 'payment_timeout', 'expired');
+      this.log.warn({ orderId: row.order_id }, 'saga sweeper: a reserved order expired before its saga started: canceled, stock released');
+      return 'expired';
+    }
+    const lines: OrderLine[] = (await this.mysql('order_items').select('item_id', 'quantity').where({ order_id: row.order_id }).orderBy('item_id')).map(
+      (l: { item_id: string; quantity: number }) => ({ item_id: l.item_id, quantity: Number(l.quantity) }),
+    );
+    const started = await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, {
+      orderId: row.order_id,
+      userId: row.user_id,
+      lines,
+      paymentMethod: row.payment_method,
+      paymentTimeoutMs: this.cfg.ORDER_PAYMENT_TIMEOUT,
+      latePaymentPolicy: this.cfg.LATE_PAYMENT_POLICY,
+      latePaymentWindowMs: this.cfg.ORDER_LATE_PAYMENT_WINDOW,
+      expiresAt: new Date(row.expires_at).toISOString(),
+    });
+    if (started === 'closed') {
+      await this.mysql('orders').where({ order_id: row.order_id }).whereNull('saga_started_at').update({ saga_started_at: this.mysql.fn.now(3) });
+      this.log.warn({ orderId: row.order_id }, 'saga sweeper: the saga of a reserved order is closed; left to the reconciler');
+      return 'closed';
+    }
+    this.log.info({ orderId: row.order_id }, 'saga sweeper: started (or found) the saga of a reserved order');
+    return 'started';
   }
 }

@@ -2,3 +2,4 @@
 export { orderWorkflow } from './order';
 export { latePaymentWorkflow } from './late-payment';
 export { noopWorkflow } from './noop';
+export { reconcileWorkflow } from './reconcile';

@@ -2,14 +2,24 @@
  * The order saga. One workflow per order, its id the order id, so the Temporal Web UI finds an order's saga by
  * its id. Deterministic code only: every side effect is an activity (activities/order-activities.ts).
  *
- *   reserve stock (local activity, answers the update-with-start of POST /orders)
- *   -> mirror in Redis -> charge, racing the payment timer, a webhook and the customer's cancel
- *   -> placed | canceled (stock released)  -> after an expiry, a late success is refunded or accepted
- *   -> placed waits for ship / deliver / cancel (refund + release)
- *   -> delivered | canceled: archived to Cassandra (and removed from MySQL), then the workflow ends
+ *   claim   the order the API reserved in MySQL (a read: the saga never reserves or inserts)
+ *   mirror  it in Redis with its payment expiry (best effort: a Redis outage never holds up the money)
+ *   pay     charge the gateway, racing its answer (activity or webhook) against the payment timer and a cancel;
+ *           no charge is started once the window has closed, and a charge in flight is settled before any
+ *           outcome other than "placed" is decided
+ *   place   success: placed, with the charge id stored
+ *   or compensate: canceled, stock released, every charge of the order voided or refunded by charge id
+ *   fulfil  placed -> in_transit -> delivered (updates from the seller), or the customer's cancel (refund)
+ *   archive a finished order moves to Cassandra; every payment that turned up meanwhile is settled last
+ *
+ * Sagas started before this version run `legacyOrderWorkflow` (workflows/order-legacy.ts) unchanged: the
+ * `saga-v2` patch marker tells the two apart, so their histories replay.
+ * Cancelling the workflow (Web UI, `temporal workflow cancel`) is an operator's force-cancel: it compensates.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -17,215 +27,366 @@ import {
   log,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/order-activities';
-import { cancelUpdate, deliverUpdate, paymentResultSignal, reservationUpdate, shipUpdate, stateQuery } from './messages';
-import type { CancelReason, OrderInput, OrderOutcome, OrderState, OrderView, PaymentResult, ReservationResult } from './types';
+import { cancelUpdate, deliverUpdate, paymentResultSignal, shipUpdate, stateQuery } from './messages';
+import { legacyOrderWorkflow } from './order-legacy';
+import type { CancelReason, OrderInput, OrderOutcome, OrderState, OrderView, PaymentResult, Settlement } from './types';
 
-// A short MySQL transaction: a local activity saves two round trips to the server on the hot path.
-const { reserveStock } = proxyLocalActivities<OrderActivities>({
-  startToCloseTimeout: '15s',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8 },
+/** Marks sagas that run this file's code (see the header). */
+export const SAGA_V2_PATCH = 'saga-v2';
+
+// The first step only reads: it retries until MySQL answers (an order the buyer was told exists is never
+// given up because of a blip), and stops at once when the order is not live (a Reset of a finished order).
+const claiming = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: ['OrderNotLive'] },
 });
 
-// Store writes and compensations retry until they succeed: each is idempotent, so a retry after a lost
-// answer changes nothing twice. Each is a short transaction: a 10 s limit lets a crashed worker's attempt be
-// retried soon.
+// Store writes and compensations retry until they succeed: each is idempotent, so a retry after a lost answer
+// changes nothing twice.
 const store = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['OrderNotFinished'] },
 });
 
-// A charge may hang (pm_card_noResponse): each attempt gives up after 10 s and the payment timer bounds the
-// whole. A decline is a non-retryable failure, never retried.
-const gateway = proxyActivities<OrderActivities>({
+// The Redis mirror is a convenience: bounded, and its failure is logged, not awaited forever.
+const mirroring = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '3s',
+  scheduleToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s' },
+});
+
+// The charge heartbeats, so a cancel reaches it and aborts its HTTP call; WAIT_CANCELLATION_COMPLETED makes the
+// saga wait until the attempt really ended before it decides anything else.
+const charging = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: ['PaymentDeclined'] },
+  heartbeatTimeout: '3s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: ['PaymentDeclined', 'GatewayRejected'] },
 });
 
-/** Added once histories without the archive step were in flight: they replay without it. */
-export const ARCHIVE_PATCH = 'archive-finished-orders';
+// Voids and refunds: retried while the gateway is unreachable; a refusal is for a person (NeedsAttention).
+const settling = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['GatewayRejected'] },
+});
 
 export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
-  const { orderId } = input;
-  const state: OrderState = { phase: 'reserving', payment: 'pending' };
-  let reservation: ReservationResult | undefined;
-  let reservationError: ApplicationFailure | undefined;
-  let payment: PaymentResult | undefined; // the gateway's first word while the order waits for it
-  let latePayment: PaymentResult | undefined; // a success after the wait was decided
-  let decided = false;
-  let cancelRequested = false;
-  let canceledView: OrderView | undefined;
-  let shipRequested = false;
-  let deliverRequested = false;
+  if (!patched(SAGA_V2_PATCH)) return legacyOrderWorkflow(input);
+  return new OrderSaga(input).run();
+}
 
-  setHandler(stateQuery, () => state);
+type Requester = 'customer' | 'operator';
 
-  setHandler(reservationUpdate, async () => {
-    await condition(() => reservation !== undefined || reservationError !== undefined);
-    if (reservationError) throw reservationError;
-    return reservation!;
-  });
+class OrderSaga {
+  private readonly orderId: string;
+  private readonly expiresAt: string;
+  private readonly state: OrderState = { phase: 'reserving', payment: 'pending' };
+  private order: OrderView | undefined;
+  /** The gateway's first word while the order waits for it. */
+  private word: PaymentResult | undefined;
+  private decided = false;
+  /** A success seen after a non-placed decision (the late payment), and whether one arrived since the last
+   * settlement: the saga settles again before it ends. */
+  private late: PaymentResult | undefined;
+  private unsettledSuccess = false;
+  private settledOnce = false;
+  private cancelRequest: Requester | undefined;
+  private canceledView: OrderView | undefined;
+  private shipRequested = false;
+  private deliverRequested = false;
+  private charge: Promise<void> | undefined;
 
-  // Exactly one winner between payment, expiry and cancel: whatever the workflow sees first decides, and a
-  // success seen after that is a late payment.
-  const onPayment = (r: PaymentResult) => {
-    if (!decided) payment ??= r;
-    else if (r.status === 'succeeded' && state.payment !== 'succeeded') latePayment ??= r;
-  };
-  setHandler(paymentResultSignal, onPayment);
-
-  setHandler(
-    cancelUpdate,
-    async () => {
-      cancelRequested = true;
-      await condition(() => canceledView !== undefined);
-      return canceledView!;
-    },
-    {
-      validator: () => {
-        if (cancelRequested || shipRequested || (state.phase !== 'awaiting_payment' && state.phase !== 'placed')) {
-          throw new Error(`the order is ${state.phase} and can no longer be canceled`);
-        }
-      },
-    },
-  );
-  setHandler(
-    shipUpdate,
-    async () => {
-      shipRequested = true;
-      await condition(() => state.phase !== 'placed');
-    },
-    { validator: () => requirePhase(state, 'placed', 'shipped', shipRequested || cancelRequested) },
-  );
-  setHandler(
-    deliverUpdate,
-    async () => {
-      deliverRequested = true;
-      await condition(() => state.phase !== 'in_transit');
-    },
-    { validator: () => requirePhase(state, 'in_transit', 'delivered', deliverRequested) },
-  );
-
-  // 1. Reserve: all lines or none, in one MySQL transaction (normally done by the API already: then a read).
-  const expiresAt = input.expiresAt ?? new Date(Date.now() + input.paymentTimeoutMs).toISOString();
-  try {
-    reservation = await reserveStock({ ...input, expiresAt });
-  } catch (err) {
-    // The store stayed down through every retry. A commit whose answer was lost may still hold stock:
-    // release it (a no-op when nothing was written) before failing loudly to the caller.
-    log.error('reservation failed', { orderId, error: String(err) });
-    reservationError = ApplicationFailure.nonRetryable('the stock could not be reserved, try again', 'ReservationFailed');
-    await CancellationScope.nonCancellable(() => store.cancelOrder({ orderId, reason: 'reservation_failed', paymentStatus: 'pending' }));
-    state.phase = 'rejected';
-    return { orderId, result: 'rejected' };
+  constructor(private readonly input: OrderInput) {
+    this.orderId = input.orderId;
+    this.expiresAt = input.expiresAt ?? new Date(Date.now() + input.paymentTimeoutMs).toISOString();
+    this.registerHandlers();
   }
-  if (!reservation.ok) {
-    state.phase = 'rejected';
-    return { orderId, result: 'rejected', shortages: reservation.shortages };
-  }
-  state.phase = 'awaiting_payment';
-  await store.mirrorOrder(reservation.order);
 
-  // 2. Payment, raced against the timer and the customer's cancel.
-  const chargeScope = new CancellationScope();
-  chargeScope
-    .run(() => gateway.chargePayment({ orderId, amount: reservation.order.total_price, paymentMethod: input.paymentMethod, expiresAt }))
-    .then(
-      (r) => (r.status === 'pending' ? undefined : onPayment({ status: r.status, chargeId: r.chargeId })),
+  async run(): Promise<OrderOutcome> {
+    try {
+      return await this.steps();
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      // The workflow was cancelled (Web UI, CLI): an operator's force-cancel, compensated like any cancel.
+      if (!['reserving', 'awaiting_payment', 'placed', 'canceled'].includes(this.state.phase)) throw err;
+      log.warn('order saga cancelled by an operator: compensating', { orderId: this.orderId, phase: this.state.phase });
+      return await CancellationScope.nonCancellable(() => this.forceCancel());
+    }
+  }
+
+  private async steps(): Promise<OrderOutcome> {
+    const claimed = await this.claim();
+    if (!claimed) return { orderId: this.orderId, result: 'rejected' };
+    if (claimed === 'placed') return await this.fulfil();
+    await this.mirror();
+    const outcome = await this.pay();
+    return outcome === 'placed' ? await this.fulfil() : outcome;
+  }
+
+  // ---- claim -------------------------------------------------------------------------------------------------
+
+  /** The live order, or null when there is none to run for (then nothing was touched). */
+  private async claim(): Promise<OrderView | 'placed' | null> {
+    try {
+      const { order, chargeId } = await claiming.claimOrder({ orderId: this.orderId });
+      this.order = order;
+      if (order.status === 'placed' && chargeId) {
+        // A Reset of a placed order: its payment is done, go on with fulfilment.
+        this.setPlaced(chargeId);
+        return 'placed';
+      }
+      this.state.phase = 'awaiting_payment';
+      return order;
+    } catch (err) {
+      if (isCancellation(err) || !isFailureOfType(err, 'OrderNotLive')) throw err;
+      log.warn('order saga: the order is not live, nothing to do', { orderId: this.orderId });
+      this.state.phase = 'rejected';
+      return null;
+    }
+  }
+
+  private async mirror(): Promise<void> {
+    await bestEffort('mirrorOrder', () => mirroring.mirrorOrder(this.order!));
+  }
+
+  // ---- pay ---------------------------------------------------------------------------------------------------
+
+  private async pay(): Promise<'placed' | OrderOutcome> {
+    const msLeft = Date.parse(this.expiresAt) - Date.now();
+    const scope = new CancellationScope();
+    if (msLeft > 0 && !this.cancelRequest) {
+      this.charge = scope.run(() => this.startCharge());
+      await condition(() => this.word !== undefined || this.cancelRequest !== undefined, msLeft);
+    }
+    this.decided = true;
+    if (this.word?.status === 'succeeded') {
+      if (await this.place(this.word.chargeId, false)) return 'placed';
+      return await this.compensate('payment_timeout', 'expired'); // the order was canceled under us: refund
+    }
+    // Whatever comes next is not "placed": stop the charge and wait until its attempt has really ended, so no
+    // request is left in flight at the gateway when the payments are settled.
+    scope.cancel();
+    await this.charge;
+    if (this.word?.status === 'declined') return await this.compensate('payment_declined', 'declined');
+    if (this.cancelRequest) return await this.compensate(this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer', 'voided');
+    return await this.expire();
+  }
+
+  /** The charge, its answer handed to the same place as a webhook's. */
+  private startCharge(): Promise<void> {
+    const amount = this.order!.total_price;
+    return charging.chargePayment({ orderId: this.orderId, amount, paymentMethod: this.input.paymentMethod, expiresAt: this.expiresAt }).then(
+      (r) => (r.status === 'pending' ? undefined : this.onPayment({ status: r.status, chargeId: r.chargeId })),
       (err) => {
-        if (isCancellation(err)) return;
-        if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'PaymentDeclined') {
-          onPayment({ status: 'declined', chargeId: String(err.cause.details?.[0] ?? '') });
+        if (isFailureOfType(err, 'PaymentDeclined')) {
+          const cause = (err as ActivityFailure).cause as ApplicationFailure;
+          this.onPayment({ status: 'declined', chargeId: String(cause.details?.[0] ?? '') });
         }
+        // Cancelled, timed out or refused: the settlement at the end looks at the gateway itself.
       },
     );
-  const ms = Math.max(0, Date.parse(expiresAt) - Date.now());
-  await condition(() => payment !== undefined || cancelRequested, ms);
-  decided = true;
-  chargeScope.cancel();
-
-  if (payment?.status === 'succeeded') {
-    await place(payment.chargeId, false);
-  } else if (payment?.status === 'declined') {
-    state.payment = 'declined';
-    return await archived(await cancelAndRelease('payment_declined', 'declined'));
-  } else if (cancelRequested) {
-    // A charge may have landed just now: refunding by order id is harmless when nothing was charged.
-    const refund = await CancellationScope.nonCancellable(() => gateway.refundPayment({ orderId }));
-    return await archived(await cancelAndRelease('canceled_by_customer', refund.refunded ? 'refunded' : 'voided'));
-  } else {
-    state.payment = 'expired';
-    await cancelAndRelease('payment_timeout', 'expired');
-    // The gateway may still say yes: listen for a while, then refund it or keep the order.
-    if (!(await condition(() => latePayment !== undefined, input.latePaymentWindowMs))) {
-      return await archived({ orderId, result: 'canceled', cancelReason: 'payment_timeout' });
-    }
-    const accepted = input.latePaymentPolicy === 'accept' && (await store.acceptLatePayment({ orderId, chargeId: latePayment!.chargeId }));
-    if (!accepted) {
-      await gateway.refundPayment({ orderId });
-      await store.recordRefund({ orderId, late: true });
-      state.latePayment = 'refunded';
-      return await archived({ orderId, result: 'canceled', cancelReason: 'payment_timeout', latePayment: 'refunded' });
-    }
-    state.latePayment = 'accepted';
-    state.phase = 'placed';
-    state.payment = 'succeeded';
   }
 
-  // 3. Placed: wait for the seller (ship, deliver) or the customer (cancel before shipping). Each request is
-  // consumed once handled; the validators refuse any request its phase does not allow.
-  for (;;) {
-    await condition(() => cancelRequested || shipRequested || deliverRequested);
-    if (cancelRequested) {
-      await CancellationScope.nonCancellable(async () => {
-        await gateway.refundPayment({ orderId });
-        await store.recordRefund({ orderId, late: false });
-      });
-      return await archived(await cancelAndRelease('canceled_by_customer', 'refunded'));
+  /** No answer by the deadline: canceled and released at once; a success in the late window is refunded or,
+   * with LATE_PAYMENT_POLICY=accept, places the order again if its stock can still be taken. */
+  private async expire(): Promise<OrderOutcome> {
+    this.state.payment = 'expired';
+    await this.cancelAndRelease('payment_timeout', 'expired');
+    if (!this.late) await condition(() => this.late !== undefined, this.input.latePaymentWindowMs);
+    const late = this.late;
+    if (late && this.input.latePaymentPolicy === 'accept' && (await store.acceptLatePayment({ orderId: this.orderId, chargeId: late.chargeId }))) {
+      this.state.latePayment = 'accepted';
+      this.state.phase = 'placed';
+      this.setPlaced(late.chargeId);
+      return await this.fulfil();
     }
-    if (shipRequested) {
-      await store.advanceFulfilment({ orderId, from: 'placed', to: 'in_transit' });
-      state.phase = 'in_transit';
-      shipRequested = false;
-    }
-    if (deliverRequested) {
-      await store.advanceFulfilment({ orderId, from: 'in_transit', to: 'delivered' });
-      state.phase = 'delivered';
-      deliverRequested = false;
-      return await archived({ orderId, result: 'delivered', latePayment: state.latePayment });
+    if (late) this.state.latePayment = 'refunded';
+    return await this.close({ orderId: this.orderId, result: 'canceled', cancelReason: 'payment_timeout', latePayment: this.state.latePayment });
+  }
+
+  // ---- place, fulfil -----------------------------------------------------------------------------------------
+
+  /** True once the order is placed; false when it is no longer `created` (then the caller compensates). */
+  private async place(chargeId: string, late: boolean): Promise<boolean> {
+    const placed = await store.markPlaced({ orderId: this.orderId, chargeId, late });
+    if (!placed) return false;
+    this.setPlaced(chargeId);
+    await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
+    return true;
+  }
+
+  private setPlaced(chargeId: string): void {
+    this.state.phase = 'placed';
+    this.state.payment = 'succeeded';
+    this.state.chargeId = chargeId;
+  }
+
+  /** Placed: wait for the seller (ship, deliver) or the customer (cancel before shipping). Each request is
+   * consumed once handled; the validators refuse any request its phase does not allow. */
+  private async fulfil(): Promise<OrderOutcome> {
+    for (;;) {
+      await condition(() => this.cancelRequest !== undefined || this.shipRequested || this.deliverRequested);
+      if (this.cancelRequest) {
+        return await this.compensate(this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer', 'refunded');
+      }
+      if (this.shipRequested) {
+        await store.advanceFulfilment({ orderId: this.orderId, from: 'placed', to: 'in_transit' });
+        this.state.phase = 'in_transit';
+        this.shipRequested = false;
+      }
+      if (this.deliverRequested) {
+        await store.advanceFulfilment({ orderId: this.orderId, from: 'in_transit', to: 'delivered' });
+        this.state.phase = 'delivered';
+        this.deliverRequested = false;
+        return await this.close({ orderId: this.orderId, result: 'delivered', latePayment: this.state.latePayment });
+      }
     }
   }
 
-  /** The last step of a finished order: it moves to the archive, and the workflow ends with it. */
-  async function archived(outcome: OrderOutcome): Promise<OrderOutcome> {
-    if (patched(ARCHIVE_PATCH)) {
-      await store.archiveOrder({ orderId });
-      state.archived = true;
-    }
-    return outcome;
+  // ---- compensate, close -------------------------------------------------------------------------------------
+
+  /** Money back first (every charge of the order), then the order canceled and its stock released. */
+  private async compensate(reason: CancelReason, noMoneyStatus: OrderState['payment']): Promise<OrderOutcome> {
+    const settlement = await this.settle(null);
+    const refunded = settlement.refundedChargeIds.length > 0;
+    await this.cancelAndRelease(reason, refunded ? 'refunded' : noMoneyStatus);
+    return await this.close({ orderId: this.orderId, result: 'canceled', cancelReason: reason, latePayment: this.state.latePayment });
   }
 
-  async function place(chargeId: string, late: boolean): Promise<void> {
-    await store.markPlaced({ orderId, chargeId, late });
-    state.phase = 'placed';
-    state.payment = 'succeeded';
-    await store.removeMirror({ orderId });
+  private async forceCancel(): Promise<OrderOutcome> {
+    this.decided = true;
+    if (this.charge) await this.charge; // its scope is cancelled with the workflow: wait for the attempt to end
+    if (this.state.phase === 'canceled') return await this.close({ orderId: this.orderId, result: 'canceled', cancelReason: this.state.cancelReason });
+    return await this.compensate('canceled_by_operator', 'voided');
   }
 
   /** Compensation: never cancelled half-way, each step idempotent. */
-  async function cancelAndRelease(reason: CancelReason, paymentStatus: OrderState['payment']): Promise<OrderOutcome> {
-    canceledView = await CancellationScope.nonCancellable(async () => {
-      const view = await store.cancelOrder({ orderId, reason, paymentStatus });
-      await store.removeMirror({ orderId });
+  private async cancelAndRelease(reason: CancelReason, paymentStatus: OrderState['payment']): Promise<void> {
+    this.canceledView = await CancellationScope.nonCancellable(async () => {
+      const view = await store.cancelOrder({ orderId: this.orderId, reason, paymentStatus });
+      await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
       return view!;
     });
-    state.phase = 'canceled';
-    state.cancelReason = reason;
-    return { orderId, result: 'canceled', cancelReason: reason, latePayment: state.latePayment };
+    this.state.phase = 'canceled';
+    this.state.cancelReason = reason;
+    this.state.payment = paymentStatus;
   }
+
+  /**
+   * Voids every pending charge of the order and refunds every captured one but `keep`, by charge id, then
+   * records a refund on the order (MySQL or the archive). A success that arrives meanwhile is settled by the
+   * next call (see close()).
+   */
+  private async settle(keep: string | null): Promise<Settlement> {
+    this.unsettledSuccess = false;
+    this.settledOnce = true;
+    return CancellationScope.nonCancellable(async () => {
+      let settlement: Settlement;
+      try {
+        settlement = await settling.settlePayment({ orderId: this.orderId, keepChargeId: keep });
+      } catch (err) {
+        this.state.needsAttention = `the gateway refused to settle the payments: ${String((err as Error).message)}`;
+        log.error('order saga: payments could not be settled', { orderId: this.orderId, error: String(err) });
+        return { refundedChargeIds: [], voidedChargeIds: [], refundedMinor: 0, unsettledChargeIds: [] };
+      }
+      if (settlement.unsettledChargeIds.length > 0) this.state.needsAttention = `unsettled charges: ${settlement.unsettledChargeIds.join(', ')}`;
+      if (settlement.refundedChargeIds.length > 0) {
+        // After an expiry the money came late; otherwise it is the refund of a cancel.
+        const late = this.state.cancelReason === 'payment_timeout';
+        await store.recordRefund({ orderId: this.orderId, late });
+        if (late) this.state.latePayment = 'refunded';
+      }
+      return settlement;
+    });
+  }
+
+  /** The last step of every finished order: archived, then every payment that turned up since the decision is
+   * settled (a non-placed order keeps no charge, a delivered one only its own), until none is left. */
+  private async close(outcome: OrderOutcome): Promise<OrderOutcome> {
+    const keep = outcome.result === 'delivered' ? (this.state.chargeId ?? null) : null;
+    await CancellationScope.nonCancellable(async () => {
+      if (outcome.result === 'canceled' && (!this.settledOnce || this.unsettledSuccess)) await this.settle(keep);
+      await store.archiveOrder({ orderId: this.orderId });
+      this.state.archived = true;
+    });
+    // A success signal that lands while the completion is being sent makes the server refuse it and hand the
+    // workflow the signal: this loop then runs again. So no success is ever left behind.
+    for (;;) {
+      await condition(allHandlersFinished);
+      if (!this.unsettledSuccess) break;
+      await this.settle(keep);
+    }
+    if (outcome.result === 'canceled' && this.state.latePayment) outcome.latePayment = this.state.latePayment;
+    return outcome;
+  }
+
+  // ---- messages ----------------------------------------------------------------------------------------------
+
+  /** Exactly one winner between payment, expiry and cancel: the first word decides; a success after a
+   * non-placed decision is a late payment, settled before the saga ends. */
+  private onPayment(r: PaymentResult): void {
+    if (!this.decided) {
+      this.word ??= r;
+      return;
+    }
+    if (r.status !== 'succeeded' || r.chargeId === this.state.chargeId) return; // a redelivery of what placed it
+    this.late ??= r;
+    this.unsettledSuccess = true;
+  }
+
+  private registerHandlers(): void {
+    setHandler(stateQuery, () => this.state);
+    setHandler(paymentResultSignal, (r) => this.onPayment(r));
+    setHandler(
+      cancelUpdate,
+      async () => {
+        this.cancelRequest ??= 'customer';
+        await condition(() => this.canceledView !== undefined);
+        return this.canceledView!;
+      },
+      {
+        validator: () => {
+          const { phase } = this.state;
+          if (this.cancelRequest || this.shipRequested || !['reserving', 'awaiting_payment', 'placed'].includes(phase)) {
+            throw new Error(`the order is ${phase} and can no longer be canceled`);
+          }
+        },
+      },
+    );
+    setHandler(
+      shipUpdate,
+      async () => {
+        this.shipRequested = true;
+        await condition(() => this.state.phase !== 'placed');
+      },
+      { validator: () => requirePhase(this.state, 'placed', 'shipped', this.shipRequested || this.cancelRequest !== undefined) },
+    );
+    setHandler(
+      deliverUpdate,
+      async () => {
+        this.deliverRequested = true;
+        await condition(() => this.state.phase !== 'in_transit');
+      },
+      { validator: () => requirePhase(this.state, 'in_transit', 'delivered', this.deliverRequested) },
+    );
+  }
+}
+
+/** Runs a convenience step; its failure is logged and the saga goes on (a cancellation still propagates). */
+async function bestEffort(step: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn(`order saga: ${step} failed, going on without it`, { error: String(err) });
+  }
+}
+
+function isFailureOfType(err: unknown, type: string): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === type;
 }
 
 /** An update validator: the order must be in `phase`, with no such request already under way. */

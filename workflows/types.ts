@@ -3,7 +3,7 @@
 export type OrderStatus = 'created' | 'placed' | 'in_transit' | 'delivered' | 'canceled';
 export type PaymentStatus = 'pending' | 'succeeded' | 'declined' | 'expired' | 'refunded' | 'voided';
 export type LatePaymentPolicy = 'refund' | 'accept';
-export type CancelReason = 'payment_declined' | 'payment_timeout' | 'canceled_by_customer';
+export type CancelReason = 'payment_declined' | 'payment_timeout' | 'canceled_by_customer' | 'canceled_by_operator';
 
 /** Stripe-style test payment methods: each drives one branch of the saga from outside. */
 export const PAYMENT_METHODS = ['pm_card_visa', 'pm_card_chargeDeclined', 'pm_card_noResponse', 'pm_card_lateSuccess'] as const;
@@ -75,6 +75,26 @@ export interface OrderState {
   latePayment?: 'refunded' | 'accepted';
   /** True once the finished order has moved to the Cassandra archive. */
   archived?: boolean;
+  /** The charge that paid for the order (saga v2). */
+  chargeId?: string;
+  /** Why a person should look at this order (saga v2), e.g. a refund the gateway refused. */
+  needsAttention?: string;
+}
+
+/** What settling an order's payments did at the gateway: every captured charge but the kept one refunded,
+ * every pending one voided (activities' `settlePayment`). */
+export interface Settlement {
+  refundedChargeIds: string[];
+  voidedChargeIds: string[];
+  refundedMinor: number;
+  /** Charges the gateway would not settle (left for the reconciler and a person). */
+  unsettledChargeIds: string[];
+}
+
+/** The saga's first step (v2): the live order it runs for, and the charge already on it (after a Reset). */
+export interface ClaimedOrder {
+  order: OrderView;
+  chargeId: string | null;
 }
 
 /** A payment gateway's word on a charge, by activity result or webhook. */

@@ -7,7 +7,6 @@ import { Id } from '../schemas';
 import { registerRoute } from '../validate';
 import { SIGNATURE_HEADER, verifySignature } from '../../payments/webhook-signature';
 import { paymentResultSignal } from '../../workflows/messages';
-import { loadOrder } from '../../orders/repository';
 import { logger } from '../../lib/logger';
 
 const WebhookEvent = z
@@ -65,19 +64,31 @@ export function paymentsRouter(deps: ApiDeps): Router {
   return r;
 }
 
+const PAID: string[] = ['placed', 'in_transit', 'delivered'];
+
+/**
+ * A gateway's word for an order whose saga has closed. Only a success matters: unless it is the charge that paid
+ * for the order (a redelivery), the money goes back, by a workflow of its own keyed by the charge, started
+ * durably before the gateway is answered 200. The order is looked up wherever it lives (MySQL, then the
+ * archive); a success for an order that is nowhere is refunded too.
+ */
 async function handleClosedSaga(deps: ApiDeps, orderId: string, chargeId: string, status: 'succeeded' | 'declined'): Promise<void> {
-  const order = await loadOrder(deps.stores.mysql, orderId);
-  if (!order) throw new ApiError(404, 'not_found', `order ${orderId} not found`);
-  // A redelivery of the payment that placed this order changes nothing.
-  if (status !== 'succeeded' || order.payment_status === 'succeeded' || order.payment_status === 'refunded') return;
-  logger.warn({ orderId, chargeId }, 'payment succeeded after the order closed: refunding');
-  await deps.stores.temporal.workflow.start('latePaymentWorkflow', {
-    workflowId: `late-payment-${orderId}`,
-    taskQueue: deps.cfg.TEMPORAL_TASK_QUEUE,
-    args: [{ orderId, chargeId }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-  }).catch((err: Error) => {
-    if (err.name !== 'WorkflowExecutionAlreadyStartedError') throw err;
-  });
+  if (status !== 'succeeded') return;
+  const order = await deps.orders.find(orderId);
+  if (order && PAID.includes(order.status)) {
+    const paidBy = await deps.orders.chargeOf(orderId);
+    if (paidBy === null || paidBy === chargeId) return;
+  }
+  logger.warn({ orderId, chargeId, status: order?.status ?? 'unknown' }, 'payment succeeded after the order closed: refunding');
+  await deps.stores.temporal.workflow
+    .start('latePaymentWorkflow', {
+      workflowId: `late-payment-${chargeId}`,
+      taskQueue: deps.cfg.TEMPORAL_TASK_QUEUE,
+      args: [{ orderId, chargeId }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    })
+    .catch((err: Error) => {
+      if (err.name !== 'WorkflowExecutionAlreadyStartedError') throw err;
+    });
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as core from './migrations/001_core';
 import * as sagaStarted from './migrations/002_saga_started';
 import * as noItemFk from './migrations/003_order_items_no_item_fk';
+import * as orderChargeId from './migrations/004_order_charge_id';
 import * as catalog from './migrations/010_catalog';
 import * as notifications from './migrations/020_notifications';
 import * as notificationsByOrder from './migrations/021_notifications_by_order';
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': core,
   '002_saga_started': sagaStarted,
   '003_order_items_no_item_fk': noItemFk,
+  '004_order_charge_id': orderChargeId,
   '010_catalog': catalog,
   '020_notifications': notifications,
   '021_notifications_by_order': notificationsByOrder,

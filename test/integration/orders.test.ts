@@ -261,12 +261,12 @@ test('a reserved order whose saga never started (the API died in between) is sta
   const expiresAt = new Date(Date.now() + 60_000).toISOString();
   const r = await reserveOrder(p.stores.mysql, { orderId, userId: buyer.userId, lines: [{ item_id: a, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt });
   expect(r.ok).toBe(true);
-  const sweeper = new SagaSweeper(p.stores.mysql, p.stores.temporal, { ...p.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, logger);
-  expect(await sweeper.sweep()).toContain(orderId);
+  const sweeper = new SagaSweeper(p.stores.mysql, p.stores.redis, p.stores.temporal, { ...p.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, logger);
+  expect((await sweeper.sweep()).get(orderId)).toBe('started');
   const placed = await statusIs(orderId, 'placed');
   expect(placed.expires_at).toBe(expiresAt);
   expect(await stockOf(p.stores.mysql, a)).toBe(1);
-  expect(await sweeper.sweep()).not.toContain(orderId); // started: left alone
+  expect((await sweeper.sweep()).has(orderId)).toBe(false); // started: left alone
 });
 
 test("GET /users/{id}/orders: the buyer's orders newest first, paged by cursor, filtered by status; others 403", async () => {

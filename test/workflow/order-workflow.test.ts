@@ -1,16 +1,17 @@
 /**
- * Every branch of the order saga on a local Temporal dev server, with fake activities (the point here is the
- * workflow's decisions; the real activities are tested against the real stores in test/integration).
+ * Every branch of the order saga (v2) on a local Temporal dev server, with fake activities (the point here is
+ * the workflow's decisions; the real activities are tested against the real stores in test/integration).
+ * The saga is started as production starts it (orders/saga.ts: a plain start after the API reserved the order).
  * Timers are short through the workflow's input, as ORDER_PAYMENT_TIMEOUT does in production.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { WorkflowUpdateFailedError, WithStartWorkflowOperation } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { OrderActivities } from '../../activities/order-activities';
-import { cancelUpdate, deliverUpdate, paymentResultSignal, reservationUpdate, shipUpdate, stateQuery } from '../../workflows/messages';
-import type { OrderInput, OrderOutcome, OrderView, ReservationResult } from '../../workflows/types';
+import { cancelUpdate, deliverUpdate, paymentResultSignal, shipUpdate, stateQuery } from '../../workflows/messages';
+import type { OrderInput, OrderOutcome, OrderView, Settlement } from '../../workflows/types';
 import { localTestEnv, workflowBundle } from '../support/temporal-env';
 
 let env: TestWorkflowEnvironment;
@@ -36,9 +37,10 @@ function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
     return fn(...args);
   };
   const defaults: OrderActivities = {
+    claimOrder: async ({ orderId }) => ({ order: view(orderId), chargeId: null }),
     reserveStock: async (input) => ({ ok: true, order: view(input.orderId) }),
     cancelOrder: async ({ orderId }) => ({ ...view(orderId, 'canceled') }),
-    markPlaced: async () => undefined,
+    markPlaced: async () => true,
     acceptLatePayment: async () => true,
     recordRefund: async () => undefined,
     advanceFulfilment: async () => undefined,
@@ -46,16 +48,19 @@ function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
     removeMirror: async () => undefined,
     chargePayment: async () => ({ status: 'succeeded', chargeId: 'ch_1' }),
     refundPayment: async () => ({ refunded: true }),
+    settlePayment: async () => settled(),
     archiveOrder: async () => 'archived',
   };
   const merged = { ...defaults, ...behaviour } as Record<string, (...a: any[]) => Promise<unknown>>;
   return Object.fromEntries(Object.entries(merged).map(([k, fn]) => [k, record(k, fn)])) as unknown as OrderActivities;
 }
 
+/** What settlePayment answers: nothing to settle, unless charges are named. */
+const settled = (refunded: string[] = [], voided: string[] = []): Settlement => ({ refundedChargeIds: refunded, voidedChargeIds: voided, refundedMinor: refunded.length * 500, unsettledChargeIds: [] });
+
 interface Run {
   orderId: string;
   calls: Calls;
-  reservation: Promise<ReservationResult>;
   handle: ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>;
   worker: Worker;
   done: Promise<void>;
@@ -83,10 +88,9 @@ async function startOrder(behaviour: Behaviour, input: Partial<OrderInput> = {})
     latePaymentWindowMs: 5000,
     ...input,
   };
-  const start = new WithStartWorkflowOperation('orderWorkflow', { workflowId: orderId, taskQueue, args: [full], workflowIdConflictPolicy: 'USE_EXISTING' });
-  const reservation = env.client.workflow.executeUpdateWithStart(reservationUpdate, { startWorkflowOperation: start });
-  await reservation.catch(() => undefined);
-  return { orderId, calls, reservation, handle: env.client.workflow.getHandle(orderId), worker, done };
+  full.expiresAt ??= new Date(Date.now() + full.paymentTimeoutMs).toISOString();
+  await env.client.workflow.start('orderWorkflow', { workflowId: orderId, taskQueue, args: [full] });
+  return { orderId, calls, handle: env.client.workflow.getHandle(orderId), worker, done };
 }
 
 async function finish(run: Run): Promise<OrderOutcome> {
@@ -99,109 +103,182 @@ async function finish(run: Run): Promise<OrderOutcome> {
 }
 
 const count = (run: Run, name: keyof OrderActivities) => run.calls[name]?.length ?? 0;
-/** A gateway that never answers: the activity waits until it is cancelled (by the worker's shutdown). */
-const never = () => Context.current().cancelled as Promise<never>;
+const arg = (run: Run, name: keyof OrderActivities, i = 0) => run.calls[name]?.[i]?.[0] as Record<string, unknown> | undefined;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A gateway that never answers: the activity waits until it is cancelled (it heartbeats, as the real one does). */
+const never = async (): Promise<never> => {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 200);
+  try {
+    return await (ctx.cancelled as Promise<never>);
+  } finally {
+    clearInterval(beat);
+  }
+};
 
-test('success: placed, mirror removed, then shipped and delivered', async () => {
+test('success: placed with its charge id, mirror removed, then shipped and delivered, archived once', async () => {
   const run = await startOrder({});
-  expect((await run.reservation).ok).toBe(true);
   await waitForPhase(run, 'placed');
+  expect(arg(run, 'markPlaced')).toEqual({ orderId: run.orderId, chargeId: 'ch_1', late: false });
+  expect((await run.handle.query(stateQuery)).chargeId).toBe('ch_1');
   await run.handle.executeUpdate(shipUpdate);
   await expect(run.handle.executeUpdate(shipUpdate)).rejects.toBeInstanceOf(WorkflowUpdateFailedError); // twice is refused
   await run.handle.executeUpdate(deliverUpdate);
   const outcome = await finish(run);
   expect(outcome.result).toBe('delivered');
-  expect(count(run, 'markPlaced')).toBe(1);
   expect(count(run, 'cancelOrder')).toBe(0);
+  expect(count(run, 'settlePayment')).toBe(0); // a delivered order keeps its one charge
   expect(count(run, 'mirrorOrder')).toBe(1);
   expect(count(run, 'removeMirror')).toBe(1);
   expect(run.calls.advanceFulfilment!.map((c) => (c[0] as { to: string }).to)).toEqual(['in_transit', 'delivered']);
-  expect(run.calls.archiveOrder).toEqual([[{ orderId: run.orderId }]]); // archived once, as the last step
+  expect(run.calls.archiveOrder).toEqual([[{ orderId: run.orderId }]]);
 });
 
-test('out of stock: the update answers with the shortages and nothing else runs', async () => {
-  const run = await startOrder({ reserveStock: async () => ({ ok: false, shortages: [{ item_id: 'a', requested: 1, available: 0 }] }) });
-  expect(await run.reservation).toEqual({ ok: false, shortages: [{ item_id: 'a', requested: 1, available: 0 }] });
+test('an order that is not live (a Reset of a finished order): nothing is charged, reserved or archived', async () => {
+  const run = await startOrder({
+    claimOrder: async ({ orderId }) => {
+      throw ApplicationFailure.nonRetryable(`order ${orderId} is not live`, 'OrderNotLive');
+    },
+  });
   expect((await finish(run)).result).toBe('rejected');
-  expect(count(run, 'chargePayment')).toBe(0);
-  expect(count(run, 'mirrorOrder')).toBe(0);
-  expect(count(run, 'archiveOrder')).toBe(0); // nothing was written, nothing to archive
+  for (const name of ['chargePayment', 'mirrorOrder', 'cancelOrder', 'archiveOrder', 'markPlaced'] as const) expect([name, count(run, name)]).toEqual([name, 0]);
 });
 
-test('decline: canceled with stock released, never retried', async () => {
+test('a MySQL blip on the first step is retried until it answers: the order the buyer was told of is never given up', async () => {
+  let failures = 4;
+  const run = await startOrder({
+    claimOrder: async ({ orderId }) => {
+      if (failures-- > 0) throw new Error('MySQL blip');
+      return { order: view(orderId), chargeId: null };
+    },
+  }, { paymentTimeoutMs: 60_000 });
+  await waitForPhase(run, 'placed');
+  expect(count(run, 'claimOrder')).toBe(5);
+  expect(count(run, 'cancelOrder')).toBe(0);
+  await run.handle.terminate('test done');
+  await finish(run).catch(() => undefined);
+});
+
+test('a Reset of a placed order goes on with fulfilment without charging again', async () => {
+  const run = await startOrder({ claimOrder: async ({ orderId }) => ({ order: view(orderId, 'placed'), chargeId: 'ch_paid' }) });
+  await waitForPhase(run, 'placed');
+  await run.handle.executeUpdate(shipUpdate);
+  await run.handle.executeUpdate(deliverUpdate);
+  expect((await finish(run)).result).toBe('delivered');
+  expect(count(run, 'chargePayment')).toBe(0);
+  expect(count(run, 'markPlaced')).toBe(0);
+});
+
+test('decline: canceled with stock released, never retried; the payments are settled before it ends', async () => {
   const run = await startOrder({
     chargePayment: async () => {
       throw ApplicationFailure.nonRetryable('declined', 'PaymentDeclined', 'ch_x');
     },
   });
-  const outcome = await finish(run);
-  expect(outcome).toMatchObject({ result: 'canceled', cancelReason: 'payment_declined' });
+  expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'payment_declined' });
   expect(count(run, 'chargePayment')).toBe(1);
-  expect(run.calls.cancelOrder![0]![0]).toMatchObject({ reason: 'payment_declined', paymentStatus: 'declined' });
+  expect(arg(run, 'cancelOrder')).toMatchObject({ reason: 'payment_declined', paymentStatus: 'declined' });
+  expect(count(run, 'settlePayment')).toBeGreaterThanOrEqual(1);
   expect(count(run, 'markPlaced')).toBe(0);
   expect(count(run, 'archiveOrder')).toBe(1);
 });
 
-test('no response: canceled at expiry with stock released; the saga closes after the late window', async () => {
-  const run = await startOrder({ chargePayment: never }, { latePaymentWindowMs: 500 });
+test('no response: canceled at expiry, the pending charge voided when the late window closes, then archived', async () => {
+  const run = await startOrder({ chargePayment: never, settlePayment: async () => settled([], ['ch_p']) }, { latePaymentWindowMs: 500 });
   const outcome = await finish(run);
   expect(outcome).toMatchObject({ result: 'canceled', cancelReason: 'payment_timeout' });
-  expect(run.calls.cancelOrder![0]![0]).toMatchObject({ reason: 'payment_timeout', paymentStatus: 'expired' });
-  expect(count(run, 'refundPayment')).toBe(0);
-  expect(count(run, 'archiveOrder')).toBe(1); // only once the late-payment window closed
+  expect(outcome.latePayment).toBeUndefined();
+  expect(arg(run, 'cancelOrder')).toMatchObject({ reason: 'payment_timeout', paymentStatus: 'expired' });
+  expect(count(run, 'settlePayment')).toBeGreaterThanOrEqual(1);
+  expect(count(run, 'recordRefund')).toBe(0); // nothing was captured, nothing to record
+  expect(count(run, 'archiveOrder')).toBe(1);
 });
 
-test('late success, policy refund: refunded once and recorded on the order', async () => {
-  const run = await startOrder({ chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }) });
+test('a charge that succeeds after the timer fired is refunded, never kept on the canceled order', async () => {
+  const run = await startOrder(
+    {
+      chargePayment: async () => {
+        await sleep(1500); // the gateway answers after the 1 s window (and ignores the cancel, as a slow one may)
+        return { status: 'succeeded', chargeId: 'ch_slow' };
+      },
+      settlePayment: async () => settled(['ch_slow']),
+    },
+    { paymentTimeoutMs: 1000, latePaymentWindowMs: 60_000 },
+  );
+  const outcome = await finish(run);
+  expect(outcome).toMatchObject({ result: 'canceled', cancelReason: 'payment_timeout', latePayment: 'refunded' });
+  expect(count(run, 'markPlaced')).toBe(0);
+  expect(arg(run, 'recordRefund')).toEqual({ orderId: run.orderId, late: true });
+  // It did not sit out the 60 s late window: the success was already known.
+});
+
+test('a saga started after the payment window closed never charges: canceled and released', async () => {
+  const run = await startOrder({}, { expiresAt: new Date(Date.now() - 1000).toISOString(), latePaymentWindowMs: 300 });
+  expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'payment_timeout' });
+  expect(count(run, 'chargePayment')).toBe(0);
+  expect(arg(run, 'cancelOrder')).toMatchObject({ reason: 'payment_timeout', paymentStatus: 'expired' });
+  expect(count(run, 'settlePayment')).toBeGreaterThanOrEqual(1);
+});
+
+test('late success by webhook, policy refund: refunded by charge and recorded once', async () => {
+  let lateRefunded = false;
+  const run = await startOrder({ chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }), settlePayment: async () => settled(lateRefunded ? ['ch_late'] : []) });
   await waitForPhase(run, 'canceled');
+  lateRefunded = true;
   await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_late' });
   await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_late' }); // redelivered webhook
   const outcome = await finish(run);
   expect(outcome).toMatchObject({ result: 'canceled', cancelReason: 'payment_timeout', latePayment: 'refunded' });
-  expect(count(run, 'refundPayment')).toBe(1);
-  expect(run.calls.recordRefund![0]![0]).toEqual({ orderId: run.orderId, late: true });
+  expect(arg(run, 'recordRefund')).toEqual({ orderId: run.orderId, late: true });
   expect(count(run, 'markPlaced')).toBe(0);
   expect(count(run, 'archiveOrder')).toBe(1);
 });
 
-test('late success, policy accept: the order is placed again and goes on', async () => {
+test('late success, policy accept: the order is placed again with the late charge and goes on', async () => {
   const run = await startOrder({ chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }) }, { latePaymentPolicy: 'accept' });
   await waitForPhase(run, 'canceled');
   await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_late' });
   await waitForPhase(run, 'placed');
-  expect((await run.handle.query(stateQuery)).latePayment).toBe('accepted');
+  expect(await run.handle.query(stateQuery)).toMatchObject({ latePayment: 'accepted', chargeId: 'ch_late' });
   await run.handle.executeUpdate(shipUpdate);
   await run.handle.executeUpdate(deliverUpdate);
   expect((await finish(run)).result).toBe('delivered');
-  expect(count(run, 'acceptLatePayment')).toBe(1);
-  expect(count(run, 'refundPayment')).toBe(0);
+  expect(arg(run, 'acceptLatePayment')).toEqual({ orderId: run.orderId, chargeId: 'ch_late' });
+  expect(count(run, 'recordRefund')).toBe(0);
 });
 
 test('late success, policy accept, but the stock is gone: refunded instead', async () => {
-  const run = await startOrder({ chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }), acceptLatePayment: async () => false }, { latePaymentPolicy: 'accept' });
+  let lateRefunded = false;
+  const run = await startOrder(
+    { chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }), acceptLatePayment: async () => false, settlePayment: async () => settled(lateRefunded ? ['ch_late'] : []) },
+    { latePaymentPolicy: 'accept' },
+  );
   await waitForPhase(run, 'canceled');
+  lateRefunded = true;
   await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_late' });
   expect(await finish(run)).toMatchObject({ result: 'canceled', latePayment: 'refunded' });
-  expect(count(run, 'refundPayment')).toBe(1);
+  expect(count(run, 'recordRefund')).toBe(1);
 });
 
-test('customer cancel while waiting for payment: released, the pending charge voided', async () => {
-  const run = await startOrder({ chargePayment: async () => ({ status: 'pending', chargeId: 'ch_p' }), refundPayment: async () => ({ refunded: false }) }, { paymentTimeoutMs: 60_000 });
+test('customer cancel with the charge in flight: the attempt is stopped and settled before the order is canceled', async () => {
+  const run = await startOrder({ chargePayment: never, settlePayment: async () => settled([], ['ch_p']) }, { paymentTimeoutMs: 60_000 });
   await waitForPhase(run, 'awaiting_payment');
+  await sleep(200);
   const canceled = await run.handle.executeUpdate(cancelUpdate);
   expect(canceled?.status).toBe('canceled');
   expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_customer' });
-  expect(run.calls.cancelOrder![0]![0]).toMatchObject({ reason: 'canceled_by_customer', paymentStatus: 'voided' });
+  expect(arg(run, 'cancelOrder')).toMatchObject({ reason: 'canceled_by_customer', paymentStatus: 'voided' });
   expect(count(run, 'archiveOrder')).toBe(1);
 });
 
 test('customer cancel after placed: refunded and released; cancel after shipping refused', async () => {
-  const run = await startOrder({});
+  const run = await startOrder({ settlePayment: async () => settled(['ch_1']) });
   await waitForPhase(run, 'placed');
   await run.handle.executeUpdate(cancelUpdate);
   expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_customer' });
-  expect(count(run, 'refundPayment')).toBe(1);
-  expect(run.calls.recordRefund![0]![0]).toEqual({ orderId: run.orderId, late: false });
+  expect(arg(run, 'settlePayment')).toEqual({ orderId: run.orderId, keepChargeId: null });
+  expect(arg(run, 'recordRefund')).toEqual({ orderId: run.orderId, late: false });
+  expect(arg(run, 'cancelOrder')).toMatchObject({ paymentStatus: 'refunded' });
   expect(count(run, 'archiveOrder')).toBe(1);
 
   const shipped = await startOrder({});
@@ -212,41 +289,68 @@ test('customer cancel after placed: refunded and released; cancel after shipping
   expect((await finish(shipped)).result).toBe('delivered');
 });
 
-test('activity failures are retried until they succeed', async () => {
-  let reserveFailures = 2;
-  let mirrorFailures = 2;
-  let placeFailures = 1;
-  const run = await startOrder({
-    reserveStock: async (input) => {
-      if (reserveFailures-- > 0) throw new Error('MySQL blip');
-      return { ok: true, order: view(input.orderId) };
-    },
-    mirrorOrder: async () => {
-      if (mirrorFailures-- > 0) throw new Error('Redis blip');
-    },
-    markPlaced: async () => {
-      if (placeFailures-- > 0) throw new Error('MySQL blip');
-    },
+describe("an operator's Cancel of the workflow (Web UI, CLI) is a force-cancel that compensates", () => {
+  test('while awaiting payment: released, the charge settled, archived', async () => {
+    const run = await startOrder({ chargePayment: never }, { paymentTimeoutMs: 60_000 });
+    await waitForPhase(run, 'awaiting_payment');
+    await run.handle.cancel();
+    expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_operator' });
+    expect(arg(run, 'cancelOrder')).toMatchObject({ reason: 'canceled_by_operator' });
+    expect(count(run, 'settlePayment')).toBeGreaterThanOrEqual(1);
+    expect(count(run, 'archiveOrder')).toBe(1);
   });
-  expect((await run.reservation).ok).toBe(true);
-  await waitForPhase(run, 'placed');
-  expect(count(run, 'reserveStock')).toBe(3);
-  expect(count(run, 'mirrorOrder')).toBe(3);
-  expect(count(run, 'markPlaced')).toBe(2);
-  await run.handle.terminate('test done');
-  await finish(run).catch(() => undefined);
+
+  test('after placed: refunded and released', async () => {
+    const run = await startOrder({ settlePayment: async () => settled(['ch_1']) });
+    await waitForPhase(run, 'placed');
+    await run.handle.cancel();
+    expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_operator' });
+    expect(arg(run, 'cancelOrder')).toMatchObject({ reason: 'canceled_by_operator', paymentStatus: 'refunded' });
+    expect(count(run, 'recordRefund')).toBe(1);
+  });
 });
 
-test('reservation that keeps failing: the caller gets an error and any half-reserved stock is released', async () => {
+test('a success that arrives while a declined order is being archived is settled before the saga ends', async () => {
+  let successArrived = false;
   const run = await startOrder({
-    reserveStock: async () => {
-      throw new Error('MySQL down');
+    chargePayment: async () => {
+      throw ApplicationFailure.nonRetryable('declined', 'PaymentDeclined', 'ch_x');
     },
+    archiveOrder: async () => {
+      await sleep(700);
+      return 'archived';
+    },
+    settlePayment: async () => settled(successArrived ? ['ch_other'] : []),
   });
-  await expect(run.reservation).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
-  expect(await finish(run)).toMatchObject({ result: 'rejected' });
-  expect(run.calls.cancelOrder![0]![0]).toMatchObject({ reason: 'reservation_failed' });
-  expect(count(run, 'archiveOrder')).toBe(0);
+  await waitForPhase(run, 'canceled');
+  await sleep(200); // the archive step is running
+  successArrived = true;
+  await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_other' });
+  await finish(run);
+  const last = run.calls.settlePayment!.length;
+  expect(last).toBeGreaterThanOrEqual(2);
+  expect(count(run, 'recordRefund')).toBe(1);
+});
+
+test('the order canceled under the saga (markPlaced refused): the charge is refunded, not kept', async () => {
+  const run = await startOrder({ markPlaced: async () => false, settlePayment: async () => settled(['ch_1']) });
+  expect((await finish(run)).result).toBe('canceled');
+  expect(count(run, 'recordRefund')).toBe(1);
+});
+
+test('Redis down: the mirror gives up after its bound and the payment goes on', async () => {
+  const run = await startOrder({
+    mirrorOrder: async () => {
+      throw new Error('Redis unavailable');
+    },
+    removeMirror: async () => {
+      throw new Error('Redis unavailable');
+    },
+  }, { paymentTimeoutMs: 60_000 });
+  await waitForPhase(run, 'placed', 40_000);
+  expect(count(run, 'mirrorOrder')).toBeGreaterThan(1);
+  await run.handle.terminate('test done');
+  await finish(run).catch(() => undefined);
 });
 
 test('archive failures (Cassandra down) are retried: the saga ends only once the order is archived', async () => {
@@ -268,20 +372,26 @@ describe('the race between payment success and expiry has exactly one winner', (
   for (const [name, signalAfterMs, expected] of [
     ['success just before expiry', 600, 'placed'],
     ['success just after expiry', 1400, 'refunded'],
-  ] as const) test(name, async () => {
-    const run = await startOrder({ chargePayment: async () => ({ status: 'pending', chargeId: 'ch_r' }) }, { paymentTimeoutMs: 1000, latePaymentWindowMs: 3000 });
-    await new Promise((r) => setTimeout(r, signalAfterMs));
-    await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_r' });
-    if (expected === 'placed') {
-      await waitForPhase(run, 'placed');
-      await run.handle.terminate('test done');
-    }
-    await finish(run).catch(() => undefined);
-    // One decision: placed xor canceled; a late success refunded exactly once, never both placed and refunded.
-    expect(count(run, 'markPlaced') + count(run, 'cancelOrder')).toBe(1);
-    expect(count(run, 'refundPayment')).toBe(expected === 'refunded' ? 1 : 0);
-    expect(count(run, 'markPlaced')).toBe(expected === 'placed' ? 1 : 0);
-  });
+  ] as const)
+    test(name, async () => {
+      let captured = false;
+      const run = await startOrder(
+        { chargePayment: async () => ({ status: 'pending', chargeId: 'ch_r' }), settlePayment: async () => settled(captured ? ['ch_r'] : []) },
+        { paymentTimeoutMs: 1000, latePaymentWindowMs: 3000 },
+      );
+      await sleep(signalAfterMs);
+      captured = true;
+      await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_r' });
+      if (expected === 'placed') {
+        await waitForPhase(run, 'placed');
+        await run.handle.terminate('test done');
+      }
+      await finish(run).catch(() => undefined);
+      // One decision: placed xor canceled; a late success refunded exactly once, never both placed and refunded.
+      expect(count(run, 'markPlaced') + count(run, 'cancelOrder')).toBe(1);
+      expect(count(run, 'recordRefund')).toBe(expected === 'refunded' ? 1 : 0);
+      expect(count(run, 'markPlaced')).toBe(expected === 'placed' ? 1 : 0);
+    });
 });
 
 async function waitForPhase(run: Run, phase: string, timeoutMs = 15_000): Promise<void> {

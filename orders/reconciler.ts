@@ -1,0 +1,228 @@
+/**
+ * The reconciler: compares what the gateway holds with what the orders say, and what Temporal runs with what
+ * MySQL holds, and repairs any drift. Run by a Temporal Schedule (workflows/reconcile.ts), one at a time.
+ *
+ *   1. Live orders whose saga is closed (an operator's Terminate, a saga that failed): a `created` order past
+ *      its payment window is canceled, its stock released and its payments settled; any other is resumed by
+ *      a new run of its saga (the saga's first step claims it and goes on from where the order is).
+ *   2. Charges of the last RECONCILE_LOOKBACK that succeeded (or are pending) but pay for no placed order
+ *      (the order was canceled, is unknown, or was paid by another charge) are refunded (or voided) by charge
+ *      id, and the refund recorded on the order wherever it lives. Orders whose saga still runs are left to
+ *      their saga, which settles every payment before it ends.
+ * Every repair is idempotent (guarded transitions, gateway keys per charge), so two runs racing, or a run
+ * racing a saga, change nothing twice.
+ */
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import type { Charge, PaymentGateway } from '../payments/gateway';
+import { settleCharge, settleOrderPayments } from '../payments/settlement';
+import type { OrderInput, OrderLine, OrderStatus, PaymentMethod } from '../workflows/types';
+import type { OrderArchive } from './archive';
+import { cancelAndRelease } from './cancel';
+import { recordRefundOn } from './refunds';
+
+export interface ReconcileReport {
+  chargesChecked: number;
+  refunded: string[];
+  voided: string[];
+  ordersCanceled: string[];
+  sagasResumed: string[];
+  /** Drift it could not repair by itself (a person looks). */
+  attention: string[];
+}
+
+export interface ReconcilerSettings {
+  taskQueue: string;
+  /** Charges created this long ago or less are compared. */
+  lookbackMs: number;
+  /** Charges and orders younger than this are left alone (their saga is about to act). */
+  graceMs: number;
+  paymentTimeoutMs: number;
+  latePaymentPolicy: OrderInput['latePaymentPolicy'];
+  latePaymentWindowMs: number;
+}
+
+export function reconcilerSettingsFrom(cfg: Config): ReconcilerSettings {
+  return {
+    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    lookbackMs: cfg.RECONCILE_LOOKBACK,
+    graceMs: cfg.RECONCILE_GRACE,
+    paymentTimeoutMs: cfg.ORDER_PAYMENT_TIMEOUT,
+    latePaymentPolicy: cfg.LATE_PAYMENT_POLICY,
+    latePaymentWindowMs: cfg.ORDER_LATE_PAYMENT_WINDOW,
+  };
+}
+
+const PAID: OrderStatus[] = ['placed', 'in_transit', 'delivered'];
+
+interface OrphanRow {
+  order_id: string;
+  status: OrderStatus;
+  expires_at: Date;
+  user_id: string;
+  payment_method: PaymentMethod;
+}
+
+interface OrderFacts {
+  status: OrderStatus;
+  chargeId: string | null;
+  cancelReason: string | null;
+}
+
+export class Reconciler {
+  constructor(
+    private readonly mysql: Knex,
+    private readonly redis: Redis,
+    private readonly temporal: Client,
+    private readonly gateway: PaymentGateway,
+    private readonly archive: OrderArchive,
+    private readonly settings: ReconcilerSettings,
+    private readonly log: Logger,
+  ) {}
+
+  async run(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { chargesChecked: 0, refunded: [], voided: [], ordersCanceled: [], sagasResumed: [], attention: [] };
+    await this.repairOrphanedOrders(report);
+    await this.repairStrayCharges(report);
+    if (report.refunded.length + report.voided.length + report.ordersCanceled.length + report.sagasResumed.length + report.attention.length > 0) {
+      this.log.warn({ report }, 'reconciler: repaired drift');
+    }
+    return report;
+  }
+
+  // ---- 1. live orders without a running saga ------------------------------------------------------------------
+
+  private async repairOrphanedOrders(report: ReconcileReport): Promise<void> {
+    for (const row of await this.orphanCandidates()) {
+      try {
+        if (await this.sagaRunning(row.order_id)) continue;
+        if (row.status === 'created' && new Date(row.expires_at).getTime() <= Date.now()) {
+          await cancelAndRelease(this.mysql, this.redis, row.order_id, 'payment_timeout', 'expired');
+          const settled = await settleOrderPayments(this.gateway, row.order_id, null);
+          if (settled.refundedChargeIds.length > 0) await recordRefundOn(this.mysql, this.archive, row.order_id, true);
+          report.ordersCanceled.push(row.order_id);
+        } else {
+          await this.resumeSaga(row);
+          report.sagasResumed.push(row.order_id);
+        }
+      } catch (err) {
+        report.attention.push(row.order_id);
+        this.log.warn({ err, orderId: row.order_id }, 'reconciler: could not repair an order whose saga is closed');
+      }
+    }
+  }
+
+  /**
+   * Live orders that may have lost their saga: those whose order workflow closed within the lookback (from
+   * Temporal's visibility), and `created` orders well past their payment window (a saga would have decided by
+   * now; this also finds an order whose workflow is gone altogether).
+   */
+  private async orphanCandidates(): Promise<OrphanRow[]> {
+    const since = new Date(Date.now() - this.settings.lookbackMs).toISOString();
+    const closed: string[] = [];
+    const query = `WorkflowType = 'orderWorkflow' AND ExecutionStatus != 'Running' AND CloseTime > '${since}'`;
+    for await (const wf of this.temporal.workflow.list({ query, pageSize: 500 })) {
+      closed.push(wf.workflowId);
+      if (closed.length >= 5000) break;
+    }
+    const columns = ['order_id', 'status', 'expires_at', 'user_id', 'payment_method'];
+    const byId = new Map<string, OrphanRow>();
+    for (let i = 0; i < closed.length; i += 500) {
+      const rows: OrphanRow[] = await this.mysql('orders').select(columns).whereIn('order_id', closed.slice(i, i + 500)).whereIn('status', ['created', 'placed']);
+      for (const r of rows) byId.set(r.order_id, r);
+    }
+    const stale: OrphanRow[] = await this.mysql('orders')
+      .select(columns)
+      .where({ status: 'created' })
+      .whereNotNull('saga_started_at')
+      .where('expires_at', '<', new Date(Date.now() - this.settings.graceMs))
+      .orderBy('expires_at')
+      .limit(500);
+    for (const r of stale) byId.set(r.order_id, r);
+    return [...byId.values()];
+  }
+
+  /** A new run of a closed saga (ALLOW_DUPLICATE: the id was closed): it claims the live order and goes on. */
+  private async resumeSaga(row: OrphanRow): Promise<void> {
+    const lines: OrderLine[] = (await this.mysql('order_items').select('item_id', 'quantity').where({ order_id: row.order_id }).orderBy('item_id')).map(
+      (l: { item_id: string; quantity: number }) => ({ item_id: l.item_id, quantity: Number(l.quantity) }),
+    );
+    const input: OrderInput = {
+      orderId: row.order_id,
+      userId: row.user_id,
+      lines,
+      paymentMethod: row.payment_method,
+      paymentTimeoutMs: this.settings.paymentTimeoutMs,
+      latePaymentPolicy: this.settings.latePaymentPolicy,
+      latePaymentWindowMs: this.settings.latePaymentWindowMs,
+      expiresAt: new Date(row.expires_at).toISOString(),
+    };
+    await this.temporal.workflow.start('orderWorkflow', {
+      workflowId: row.order_id,
+      taskQueue: this.settings.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      memo: { user_id: row.user_id, resumed_by: 'reconciler' },
+    });
+  }
+
+  private async sagaRunning(orderId: string): Promise<boolean> {
+    try {
+      const d = await this.temporal.workflow.getHandle(orderId).describe();
+      return d.status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  // ---- 2. charges that pay for nothing -----------------------------------------------------------------------
+
+  private async repairStrayCharges(report: ReconcileReport): Promise<void> {
+    const createdAfter = new Date(Date.now() - this.settings.lookbackMs).toISOString();
+    const graceEdge = Date.now() - this.settings.graceMs;
+    let startingAfter: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const { charges, hasMore } = await this.gateway.listCharges({ createdAfter, limit: 100, startingAfter });
+      for (const charge of charges) {
+        report.chargesChecked++;
+        if (Date.parse(charge.createdAt) > graceEdge) continue;
+        try {
+          await this.reconcileCharge(charge, report);
+        } catch (err) {
+          report.attention.push(charge.chargeId);
+          this.log.warn({ err, chargeId: charge.chargeId, orderId: charge.orderId }, 'reconciler: could not settle a charge');
+        }
+      }
+      if (!hasMore || charges.length === 0) return;
+      startingAfter = charges[charges.length - 1]!.chargeId;
+    }
+  }
+
+  private async reconcileCharge(charge: Charge, report: ReconcileReport): Promise<void> {
+    const holdsMoney = charge.status === 'pending' || (charge.status === 'succeeded' && charge.amountMinor > charge.amountRefundedMinor);
+    if (!holdsMoney) return;
+    const order = await this.orderFacts(charge.orderId);
+    if (order && PAID.includes(order.status) && (order.chargeId === null || order.chargeId === charge.chargeId)) return; // it pays for the order
+    if (order && order.status === 'created') return; // still waiting for this very payment: its saga (or step 1) decides
+    if (await this.sagaRunning(charge.orderId)) return; // the saga settles every payment before it ends
+    const done = await settleCharge(this.gateway, charge);
+    if (done.kind === 'refunded') {
+      report.refunded.push(charge.chargeId);
+      if (order) await recordRefundOn(this.mysql, this.archive, charge.orderId, order.cancelReason === 'payment_timeout');
+    } else if (done.kind === 'voided') report.voided.push(charge.chargeId);
+    else if (done.kind === 'unsettled') report.attention.push(charge.chargeId);
+  }
+
+  /** What MySQL, else the archive, says of an order; null when it is nowhere. */
+  private async orderFacts(orderId: string): Promise<OrderFacts | null> {
+    const live = await this.mysql('orders').select('status', 'charge_id', 'cancel_reason').where({ order_id: orderId }).first();
+    if (live) return { status: live.status, chargeId: live.charge_id ?? null, cancelReason: live.cancel_reason ?? null };
+    const archived = await this.archive.find(orderId);
+    return archived ? { status: archived.status, chargeId: archived.charge_id, cancelReason: archived.cancel_reason } : null;
+  }
+}
