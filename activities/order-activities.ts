@@ -12,7 +12,8 @@ import { InvalidOrder, OutOfStock, reserveOrder, ReservationInput, withLockRetry
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
 import { mirrorKey, OrderMirror } from '../orders/mirror';
 import { clearSoldOut } from '../orders/soldout-gate';
-import type { PaymentGateway } from '../payments/gateway';
+import { chargesOfOrder, GatewayRejected, toMinor, type PaymentGateway } from '../payments/gateway';
+import { config } from '../lib/config';
 import type { OrderStatus, OrderView, PaymentStatus, ReservationResult } from '../workflows/types';
 
 export interface OrderActivityDeps {
@@ -141,18 +142,57 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra }: Orde
 
     /** Charges with the order id as the gateway's idempotency key: a retried charge never charges twice. */
     async chargePayment(req: { orderId: string; amount: number; paymentMethod: string; expiresAt: string }): Promise<{ status: 'succeeded' | 'pending'; chargeId: string }> {
-      const res = await gateway.charge({ idempotencyKey: req.orderId, orderId: req.orderId, amount: req.amount, paymentMethod: req.paymentMethod, expiresAt: req.expiresAt });
-      if (res.status === 'declined') {
-        throw ApplicationFailure.nonRetryable(`payment declined: ${res.declineCode ?? 'card_declined'}`, 'PaymentDeclined', res.chargeId);
+      const charge = await gatewayCall(() =>
+        gateway.createCharge({
+          idempotencyKey: req.orderId,
+          orderId: req.orderId,
+          amountMinor: toMinor(req.amount),
+          currency: config().PAYMENT_CURRENCY,
+          paymentMethod: req.paymentMethod,
+          expiresAt: req.expiresAt,
+        }),
+      );
+      if (charge.status === 'declined') {
+        throw ApplicationFailure.nonRetryable(`payment declined: ${charge.declineCode ?? 'card_declined'}`, 'PaymentDeclined', charge.chargeId);
       }
-      return { status: res.status, chargeId: res.chargeId };
+      if (charge.status !== 'succeeded' && charge.status !== 'pending') {
+        // This order's charge was voided or refunded already (a compensation ran first): it cannot pay now.
+        throw ApplicationFailure.nonRetryable(`the order's charge ${charge.chargeId} is ${charge.status}`, 'GatewayRejected', charge.chargeId);
+      }
+      return { status: charge.status, chargeId: charge.chargeId };
     },
 
+    /** Gives back whatever the order paid: each pending charge voided, each succeeded one refunded in full
+     * (idempotency key refund-<charge id>, so a retry refunds nothing twice). True when money went back. */
     async refundPayment({ orderId }: { orderId: string }): Promise<{ refunded: boolean }> {
-      const res = await gateway.refund({ idempotencyKey: `refund-${orderId}`, orderId });
-      return { refunded: res.status === 'refunded' };
+      let refunded = false;
+      for (const charge of await gatewayCall(() => chargesOfOrder(gateway, orderId))) {
+        if (charge.status === 'pending') {
+          await gatewayCall(() => gateway.voidCharge(charge.chargeId, `void-${charge.chargeId}`)).catch((err) => {
+            // It completed meanwhile: the next attempt of this activity refunds it.
+            if (err instanceof ApplicationFailure && err.details?.[0] === 'charge_not_pending') throw ApplicationFailure.retryable(err.message, 'ChargeCompleted');
+            throw err;
+          });
+        } else if (charge.status === 'succeeded') {
+          await gatewayCall(() => gateway.refundCharge({ chargeId: charge.chargeId, idempotencyKey: `refund-${charge.chargeId}` }));
+          refunded = true;
+        } else if (charge.status === 'refunded') {
+          refunded = true; // an earlier attempt did it
+        }
+      }
+      return { refunded };
     },
   };
+}
+
+/** A refusal of the gateway (4xx) is final; anything else (unreachable, 5xx) is retried by Temporal. */
+async function gatewayCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof GatewayRejected) throw ApplicationFailure.nonRetryable(`${err.code}: ${err.message}`, 'GatewayRejected', err.code, err.status);
+    throw err;
+  }
 }
 
 export type OrderActivities = ReturnType<typeof createOrderActivities>;

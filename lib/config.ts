@@ -51,6 +51,13 @@ const schema = z.object({
   /** The simulated gateway's answer time, and when a pm_card_lateSuccess charge finally succeeds. */
   GATEWAY_LATENCY: duration.default(30),
   GATEWAY_LATE_SUCCESS_DELAY: duration.optional(),
+  /** The simulated gateway's ledger (charges, refunds, webhook outbox): a SQLite file, relative to the working
+   * directory (the repo for `npm start`). */
+  PAYMENT_GATEWAY_DB: z.string().min(1).default('.stack/data/gateway/gateway.sqlite'),
+  /** The simulated gateway's first webhook retry delay (doubled per attempt, at most a minute). */
+  GATEWAY_WEBHOOK_RETRY_BASE: duration.default(500),
+  /** The currency of order totals, sent with every charge (ISO 4217; amounts go in its minor units). */
+  PAYMENT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').default('USD'),
   OUTBOX_POLL_INTERVAL: duration.default(100),
   /** Published outbox rows are deleted after this long (the events stay on Kafka). */
   OUTBOX_RETENTION: duration.default(24 * 60 * 60_000),

@@ -7,6 +7,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { loadConfig, Config } from '../../lib/config';
 import { connectStores, Stores } from '../../stores';
@@ -66,7 +69,10 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const simDbPath = join(tmpdir(), `shopflow-gateway-${randomUUID()}.sqlite`);
   const sim = createGatewaySimulator({
+    dbPath: simDbPath,
+    webhookRetryBaseMs: 100,
     latencyMs: base.GATEWAY_LATENCY,
     webhookUrl: `${baseUrl}/payments/webhook`,
     webhookSecret: base.PAYMENT_WEBHOOK_SECRET,
@@ -105,6 +111,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       await platform.stopWorker();
       await platform.relay?.stop();
       await sim.close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(simDbPath + suffix, { force: true });
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await connection?.close();
