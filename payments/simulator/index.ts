@@ -299,7 +299,9 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
         const amount = p.amount ?? left;
         if (left === 0 || amount > left) throw new ApiError(409, 'amount_exceeds_refundable', `charge ${p.charge} has ${left} ${c.wire.currency} left to refund`);
         const r = store.insertRefund({ id: newId('re'), chargeId: c.wire.id, idempotencyKey: key, requestHash: hash, amount, currency: c.wire.currency, created: new Date().toISOString() });
-        emit('charge.refunded', store.chargeById(c.wire.id)!.wire, c.webhookFaults, header, r);
+        // Faults asked at the charge's creation shape its outcome's webhooks, not the refunds' (those take this
+        // request's header and the rules).
+        emit('charge.refunded', store.chargeById(c.wire.id)!.wire, null, header, r);
         return r;
       });
       await answer(res, fault, refund, { latency: true });
@@ -307,7 +309,10 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
   );
 
   // Test control (the simulator is a test double; a real provider has no such endpoints).
-  const listRules = () => ({ object: 'list', data: rules.list() });
+  const listRules = () => ({
+    object: 'list',
+    data: rules.list().map((r) => ({ id: r.id, fault: r.fault, operation: r.operation, order_id: r.orderId ?? null, payment_method: r.paymentMethod ?? null, delay_ms: r.delayMs ?? null, times_left: r.remaining ?? null })),
+  });
   app.post(
     '/v1/test/faults',
     route((req, res) => {
