@@ -61,6 +61,11 @@ const schema = z.object({
   RECONCILE_GRACE: duration.default(2 * 60_000),
   /** The worker process's Prometheus endpoint (/metrics); 0 turns it off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** The simulated gateway's ledger (charges, refunds, webhook outbox): a SQLite file, relative to the working
+   * directory (the repo for `npm start`). */
+  PAYMENT_GATEWAY_DB: z.string().min(1).default('.stack/data/gateway/gateway.sqlite'),
+  /** The simulated gateway's first webhook retry delay (doubled per attempt, at most a minute). */
+  GATEWAY_WEBHOOK_RETRY_BASE: duration.default(500),
   OUTBOX_POLL_INTERVAL: duration.default(100),
   /** Published outbox rows are deleted after this long (the events stay on Kafka). */
   OUTBOX_RETENTION: duration.default(24 * 60 * 60_000),

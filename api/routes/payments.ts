@@ -6,16 +6,20 @@ import { z } from '../openapi';
 import { Id } from '../schemas';
 import { registerRoute } from '../validate';
 import { SIGNATURE_HEADER, verifySignature } from '../../payments/webhook-signature';
+import { toMinor } from '../../payments/gateway';
 import { paymentResultSignal } from '../../workflows/messages';
+import { loadOrder } from '../../orders/repository';
 import { logger } from '../../lib/logger';
 
 const WebhookEvent = z
   .object({
     id: z.string().max(100),
-    type: z.enum(['charge.succeeded', 'charge.failed']),
+    type: z.enum(['charge.succeeded', 'charge.failed', 'charge.refunded']),
     order_id: Id,
     charge_id: z.string().max(100),
-    amount: z.number().optional(),
+    /** The charge's amount in minor units of `currency`. */
+    amount: z.number().int(),
+    currency: z.string().length(3),
   })
   .openapi('PaymentWebhookEvent');
 
@@ -32,7 +36,7 @@ export function paymentsRouter(deps: ApiDeps): Router {
     summary: `Gateway webhook (signed: ${SIGNATURE_HEADER} header)`,
     tags: ['payments'],
     body: WebhookEvent,
-    responses: { 200: { description: 'accepted' }, 401: { description: 'bad signature' } },
+    responses: { 200: { description: 'accepted' }, 400: { description: 'invalid event, or amount_mismatch' }, 401: { description: 'bad signature' } },
   });
   r.post('/payments/webhook', express.raw({ type: '*/*', limit: '64kb' }), async (req, res, next) => {
     try {
@@ -49,6 +53,9 @@ export function paymentsRouter(deps: ApiDeps): Router {
       const parsed = WebhookEvent.safeParse(json);
       if (!parsed.success) throw new ApiError(400, 'invalid_request', 'unexpected webhook event', parsed.error.issues);
       const ev = parsed.data;
+      // A refund is the saga's own doing (it asked for it): acknowledged, nothing more for now.
+      if (ev.type === 'charge.refunded') return void res.json({ received: true });
+      if (ev.type === 'charge.succeeded') await checkAmount(deps, ev);
       const status = ev.type === 'charge.succeeded' ? 'succeeded' : 'declined';
       try {
         await deps.stores.temporal.workflow.getHandle(ev.order_id).signal(paymentResultSignal, { status, chargeId: ev.charge_id });
@@ -62,6 +69,19 @@ export function paymentsRouter(deps: ApiDeps): Router {
     }
   });
   return r;
+}
+
+/** A success for another sum than the order's total must not place the order (a tampered or mixed-up
+ * event): 400, logged. An unknown order is left to the usual path. */
+async function checkAmount(deps: ApiDeps, ev: { order_id: string; charge_id: string; amount: number; currency: string }): Promise<void> {
+  const order = await loadOrder(deps.stores.mysql, ev.order_id);
+  if (!order) return;
+  const expected = toMinor(order.total_price);
+  const currency = deps.cfg.PAYMENT_CURRENCY;
+  if (ev.amount !== expected || ev.currency.toUpperCase() !== currency) {
+    logger.error({ orderId: ev.order_id, chargeId: ev.charge_id, amount: ev.amount, currency: ev.currency, expected, expectedCurrency: currency }, 'payment webhook amount does not match the order total');
+    throw new ApiError(400, 'amount_mismatch', `the charge is ${ev.amount} ${ev.currency}, the order's total is ${expected} ${currency}`);
+  }
 }
 
 const PAID: string[] = ['placed', 'in_transit', 'delivered'];

@@ -71,7 +71,7 @@ test('an order placed while no worker runs is reserved and answered 201 at once,
   const o = await eventually(async () => ((await getOrder(orderId)).body.status === 'placed' ? (await getOrder(orderId)).body : null), 30_000);
   expect(o.payment_status).toBe('succeeded');
   expect(await stockOf(p.stores.mysql, item)).toBe(4);
-  expect(p.sim.charges.get(orderId)?.status).toBe('succeeded');
+  expect((await p.gateway.retrieveCharge(orderId))?.status).toBe('succeeded');
 }, 90_000);
 
 test('killed right after accepting orders: each ends placed, stock taken exactly once', async () => {

@@ -7,6 +7,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { loadConfig, Config } from '../../lib/config';
 import { connectStores, Stores } from '../../stores';
@@ -18,6 +21,8 @@ import { HttpPaymentGateway, PaymentGateway } from '../../payments/gateway';
 import { createOrderWorker } from '../../workers/order-worker';
 import { OutboxRelay } from '../../outbox/relay';
 import { logger } from '../../lib/logger';
+import { OrderArchive } from '../../orders/archive';
+import { Reconciler, reconcilerSettingsFrom } from '../../orders/reconciler';
 
 let runtimeInstalled = false;
 function quietTemporalRuntime() {
@@ -39,6 +44,8 @@ export interface Platform {
   gateway: PaymentGateway;
   worker: Worker | undefined;
   relay: OutboxRelay | undefined;
+  /** The reconciler the worker's scheduled workflow runs (tests call `run()` directly). */
+  reconciler: Reconciler;
   /** Starts (again) the in-process worker, e.g. after a test stopped it. */
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
@@ -66,7 +73,10 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const simDbPath = join(tmpdir(), `shopflow-gateway-${randomUUID()}.sqlite`);
   const sim = createGatewaySimulator({
+    dbPath: simDbPath,
+    webhookRetryBaseMs: 100,
     latencyMs: base.GATEWAY_LATENCY,
     webhookUrl: `${baseUrl}/payments/webhook`,
     webhookSecret: base.PAYMENT_WEBHOOK_SECRET,
@@ -76,6 +86,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const gateway = new HttpPaymentGateway(`http://127.0.0.1:${simPort}`, 2000);
   cfgHolder.cfg = { ...base, PAYMENT_GATEWAY_URL: `http://127.0.0.1:${simPort}` };
 
+  const reconciler = new Reconciler(stores.mysql, stores.redis, stores.temporal, gateway, new OrderArchive(stores.cassandra, stores.mysql), reconcilerSettingsFrom(cfgHolder.cfg), logger);
   let connection: NativeConnection | undefined;
   let running: Promise<void> | undefined;
   const platform: Platform = {
@@ -87,10 +98,21 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     gateway,
     worker: undefined,
     relay: undefined,
+    reconciler,
     async startWorker() {
       connection ??= await NativeConnection.connect({ address: base.TEMPORAL_ADDRESS });
       const worker = await createOrderWorker(
-        { connection, namespace: base.TEMPORAL_NAMESPACE, taskQueue, mysql: stores.mysql, redis: stores.redis, cassandra: stores.cassandra, gateway },
+        {
+          connection,
+          namespace: base.TEMPORAL_NAMESPACE,
+          taskQueue,
+          mysql: stores.mysql,
+          redis: stores.redis,
+          cassandra: stores.cassandra,
+          gateway,
+          currency: base.PAYMENT_CURRENCY,
+          reconciler,
+        },
         { shutdownGraceTime: '1s' },
       );
       platform.worker = worker;
@@ -105,6 +127,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       await platform.stopWorker();
       await platform.relay?.stop();
       await sim.close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(simDbPath + suffix, { force: true });
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await connection?.close();
