@@ -11,6 +11,7 @@ import { call, eventually } from '../support/http';
 import { TOPICS } from '../../stores/kafka/topics';
 import { mirrorKey } from '../../orders/mirror';
 import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature';
+import { toMinor } from '../../payments/gateway';
 import { reserveOrder } from '../../orders/reservation';
 import { SagaSweeper } from '../../workers/saga-sweeper';
 import { logger } from '../../lib/logger';
@@ -248,7 +249,7 @@ describe('payment webhook', () => {
   test('a signed success for a waiting order places it', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 1 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
-    const body = JSON.stringify({ id: 'evt_2', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_hook' });
+    const body = JSON.stringify({ id: 'evt_2', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_hook', amount: toMinor(r.body.total_price), currency: p.cfg.PAYMENT_CURRENCY });
     const ok = await call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) } });
     expect(ok.status).toBe(200);
     expect((await statusIs(r.body.order_id, 'placed')).payment_status).toBe('succeeded');

@@ -35,7 +35,7 @@ function killWorker(): Promise<void> {
 }
 
 beforeAll(async () => {
-  p = await startPlatform({ worker: false, env: { ORDER_PAYMENT_TIMEOUT: '3s', ORDER_LATE_PAYMENT_WINDOW: '1s', ORDER_RESERVE_DEADLINE: '3s' } });
+  p = await startPlatform({ worker: false, env: { ORDER_PAYMENT_TIMEOUT: '8s', ORDER_LATE_PAYMENT_WINDOW: '1s', ORDER_RESERVE_DEADLINE: '3s' } });
   buyer = await makeUser(p.stores.mysql, p.deps.tokens);
   await startWorkerProcess();
 }, 60_000);
@@ -52,7 +52,7 @@ test('killed while an order waits for its payment: the expiry still cancels it a
   expect(r.status).toBe(201);
   expect(await stockOf(p.stores.mysql, item)).toBe(3);
   await killWorker();
-  await new Promise((res) => setTimeout(res, 3500)); // the payment timer fires while no worker runs
+  await new Promise((res) => setTimeout(res, 8500)); // the payment timer fires while no worker runs
   expect((await getOrder(r.body.order_id)).body.status).toBe('created');
   await startWorkerProcess();
   const o = await eventually(async () => ((await getOrder(r.body.order_id)).body.status === 'canceled' ? (await getOrder(r.body.order_id)).body : null), 30_000);

@@ -117,6 +117,9 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       );
       platform.worker = worker;
       running = worker.run();
+      // A first workflow loads the bundle into the worker: tests with short payment windows then time the
+      // saga's decisions, not a cold start.
+      await stores.temporal.workflow.execute('noopWorkflow', { taskQueue, workflowId: `warm-${randomUUID()}` });
     },
     async stopWorker() {
       if (platform.worker && platform.worker.getState() === 'RUNNING') platform.worker.shutdown();

@@ -1,0 +1,153 @@
+/**
+ * Money and stock under the faults of issue 11, through the real saga, the real stores and the durable gateway
+ * simulator: a charge that lands after the payment timer, a saga started after its window closed, a success
+ * for an order already archived, an operator's Cancel and Terminate of a saga. In every case the money ends
+ * right (a succeeded charge belongs to a placed order or is refunded/voided) and so does the stock.
+ */
+import { randomUUID } from 'node:crypto';
+import { startPlatform, Platform } from '../support/platform';
+import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
+import { call, eventually } from '../support/http';
+import { reserveOrder } from '../../orders/reservation';
+import { SagaSweeper } from '../../workers/saga-sweeper';
+import { logger } from '../../lib/logger';
+import { shipUpdate, stateQuery } from '../../workflows/messages';
+import type { Charge } from '../../payments/gateway';
+
+let p: Platform;
+let buyer: TestUser;
+
+beforeAll(async () => {
+  p = await startPlatform({ relay: true, env: { ORDER_PAYMENT_TIMEOUT: '1500ms', ORDER_LATE_PAYMENT_WINDOW: '1s', RECONCILE_GRACE: '0' } });
+  buyer = await makeUser(p.stores.mysql, p.deps.tokens);
+});
+afterAll(async () => {
+  await p?.stop();
+});
+afterEach(async () => {
+  await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults');
+});
+
+const order = (items: { item_id: string; quantity: number }[], payment_method = 'pm_card_visa') =>
+  call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { user_id: buyer.userId, items, payment_method } });
+const getOrder = async (id: string) => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: buyer.token })).body;
+const statusIs = (id: string, status: string, timeoutMs = 20_000) => eventually(async () => ((await getOrder(id)).status === status ? getOrder(id) : null), timeoutMs);
+const chargesOf = async (orderId: string): Promise<Charge[]> => (await p.gateway.listCharges({ orderId })).charges;
+const faults = (rules: Record<string, unknown>[]) => call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules } });
+
+/** The invariant: every charge that holds money pays for a placed (or later) order. */
+async function moneyEndsRight(orderId: string): Promise<void> {
+  const o = await getOrder(orderId);
+  const holding = (await chargesOf(orderId)).filter((c) => c.status === 'pending' || (c.status === 'succeeded' && c.amountRefundedMinor < c.amountMinor));
+  if (['placed', 'in_transit', 'delivered'].includes(o.status)) expect(holding.length).toBe(1);
+  else expect(holding).toEqual([]);
+}
+
+test('a charge that succeeds after the payment timer fired (its webhook lost) is refunded, the order canceled and its stock back', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 3 });
+  await faults([
+    { fault: 'slow', delay_ms: 1900, payment_method: 'pm_card_visa', times: 1 },
+    { fault: 'drop_webhooks', payment_method: 'pm_card_visa', times: 1 },
+  ]);
+  const r = await order([{ item_id: a, quantity: 2 }]);
+  expect(r.status).toBe(201);
+  const id = r.body.order_id;
+  const o = await eventually(async () => {
+    const v = await getOrder(id);
+    return v.status === 'canceled' && v.payment_status === 'refunded' ? v : null;
+  }, 20_000);
+  expect(o).toMatchObject({ cancel_reason: 'payment_timeout', late_payment: 'refunded' });
+  expect((await chargesOf(id)).map((c) => c.status)).toEqual(['refunded']);
+  expect(await stockOf(p.stores.mysql, a)).toBe(3);
+  await moneyEndsRight(id);
+});
+
+test('a reserved order whose saga never started before its window closed is canceled by the sweeper: no charge, stock back', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 2 });
+  const orderId = `o-${randomUUID()}`;
+  const r = await reserveOrder(p.stores.mysql, { orderId, userId: buyer.userId, lines: [{ item_id: a, quantity: 2 }], paymentMethod: 'pm_card_visa', expiresAt: new Date(Date.now() - 1000).toISOString() });
+  expect(r.ok).toBe(true);
+  expect(await stockOf(p.stores.mysql, a)).toBe(0);
+  const sweeper = new SagaSweeper(p.stores.mysql, p.stores.redis, p.stores.temporal, { ...p.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, logger);
+  expect((await sweeper.sweep()).get(orderId)).toBe('expired');
+  expect(await getOrder(orderId)).toMatchObject({ status: 'canceled', cancel_reason: 'payment_timeout', payment_status: 'expired' });
+  expect(await stockOf(p.stores.mysql, a)).toBe(2);
+  expect(await chargesOf(orderId)).toEqual([]);
+});
+
+test('a success for an order already archived is refunded by charge id and recorded on the archived order', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const r = await order([{ item_id: a, quantity: 1 }], 'pm_card_chargeDeclined');
+  const id = r.body.order_id;
+  await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000); // archived
+  // A second charge of the order succeeds at the gateway (a retry by another channel): its webhook reaches the API.
+  const late = await p.gateway.createCharge({ idempotencyKey: `second-${id}`, orderId: id, amountMinor: 1000, currency: 'USD', paymentMethod: 'pm_card_visa', expiresAt: new Date().toISOString() });
+  expect(late.status).toBe('succeeded');
+  await eventually(async () => (await p.gateway.retrieveCharge(late.chargeId))?.status === 'refunded', 20_000);
+  const archived = await eventually(async () => {
+    const v = await getOrder(id);
+    return v.payment_status === 'refunded' ? v : null;
+  });
+  expect(archived).toMatchObject({ status: 'canceled', cancel_reason: 'payment_declined', late_payment: 'refunded' });
+  await moneyEndsRight(id);
+});
+
+test("an operator's Cancel of a saga awaiting payment compensates: canceled, stock back, the pending charge voided", async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 3 });
+  const r = await order([{ item_id: a, quantity: 3 }], 'pm_card_noResponse');
+  const id = r.body.order_id;
+  await eventually(async () => (await chargesOf(id)).length === 1, 10_000);
+  await p.stores.temporal.workflow.getHandle(id).cancel();
+  const o = await statusIs(id, 'canceled');
+  expect(o.cancel_reason).toBe('canceled_by_operator');
+  expect(await stockOf(p.stores.mysql, a)).toBe(3);
+  expect((await chargesOf(id)).map((c) => c.status)).toEqual(['voided']);
+});
+
+test('a saga terminated while its order awaits payment: the reconciler cancels the order once expired, releases the stock, voids the charge', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 3 });
+  const r = await order([{ item_id: a, quantity: 3 }], 'pm_card_noResponse');
+  const id = r.body.order_id;
+  await eventually(async () => (await chargesOf(id)).length === 1, 10_000);
+  await p.stores.temporal.workflow.getHandle(id).terminate('operator test');
+  await new Promise((res) => setTimeout(res, 1600)); // past the payment window
+  expect((await getOrder(id)).status).toBe('created'); // nothing else would ever release it
+  const report = await p.reconciler.run();
+  expect(report.ordersCanceled).toContain(id);
+  expect(await getOrder(id)).toMatchObject({ status: 'canceled', cancel_reason: 'payment_timeout' });
+  expect(await stockOf(p.stores.mysql, a)).toBe(3);
+  expect((await chargesOf(id)).map((c) => c.status)).toEqual(['voided']);
+  expect((await p.reconciler.run()).ordersCanceled).not.toContain(id); // done once
+});
+
+test('a saga terminated after its order was placed is resumed by the reconciler: the order can still be shipped', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const r = await order([{ item_id: a, quantity: 1 }]);
+  const id = r.body.order_id;
+  await statusIs(id, 'placed');
+  await p.stores.temporal.workflow.getHandle(id).terminate('operator test');
+  const report = await p.reconciler.run();
+  expect(report.sagasResumed).toContain(id);
+  await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'placed');
+  await p.stores.temporal.workflow.getHandle(id).executeUpdate(shipUpdate);
+  expect((await getOrder(id)).status).toBe('in_transit');
+  expect((await chargesOf(id)).filter((c) => c.status === 'succeeded')).toHaveLength(1); // charged once
+  expect(await stockOf(p.stores.mysql, a)).toBe(0);
+});
+
+test('the reconciler refunds a captured charge that pays for no order and leaves the charge of a placed order alone', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const r = await order([{ item_id: a, quantity: 1 }]);
+  const id = r.body.order_id;
+  await statusIs(id, 'placed');
+  const strayOrder = `o-${randomUUID()}`;
+  await faults([{ fault: 'drop_webhooks', order_id: strayOrder }]); // nobody is told: only the reconciler can find it
+  const stray = await p.gateway.createCharge({ idempotencyKey: `stray-${strayOrder}`, orderId: strayOrder, amountMinor: 500, currency: 'USD', paymentMethod: 'pm_card_visa', expiresAt: new Date().toISOString() });
+  const report = await eventually(async () => {
+    const rep = await p.reconciler.run();
+    return rep.refunded.includes(stray.chargeId) ? rep : null;
+  });
+  expect(report.refunded).not.toContain((await chargesOf(id))[0]!.chargeId);
+  expect((await p.gateway.retrieveCharge(stray.chargeId))?.status).toBe('refunded');
+  await moneyEndsRight(id);
+});
