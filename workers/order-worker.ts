@@ -54,6 +54,9 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,
+    // A dead worker's sticky tasks move to the shared queue after this: a restarted or other worker takes the
+    // sagas over within seconds, well inside a payment window.
+    stickyQueueScheduleToStartTimeout: '3s',
     ...extra,
   });
 }

@@ -83,7 +83,8 @@ async function startOrder(behaviour: Behaviour, input: Partial<OrderInput> = {})
     userId: 'u1',
     lines: [{ item_id: 'a', quantity: 1 }],
     paymentMethod: 'pm_card_visa',
-    paymentTimeoutMs: 1500,
+    // Long enough for a fresh worker's first workflow task; the expiry tests that wait it out are fast anyway.
+    paymentTimeoutMs: 4000,
     latePaymentPolicy: 'refund',
     latePaymentWindowMs: 5000,
     ...input,
@@ -198,12 +199,16 @@ test('a charge that succeeds after the timer fired is refunded, never kept on th
   const run = await startOrder(
     {
       chargePayment: async () => {
-        await sleep(1500); // the gateway answers after the 1 s window (and ignores the cancel, as a slow one may)
+        // The gateway answers after the window (and the call ignores the cancel, as a slow one may).
+        const ctx = Context.current();
+        const beat = setInterval(() => ctx.heartbeat(), 200);
+        await sleep(4500);
+        clearInterval(beat);
         return { status: 'succeeded', chargeId: 'ch_slow' };
       },
       settlePayment: async () => settled(['ch_slow']),
     },
-    { paymentTimeoutMs: 1000, latePaymentWindowMs: 60_000 },
+    { paymentTimeoutMs: 2500, latePaymentWindowMs: 60_000 },
   );
   const outcome = await finish(run);
   expect(outcome).toMatchObject({ result: 'canceled', cancelReason: 'payment_timeout', latePayment: 'refunded' });
@@ -370,14 +375,14 @@ test('archive failures (Cassandra down) are retried: the saga ends only once the
 
 describe('the race between payment success and expiry has exactly one winner', () => {
   for (const [name, signalAfterMs, expected] of [
-    ['success just before expiry', 600, 'placed'],
-    ['success just after expiry', 1400, 'refunded'],
+    ['success just before expiry', 1500, 'placed'],
+    ['success just after expiry', 4500, 'refunded'],
   ] as const)
     test(name, async () => {
       let captured = false;
       const run = await startOrder(
         { chargePayment: async () => ({ status: 'pending', chargeId: 'ch_r' }), settlePayment: async () => settled(captured ? ['ch_r'] : []) },
-        { paymentTimeoutMs: 1000, latePaymentWindowMs: 3000 },
+        { paymentTimeoutMs: 3000, latePaymentWindowMs: 5000 },
       );
       await sleep(signalAfterMs);
       captured = true;
