@@ -3,8 +3,10 @@
  * order and revision scheme of ./details.ts, outbox events in the row's transaction, and the Redis details
  * cache of ./cache.ts.
  *
- * Stock: a seller sets an absolute level (`SET stock = ?`, a restock); nothing here reads stock and writes
- * back a computed value, so a seller's write never races a reservation into a lost update.
+ * Stock: a seller's restock (`stock` in PUT /items/{id} and the bulk route) gives the units ON HAND, counted on
+ * the shelf, which include the units of orders not yet shipped. What is left to sell (`items.stock`) is set to
+ * on hand minus the units those orders hold (orders/inventory.ts `heldUnits`), under the item row's lock; so a
+ * count taken while orders are open, followed by their release, can never inflate the stock (issue 11).
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -13,6 +15,7 @@ import { ApiError, conflict, forbidden, notFound } from '../api/errors';
 import { isDuplicateKey } from '../stores/mysql/client';
 import type { Redis } from '../stores/redis/client';
 import { clearSoldOut } from '../orders/soldout-gate';
+import { availableFrom, heldUnits } from '../orders/inventory';
 import { logger } from '../lib/logger';
 import { findUserById } from '../users/repository';
 import { ItemDetailsCache } from './cache';
@@ -174,10 +177,11 @@ export class CatalogService {
           const r = byLower.get(lower(row.item_id))!;
           return r.stock !== undefined || r.price !== undefined;
         });
+        const held = await heldUnits(trx, changed.map((row) => row.item_id));
         for (const row of changed) {
           const r = byLower.get(lower(row.item_id))!;
           const set: Record<string, unknown> = { updated_at: trx.fn.now(3) };
-          if (r.stock !== undefined) set.stock = r.stock; // absolute level: a restock, not arithmetic in code
+          if (r.stock !== undefined) set.stock = availableFrom(r.stock, held.get(row.item_id) ?? 0); // on hand, less what orders hold
           if (r.price !== undefined) set.price = r.price;
           await trx('items').where({ item_id: row.item_id }).update(set);
         }
@@ -250,7 +254,7 @@ export class CatalogService {
         Object.assign(set, { name: next.name, category: next.category, description: next.description, details_rev: rev });
       }
       if (patch.price !== undefined) set.price = patch.price;
-      if (patch.stock !== undefined) set.stock = patch.stock; // absolute restock by the seller
+      if (patch.stock !== undefined) set.stock = availableFrom(patch.stock, (await heldUnits(trx, [row.item_id])).get(row.item_id) ?? 0); // on hand, less what orders hold
       await trx('items').where({ item_id: row.item_id }).update(set);
       const after = (await trx('items').select(...ITEM_COLUMNS).where({ item_id: row.item_id }).first()) as ItemRow;
       const events = [itemUpserted(after)];

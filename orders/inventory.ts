@@ -47,3 +47,26 @@ export async function enqueueStockChanged(trx: Knex.Transaction, itemIds: string
     await enqueueEvent(trx, TOPICS.inventory.name, r.item_id, 'stock.changed', { item_id: r.item_id, stock: Number(r.stock), cause });
   }
 }
+
+/**
+ * Units of each item held by orders not yet shipped (`created`: reserved, awaiting payment; `placed`: paid,
+ * still on the shelf). A seller's restock gives the units on hand; what is left to sell is on hand minus these.
+ * Call it under the item rows' locks (FOR UPDATE in the caller's transaction) as the transaction's first plain
+ * read, so its snapshot is taken after the lock: a reservation still in flight is not counted here but takes its
+ * units from the new level itself, and a release in flight is counted here and gives its units back to the new
+ * level (both need the item row, which waits for us); either way nothing is counted twice.
+ */
+export async function heldUnits(trx: Knex.Transaction, itemIds: string[]): Promise<Map<string, number>> {
+  if (itemIds.length === 0) return new Map();
+  const rows: { item_id: string; held: number | string }[] = await trx('order_items as i')
+    .join('orders as o', 'o.order_id', 'i.order_id')
+    .whereIn('i.item_id', itemIds)
+    .whereIn('o.status', ['created', 'placed'])
+    .groupBy('i.item_id')
+    .select('i.item_id')
+    .sum({ held: 'i.quantity' });
+  return new Map(rows.map((r) => [r.item_id, Number(r.held)]));
+}
+
+/** What is left to sell when `onHand` units are on the shelf and `held` of them are promised to orders. */
+export const availableFrom = (onHand: number, held: number): number => Math.max(0, onHand - held);

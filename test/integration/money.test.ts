@@ -151,3 +151,17 @@ test('the reconciler refunds a captured charge that pays for no order and leaves
   expect((await p.gateway.retrieveCharge(stray.chargeId))?.status).toBe('refunded');
   await moneyEndsRight(id);
 });
+
+test("a seller's restock gives the units on hand: a count taken while an order holds units, then that order's release, never inflates the stock", async () => {
+  const seller = await makeUser(p.stores.mysql, p.deps.tokens, 'supplier');
+  await p.stores.mysql('users').where({ user_id: seller.userId }).update({ supplier_approved: true }).catch(() => undefined); // where approval exists
+  const a = await makeItem(p.stores.mysql, { stock: 5, supplierId: seller.userId });
+  const r = await order([{ item_id: a, quantity: 2 }], 'pm_card_noResponse');
+  expect(await stockOf(p.stores.mysql, a)).toBe(3);
+  // The seller counts 5 on the shelf (the 2 reserved units are still there) and says so.
+  const put = await call(p.baseUrl, 'PUT', `/items/${a}`, { token: seller.token, body: { stock: 5 } });
+  expect(put.status).toBe(200);
+  expect(await stockOf(p.stores.mysql, a)).toBe(3); // 5 on hand, 2 promised: 3 to sell
+  await statusIs(r.body.order_id, 'canceled'); // the order expires and gives its 2 units back
+  expect(await stockOf(p.stores.mysql, a)).toBe(5); // 5 units, as on the shelf; not 7
+});
