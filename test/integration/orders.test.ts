@@ -245,13 +245,31 @@ describe('payment webhook', () => {
     expect((await statusIs(r.body.order_id, 'canceled')).cancel_reason).toBe('payment_timeout');
   });
 
+  const signed = (event: Record<string, unknown>) => {
+    const body = JSON.stringify(event);
+    return call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) } });
+  };
+
   test('a signed success for a waiting order places it', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 1 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
-    const body = JSON.stringify({ id: 'evt_2', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_hook' });
-    const ok = await call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) } });
+    const ok = await signed({ id: 'evt_2', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_hook', amount: Math.round(r.body.total_price * 100), currency: 'USD' });
     expect(ok.status).toBe(200);
     expect((await statusIs(r.body.order_id, 'placed')).payment_status).toBe('succeeded');
+  });
+
+  test('a signed success for another amount or currency than the order total is 400 amount_mismatch and places nothing', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1, price: 10 });
+    const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
+    const base = { type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_tampered' };
+    for (const wrong of [{ id: 'evt_3', amount: 1, currency: 'USD' }, { id: 'evt_4', amount: 1000, currency: 'EUR' }]) {
+      const res = await signed({ ...base, ...wrong });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('amount_mismatch');
+    }
+    expect((await call(p.baseUrl, 'POST', '/payments/webhook', { body: { ...base, id: 'evt_5', amount: 1000, currency: 'USD' } })).status).toBe(401);
+    expect((await signed({ id: 'evt_6', type: 'charge.refunded', order_id: r.body.order_id, charge_id: 'ch_tampered', amount: 1000, currency: 'USD' })).status).toBe(200);
+    expect((await statusIs(r.body.order_id, 'canceled')).cancel_reason).toBe('payment_timeout');
   });
 });
 
