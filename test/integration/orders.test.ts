@@ -258,6 +258,14 @@ describe('payment webhook', () => {
     expect((await statusIs(r.body.order_id, 'placed')).payment_status).toBe('succeeded');
   });
 
+  test('a signed decline for an order whose saga has closed is acknowledged (the gateway stops retrying)', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1, price: 10 });
+    const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_chargeDeclined' });
+    await p.stores.temporal.workflow.getHandle(r.body.order_id).result();
+    const res = await signed({ id: 'evt_7', type: 'charge.failed', order_id: r.body.order_id, charge_id: 'ch_declined', amount: 1000, currency: 'USD' });
+    expect(res.status).toBe(200);
+  });
+
   test('a signed success for another amount or currency than the order total is 400 amount_mismatch and places nothing', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 1, price: 10 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
