@@ -61,6 +61,9 @@ export function paymentsRouter(deps: ApiDeps): Router {
         await deps.stores.temporal.workflow.getHandle(ev.order_id).signal(paymentResultSignal, { status, chargeId: ev.charge_id });
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
+        // A decline for an order whose saga has closed changes nothing (the saga learnt it from the charge's
+        // answer): acknowledged, so the gateway stops retrying it.
+        if (status !== 'succeeded') return void res.json({ received: true });
         await handleClosedSaga(deps, ev.order_id, ev.charge_id, status);
       }
       res.json({ received: true });

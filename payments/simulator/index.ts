@@ -136,7 +136,7 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
 
   /** The request fault in force: the header's, else the first matching rule's (consumed). */
   function requestFault(op: Operation, header: Fault | undefined, charge: { orderId: string; paymentMethod: string }): Fault | undefined {
-    if (header) return isWebhookFault(header.fault) ? undefined : header;
+    if (header && !isWebhookFault(header.fault)) return header;
     return rules.takeRequestFault(op, charge);
   }
 

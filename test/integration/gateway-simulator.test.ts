@@ -5,6 +5,7 @@
  * duplicated, reordered, dropped) and each injected fault.
  */
 import http from 'node:http';
+import { ChildProcess, spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -410,6 +411,58 @@ describe('durability', () => {
     } finally {
       await first.sim.close();
       await back.stop();
+    }
+  });
+});
+
+describe('the simulator process (dist/workers/gateway-simulator.js)', () => {
+  const SIM = join(__dirname, '../../dist/workers/gateway-simulator.js');
+
+  async function freePort(): Promise<number> {
+    const s = http.createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  }
+
+  function startProcess(port: number, dbPath: string): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [SIM], {
+      env: { ...process.env, PAYMENT_GATEWAY_PORT: String(port), PAYMENT_GATEWAY_DB: dbPath, PAYMENT_WEBHOOK_URL: receiver.url, PAYMENT_WEBHOOK_SECRET: SECRET, GATEWAY_LATENCY: '5ms', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new Promise((resolve, reject) => {
+      const onData = (d: Buffer) => d.toString().includes('payment gateway simulator listening') && resolve(child);
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+    });
+  }
+
+  const kill = (child: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+
+  test('SIGKILL and a restart lose no charge and no refund: GET /v1/charges/{order_id} still answers', async () => {
+    const port = await freePort();
+    const dbPath = join(dir, 'process.sqlite');
+    let child = await startProcess(port, dbPath);
+    const g = new HttpPaymentGateway(`http://127.0.0.1:${port}`, 2000);
+    const paidOrder = orderId();
+    const refundedOrder = orderId();
+    try {
+      const paid = await g.createCharge(chargeReq(paidOrder));
+      const toRefund = await g.createCharge(chargeReq(refundedOrder));
+      await g.refundCharge({ chargeId: toRefund.chargeId, idempotencyKey: `r-${toRefund.chargeId}` });
+      await kill(child);
+      child = await startProcess(port, dbPath);
+      expect(await g.retrieveCharge(paidOrder)).toMatchObject({ chargeId: paid.chargeId, status: 'succeeded', amountMinor: 4499 });
+      const raw = await call(`http://127.0.0.1:${port}`, 'GET', `/v1/charges/${refundedOrder}`);
+      expect(raw.body).toMatchObject({ id: toRefund.chargeId, status: 'refunded', amount: 4499, amount_refunded: 4499, refunds: [expect.objectContaining({ amount: 4499 })] });
+    } finally {
+      await kill(child);
     }
   });
 });

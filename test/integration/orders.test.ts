@@ -11,7 +11,6 @@ import { call, eventually } from '../support/http';
 import { TOPICS } from '../../stores/kafka/topics';
 import { mirrorKey } from '../../orders/mirror';
 import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature';
-import { toMinor } from '../../payments/gateway';
 import { reserveOrder } from '../../orders/reservation';
 import { SagaSweeper } from '../../workers/saga-sweeper';
 import { logger } from '../../lib/logger';
@@ -23,7 +22,7 @@ let consumer: Consumer;
 const events: { key: string; type: string; order_id: string; status: string }[] = [];
 
 beforeAll(async () => {
-  p = await startPlatform({ relay: true, env: { ORDER_PAYMENT_TIMEOUT: '1500ms', ORDER_LATE_PAYMENT_WINDOW: '10s', GATEWAY_LATE_SUCCESS_DELAY: '300' } });
+  p = await startPlatform({ relay: true, env: { ORDER_PAYMENT_TIMEOUT: '1500ms', ORDER_LATE_PAYMENT_WINDOW: '10s', GATEWAY_LATE_SUCCESS_DELAY: '1500' } });
   buyer = await makeUser(p.stores.mysql, p.deps.tokens);
   other = await makeUser(p.stores.mysql, p.deps.tokens);
   consumer = p.stores.kafka.consumer({ groupId: `orders-test-${randomUUID()}` });
@@ -246,13 +245,39 @@ describe('payment webhook', () => {
     expect((await statusIs(r.body.order_id, 'canceled')).cancel_reason).toBe('payment_timeout');
   });
 
+  const signed = (event: Record<string, unknown>) => {
+    const body = JSON.stringify(event);
+    return call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) } });
+  };
+
   test('a signed success for a waiting order places it', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 1 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
-    const body = JSON.stringify({ id: 'evt_2', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_hook', amount: toMinor(r.body.total_price), currency: p.cfg.PAYMENT_CURRENCY });
-    const ok = await call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) } });
+    const ok = await signed({ id: 'evt_2', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_hook', amount: Math.round(r.body.total_price * 100), currency: 'USD' });
     expect(ok.status).toBe(200);
     expect((await statusIs(r.body.order_id, 'placed')).payment_status).toBe('succeeded');
+  });
+
+  test('a signed decline for an order whose saga has closed is acknowledged (the gateway stops retrying)', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1, price: 10 });
+    const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_chargeDeclined' });
+    await p.stores.temporal.workflow.getHandle(r.body.order_id).result();
+    const res = await signed({ id: 'evt_7', type: 'charge.failed', order_id: r.body.order_id, charge_id: 'ch_declined', amount: 1000, currency: 'USD' });
+    expect(res.status).toBe(200);
+  });
+
+  test('a signed success for another amount or currency than the order total is 400 amount_mismatch and places nothing', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1, price: 10 });
+    const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
+    const base = { type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_tampered' };
+    for (const wrong of [{ id: 'evt_3', amount: 1, currency: 'USD' }, { id: 'evt_4', amount: 1000, currency: 'EUR' }]) {
+      const res = await signed({ ...base, ...wrong });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('amount_mismatch');
+    }
+    expect((await call(p.baseUrl, 'POST', '/payments/webhook', { body: { ...base, id: 'evt_5', amount: 1000, currency: 'USD' } })).status).toBe(401);
+    expect((await signed({ id: 'evt_6', type: 'charge.refunded', order_id: r.body.order_id, charge_id: 'ch_tampered', amount: 1000, currency: 'USD' })).status).toBe(200);
+    expect((await statusIs(r.body.order_id, 'canceled')).cancel_reason).toBe('payment_timeout');
   });
 });
 
