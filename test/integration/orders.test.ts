@@ -22,7 +22,7 @@ let consumer: Consumer;
 const events: { key: string; type: string; order_id: string; status: string }[] = [];
 
 beforeAll(async () => {
-  p = await startPlatform({ relay: true, env: { ORDER_PAYMENT_TIMEOUT: '1500ms', ORDER_LATE_PAYMENT_WINDOW: '10s', GATEWAY_LATE_SUCCESS_DELAY: '1500' } });
+  p = await startPlatform({ relay: true, env: { ORDER_PAYMENT_TIMEOUT: '3s', ORDER_LATE_PAYMENT_WINDOW: '10s', GATEWAY_LATE_SUCCESS_DELAY: '1500' } });
   buyer = await makeUser(p.stores.mysql, p.deps.tokens);
   other = await makeUser(p.stores.mysql, p.deps.tokens);
   consumer = p.stores.kafka.consumer({ groupId: `orders-test-${randomUUID()}` });
