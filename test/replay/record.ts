@@ -1,24 +1,26 @@
 /**
- * Records one history per branch of the order saga from real runs (API, worker, MySQL, Redis, gateway
+ * Records one history per branch of the order saga from real runs (API, worker, MySQL, Redis, the gateway
  * simulator) into test/replay/histories/, for test/replay/replay.test.ts to replay on every test run.
  * Histories recorded by an older workflow version stay, renamed with its prefix (pre-archive-*: before the
- * archive step), so the patched() paths for sagas still in flight keep being replayed.
+ * archive step; v1-*: before saga-v2), so the patched() paths of sagas still in flight keep being replayed.
  * Re-record after an intended workflow change that is guarded by patched():
  *   npm run build && node dist/test/replay/record.js   (with the test stores in the environment, see scripts/test.sh)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
+import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature';
+import { toMinor } from '../../payments/gateway';
+import { reserveOrder } from '../../orders/reservation';
+import { startSaga } from '../../orders/saga';
 
 const OUT = path.resolve(__dirname, '../../../test/replay/histories');
 
-async function record(p: Platform, name: string, run: (u: TestUser, item: string) => Promise<string>): Promise<void> {
-  const u = await makeUser(p.stores.mysql, p.deps.tokens);
-  const item = await makeItem(p.stores.mysql, { stock: 3, price: 12.5 });
-  const workflowId = await run(u, item);
+async function save(p: Platform, name: string, workflowId: string): Promise<void> {
   const handle = p.stores.temporal.workflow.getHandle(workflowId);
   await handle.result().catch(() => undefined);
   const history = await handle.fetchHistory();
@@ -26,43 +28,65 @@ async function record(p: Platform, name: string, run: (u: TestUser, item: string
   console.log(`recorded ${name} (${history.events?.length} events)`);
 }
 
+async function record(p: Platform, name: string, run: (u: TestUser, item: string) => Promise<string>): Promise<void> {
+  const u = await makeUser(p.stores.mysql, p.deps.tokens);
+  const item = await makeItem(p.stores.mysql, { stock: 3, price: 12.5 });
+  await save(p, name, await run(u, item));
+}
+
 const place = async (p: Platform, u: TestUser, item: string, method: string, quantity = 1) => {
   const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity }], payment_method: method } });
-  return (r.body.order_id ?? r.body.error?.details?.order_id) as string;
+  if (r.status !== 201) throw new Error(`POST /orders answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return r.body.order_id as string;
 };
-const statusIs = (p: Platform, u: TestUser, id: string, status: string) =>
-  eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token })).body.status === status, 30_000);
+const orderOf = async (p: Platform, u: TestUser, id: string) => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token })).body;
+const statusIs = (p: Platform, u: TestUser, id: string, status: string) => eventually(async () => (await orderOf(p, u, id)).status === status, 30_000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const webhook = (p: Platform, event: Record<string, unknown>) => {
+  const body = JSON.stringify({ id: `evt_${randomUUID()}`, ...event });
+  return call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) } });
+};
+const faults = (p: Platform, rules: Record<string, unknown>[]) => call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules } });
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  const env = { ORDER_PAYMENT_TIMEOUT: '1500ms', ORDER_LATE_PAYMENT_WINDOW: '5s', GATEWAY_LATE_SUCCESS_DELAY: '200' };
+  const env = { ORDER_PAYMENT_TIMEOUT: '3s', ORDER_LATE_PAYMENT_WINDOW: '5s', GATEWAY_LATE_SUCCESS_DELAY: '1000', RECONCILE_GRACE: '0' };
   const p = await startPlatform({ env });
   const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
+  const shipAndDeliver = async (id: string) => {
+    await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token });
+    await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token });
+  };
   try {
     await record(p, 'delivered', async (u, item) => {
       const id = await place(p, u, item, 'pm_card_visa');
       await statusIs(p, u, id, 'placed');
-      await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token });
-      await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token });
+      await shipAndDeliver(id);
       return id;
     });
-    // No 'out-of-stock' recording: the API refuses a short order before any saga starts, so that branch only
-    // exists in pre-archive-out-of-stock.json (recorded when the saga reserved first), which keeps replaying.
     await record(p, 'declined', (u, item) => place(p, u, item, 'pm_card_chargeDeclined'));
     await record(p, 'no-response', (u, item) => place(p, u, item, 'pm_card_noResponse'));
     await record(p, 'late-success-refunded', (u, item) => place(p, u, item, 'pm_card_lateSuccess'));
-    await record(p, 'canceled-while-waiting', async (u, item) => {
+    await record(p, 'success-by-webhook', async (u, item) => {
       const id = await place(p, u, item, 'pm_card_noResponse');
-      await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: u.token });
+      await sleep(300);
+      const o = await orderOf(p, u, id);
+      await webhook(p, { type: 'charge.succeeded', order_id: id, charge_id: `ch_hook_${id}`, amount: toMinor(o.total_price), currency: p.cfg.PAYMENT_CURRENCY });
+      await statusIs(p, u, id, 'placed');
+      await shipAndDeliver(id);
       return id;
     });
-    await record(p, 'cancel-refused-in-transit', async (u, item) => {
-      const id = await place(p, u, item, 'pm_card_visa');
-      await statusIs(p, u, id, 'placed');
-      await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token });
-      const refused = await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: u.token });
-      if (refused.status !== 409) throw new Error(`cancel in transit answered ${refused.status}`);
-      await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token });
+    await record(p, 'declined-by-webhook', async (u, item) => {
+      const id = await place(p, u, item, 'pm_card_noResponse');
+      await sleep(300);
+      const o = await orderOf(p, u, id);
+      await webhook(p, { type: 'charge.failed', order_id: id, charge_id: `ch_hook_${id}`, amount: toMinor(o.total_price), currency: p.cfg.PAYMENT_CURRENCY });
+      return id;
+    });
+    await record(p, 'canceled-while-charging', async (u, item) => {
+      const id = await place(p, u, item, 'pm_card_noResponse'); // the charge request hangs: it is in flight
+      await sleep(500);
+      await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: u.token });
       return id;
     });
     await record(p, 'canceled-after-placed', async (u, item) => {
@@ -71,6 +95,54 @@ async function main() {
       await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: u.token });
       return id;
     });
+    await record(p, 'charge-after-timer', async (u, item) => {
+      await faults(p, [
+        { fault: 'slow', delay_ms: 1900, payment_method: 'pm_card_visa', times: 1 },
+        { fault: 'drop_webhooks', payment_method: 'pm_card_visa', times: 1 },
+      ]);
+      // A 3 s window and a 1.9 s answer would place it: start the saga late, with 1 s left.
+      const orderId = `o-${randomUUID()}`;
+      const expiresAt = new Date(Date.now() + 1000).toISOString();
+      await reserveOrder(p.stores.mysql, { orderId, userId: u.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt });
+      await startSaga(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE, { orderId, userId: u.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', paymentTimeoutMs: 3000, latePaymentPolicy: 'refund', latePaymentWindowMs: 5000, expiresAt });
+      return orderId;
+    });
+    await record(p, 'started-after-expiry', async (u, item) => {
+      const orderId = `o-${randomUUID()}`;
+      const expiresAt = new Date(Date.now() - 1000).toISOString();
+      await reserveOrder(p.stores.mysql, { orderId, userId: u.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt });
+      await startSaga(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE, { orderId, userId: u.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', paymentTimeoutMs: 3000, latePaymentPolicy: 'refund', latePaymentWindowMs: 5000, expiresAt });
+      return orderId;
+    });
+    await record(p, 'not-live', async (u) => {
+      const orderId = `o-${randomUUID()}`; // no such order (a Reset of one archived long ago looks the same)
+      await startSaga(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE, { orderId, userId: u.userId, lines: [], paymentMethod: 'pm_card_visa', paymentTimeoutMs: 3000, latePaymentPolicy: 'refund', latePaymentWindowMs: 5000 });
+      return orderId;
+    });
+    await record(p, 'operator-cancel', async (u, item) => {
+      const id = await place(p, u, item, 'pm_card_noResponse');
+      await sleep(500);
+      await p.stores.temporal.workflow.getHandle(id).cancel();
+      return id;
+    });
+    await record(p, 'resumed-after-terminate', async (u, item) => {
+      const id = await place(p, u, item, 'pm_card_visa');
+      await statusIs(p, u, id, 'placed');
+      await p.stores.temporal.workflow.getHandle(id).terminate('recording');
+      await p.reconciler.run();
+      await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).describe()).status.name === 'RUNNING');
+      await sleep(500);
+      await shipAndDeliver(id);
+      return id;
+    });
+    // The late-payment workflow: a second charge succeeds for an order already archived.
+    const u = await makeUser(p.stores.mysql, p.deps.tokens);
+    const item = await makeItem(p.stores.mysql, { stock: 3, price: 12.5 });
+    const declined = await place(p, u, item, 'pm_card_chargeDeclined');
+    await eventually(async () => (await p.stores.mysql('orders').where({ order_id: declined }).first()) === undefined, 30_000);
+    const late = await p.gateway.createCharge({ idempotencyKey: `second-${declined}`, orderId: declined, amountMinor: 1250, currency: 'USD', paymentMethod: 'pm_card_visa', expiresAt: new Date().toISOString() });
+    await eventually(async () => (await p.gateway.retrieveCharge(late.chargeId))?.status === 'refunded', 30_000);
+    await save(p, 'late-payment-workflow', `late-payment-${late.chargeId}`);
   } finally {
     await p.stop();
   }
@@ -82,6 +154,13 @@ async function main() {
       await statusIs(accept, u, id, 'placed');
       await call(accept.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin2.token });
       await call(accept.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin2.token });
+      return id;
+    });
+    await record(accept, 'late-success-accepted-no-stock', async (u, item) => {
+      const id = await place(accept, u, item, 'pm_card_lateSuccess', 3);
+      await statusIs(accept, u, id, 'canceled'); // expired: its 3 units are back...
+      const other = await makeUser(accept.stores.mysql, accept.deps.tokens);
+      await place(accept, other, item, 'pm_card_visa', 3); // ...and sold to another buyer before the late success
       return id;
     });
   } finally {
