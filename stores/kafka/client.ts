@@ -25,14 +25,19 @@ function kafkaLog({ level, log }: LogEntry): void {
 
 /** An idempotent producer: a retried send never writes a message twice within one producer session. */
 export async function createProducer(kafka: Kafka): Promise<Producer> {
-  const producer = kafka.producer({
+  const producer = newProducer(kafka);
+  await producer.connect();
+  return producer;
+}
+
+/** The same producer, not connected yet. */
+export function newProducer(kafka: Kafka): Producer {
+  return kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  await producer.connect();
-  return producer;
 }
 
 /**

@@ -1,7 +1,9 @@
 import knexFactory, { Knex } from 'knex';
 
-/** A knex pool on MySQL/MariaDB from a `mysql://user:pass@host:port/db` URL. DECIMALs come back as numbers. */
-export function createMysql(url: string, poolMax = 30): Knex {
+/** A knex pool on MySQL/MariaDB from a `mysql://user:pass@host:port/db` URL. DECIMALs come back as numbers.
+ * A request waits at most `acquireTimeoutMs` for a connection (MYSQL_ACQUIRE_TIMEOUT): a server that is down
+ * or a pool that is full fails fast (KnexTimeoutError, a 503 in the API) instead of queueing for long. */
+export function createMysql(url: string, poolMax = 30, acquireTimeoutMs = 2_000): Knex {
   const u = new URL(url);
   return knexFactory({
     client: 'mysql2',
@@ -14,10 +16,10 @@ export function createMysql(url: string, poolMax = 30): Knex {
       decimalNumbers: true,
       timezone: 'Z',
       charset: 'utf8mb4',
-      connectTimeout: 5000,
+      connectTimeout: Math.max(acquireTimeoutMs, 1000),
     },
-    pool: { min: 0, max: poolMax, acquireTimeoutMillis: 10_000 },
-    acquireConnectionTimeout: 10_000,
+    pool: { min: 0, max: poolMax, acquireTimeoutMillis: acquireTimeoutMs },
+    acquireConnectionTimeout: acquireTimeoutMs,
   });
 }
 
