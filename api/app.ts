@@ -33,9 +33,9 @@ export function createApp(deps: ApiDeps): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-      // A 503 (a store down, load shed) is the API working as designed: warn, and the store's own fault is logged
-      // once per interval (stores/errors.ts).
-      customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // A 503 (a store down, load shed) is the API working as designed: info, like a 409; the store's fault is
+      // logged at warn once per interval (stores/errors.ts), so an outage under load is no log storm.
+      customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'info' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );
   app.use(deps.metrics.middleware());

@@ -6,8 +6,7 @@ import type { Knex } from 'knex';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import type { MongoClient } from 'mongodb';
-import { Client as TemporalClient, Connection } from '@temporalio/client';
-import { once } from 'node:events';
+import { Client as TemporalClient, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMysql } from './mysql/client';
@@ -33,7 +32,11 @@ export interface Stores {
  * start while Temporal is down). */
 export async function connectTemporal(cfg: Config, lazy = false): Promise<TemporalClient> {
   const options = { address: cfg.TEMPORAL_ADDRESS, connectTimeout: 5000 };
-  const connection = lazy ? Connection.lazy(options) : await Connection.connect(options);
+  // The default retries an unavailable server ten times over about 20 s; a request cannot wait that long, so a
+  // lazy (API) connection tries three times (about half a second) and the API answers 503.
+  const connection = lazy
+    ? Connection.lazy({ ...options, interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))] })
+    : await Connection.connect(options);
   return new TemporalClient({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
 }
 
@@ -58,7 +61,11 @@ export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Pro
   const search = createSearch(cfg.SEARCH_ENGINE, cfg.SEARCH_URL, cfg.SEARCH_INDEX);
   const temporal = await connectTemporal(cfg, tolerate);
   // Without an offline queue a command sent before the first connect fails: give Redis a moment to be ready.
-  if (tolerate && redis.status !== 'ready') await Promise.race([once(redis, 'ready'), new Promise((r) => setTimeout(r, 2000).unref())]);
+  if (tolerate && redis.status !== 'ready') await new Promise<void>((resolve) => {
+    const done = () => { clearTimeout(timer); redis.off('ready', done); resolve(); };
+    const timer = setTimeout(done, 2000);
+    redis.once('ready', done);
+  });
   return {
     mysql, redis, kafka, producer, cassandra, mongo, search, temporal,
     async close() {
@@ -77,7 +84,7 @@ export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Pro
 
 /** The producer, connecting in the background until it succeeds (kafkajs reconnects by itself after that). */
 function connectInBackground(kafka: Kafka): Producer {
-  const producer = newProducer(kafka);
+  const producer = newProducer(kafka, { retries: 2 }); // few retries per attempt: the attempts back off below
   let closed = false;
   const attempt = (delay: number) => {
     producer.connect().catch((err) => {

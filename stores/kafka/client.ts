@@ -1,6 +1,7 @@
-import { Consumer, Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
+import { Consumer, Kafka, logLevel, LogEntry, Partitioners, Producer, RetryOptions } from 'kafkajs';
 import { logger } from '../../lib/logger';
 import { TOPICS } from './topics';
+import { storeFaults } from '../errors';
 
 export function createKafka(brokers: string, clientId: string): Kafka {
   return new Kafka({
@@ -17,6 +18,11 @@ function kafkaLog({ level, log }: LogEntry): void {
   const { message, ...rest } = log;
   // Known, harmless at start-up: the retry limit (a relay batch must not retry forever while it holds its rows).
   if (message.includes('Limiting retries for the idempotent producer')) return;
+  // A broker that is down makes kafkajs log every connection retry: once per interval is enough.
+  if (/Connection error|Failed to connect to seed broker|Connection timeout/.test(message)) {
+    storeFaults.note({ store: 'kafka', kind: 'unavailable' }, undefined, `kafka: ${message}`, { component: 'kafkajs', ...rest });
+    return;
+  }
   const l = logger.child({ component: 'kafkajs' });
   if (level <= logLevel.ERROR) l.error(rest, message);
   else if (level === logLevel.WARN) l.warn(rest, message);
@@ -31,8 +37,9 @@ export async function createProducer(kafka: Kafka): Promise<Producer> {
 }
 
 /** The same producer, not connected yet. */
-export function newProducer(kafka: Kafka): Producer {
+export function newProducer(kafka: Kafka, retry?: RetryOptions): Producer {
   return kafka.producer({
+    ...(retry ? { retry } : {}),
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
