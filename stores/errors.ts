@@ -180,7 +180,11 @@ export function classifyStoreError(err: unknown): StoreFault | undefined {
  */
 export class StoreFaultLog {
   private readonly last = new Map<StoreName, { at: number; suppressed: number }>();
-  constructor(private readonly intervalMs: () => number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly intervalMs: () => number,
+    private readonly now: () => number = Date.now,
+    private readonly log: Pick<typeof logger, 'warn'> = logger,
+  ) {}
 
   /** Logs the fault, or counts it when its store was logged less than an interval ago; true when logged. */
   note(fault: StoreFault, err: unknown, message: string, context: Record<string, unknown> = {}): boolean {
@@ -191,7 +195,7 @@ export class StoreFaultLog {
       return false;
     }
     this.last.set(fault.store, { at: t, suppressed: 0 });
-    logger.warn({ store: fault.store, kind: fault.kind, err, suppressedSinceLast: entry?.suppressed ?? 0, ...context }, message);
+    this.log.warn({ store: fault.store, kind: fault.kind, err, suppressedSinceLast: entry?.suppressed ?? 0, ...context }, message);
     return true;
   }
 }

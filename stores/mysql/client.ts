@@ -1,4 +1,5 @@
 import knexFactory, { Knex } from 'knex';
+import { logger } from '../../lib/logger';
 
 /** A knex pool on MySQL/MariaDB from a `mysql://user:pass@host:port/db` URL. DECIMALs come back as numbers.
  * A request waits at most `acquireTimeoutMs` for a connection (MYSQL_ACQUIRE_TIMEOUT): a server that is down
@@ -20,6 +21,14 @@ export function createMysql(url: string, poolMax = 30, acquireTimeoutMs = 2_000)
     },
     pool: { min: 0, max: poolMax, acquireTimeoutMillis: acquireTimeoutMs },
     acquireConnectionTimeout: acquireTimeoutMs,
+    // knex prints to the console, e.g. every acquire timeout; the caller gets that error (a 503 in the API),
+    // so it is debug here, not one console line per request while the pool is full.
+    log: {
+      warn: (message: unknown) => logger.warn({ component: 'knex' }, String(message)),
+      error: (message: unknown) => (String(message).startsWith('Acquire connection error') ? logger.debug({ component: 'knex' }, String(message)) : logger.error({ component: 'knex' }, String(message))),
+      deprecate: (method: string, alternative: string) => logger.warn({ component: 'knex' }, `${method} is deprecated, use ${alternative}`),
+      debug: (message: unknown) => logger.debug({ component: 'knex' }, String(message)),
+    },
   });
 }
 

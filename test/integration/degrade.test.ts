@@ -38,6 +38,11 @@ function expectUnavailable(r: HttpResult, store: string, codes = ['service_unava
   expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
 }
 
+/** Orders placed by a broken API start sagas on its task queue, where no worker runs: end them. */
+async function endSaga(orderId: string): Promise<void> {
+  await healthy.stores.temporal.workflow.getHandle(orderId).terminate('degrade test: no worker on this queue').catch(() => undefined);
+}
+
 const order = (user: TestUser, itemId: string, quantity = 1) => ({ token: user.token, body: { user_id: user.userId, items: [{ item_id: itemId, quantity }] } });
 
 async function withBrokenApi(env: Record<string, string>, fn: (p: Platform) => Promise<void>): Promise<void> {
@@ -85,6 +90,7 @@ test('Redis down: the cache, sold-out gate and stock tickets are skipped (orders
     const placed = await call(p.baseUrl, 'POST', '/orders', order(buyer, item, 2));
     expect(placed.status).toBe(201);
     expect(placed.body.status).toBe('created');
+    await endSaga(placed.body.order_id);
     expectUnavailable(await call(p.baseUrl, 'POST', `/users/${buyer.userId}/cart`, { token: buyer.token, body: { item_id: item, quantity: 1 } }), 'redis');
     expectUnavailable(await call(p.baseUrl, 'GET', `/users/${buyer.userId}/recommendations`, { token: buyer.token }), 'redis');
   });
@@ -127,6 +133,7 @@ test('Kafka down: nothing on the request path needs it (the API starts, orders a
     expect((await call(p.baseUrl, 'GET', '/search?query=lamp')).status).toBe(200);
     const placed = await call(p.baseUrl, 'POST', '/orders', order(buyer, item));
     expect(placed.status).toBe(201);
+    await endSaga(placed.body.order_id);
     const ready = await call(p.baseUrl, 'GET', '/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.down).toEqual(['kafka']);
@@ -148,11 +155,12 @@ test('Temporal down: a new order is still reserved (201), cancels answer 503, an
   expect(await stockOf(healthy.stores.mysql, item)).toBe(3);
   // Temporal answers again (the healthy platform's client): the sweeper starts the saga of the reserved order.
   const sweeper = new SagaSweeper(healthy.stores.mysql, healthy.stores.temporal, { ...healthy.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, logger);
-  expect(await sweeper.sweep()).toContain(orderId);
+  const started = await sweeper.sweep();
+  expect(started).toContain(orderId);
   const described = await healthy.stores.temporal.workflow.getHandle(orderId).describe();
   expect(described.status.name).toBe('RUNNING');
   expect(await stockOf(healthy.stores.mysql, item)).toBe(3); // reserved once, not again by the saga's start
-  await healthy.stores.temporal.workflow.getHandle(orderId).terminate('degrade test: no worker on this queue');
+  for (const id of started) await endSaga(id);
 });
 
 test('a saturated MySQL pool: new orders are refused at once with 503 overloaded, before any connection frees up', async () => {
@@ -172,7 +180,9 @@ test('a saturated MySQL pool: new orders are refused at once with 503 overloaded
     expectUnavailable(read, 'mysql', ['overloaded']);
     await sleeps;
     // Once the pool has room, orders go through again.
-    expect((await call(p.baseUrl, 'POST', '/orders', order(buyer, item))).status).toBe(201);
+    const placed = await call(p.baseUrl, 'POST', '/orders', order(buyer, item));
+    expect(placed.status).toBe(201);
+    await endSaga(placed.body.order_id);
   });
   expect(await stockOf(healthy.stores.mysql, item)).toBe(4); // only the admitted order holds stock
 });
