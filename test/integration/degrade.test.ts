@@ -9,10 +9,13 @@
  * servers for every other store; the test data is made through a healthy API.
  */
 import { createServer } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually, HttpResult } from '../support/http';
 import { SagaSweeper } from '../../workers/saga-sweeper';
+import { OutboxRelay } from '../../outbox/relay';
+import type { Producer } from 'kafkajs';
 import { logger } from '../../lib/logger';
 
 let healthy: Platform;
@@ -138,6 +141,40 @@ test('Kafka down: nothing on the request path needs it (the API starts, orders a
     expect(ready.status).toBe(503);
     expect(ready.body.down).toEqual(['kafka']);
   });
+  expect(await stockOf(healthy.stores.mysql, item)).toBe(4);
+});
+
+test('Kafka slow: the relay holding its claim on the outbox while the send retries blocks no order and no item view', async () => {
+  // The chaos run's Kafka outage: the relay's claim transaction stays open while kafkajs retries the send.
+  // The producer here is the fault (a send that does not answer until released), MySQL is real.
+  let release!: () => void;
+  let claimed!: () => void;
+  const sendStarted = new Promise<void>((r) => (claimed = r));
+  const hanging = {
+    sendBatch: () => {
+      claimed();
+      return new Promise((_resolve, reject) => (release = () => reject(new Error('broker down'))));
+    },
+  } as unknown as Producer;
+  const item = await makeItem(healthy.stores.mysql, { stock: 5 });
+  await healthy.stores.mysql('outbox').insert({ event_id: randomUUID(), topic: 'shopflow.smoke', msg_key: 'k', payload: '{}' }); // something to claim
+  const relay = new OutboxRelay(healthy.stores.mysql, hanging, logger);
+  const batch = relay.publishBatch().catch(() => 0);
+  await sendStarted;
+  let relayOpen = true;
+  void batch.then(() => (relayOpen = false));
+  try {
+    // Each of these inserts into the outbox (order.created in the reservation; the item_view event).
+    const placed = await call(healthy.baseUrl, 'POST', '/orders', order(buyer, item));
+    const viewed = await call(healthy.baseUrl, 'GET', `/items/${item}`);
+    expect(relayOpen).toBe(true); // both answered while the relay still held its claim
+    expect(placed.status).toBe(201);
+    expect(viewed.status).toBe(200);
+    await endSaga(placed.body.order_id);
+  } finally {
+    release();
+    await batch;
+  }
   expect(await stockOf(healthy.stores.mysql, item)).toBe(4);
 });
 
