@@ -137,10 +137,11 @@ const schema = z.object({
   REDIS_COMMAND_TIMEOUT: duration.default(1_000),
   /** Load shedding of new orders (POST /orders, cart checkout): 503 `overloaded` when every MySQL connection is
    * in use and this many requests already wait for one, or when the oldest waiter has waited SHED_MYSQL_WAIT,
-   * or when the event loop's mean delay over the last half second exceeds SHED_EVENT_LOOP_DELAY (0: off). */
+   * or when the event loop's mean delay over the last half second exceeds SHED_EVENT_LOOP_DELAY (0: off; a
+   * 200-buyer burst on the 2-core box, client in the same process, measured 400 ms, which is no reason to shed). */
   SHED_MYSQL_PENDING: z.coerce.number().int().min(0).default(300),
   SHED_MYSQL_WAIT: duration.default(1_000),
-  SHED_EVENT_LOOP_DELAY: duration.default(200),
+  SHED_EVENT_LOOP_DELAY: duration.default(1_000),
   /** A store's outage is logged at warn once per this interval (with a count), not once per request. */
   STORE_ERROR_LOG_INTERVAL: duration.default(10_000),
   /** HTTP server: idle keep-alive sockets are kept longer than clients and proxies keep theirs (so the client,
