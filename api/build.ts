@@ -13,7 +13,7 @@ import { classifyStoreError } from '../stores/errors';
 import { logger } from '../lib/logger';
 
 export async function buildApiDeps(cfg: Config, stores?: Stores): Promise<ApiDeps & { stores: Stores }> {
-  const s = stores ?? (await connectStores(cfg, { tolerateDown: true }));
+  const s = stores ?? (await connectStores(cfg, { failFast: true }));
   await ensureAdminWhenReachable(s, cfg);
   return {
     cfg,

@@ -41,27 +41,29 @@ export async function connectTemporal(cfg: Config, lazy = false): Promise<Tempor
 }
 
 export interface ConnectOptions {
-  /** Start even when a store is down (the API: it answers 503 for what needs that store, and serves the rest):
-   * Temporal connects on first use, the Kafka producer connects in the background, and Redis fails its
-   * commands at once while it is down instead of queueing them. Default: wait for Temporal and Kafka. */
-  tolerateDown?: boolean;
+  /** The API's settings: start even when a store is down, and fail fast while it is (the API answers 503 for
+   * what needs that store and serves the rest). Temporal connects on first use and tries an unavailable
+   * server 3 times, the Kafka producer connects in the background, and Redis fails a command at once while
+   * it is down (no offline queue) and after REDIS_COMMAND_TIMEOUT otherwise. Default (workers, scripts): wait
+   * for Temporal and Kafka at start, queue Redis commands while reconnecting. */
+  failFast?: boolean;
 }
 
 /** Connects every store. Connections that can wait (Cassandra, Mongo) connect on first use. */
 export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Promise<Stores> {
-  const tolerate = opts.tolerateDown ?? false;
+  const failFast = opts.failFast ?? false;
   const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX, cfg.MYSQL_ACQUIRE_TIMEOUT);
-  const redis = createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT, offlineQueue: !tolerate });
+  const redis = failFast ? createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT, offlineQueue: false }) : createRedis(cfg.REDIS_URL);
   // Without a listener ioredis prints every failed reconnect to the console; an outage surfaces per command.
-  if (tolerate) redis.on('error', () => undefined);
+  if (failFast) redis.on('error', () => undefined);
   const kafka = createKafka(cfg.KAFKA_BROKERS, cfg.KAFKA_CLIENT_ID);
-  const producer = tolerate ? connectInBackground(kafka) : await createProducer(kafka);
+  const producer = failFast ? connectInBackground(kafka) : await createProducer(kafka);
   const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE);
   const mongo = createMongo(cfg.MONGO_URL);
   const search = createSearch(cfg.SEARCH_ENGINE, cfg.SEARCH_URL, cfg.SEARCH_INDEX);
-  const temporal = await connectTemporal(cfg, tolerate);
+  const temporal = await connectTemporal(cfg, failFast);
   // Without an offline queue a command sent before the first connect fails: give Redis a moment to be ready.
-  if (tolerate && redis.status !== 'ready') await new Promise<void>((resolve) => {
+  if (failFast && redis.status !== 'ready') await new Promise<void>((resolve) => {
     const done = () => { clearTimeout(timer); redis.off('ready', done); resolve(); };
     const timer = setTimeout(done, 2000);
     redis.once('ready', done);

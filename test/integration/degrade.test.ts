@@ -5,7 +5,7 @@
  * only use the store as an optimisation keep working. And with the MySQL pool full, new orders are refused at
  * once (503 overloaded) instead of queueing.
  *
- * Each broken API is started as the API process starts (connectStores with tolerateDown), on the same real
+ * Each broken API is started as the API process starts (connectStores with failFast), on the same real
  * servers for every other store; the test data is made through a healthy API.
  */
 import { createServer } from 'node:net';
@@ -49,7 +49,7 @@ async function endSaga(orderId: string): Promise<void> {
 const order = (user: TestUser, itemId: string, quantity = 1) => ({ token: user.token, body: { user_id: user.userId, items: [{ item_id: itemId, quantity }] } });
 
 async function withBrokenApi(env: Record<string, string>, fn: (p: Platform) => Promise<void>): Promise<void> {
-  const p = await startPlatform({ worker: false, tolerateDown: true, env });
+  const p = await startPlatform({ worker: false, failFast: true, env });
   try {
     await fn(p);
   } finally {
@@ -58,7 +58,7 @@ async function withBrokenApi(env: Record<string, string>, fn: (p: Platform) => P
 }
 
 beforeAll(async () => {
-  healthy = await startPlatform({ worker: false, tolerateDown: true });
+  healthy = await startPlatform({ worker: false, failFast: true });
   buyer = await makeUser(healthy.stores.mysql, healthy.deps.tokens);
   supplier = await makeUser(healthy.stores.mysql, healthy.deps.tokens, 'supplier');
   deadPort = await freePort();
