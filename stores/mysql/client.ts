@@ -24,8 +24,8 @@ export function createMysql(url: string, poolMax = 30, acquireTimeoutMs = 2_000)
     // knex prints to the console, e.g. every acquire timeout; the caller gets that error (a 503 in the API),
     // so it is debug here, not one console line per request while the pool is full.
     log: {
-      warn: (message: unknown) => logger.warn({ component: 'knex' }, String(message)),
-      error: (message: unknown) => (String(message).startsWith('Acquire connection error') ? logger.debug({ component: 'knex' }, String(message)) : logger.error({ component: 'knex' }, String(message))),
+      warn: (message: unknown) => knexLog('warn', message),
+      error: (message: unknown) => knexLog('error', message),
       deprecate: (method: string, alternative: string) => logger.warn({ component: 'knex' }, `${method} is deprecated, use ${alternative}`),
       debug: (message: unknown) => logger.debug({ component: 'knex' }, String(message)),
     },
@@ -41,4 +41,9 @@ export function isDuplicateKey(err: unknown): boolean {
 export function isLockConflict(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
   return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+}
+
+function knexLog(level: 'warn' | 'error', message: unknown): void {
+  const text = String(message);
+  logger[text.startsWith('Acquire connection error') ? 'debug' : level]({ component: 'knex' }, text);
 }

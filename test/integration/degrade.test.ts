@@ -16,7 +16,7 @@ import { call, eventually, HttpResult } from '../support/http';
 import { SagaSweeper } from '../../workers/saga-sweeper';
 import { OutboxRelay } from '../../outbox/relay';
 import type { Producer } from 'kafkajs';
-import { logger } from '../../lib/logger';
+import pino from 'pino';
 
 let healthy: Platform;
 let buyer: TestUser;
@@ -158,7 +158,7 @@ test('Kafka slow: the relay holding its claim on the outbox while the send retri
   } as unknown as Producer;
   const item = await makeItem(healthy.stores.mysql, { stock: 5 });
   await healthy.stores.mysql('outbox').insert({ event_id: randomUUID(), topic: 'shopflow.smoke', msg_key: 'k', payload: '{}' }); // something to claim
-  const relay = new OutboxRelay(healthy.stores.mysql, hanging, logger);
+  const relay = new OutboxRelay(healthy.stores.mysql, hanging, pino({ level: 'silent' }));
   const batch = relay.publishBatch().catch(() => 0);
   await sendStarted;
   let relayOpen = true;
@@ -191,7 +191,7 @@ test('Temporal down: a new order is still reserved (201), cancels answer 503, an
   });
   expect(await stockOf(healthy.stores.mysql, item)).toBe(3);
   // Temporal answers again (the healthy platform's client): the sweeper starts the saga of the reserved order.
-  const sweeper = new SagaSweeper(healthy.stores.mysql, healthy.stores.temporal, { ...healthy.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, logger);
+  const sweeper = new SagaSweeper(healthy.stores.mysql, healthy.stores.temporal, { ...healthy.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, pino({ level: 'silent' }));
   const started = await sweeper.sweep();
   expect(started).toContain(orderId);
   const described = await healthy.stores.temporal.workflow.getHandle(orderId).describe();
