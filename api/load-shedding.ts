@@ -19,7 +19,7 @@ import { unavailable } from './errors';
 export type LoadSettings = Pick<Config, 'SHED_MYSQL_PENDING' | 'SHED_MYSQL_WAIT' | 'SHED_EVENT_LOOP_DELAY'>;
 
 /** Why a request would be shed now, or undefined when it may go on. */
-export type Overload = { store: 'mysql'; reason: 'pool_queue' | 'pool_wait' } | { store: 'api'; reason: 'event_loop_delay' };
+export type Overload = { store: 'mysql'; reason: 'pool_queue' | 'pool_wait' | 'pool_recent_wait' } | { store: 'api'; reason: 'event_loop_delay' };
 
 const SAMPLE_MS = 500;
 const RESOLUTION_MS = 10;
@@ -49,6 +49,9 @@ export class LoadMonitor {
     const p = this.pool.read();
     if (p.max > 0 && p.used >= p.max && p.pending >= this.s.SHED_MYSQL_PENDING) return { store: 'mysql', reason: 'pool_queue' };
     if (p.oldestWaitMs >= this.s.SHED_MYSQL_WAIT) return { store: 'mysql', reason: 'pool_wait' };
+    // Still no free connection, and a request that just got one (or gave up) had waited too long: the queue
+    // has emptied by timing out, not by draining, so a new request would wait as long.
+    if (p.max > 0 && p.used >= p.max && p.recentWaitMs >= this.s.SHED_MYSQL_WAIT) return { store: 'mysql', reason: 'pool_recent_wait' };
     if (this.loop && this.loopDelayMs >= this.s.SHED_EVENT_LOOP_DELAY) return { store: 'api', reason: 'event_loop_delay' };
     return undefined;
   }

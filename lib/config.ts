@@ -136,7 +136,8 @@ const schema = z.object({
   /** Longest wait for one Redis command, queued or sent; a Redis that is down fails commands at once. */
   REDIS_COMMAND_TIMEOUT: duration.default(1_000),
   /** Load shedding of new orders (POST /orders, cart checkout): 503 `overloaded` when every MySQL connection is
-   * in use and this many requests already wait for one, or when the oldest waiter has waited SHED_MYSQL_WAIT,
+   * in use and this many requests already wait for one, or when the oldest waiter has waited SHED_MYSQL_WAIT
+   * (or, every connection still in use, one that just got a connection or gave up had waited that long),
    * or when the event loop's mean delay over the last half second exceeds SHED_EVENT_LOOP_DELAY (0: off; a
    * 200-buyer burst on the 2-core box, client in the same process, measured 400 ms, which is no reason to shed). */
   SHED_MYSQL_PENDING: z.coerce.number().int().min(0).default(300),

@@ -18,7 +18,11 @@ export interface PoolPressure {
   pending: number;
   /** How long the oldest of them has waited (0 when none waits). */
   oldestWaitMs: number;
+  /** The longest wait of an acquire that ended (got a connection or timed out) in the last second or so. */
+  recentWaitMs: number;
 }
+
+const WINDOW_MS = 1000;
 
 /**
  * Watches a knex pool: how many connections are in use, how many requests wait for one and for how long.
@@ -28,8 +32,14 @@ export interface PoolPressure {
 export class PoolPressureGauge {
   /** Pending acquires by event id, with when they started; a Map keeps insertion order, so the first is the oldest. */
   private readonly waiting = new Map<number, number>();
+  /** Longest finished wait in the current and the previous window. */
+  private window = { start: 0, max: 0, previousMax: 0 };
   private readonly onRequest = (id: number) => void this.waiting.set(id, Date.now());
-  private readonly onDone = (id: number) => void this.waiting.delete(id);
+  private readonly onDone = (id: number) => {
+    const started = this.waiting.get(id);
+    this.waiting.delete(id);
+    if (started !== undefined) this.noteWait(Date.now() - started);
+  };
   private readonly pool: TarnPool | undefined;
 
   constructor(mysql: Knex) {
@@ -40,14 +50,25 @@ export class PoolPressureGauge {
   }
 
   read(): PoolPressure {
-    if (!this.pool) return { max: 0, used: 0, pending: 0, oldestWaitMs: 0 };
+    if (!this.pool) return { max: 0, used: 0, pending: 0, oldestWaitMs: 0, recentWaitMs: 0 };
     const oldest = this.waiting.values().next();
+    this.noteWait(0); // rolls the window
     return {
       max: this.pool.max,
       used: this.pool.numUsed(),
       pending: this.pool.numPendingAcquires(),
       oldestWaitMs: oldest.done ? 0 : Date.now() - oldest.value,
+      recentWaitMs: Math.max(this.window.max, this.window.previousMax),
     };
+  }
+
+  private noteWait(ms: number): void {
+    const now = Date.now();
+    if (now - this.window.start >= WINDOW_MS) {
+      // The previous window counts only if it just ended; after a quiet spell both are forgotten.
+      this.window = { start: now, max: 0, previousMax: now - this.window.start < 2 * WINDOW_MS ? this.window.max : 0 };
+    }
+    if (ms > this.window.max) this.window.max = ms;
   }
 
   close(): void {

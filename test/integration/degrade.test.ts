@@ -15,6 +15,7 @@ import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually, HttpResult } from '../support/http';
 import { SagaSweeper } from '../../workers/saga-sweeper';
 import { OutboxRelay } from '../../outbox/relay';
+import { applyTransition } from '../../orders/repository';
 import type { Producer } from 'kafkajs';
 import pino from 'pino';
 
@@ -41,9 +42,11 @@ function expectUnavailable(r: HttpResult, store: string, codes = ['service_unava
   expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
 }
 
-/** Orders placed by a broken API start sagas on its task queue, where no worker runs: end them. */
+/** Orders placed by a broken API start sagas on its task queue, where no worker runs: end them, and close the
+ * order (as an operator would) so that no later saga sweep picks it up. */
 async function endSaga(orderId: string): Promise<void> {
   await healthy.stores.temporal.workflow.getHandle(orderId).terminate('degrade test: no worker on this queue').catch(() => undefined);
+  await healthy.stores.mysql.transaction((trx) => applyTransition(trx, orderId, { from: ['created'], set: { status: 'canceled', payment_status: 'voided', cancel_reason: 'test' } }));
 }
 
 const order = (user: TestUser, itemId: string, quantity = 1) => ({ token: user.token, body: { user_id: user.userId, items: [{ item_id: itemId, quantity }] } });
