@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { logger } from '../lib/logger';
+import { logBestEffortFailure } from '../stores/errors';
 import { TOPICS } from '../stores/kafka/topics';
 import type { AnalyticsEvent } from './model';
 
@@ -33,6 +33,6 @@ export async function recordItemEvent(
     }
     await publishAnalytics(mysql, { event_type: type, user_id: userId, item_ids: [itemId], categories: [category], ...(opts.quantity ? { quantity: opts.quantity } : {}) });
   } catch (err) {
-    logger.error({ err, type, itemId }, 'analytics event could not be written');
+    logBestEffortFailure(err, 'analytics event could not be written', { type, itemId }, 'error');
   }
 }

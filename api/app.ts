@@ -10,7 +10,8 @@ import swaggerUi from 'swagger-ui-express';
 import { logger } from '../lib/logger';
 import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
-import { errorHandler, requireJsonBody, routeNotFound } from './errors';
+import { errorHandler, requireJsonBody, routeNotFound, unavailableStores } from './errors';
+import { shedWhenOverloaded } from './load-shedding';
 import { methodNotAllowed, optionsHandler } from './methods';
 import { buildDocument } from './openapi';
 import { paymentsRouter } from './routes/payments';
@@ -32,11 +33,15 @@ export function createApp(deps: ApiDeps): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // A 503 (a store down, load shed) is the API working as designed: info, like a 409; the store's fault is
+      // logged at warn once per interval (stores/errors.ts), so an outage under load is no log storm.
+      customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'info' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );
   app.use(deps.metrics.middleware());
   app.use(optionsHandler(deps.registry));
+  // New orders are refused at once while the MySQL pool or the event loop is saturated (before any parsing).
+  app.post(['/orders', '/users/:id/cart/checkout'], shedWhenOverloaded(deps.load));
 
   // The webhook verifies a signature over the raw body, so it is mounted before the JSON parser.
   app.use(paymentsRouter(deps));
@@ -52,6 +57,7 @@ export function createApp(deps: ApiDeps): Express {
 
   app.use(methodNotAllowed(deps.registry));
   app.use(routeNotFound);
+  app.use(unavailableStores(deps.cfg.RETRY_AFTER));
   app.use(errorHandler);
   return app;
 }

@@ -8,10 +8,13 @@ import { TokenService } from './auth';
 import type { ApiDeps } from './deps';
 import { ApiMetrics } from './metrics';
 import { newRegistry } from './openapi';
+import { LoadMonitor } from './load-shedding';
+import { classifyStoreError } from '../stores/errors';
+import { logger } from '../lib/logger';
 
 export async function buildApiDeps(cfg: Config, stores?: Stores): Promise<ApiDeps & { stores: Stores }> {
-  const s = stores ?? (await connectStores(cfg));
-  await ensureAdmin(s.mysql, cfg.ADMIN_EMAIL, cfg.ADMIN_PASSWORD);
+  const s = stores ?? (await connectStores(cfg, { failFast: true }));
+  await ensureAdminWhenReachable(s, cfg);
   return {
     cfg,
     stores: s,
@@ -20,5 +23,22 @@ export async function buildApiDeps(cfg: Config, stores?: Stores): Promise<ApiDep
     orders: new OrderService(s.mysql, s.redis, s.temporal, new OrderArchive(s.cassandra, s.mysql), cfg),
     registry: newRegistry(),
     readiness: () => checkReadiness(s),
+    load: new LoadMonitor(s.mysql, cfg),
   };
+}
+
+/** The first admin is made at start; if MySQL is down then, the API starts anyway (answering 503 where MySQL is
+ * needed) and makes the admin once MySQL answers. */
+async function ensureAdminWhenReachable(s: Stores, cfg: Config): Promise<void> {
+  const attempt = () => ensureAdmin(s.mysql, cfg.ADMIN_EMAIL, cfg.ADMIN_PASSWORD);
+  try {
+    await attempt();
+  } catch (err) {
+    if (!classifyStoreError(err)) throw err;
+    logger.warn({ err }, 'MySQL is unavailable at start: the admin account is made once it answers');
+    const retry = (): void => {
+      setTimeout(() => void attempt().catch((e) => (classifyStoreError(e) ? retry() : logger.error({ err: e }, 'admin account not made'))), 5_000).unref();
+    };
+    retry();
+  }
 }

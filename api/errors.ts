@@ -2,6 +2,7 @@
 import { STATUS_CODES, Server } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { logger } from '../lib/logger';
+import { classifyStoreError, storeFaults, StoreName } from '../stores/errors';
 
 export class ApiError extends Error {
   constructor(
@@ -19,6 +20,11 @@ export const unauthorized = (message = 'a valid bearer token is required') => ne
 export const forbidden = (message = 'you may not do this') => new ApiError(403, 'forbidden', message);
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 export const conflict = (code: string, message: string, details?: unknown) => new ApiError(409, code, message, details);
+
+/** 503: a store is down (`service_unavailable`) or the API sheds load (`overloaded`); Retry-After is added by
+ * `unavailableStores` below. `store` names the store (or `api` for the process itself). */
+export const unavailable = (store: StoreName | 'api', kind: 'unavailable' | 'overloaded', message?: string) =>
+  new ApiError(503, kind === 'overloaded' ? 'overloaded' : 'service_unavailable', message ?? (kind === 'overloaded' ? `too busy right now (${store}); try again shortly` : `a service this needs (${store}) is unavailable right now; try again shortly`), { store });
 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
@@ -45,6 +51,26 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
 export const routeNotFound: RequestHandler = (req, res) => {
   res.status(404).json(errorBody('not_found', `no route for ${req.method} ${req.path}`));
 };
+
+/**
+ * Before the last handler: an error that says a store is down or saturated (stores/errors.ts) becomes a 503 in
+ * the contract's format, logged once per store per interval (not per request); every 503 gets Retry-After.
+ */
+export function unavailableStores(retryAfterMs: number): ErrorRequestHandler {
+  const retryAfter = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  return (err, req, res, next) => {
+    let e = err;
+    if (!(e instanceof ApiError)) {
+      const fault = classifyStoreError(e);
+      if (fault) {
+        storeFaults.note(fault, e, `store ${fault.store} ${fault.kind}: answering 503`, { path: req.path });
+        e = unavailable(fault.store, fault.kind);
+      }
+    }
+    if (e instanceof ApiError && e.status === 503 && !res.headersSent && !res.getHeader('Retry-After')) res.setHeader('Retry-After', retryAfter);
+    next(e);
+  };
+}
 
 /** Last handler: known errors keep their status; body-parser's errors become 4xx; anything else is a 500
  * with no stack trace in the response (the log has it). */

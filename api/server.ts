@@ -4,6 +4,7 @@ import { logger } from '../lib/logger';
 import { createApp } from './app';
 import { buildApiDeps } from './build';
 import { answerClientErrors } from './errors';
+import { applyHttpTimeouts } from './http-timeouts';
 
 async function main(): Promise<void> {
   const cfg = config();
@@ -12,11 +13,13 @@ async function main(): Promise<void> {
     logger.info({ port: cfg.PORT, docs: `http://127.0.0.1:${cfg.PORT}/docs`, temporalUi: cfg.TEMPORAL_UI_URL }, 'shopflow API listening');
   });
   answerClientErrors(server);
+  applyHttpTimeouts(server, cfg);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    deps.load.close();
     server.close(() => void deps.stores.close().then(() => process.exit(0)));
     setTimeout(() => process.exit(1), 15_000).unref();
   };

@@ -6,7 +6,7 @@
  * MySQL's stock, so it can never be higher than the authority's.
  */
 import type { Redis } from '../stores/redis/client';
-import { logger } from '../lib/logger';
+import { logBestEffortFailure } from '../stores/errors';
 import type { Attributes } from './model';
 
 const key = (itemId: string, rev: string) => `item:details:${itemId}:${rev}`;
@@ -27,7 +27,7 @@ export class ItemDetailsCache {
       return JSON.parse(raw) as Attributes;
     } catch (err) {
       // The cache is an optimization: a Redis hiccup falls through to MongoDB.
-      logger.warn({ err, itemId }, 'item cache read failed');
+      logBestEffortFailure(err, 'item cache read failed', { itemId });
       return undefined;
     }
   }
@@ -37,7 +37,7 @@ export class ItemDetailsCache {
     try {
       await this.redis.set(key(itemId, rev), JSON.stringify(attributes), 'PX', this.ttlMs);
     } catch (err) {
-      logger.warn({ err, itemId }, 'item cache write failed');
+      logBestEffortFailure(err, 'item cache write failed', { itemId });
     }
   }
 
@@ -46,7 +46,7 @@ export class ItemDetailsCache {
     try {
       await this.redis.del(key(itemId, rev));
     } catch (err) {
-      logger.warn({ err, itemId }, 'item cache invalidation failed (the entry expires on its own)');
+      logBestEffortFailure(err, 'item cache invalidation failed (the entry expires on its own)', { itemId });
     }
   }
 }

@@ -141,6 +141,31 @@ const schema = z.object({
   NOTIFY_SEND_TIMEOUT: duration.default(15_000),
   NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   NOTIFY_RETRY_BASE: duration.default(2_000),
+
+  // ---- Degrading under faults and load (issue 11 point 5, issue 12: stores/errors.ts, api/load-shedding.ts) ----
+  /** The Retry-After of every 503 (a store down, or load shed), rounded up to whole seconds. */
+  RETRY_AFTER: duration.default(5_000),
+  /** Longest wait for a MySQL pool connection before the request fails (503): below a client's patience and
+   * the activities' 10 s limit, so an outage or a full pool answers instead of queueing. */
+  MYSQL_ACQUIRE_TIMEOUT: duration.default(2_000),
+  /** Longest wait for one Redis command, queued or sent; a Redis that is down fails commands at once. */
+  REDIS_COMMAND_TIMEOUT: duration.default(1_000),
+  /** Load shedding of new orders (POST /orders, cart checkout): 503 `overloaded` when every MySQL connection is
+   * in use and this many requests already wait for one, or when the oldest waiter has waited SHED_MYSQL_WAIT
+   * (or, every connection still in use, one that just got a connection or gave up had waited that long),
+   * or when the event loop's mean delay over the last half second exceeds SHED_EVENT_LOOP_DELAY (0: off; a
+   * 200-buyer burst on the 2-core box, client in the same process, measured 400 ms, which is no reason to shed). */
+  SHED_MYSQL_PENDING: z.coerce.number().int().min(0).default(300),
+  SHED_MYSQL_WAIT: duration.default(1_000),
+  SHED_EVENT_LOOP_DELAY: duration.default(1_000),
+  /** A store's outage is logged at warn once per this interval (with a count), not once per request. */
+  STORE_ERROR_LOG_INTERVAL: duration.default(10_000),
+  /** HTTP server: idle keep-alive sockets are kept longer than clients and proxies keep theirs (so the client,
+   * not the server, closes an idle socket and never reuses one the server just closed); a request's headers
+   * and whole body must arrive within these. */
+  HTTP_KEEP_ALIVE_TIMEOUT: duration.default(65_000),
+  HTTP_HEADERS_TIMEOUT: duration.default(20_000),
+  HTTP_REQUEST_TIMEOUT: duration.default(60_000),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -10,7 +10,7 @@ import { ApiError, conflict, notFound } from '../api/errors';
 import type { Config } from '../lib/config';
 import { cancelUpdate, deliverUpdate, shipUpdate } from '../workflows/messages';
 import type { OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, Shortage } from '../workflows/types';
-import { logger } from '../lib/logger';
+import { logBestEffortFailure } from '../stores/errors';
 import { InvalidOrder, reserveOrder, stockLevels, visibleShortages } from './reservation';
 import { startSaga } from './saga';
 import { normalizeLines } from './inventory';
@@ -97,7 +97,7 @@ export class OrderService {
     // 2. Start its saga. If Temporal cannot be reached now, the order stays reserved and the sweeper
     // (workers/saga-sweeper.ts) starts the saga once it can: a reserved order never goes without one.
     await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>
-      logger.warn({ err, orderId: input.orderId }, 'saga not started yet; the sweeper will start it'),
+      logBestEffortFailure(err, 'saga not started yet; the sweeper will start it', { orderId: input.orderId }),
     );
     if (claim.replay) return { kind: 'created', order: (await loadOrder(this.mysql, input.orderId)) ?? reservation.order, replayed: true };
     return { kind: 'created', order: reservation.order, replayed: false };

@@ -67,7 +67,13 @@ export class OutboxRelay {
     }
   }
 
-  /** One batch; returns how many events were published. */
+  /** One batch; returns how many events were published.
+   *
+   * READ COMMITTED, not the server's REPEATABLE READ: there the claim's `FOR UPDATE` also locks the gap after
+   * the last unpublished row, so every INSERT into the outbox (each order's reservation, each item view and
+   * search) waits for this transaction, which lasts as long as the Kafka send retries (up to a minute while the
+   * broker is down). That was the Kafka outage's 500s: the API's MySQL pool filled with inserts waiting on the
+   * relay's lock. Read committed locks only the claimed rows; SKIP LOCKED still splits them between relays. */
   async publishBatch(): Promise<number> {
     this.running = true;
     try {
@@ -92,7 +98,7 @@ export class OutboxRelay {
         });
         await trx('outbox').whereIn('id', rows.map((r) => r.id)).update({ published_at: trx.fn.now(3) });
         return rows.length;
-      });
+      }, { isolationLevel: 'read committed' });
     } finally {
       this.running = false;
     }

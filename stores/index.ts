@@ -6,11 +6,12 @@ import type { Knex } from 'knex';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import type { MongoClient } from 'mongodb';
-import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { Client as TemporalClient, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../lib/config';
+import { logger } from '../lib/logger';
 import { createMysql } from './mysql/client';
 import { createRedis, Redis } from './redis/client';
-import { createKafka, createProducer } from './kafka/client';
+import { createKafka, createProducer, newProducer } from './kafka/client';
 import { createCassandra } from './cassandra/client';
 import { createMongo } from './mongo/client';
 import { createSearch, SearchPort } from './search';
@@ -27,21 +28,46 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export async function connectTemporal(cfg: Config): Promise<TemporalClient> {
-  const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, connectTimeout: 5000 });
+/** A Temporal client; `lazy`: no round trip now, the connection is made by the first call (so a process can
+ * start while Temporal is down). */
+export async function connectTemporal(cfg: Config, lazy = false): Promise<TemporalClient> {
+  const options = { address: cfg.TEMPORAL_ADDRESS, connectTimeout: 5000 };
+  // The default retries an unavailable server ten times over about 20 s; a request cannot wait that long, so a
+  // lazy (API) connection tries three times (about half a second) and the API answers 503.
+  const connection = lazy
+    ? Connection.lazy({ ...options, interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))] })
+    : await Connection.connect(options);
   return new TemporalClient({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
 }
 
+export interface ConnectOptions {
+  /** The API's settings: start even when a store is down, and fail fast while it is (the API answers 503 for
+   * what needs that store and serves the rest). Temporal connects on first use and tries an unavailable
+   * server 3 times, the Kafka producer connects in the background, and Redis fails a command at once while
+   * it is down (no offline queue) and after REDIS_COMMAND_TIMEOUT otherwise. Default (workers, scripts): wait
+   * for Temporal and Kafka at start, queue Redis commands while reconnecting. */
+  failFast?: boolean;
+}
+
 /** Connects every store. Connections that can wait (Cassandra, Mongo) connect on first use. */
-export async function connectStores(cfg: Config): Promise<Stores> {
-  const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX);
-  const redis = createRedis(cfg.REDIS_URL);
+export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Promise<Stores> {
+  const failFast = opts.failFast ?? false;
+  const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX, cfg.MYSQL_ACQUIRE_TIMEOUT);
+  const redis = failFast ? createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT, offlineQueue: false }) : createRedis(cfg.REDIS_URL);
+  // Without a listener ioredis prints every failed reconnect to the console; an outage surfaces per command.
+  if (failFast) redis.on('error', () => undefined);
   const kafka = createKafka(cfg.KAFKA_BROKERS, cfg.KAFKA_CLIENT_ID);
-  const producer = await createProducer(kafka);
+  const producer = failFast ? connectInBackground(kafka) : await createProducer(kafka);
   const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE);
   const mongo = createMongo(cfg.MONGO_URL);
   const search = createSearch(cfg.SEARCH_ENGINE, cfg.SEARCH_URL, cfg.SEARCH_INDEX);
-  const temporal = await connectTemporal(cfg);
+  const temporal = await connectTemporal(cfg, failFast);
+  // Without an offline queue a command sent before the first connect fails: give Redis a moment to be ready.
+  if (failFast && redis.status !== 'ready') await new Promise<void>((resolve) => {
+    const done = () => { clearTimeout(timer); redis.off('ready', done); resolve(); };
+    const timer = setTimeout(done, 2000);
+    redis.once('ready', done);
+  });
   return {
     mysql, redis, kafka, producer, cassandra, mongo, search, temporal,
     async close() {
@@ -58,7 +84,28 @@ export async function connectStores(cfg: Config): Promise<Stores> {
   };
 }
 
-export type StoreName = 'mysql' | 'redis' | 'temporal' | 'kafka' | 'cassandra' | 'mongodb' | 'search';
+/** The producer, connecting in the background until it succeeds (kafkajs reconnects by itself after that). */
+function connectInBackground(kafka: Kafka): Producer {
+  const producer = newProducer(kafka, { retries: 2 }); // few retries per attempt: the attempts back off below
+  let closed = false;
+  const attempt = (delay: number) => {
+    producer.connect().catch((err) => {
+      if (closed) return;
+      logger.warn({ err, retryInMs: delay }, 'kafka producer could not connect; retrying in the background');
+      setTimeout(() => attempt(Math.min(delay * 2, 30_000)), delay).unref();
+    });
+  };
+  attempt(1000);
+  const disconnect = producer.disconnect.bind(producer);
+  producer.disconnect = async () => {
+    closed = true;
+    await disconnect();
+  };
+  return producer;
+}
+
+export type { StoreName } from './errors';
+import type { StoreName } from './errors';
 export type ReadinessReport = Record<StoreName, { ok: boolean; error?: string }>;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -72,9 +119,14 @@ export async function checkReadiness(s: Omit<Stores, "close" | "producer">): Pro
     redis: () => s.redis.ping(),
     temporal: () => s.temporal.workflowService.getSystemInfo({}),
     kafka: async () => {
-      const admin = s.kafka.admin();
-      await admin.connect();
-      try { await admin.describeCluster(); } finally { await admin.disconnect(); }
+      // No retries: a probe that gives up after 2 s must not leave an admin client retrying for a minute.
+      const admin = s.kafka.admin({ retry: { retries: 0 } });
+      try {
+        await admin.connect();
+        await admin.describeCluster();
+      } finally {
+        await admin.disconnect();
+      }
     },
     cassandra: () => s.cassandra.execute('SELECT release_version FROM system.local'),
     mongodb: () => s.mongo.db().command({ ping: 1 }),

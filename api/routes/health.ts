@@ -21,6 +21,7 @@ export function healthRouter(deps: ApiDeps): Router {
   r.get('/readyz', async (_req, res) => {
     const stores = await deps.readiness();
     const down = Object.entries(stores).filter(([, s]) => !s.ok).map(([name]) => name);
+    if (down.length) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(deps.cfg.RETRY_AFTER / 1000))));
     res.status(down.length ? 503 : 200).json({ status: down.length ? 'unavailable' : 'ready', down, stores });
   });
   r.get('/metrics', async (_req, res) => {

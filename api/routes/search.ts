@@ -9,7 +9,7 @@ import { ApiError, badRequest, errorBody } from '../errors';
 import { z } from '../openapi';
 import { Id } from '../schemas';
 import { route } from '../validate';
-import { logger } from '../../lib/logger';
+import { logBestEffortFailure } from '../../stores/errors';
 import { recordAnalytics } from '../../search/analytics';
 import { checkPage, checkText, parseFilter, SearchInputError, SEARCH_LIMITS, SORTS } from '../../search/query';
 
@@ -91,14 +91,14 @@ export function searchRouter(deps: ApiDeps): Router {
         try {
           result = await search.search(q);
         } catch (err) {
-          if (engineUnavailable(err)) throw new ApiError(503, 'search_unavailable', 'search is unavailable right now; try again shortly');
+          if (engineUnavailable(err)) throw new ApiError(503, 'search_unavailable', 'search is unavailable right now; try again shortly', { store: 'search' });
           throw err;
         }
         try {
           await recordAnalytics(mysql, { event_type: 'search', user_id: req.principal?.userId ?? null, search_query: query.query ?? '', clicked_items: [], item_ids: result.hits.slice(0, 20).map((h) => h.item_id), result_count: result.total });
         } catch (err) {
           // The shopper still gets the results; the loss is logged loudly, not silent.
-          logger.error({ err, query: query.query }, 'search analytics event could not be written');
+          logBestEffortFailure(err, 'search analytics event could not be written', { query: query.query }, 'error');
         }
         res.setHeader('X-Total-Count', String(result.total));
         res.json(result.hits);

@@ -1,6 +1,7 @@
-import { Consumer, Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
+import { Consumer, Kafka, logLevel, LogEntry, Partitioners, Producer, RetryOptions } from 'kafkajs';
 import { logger } from '../../lib/logger';
 import { TOPICS } from './topics';
+import { storeFaults } from '../errors';
 
 export function createKafka(brokers: string, clientId: string): Kafka {
   return new Kafka({
@@ -17,6 +18,11 @@ function kafkaLog({ level, log }: LogEntry): void {
   const { message, ...rest } = log;
   // Known, harmless at start-up: the retry limit (a relay batch must not retry forever while it holds its rows).
   if (message.includes('Limiting retries for the idempotent producer')) return;
+  // A broker that is down makes kafkajs log every connection retry: once per interval is enough.
+  if (/Connection error|Failed to connect to seed broker|Connection timeout/.test(message)) {
+    storeFaults.note({ store: 'kafka', kind: 'unavailable' }, undefined, `kafka: ${message}`, { component: 'kafkajs', ...rest });
+    return;
+  }
   const l = logger.child({ component: 'kafkajs' });
   if (level <= logLevel.ERROR) l.error(rest, message);
   else if (level === logLevel.WARN) l.warn(rest, message);
@@ -25,14 +31,20 @@ function kafkaLog({ level, log }: LogEntry): void {
 
 /** An idempotent producer: a retried send never writes a message twice within one producer session. */
 export async function createProducer(kafka: Kafka): Promise<Producer> {
-  const producer = kafka.producer({
+  const producer = newProducer(kafka);
+  await producer.connect();
+  return producer;
+}
+
+/** The same producer, not connected yet. */
+export function newProducer(kafka: Kafka, retry?: RetryOptions): Producer {
+  return kafka.producer({
+    ...(retry ? { retry } : {}),
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  await producer.connect();
-  return producer;
 }
 
 /**

@@ -58,13 +58,15 @@ export interface PlatformOptions {
   worker?: boolean;
   /** Run the outbox relay (default false: tests that need Kafka delivery turn it on). */
   relay?: boolean;
+  /** Connect the stores as the API process does: start even when one is down (stores/index.ts). */
+  failFast?: boolean;
 }
 
 export async function startPlatform(opts: PlatformOptions = {}): Promise<Platform> {
   quietTemporalRuntime();
   const taskQueue = `test-${randomUUID().slice(0, 8)}`;
   const base = loadConfig({ ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_ORDERS: '100000', GATEWAY_LATENCY: '5ms', ...opts.env });
-  const stores = await connectStores(base);
+  const stores = await connectStores(base, { failFast: opts.failFast });
 
   // API first (the simulator needs its webhook URL), then the simulator, then the worker (needs the gateway).
   const cfgHolder: { cfg: Config } = { cfg: base };
@@ -131,6 +133,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       await platform.relay?.stop();
       await sim.close();
       for (const suffix of ['', '-wal', '-shm']) rmSync(simDbPath + suffix, { force: true });
+      deps.load.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await connection?.close();
