@@ -64,10 +64,10 @@ export class ItemDetailsStore {
     this.coll = db.collection<DetailsDoc>('items');
   }
 
-  /** Bulk writes in batches of 100, one after the other: FerretDB 1.24 (SQLite) was seen to hang for good on
-   * one unordered bulk of 500 updates. */
+  /** Bulk writes in batches of 50, one after the other: FerretDB 1.24 (SQLite) was seen to hang for good on
+   * one unordered bulk of 500 updates, and on one ordered bulk of 100 `updateOne`s (50 pass). */
   private async bulk(ops: AnyBulkWriteOperation<DetailsDoc>[]): Promise<void> {
-    for (let i = 0; i < ops.length; i += 100) await this.coll.bulkWrite(ops.slice(i, i + 100), { ordered: true });
+    for (let i = 0; i < ops.length; i += 50) await this.coll.bulkWrite(ops.slice(i, i + 50), { ordered: true });
   }
 
   /** Writes new revisions (pending) for many items in one round trip; the committed revision stays as `prev`. */
