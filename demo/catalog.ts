@@ -140,6 +140,7 @@ export function demoCatalog(perProductBrand = 5): DemoItem[] {
             price,
             stock: rnd() < 0.05 ? 0 : 5 + Math.floor(rnd() * 96),
             attributes,
+            images: demoImages(item_id),
           });
         }
       }
@@ -154,6 +155,7 @@ export function demoCatalog(perProductBrand = 5): DemoItem[] {
     price: 99,
     stock: 10,
     attributes: { brand: 'Stride', edition: 'limited' },
+    images: demoImages(FLASH_ITEM_ID),
   });
   return out;
 }

@@ -99,6 +99,12 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput, opts: R
   }
 }
 
+/** Like stockLevels, and which of the items are delisted (one read: the order API's hot path). */
+export async function orderableStock(mysql: Knex, lines: { item_id: string }[]): Promise<{ stock: Map<string, number>; unlisted: string[] }> {
+  const rows: { item_id: string; stock: number; listed: number }[] = await mysql('items').select('item_id', 'stock', 'listed').whereIn('item_id', lines.map((l) => l.item_id));
+  return { stock: new Map(rows.map((r) => [r.item_id, Number(r.stock)])), unlisted: rows.filter((r) => !r.listed).map((r) => r.item_id) };
+}
+
 /** The committed stock of the lines' items right now (a plain, non-locking read); unknown items are absent. */
 export async function stockLevels(mysql: Knex, lines: { item_id: string }[]): Promise<Map<string, number>> {
   const rows: { item_id: string; stock: number }[] = await mysql('items').select('item_id', 'stock').whereIn('item_id', lines.map((l) => l.item_id));

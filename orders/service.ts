@@ -11,7 +11,7 @@ import type { Config } from '../lib/config';
 import { cancelUpdate, deliverUpdate, shipUpdate } from '../workflows/messages';
 import type { OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, Shortage } from '../workflows/types';
 import { logger } from '../lib/logger';
-import { InvalidOrder, reserveOrder, stockLevels, visibleShortages } from './reservation';
+import { InvalidOrder, orderableStock, reserveOrder, visibleShortages } from './reservation';
 import { startSaga } from './saga';
 import { normalizeLines } from './inventory';
 import { loadOrder } from './repository';
@@ -40,9 +40,10 @@ export class OrderService {
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
     const lines = normalizeLines(req.lines);
     // One lock-free read answers both "do these items exist" and "is there visibly enough stock".
-    const stock = await stockLevels(this.mysql, lines);
+    const { stock, unlisted } = await orderableStock(this.mysql, lines);
     const missing = lines.map((l) => l.item_id).filter((id) => !stock.has(id));
     if (missing.length > 0) throw new ApiError(404, 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
+    if (unlisted.length > 0) throw new ApiError(409, 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, { item_ids: unlisted });
     const gated: string[] = await soldOutItems(this.redis, lines.map((l) => l.item_id)).catch(() => []); // the gate is an optimisation only
     if (gated.length > 0) {
       const shortages = lines.filter((l) => gated.includes(l.item_id)).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));

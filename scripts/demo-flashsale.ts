@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const seller = DEMO_SELLERS.find((s) => s.key === 'stride')!;
   const login = await api('POST', '/auth/login', undefined, { email: seller.email, password: cfg.DEMO_PASSWORD });
   if (login.status !== 200) throw new Error(`the demo seller cannot log in (${login.status}): is the API at ${API} running with the demo data?`);
-  const restock = await api('PUT', `/items/${FLASH_ITEM_ID}`, login.body.token, { stock: UNITS });
+  const restock = await api('PUT', `/items/${FLASH_ITEM_ID}`, login.body.token, { stock: UNITS, listed: true });
   if (restock.status !== 200) throw new Error(`restocking ${FLASH_ITEM_ID} failed: ${restock.status} ${JSON.stringify(restock.body)}`);
   console.log(`${seller.name} restocked "${restock.body.name}" (${FLASH_ITEM_ID}) to ${UNITS} units`);
   for (let i = 0; i < 50 && !(await inSearch()); i++) await sleep(200);
