@@ -13,6 +13,7 @@ import { searchRouter } from './routes/search';
 import { adminReportsRouter } from './routes/admin-reports';
 import { recommendationsRouter } from './routes/recommendations';
 import { notificationsRouter } from './routes/notifications';
+import { addressesRouter } from './routes/addresses';
 
 export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   healthRouter,
@@ -25,4 +26,5 @@ export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   adminReportsRouter,
   recommendationsRouter,
   notificationsRouter,
+  addressesRouter,
 ];

@@ -12,6 +12,8 @@ import { SearchIndexer } from '../search/indexer';
 import type { SearchPort } from '../stores/search/port';
 import type { Logger } from '../lib/logger';
 import { demoCatalog, DEMO_CUSTOMER, DEMO_SELLERS } from './catalog';
+import { DEMO_ADDRESS } from './address';
+import { addAddress, listAddresses } from '../users/addresses';
 
 export interface DemoStores {
   mysql: Knex;
@@ -56,6 +58,7 @@ async function load(s: DemoStores, password: string, log: Logger): Promise<DemoO
   const sellerIds = new Map<string, string>();
   for (const seller of DEMO_SELLERS) sellerIds.set(seller.key, await account(s.mysql, seller.name, seller.email, password, 'supplier'));
   const customerId = await account(s.mysql, DEMO_CUSTOMER.name, DEMO_CUSTOMER.email, password, 'customer');
+  if ((await listAddresses(s.mysql, customerId)).length === 0) await addAddress(s.mysql, customerId, DEMO_ADDRESS);
 
   const items = demoCatalog();
   for (const seller of DEMO_SELLERS) {

@@ -14,8 +14,8 @@
  */
 import type { Knex } from 'knex';
 import { types, type Client } from 'cassandra-driver';
-import { enqueueOrderEvent, loadOrder } from './repository';
-import type { OrderStatus, OrderView, PaymentStatus } from '../workflows/types';
+import { enqueueOrderEvent, loadOrder, OrderRecord, parseAddress } from './repository';
+import type { OrderStatus, PaymentStatus } from '../workflows/types';
 
 /** Statuses an order never leaves: only these are archived. */
 export const FINAL_STATUSES: OrderStatus[] = ['delivered', 'canceled'];
@@ -27,7 +27,7 @@ export interface StatusChange {
 }
 
 /** An order in the archive: the client's view plus its status history. */
-export interface ArchivedOrder extends OrderView {
+export interface ArchivedOrder extends OrderRecord {
   history: StatusChange[];
 }
 
@@ -64,12 +64,12 @@ export class OrderArchive {
       [
         {
           query: `INSERT INTO orders_by_id (order_id, user_id, status, total_price, payment_method, payment_status, cancel_reason,
-                    late_payment, expires_at, created_at, updated_at, archived_at, items, history)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                    late_payment, expires_at, created_at, updated_at, archived_at, items, history, shipping_address)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           params: [
             order.order_id, order.user_id, order.status, total, order.payment_method, order.payment_status, order.cancel_reason,
             order.late_payment, new Date(order.expires_at), new Date(order.created_at), new Date(order.updated_at),
-            new Date(order.updated_at), lines, history,
+            new Date(order.updated_at), lines, history, order.shipping_address ? JSON.stringify(order.shipping_address) : null,
           ],
         },
         {
@@ -159,6 +159,7 @@ function fromRow(row: types.Row): ArchivedOrder {
     expires_at: iso(row.expires_at) ?? iso(row.created_at)!,
     created_at: iso(row.created_at)!,
     updated_at: iso(row.updated_at)!,
+    shipping_address: parseAddress(row.shipping_address),
     history,
   };
 }

@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import { ApiError } from '../api/errors';
 import type { OrderStatus, OrderView } from '../workflows/types';
-import { loadOrder } from './repository';
+import { loadOrder, OrderRecord } from './repository';
 import { OrderArchive, OrderCursor } from './archive';
 
 export interface OrdersPageQuery {
@@ -63,5 +63,5 @@ async function liveOrders(mysql: Knex, userId: string, q: { status?: OrderStatus
   }
   const rows: { order_id: string }[] = await sql.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'order_id', order: 'desc' }]).limit(q.limit + 1);
   // An order archived since the select above is read from the archive's side of the merge instead.
-  return (await Promise.all(rows.map((r) => loadOrder(mysql, r.order_id)))).filter((o): o is OrderView => o !== null);
+  return (await Promise.all(rows.map((r) => loadOrder(mysql, r.order_id)))).filter((o): o is OrderRecord => o !== null);
 }

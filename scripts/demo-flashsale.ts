@@ -13,6 +13,7 @@ import { createMysql } from '../stores/mysql/client';
 import { createUser } from '../users/repository';
 import { TokenService } from '../api/auth';
 import { DEMO_SELLERS, FLASH_ITEM_ID } from '../demo/catalog';
+import { DEMO_ADDRESS } from '../demo/address';
 
 const cfg = config();
 const API = process.env.API_URL ?? `http://127.0.0.1:${cfg.PORT}`;
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   console.log(`${BUYERS} buyers order 1 unit each, all at once...`);
   const t0 = Date.now();
   const results = await Promise.all(
-    buyers.map(async (b) => ({ b, r: await api('POST', '/orders', b.token, { user_id: b.user_id, items: [{ item_id: FLASH_ITEM_ID, quantity: 1 }] }) })),
+    buyers.map(async (b) => ({ b, r: await api('POST', '/orders', b.token, { user_id: b.user_id, items: [{ item_id: FLASH_ITEM_ID, quantity: 1 }], shipping_address: { ...DEMO_ADDRESS, name: b.name } }) })),
   );
   const won = results.filter((x) => x.r.status === 201);
   const refused = results.filter((x) => x.r.status === 409);

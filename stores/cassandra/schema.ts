@@ -30,7 +30,11 @@ export function cassandraSchema(keyspace: string): string[] {
 
 /** Columns added after a table was first created: [table, column, type]. Added when missing (CQL has no
  * `ADD IF NOT EXISTS` on every supported version), so a keyspace created by an older release catches up. */
-const ADDED_COLUMNS: [table: string, column: string, type: string][] = [['orders_by_id', 'expires_at', 'timestamp']];
+const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
+  ['orders_by_id', 'expires_at', 'timestamp'],
+  // The order's shipping address as JSON text (issue 16); null for orders archived before addresses existed.
+  ['orders_by_id', 'shipping_address', 'text'],
+];
 
 export async function applyCassandraSchema(client: Client, keyspace: string): Promise<void> {
   for (const cql of cassandraSchema(keyspace)) await client.execute(cql);
