@@ -14,6 +14,7 @@ import { adminReportsRouter } from './routes/admin-reports';
 import { recommendationsRouter } from './routes/recommendations';
 import { notificationsRouter } from './routes/notifications';
 import { addressesRouter } from './routes/addresses';
+import { supplierOrdersRouter } from './routes/supplier-orders';
 
 export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   healthRouter,
@@ -27,4 +28,5 @@ export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   recommendationsRouter,
   notificationsRouter,
   addressesRouter,
+  supplierOrdersRouter,
 ];
