@@ -15,6 +15,7 @@ import { recommendationsRouter } from './routes/recommendations';
 import { notificationsRouter } from './routes/notifications';
 import { addressesRouter } from './routes/addresses';
 import { supplierOrdersRouter } from './routes/supplier-orders';
+import { adminOrdersRouter } from './routes/admin-orders';
 
 export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   healthRouter,
@@ -29,4 +30,5 @@ export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   notificationsRouter,
   addressesRouter,
   supplierOrdersRouter,
+  adminOrdersRouter,
 ];

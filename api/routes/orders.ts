@@ -28,7 +28,9 @@ const UserOrdersQuery = z
     cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional(),
   })
   .strict();
-const OrdersPage = z.object({ orders: z.array(Order), next_cursor: z.string().nullable() }).openapi('OrdersPage');
+const OrdersPage = z
+  .object({ orders: z.array(Order), next_cursor: z.string().nullable(), history_unavailable: z.literal(true).optional().openapi({ description: 'the archive did not answer: live orders only, retry later for the rest' }) })
+  .openapi('OrdersPage');
 
 export function ordersRouter(deps: ApiDeps): Router {
   const r = Router();
