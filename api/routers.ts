@@ -13,6 +13,9 @@ import { searchRouter } from './routes/search';
 import { adminReportsRouter } from './routes/admin-reports';
 import { recommendationsRouter } from './routes/recommendations';
 import { notificationsRouter } from './routes/notifications';
+import { addressesRouter } from './routes/addresses';
+import { supplierOrdersRouter } from './routes/supplier-orders';
+import { adminOrdersRouter } from './routes/admin-orders';
 
 export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   healthRouter,
@@ -25,4 +28,7 @@ export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   adminReportsRouter,
   recommendationsRouter,
   notificationsRouter,
+  addressesRouter,
+  supplierOrdersRouter,
+  adminOrdersRouter,
 ];

@@ -1,5 +1,6 @@
 /** Schemas shared by several routers. Ids are plain bounded strings: an object such as {"$gt": ""} is refused. */
 import { z } from './openapi';
+import { AddressSchema } from './address';
 
 export const Id = z.string().min(1).max(50).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
 export const UserIdParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) });
@@ -28,5 +29,6 @@ export const OrderSchema = z
     expires_at: z.string(),
     created_at: z.string(),
     updated_at: z.string(),
+    shipping_address: AddressSchema.nullable().openapi({ description: 'where the order ships (null only for orders placed before addresses existed)' }),
   })
   .openapi('Order');

@@ -7,16 +7,17 @@
  */
 import type { Redis } from '../stores/redis/client';
 import { logBestEffortFailure } from '../stores/errors';
-import type { Attributes } from './model';
+import type { ItemExtras } from './model';
 
-const key = (itemId: string, rev: string) => `item:details:${itemId}:${rev}`;
+// v2: attributes and images (v1 entries held the attributes alone; they expire on their own).
+const key = (itemId: string, rev: string) => `item:details:v2:${itemId}:${rev}`;
 
 export class ItemDetailsCache {
   hits = 0;
   misses = 0;
   constructor(private readonly redis: Redis, private readonly ttlMs: number) {}
 
-  async get(itemId: string, rev: string): Promise<Attributes | undefined> {
+  async get(itemId: string, rev: string): Promise<ItemExtras | undefined> {
     try {
       const raw = await this.redis.get(key(itemId, rev));
       if (raw === null) {
@@ -24,7 +25,7 @@ export class ItemDetailsCache {
         return undefined;
       }
       this.hits += 1;
-      return JSON.parse(raw) as Attributes;
+      return JSON.parse(raw) as ItemExtras;
     } catch (err) {
       // The cache is an optimization: a Redis hiccup falls through to MongoDB.
       logBestEffortFailure(err, 'item cache read failed', { itemId });
@@ -32,10 +33,10 @@ export class ItemDetailsCache {
     }
   }
 
-  async set(itemId: string, rev: string, attributes: Attributes): Promise<void> {
+  async set(itemId: string, rev: string, extras: ItemExtras): Promise<void> {
     if (this.ttlMs <= 0) return;
     try {
-      await this.redis.set(key(itemId, rev), JSON.stringify(attributes), 'PX', this.ttlMs);
+      await this.redis.set(key(itemId, rev), JSON.stringify(extras), 'PX', this.ttlMs);
     } catch (err) {
       logBestEffortFailure(err, 'item cache write failed', { itemId });
     }

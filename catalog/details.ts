@@ -15,7 +15,7 @@
  */
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import type { Knex } from 'knex';
-import type { Attributes, ItemDetails } from './model';
+import type { ItemDetails, ItemExtras } from './model';
 
 interface DetailsSnapshot extends ItemDetails {
   rev: string;
@@ -40,7 +40,7 @@ export interface StageEntry {
 }
 
 function snapshot(d: DetailsSnapshot): DetailsSnapshot {
-  return { rev: d.rev, name: d.name, category: d.category, description: d.description ?? null, attributes: d.attributes ?? {} };
+  return { rev: d.rev, name: d.name, category: d.category, description: d.description ?? null, attributes: d.attributes ?? {}, images: d.images ?? [] };
 }
 
 /** The revision `rev` of a document, if the document still holds it. */
@@ -64,10 +64,10 @@ export class ItemDetailsStore {
     this.coll = db.collection<DetailsDoc>('items');
   }
 
-  /** Bulk writes in batches of 100, one after the other: FerretDB 1.24 (SQLite) was seen to hang for good on
-   * one unordered bulk of 500 updates. */
+  /** Bulk writes in batches of 50, one after the other: FerretDB 1.24 (SQLite) was seen to hang for good on
+   * one unordered bulk of 500 updates, and on one ordered bulk of 100 `updateOne`s (50 pass). */
   private async bulk(ops: AnyBulkWriteOperation<DetailsDoc>[]): Promise<void> {
-    for (let i = 0; i < ops.length; i += 100) await this.coll.bulkWrite(ops.slice(i, i + 100), { ordered: true });
+    for (let i = 0; i < ops.length; i += 50) await this.coll.bulkWrite(ops.slice(i, i + 50), { ordered: true });
   }
 
   /** Writes new revisions (pending) for many items in one round trip; the committed revision stays as `prev`. */
@@ -87,6 +87,7 @@ export class ItemDetailsStore {
           category: e.details.category,
           description: e.details.description,
           attributes: e.details.attributes,
+          images: e.details.images,
           prev,
           pending: true,
           staged_at: now,
@@ -115,15 +116,15 @@ export class ItemDetailsStore {
     return revisionOf(await this.coll.findOne({ _id: itemId }), rev);
   }
 
-  /** The committed attributes of many items (itemId -> attributes); items without details are absent. */
-  async committedAttributes(items: { item_id: string; details_rev: string | null }[]): Promise<Map<string, Attributes>> {
+  /** The committed attributes and images of many items; items without details are absent. */
+  async committedExtras(items: { item_id: string; details_rev: string | null }[]): Promise<Map<string, ItemExtras>> {
     const wanted = items.filter((i) => i.details_rev);
-    const out = new Map<string, Attributes>();
+    const out = new Map<string, ItemExtras>();
     if (wanted.length === 0) return out;
     const docs = new Map((await this.coll.find({ _id: { $in: wanted.map((i) => i.item_id) } }).toArray()).map((d) => [d._id, d]));
     for (const i of wanted) {
       const r = revisionOf(docs.get(i.item_id), i.details_rev);
-      if (r) out.set(i.item_id, r.attributes);
+      if (r) out.set(i.item_id, { attributes: r.attributes, images: r.images ?? [] });
     }
     return out;
   }
@@ -154,7 +155,7 @@ export class ItemDetailsStore {
         const p = d.prev;
         await this.coll.updateOne(
           { _id: d._id, rev: d.rev },
-          { $set: { rev: p.rev, name: p.name, category: p.category, description: p.description, attributes: p.attributes, prev: null, pending: false } },
+          { $set: { rev: p.rev, name: p.name, category: p.category, description: p.description, attributes: p.attributes, images: p.images, prev: null, pending: false } },
         );
         report.rolledBack += 1;
       }

@@ -32,6 +32,11 @@ export function itemUpserted(r: { item_id: string; version: number; supplier_id:
   };
 }
 
+/** `item.deleted` on shopflow.items: the indexer removes the document once MySQL has no row for it. */
+export function itemDeleted(r: { item_id: string; version: number; supplier_id: string | null }): PendingEvent {
+  return { topic: TOPICS.items.name, key: r.item_id, type: 'item.deleted', data: { item_id: r.item_id, version: Number(r.version), supplier_id: r.supplier_id } };
+}
+
 /** `stock.changed` on shopflow.inventory (the saga's event, same shape), for a seller's restock. */
 export function stockChanged(r: { item_id: string; stock: number; version: number }, cause: string): PendingEvent {
   return { topic: TOPICS.inventory.name, key: r.item_id, type: 'stock.changed', data: { item_id: r.item_id, stock: Number(r.stock), version: Number(r.version), cause } };

@@ -10,6 +10,8 @@ export const ATTRIBUTE_KEY = /^[A-Za-z][A-Za-z0-9_ -]{0,63}$/;
 export const MAX_ATTRIBUTES = 50;
 export const MAX_ATTRIBUTE_VALUE = 256;
 export const MAX_STOCK = 1_000_000_000;
+export const MAX_IMAGES = 10;
+export const MAX_IMAGE_URL = 2048;
 
 export type Attributes = Record<string, string>;
 
@@ -19,12 +21,21 @@ export interface ItemDetails {
   category: string;
   description: string | null;
   attributes: Attributes;
+  /** Picture URLs (http/https), in display order. Documents written before images existed have none. */
+  images?: string[];
 }
 
-export interface NewItem extends Omit<ItemDetails, 'description' | 'attributes'> {
+/** What an item's committed details add to its MySQL row. */
+export interface ItemExtras {
+  attributes: Attributes;
+  images: string[];
+}
+
+export interface NewItem extends Omit<ItemDetails, 'description' | 'attributes' | 'images'> {
   item_id?: string;
   description?: string | null;
   attributes?: Attributes;
+  images?: string[];
   price: number;
   stock: number;
 }
@@ -34,8 +45,11 @@ export interface ItemPatch {
   category?: string;
   description?: string | null;
   attributes?: Attributes;
+  images?: string[];
   price?: number;
   stock?: number;
+  /** false: delisted (out of search, refused by orders; old orders still name it). */
+  listed?: boolean;
 }
 
 /** A restock line of the bulk path: absolute stock and/or price of an existing item. */
@@ -56,6 +70,9 @@ export interface ItemRow {
   description: string | null;
   version: number;
   details_rev: string | null;
+  listed: number | boolean;
+  /** Set by the first reservation that takes its stock: such an item can be delisted, never deleted. */
+  ever_ordered?: number | boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -70,6 +87,8 @@ export interface ItemView {
   price: number;
   stock: number;
   attributes: Attributes;
+  images: string[];
+  listed: boolean;
   updated_at: string;
 }
 
@@ -78,9 +97,9 @@ export interface Actor {
   role: 'customer' | 'supplier' | 'admin';
 }
 
-export const ITEM_COLUMNS = ['item_id', 'supplier_id', 'name', 'category', 'price', 'stock', 'description', 'version', 'details_rev', 'created_at', 'updated_at'] as const;
+export const ITEM_COLUMNS = ['item_id', 'supplier_id', 'name', 'category', 'price', 'stock', 'description', 'version', 'details_rev', 'listed', 'created_at', 'updated_at'] as const;
 
-export function toView(row: ItemRow, attributes: Attributes): ItemView {
+export function toView(row: ItemRow, { attributes, images }: ItemExtras): ItemView {
   return {
     item_id: row.item_id,
     supplier_id: row.supplier_id,
@@ -90,6 +109,8 @@ export function toView(row: ItemRow, attributes: Attributes): ItemView {
     price: Number(row.price),
     stock: Number(row.stock),
     attributes,
+    images,
+    listed: Boolean(row.listed),
     updated_at: new Date(row.updated_at).toISOString(),
   };
 }

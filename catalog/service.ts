@@ -20,8 +20,8 @@ import { logger } from '../lib/logger';
 import { findUserById } from '../users/repository';
 import { ItemDetailsCache } from './cache';
 import { ItemDetailsStore, StageEntry } from './details';
-import { enqueueEvents, itemUpserted, PendingEvent, stockChanged } from './events';
-import { Actor, ItemDetails, ItemPatch, ItemRow, ItemView, ITEM_COLUMNS, NewItem, Restock, toView } from './model';
+import { enqueueEvents, itemDeleted, itemUpserted, PendingEvent, stockChanged } from './events';
+import { Actor, ItemDetails, ItemExtras, ItemPatch, ItemRow, ItemView, ITEM_COLUMNS, NewItem, Restock, toView } from './model';
 
 export interface CatalogOptions {
   cacheTtlMs: number;
@@ -58,22 +58,23 @@ export class CatalogService {
   async get(itemId: string): Promise<ItemView> {
     const row = await this.findRow(itemId);
     if (!row) throw notFound(`item ${itemId}`);
-    return toView(row, await this.attributesOf(row));
+    return toView(row, await this.extrasOf(row));
   }
 
-  private async attributesOf(row: ItemRow): Promise<Record<string, string>> {
+  private async extrasOf(row: ItemRow): Promise<ItemExtras> {
     const rev = row.details_rev;
-    if (!rev) return {};
+    if (!rev) return { attributes: {}, images: [] };
     const cached = await this.cache.get(row.item_id, rev);
     if (cached) return cached;
     const committed = await this.details.committed(row.item_id, rev);
     if (!committed) {
       // Only reconcile could have lost the revision, and it never touches committed ones: worth a look.
       logger.warn({ itemId: row.item_id, rev }, 'item details revision missing in MongoDB; serving without attributes');
-      return {};
+      return { attributes: {}, images: [] };
     }
-    await this.cache.set(row.item_id, rev, committed.attributes);
-    return committed.attributes;
+    const extras = { attributes: committed.attributes, images: committed.images ?? [] };
+    await this.cache.set(row.item_id, rev, extras);
+    return extras;
   }
 
   /** The id as the catalog spells it, or undefined for an unknown item. */
@@ -138,7 +139,7 @@ export class CatalogService {
       supplierId,
       committedRev: null,
       rev: randomUUID(),
-      details: { name: item.name, category: item.category, description: item.description ?? null, attributes: item.attributes ?? {} },
+      details: { name: item.name, category: item.category, description: item.description ?? null, attributes: item.attributes ?? {}, images: item.images ?? [] },
     }));
     await this.details.stage(staged);
 
@@ -207,7 +208,7 @@ export class CatalogService {
     await this.details.confirm(staged.map((s) => ({ itemId: s.itemId, rev: s.rev }))).catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
 
     // The rows as MySQL committed them (read back inside the transaction).
-    const created = staged.map((s) => toView(createdRows.get(s.itemId)!, s.details.attributes));
+    const created = staged.map((s) => toView(createdRows.get(s.itemId)!, { attributes: s.details.attributes, images: s.details.images ?? [] }));
     await this.reopenSales(restocked.filter((r) => r.stock > 0).map((r) => r.item_id));
     return { created, restocked };
   }
@@ -229,7 +230,7 @@ export class CatalogService {
       const row = await this.findRow(itemId);
       if (!row) throw notFound(`item ${itemId}`);
       this.checkOwner(row, actor);
-      return toView(row, await this.attributesOf(row));
+      return toView(row, await this.extrasOf(row));
     }
     let oldRev: string | null = null;
     let staged: { itemId: string; rev: string } | undefined;
@@ -239,7 +240,7 @@ export class CatalogService {
       this.checkOwner(row, actor);
       oldRev = row.details_rev;
       const set: Record<string, unknown> = { updated_at: trx.fn.now(3) };
-      const touchesDetails = patch.name !== undefined || patch.category !== undefined || patch.description !== undefined || patch.attributes !== undefined;
+      const touchesDetails = patch.name !== undefined || patch.category !== undefined || patch.description !== undefined || patch.attributes !== undefined || patch.images !== undefined;
       if (touchesDetails) {
         const committed = await this.details.committed(row.item_id, row.details_rev);
         const next: ItemDetails = {
@@ -247,6 +248,7 @@ export class CatalogService {
           category: patch.category ?? row.category,
           description: patch.description !== undefined ? patch.description : row.description,
           attributes: patch.attributes ?? committed?.attributes ?? {},
+          images: patch.images ?? committed?.images ?? [],
         };
         const rev = randomUUID();
         await this.details.stage([{ itemId: row.item_id, supplierId: row.supplier_id, committedRev: row.details_rev, rev, details: next }]);
@@ -255,6 +257,7 @@ export class CatalogService {
       }
       if (patch.price !== undefined) set.price = patch.price;
       if (patch.stock !== undefined) set.stock = availableFrom(patch.stock, (await heldUnits(trx, [row.item_id])).get(row.item_id) ?? 0); // on hand, less what orders hold
+      if (patch.listed !== undefined) set.listed = patch.listed; // delisting hides it from search and orders
       await trx('items').where({ item_id: row.item_id }).update(set);
       const after = (await trx('items').select(...ITEM_COLUMNS).where({ item_id: row.item_id }).first()) as ItemRow;
       const events = [itemUpserted(after)];
@@ -268,6 +271,26 @@ export class CatalogService {
     }
     if (patch.stock !== undefined && patch.stock > 0) await this.reopenSales([canonical]);
     return this.get(canonical);
+  }
+
+  /**
+   * DELETE /items/{id}: only an item no order ever took stock of (`ever_ordered`, set by the reservation), so
+   * no order, live or archived, names an item that is gone; an ordered item can be delisted instead (409).
+   * The row goes with an `item.deleted` event (the indexer drops the document), then its Mongo details.
+   */
+  async remove(itemId: string, actor: Actor): Promise<void> {
+    const row = await this.mysql.transaction(async (trx) => {
+      const r = (await trx('items').select(...ITEM_COLUMNS, 'ever_ordered').where({ item_id: itemId }).forUpdate().first()) as ItemRow | undefined;
+      if (!r) throw notFound(`item ${itemId}`);
+      this.checkOwner(r, actor);
+      const live = await trx('order_items').select('order_id').where({ item_id: r.item_id }).first();
+      if (r.ever_ordered || live) throw conflict('item_ordered', 'this item was ordered: delist it instead (PUT /items/{id} {"listed": false})');
+      await trx('items').where({ item_id: r.item_id }).delete();
+      await enqueueEvents(trx, [itemDeleted(r)]);
+      return r;
+    });
+    await this.details.coll.deleteOne({ _id: row.item_id }).catch((e) => logger.warn({ err: e, itemId }, 'deleting item details failed; the orphan is harmless (no row, no item)'));
+    await this.cache.invalidate(row.item_id, row.details_rev);
   }
 
   /** A restock reopens sales at once: the order API's sold-out gate would otherwise refuse for up to its TTL.

@@ -80,6 +80,10 @@ const schema = z.object({
   JWT_TTL: duration.default(60 * 60_000),
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8).optional(),
+  /** npm start loads a demo catalog, sellers and a demo customer into an empty shop (no items at all); 0 turns it off. */
+  DEMO_DATA: z.enum(['0', '1', 'false', 'true']).default('1').transform((v) => v === '1' || v === 'true'),
+  /** The demo accounts' password (printed by npm start; demo only, never a real account). */
+  DEMO_PASSWORD: z.string().min(8).default('shopflow-demo'),
   BODY_LIMIT: z.string().default('100kb'),
   /** Requests per minute: login attempts per IP, order placements per user. */
   RATE_LIMIT_LOGIN: z.coerce.number().int().positive().default(10),

@@ -59,6 +59,10 @@ export const OrderEvent = z.object({
       total_price: z.number().optional(),
       cancel_reason: z.string().nullable().optional(),
       reason: z.string().optional(),
+      shipping_address: z
+        .object({ name: z.string(), line1: z.string(), line2: z.string().optional(), city: z.string(), region: z.string().optional(), postal_code: z.string(), country: z.string(), phone: z.string().optional() })
+        .nullable()
+        .optional(),
     })
     .passthrough(),
 });
@@ -128,6 +132,13 @@ export function customerDraft(ev: OrderEvent): NotificationDraft | undefined {
   return { user_id: ev.data.user_id, audience: 'customer', type, message, order_id: id, source_event_id: ev.event_id };
 }
 
+/** An address on one line: "Ada Lovelace, 12 Rue de Rivoli, 75004 Paris, FR (+33 1 23 45 67 89)". */
+export function addressText(a: OrderEvent['data']['shipping_address']): string | undefined {
+  if (!a) return undefined;
+  const place = [a.postal_code, a.city].join(' ') + (a.region ? `, ${a.region}` : '');
+  return [a.name, a.line1, a.line2, place, a.country].filter(Boolean).join(', ') + (a.phone ? ` (${a.phone})` : '');
+}
+
 /** One notification per seller of a placed order, naming that seller's lines only. `suppliers` maps item id to
  * its supplier (items without one are nobody's to ship). */
 export function sellerDrafts(ev: OrderEvent, suppliers: Map<string, string>): NotificationDraft[] {
@@ -138,11 +149,13 @@ export function sellerDrafts(ev: OrderEvent, suppliers: Map<string, string>): No
     if (!seller) continue;
     bySeller.set(seller, [...(bySeller.get(seller) ?? []), line]);
   }
+  const shipTo = addressText(ev.data.shipping_address);
   return [...bySeller].map(([seller, lines]) => ({
     user_id: seller,
     audience: 'seller' as const,
     type: SELLER_NEW_ORDER,
-    message: `New order ${ev.data.order_id} to ship: ${lines
+    // The address first, so the 1,000-character cap cuts a long list of lines, never where to ship.
+    message: `New order ${ev.data.order_id} to ship${shipTo ? ` to ${shipTo}` : ''}: ${lines
       .slice(0, 20)
       .map((l) => `${units(l.quantity)} of ${l.item_id}`)
       .join(', ')}${lines.length > 20 ? ` and ${lines.length - 20} more lines` : ''}.`.slice(0, 1000),

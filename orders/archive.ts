@@ -14,8 +14,8 @@
  */
 import type { Knex } from 'knex';
 import { types, type Client } from 'cassandra-driver';
-import { enqueueOrderEvent, loadOrder } from './repository';
-import type { OrderStatus, OrderView, PaymentStatus } from '../workflows/types';
+import { enqueueOrderEvent, loadOrder, OrderRecord, parseAddress } from './repository';
+import type { OrderStatus, PaymentStatus } from '../workflows/types';
 
 /** Statuses an order never leaves: only these are archived. */
 export const FINAL_STATUSES: OrderStatus[] = ['delivered', 'canceled'];
@@ -27,10 +27,19 @@ export interface StatusChange {
 }
 
 /** An order in the archive: the client's view plus its status history. */
-export interface ArchivedOrder extends OrderView {
+export interface ArchivedOrder extends OrderRecord {
   history: StatusChange[];
   /** The charge that paid for it (null for orders never placed, or placed before charges were recorded). */
   charge_id: string | null;
+}
+
+/** One line of the admins' list by status and day. */
+export interface ArchivedSummary {
+  order_id: string;
+  user_id: string;
+  status: string;
+  total_price: number;
+  created_at: string;
 }
 
 export type ArchiveOutcome = 'archived' | 'already_archived' | 'not_finished' | 'missing';
@@ -57,7 +66,7 @@ export class OrderArchive {
     return 'archived';
   }
 
-  /** Step 1: the Cassandra copy (both tables in one logged batch, so neither is written without the other). */
+  /** Step 1: the Cassandra copy (every table in one logged batch, so none is written without the others). */
   async copy(order: ArchivedOrder): Promise<void> {
     const lines = order.items.map((i) => ({ item_id: i.item_id, quantity: i.quantity, price: types.BigDecimal.fromString(i.price.toFixed(2)) }));
     const history = order.history.map((h) => ({ status: h.status, reason: h.reason, at: new Date(h.at) }));
@@ -66,17 +75,22 @@ export class OrderArchive {
       [
         {
           query: `INSERT INTO orders_by_id (order_id, user_id, status, total_price, payment_method, payment_status, cancel_reason,
-                    late_payment, expires_at, created_at, updated_at, archived_at, items, history, charge_id)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                    late_payment, expires_at, created_at, updated_at, archived_at, items, history, charge_id, shipping_address)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           params: [
             order.order_id, order.user_id, order.status, total, order.payment_method, order.payment_status, order.cancel_reason,
             order.late_payment, new Date(order.expires_at), new Date(order.created_at), new Date(order.updated_at),
-            new Date(order.updated_at), lines, history, order.charge_id,
+            new Date(order.updated_at), lines, history, order.charge_id, order.shipping_address ? JSON.stringify(order.shipping_address) : null,
           ],
         },
         {
           query: 'INSERT INTO orders_by_user (user_id, created_at, order_id, status, total_price) VALUES (?, ?, ?, ?, ?)',
           params: [order.user_id, new Date(order.created_at), order.order_id, order.status, total],
+        },
+        {
+          // Admins' "delivered on day D" (an archived order's status is final, so its row never moves).
+          query: 'INSERT INTO orders_by_status_day (status, day, created_at, order_id, user_id, total_price) VALUES (?, ?, ?, ?, ?, ?)',
+          params: [order.status, types.LocalDate.fromString(new Date(order.created_at).toISOString().slice(0, 10)), new Date(order.created_at), order.order_id, order.user_id, total],
         },
       ],
       { prepare: true, logged: true },
@@ -139,6 +153,22 @@ export class OrderArchive {
     return { orders, more: ids.length > opts.limit };
   }
 
+  /** Archived orders of one status created on one day (UTC, YYYY-MM-DD), newest first, strictly older than
+   * `before`: at most `limit`, and `more` when others follow. One partition, read in key order. */
+  async pageByStatusDay(status: OrderStatus, day: string, opts: { before?: OrderCursor; limit: number }): Promise<{ orders: ArchivedSummary[]; more: boolean }> {
+    const params: unknown[] = [status, types.LocalDate.fromString(day)];
+    let cql = 'SELECT order_id, user_id, status, total_price, created_at FROM orders_by_status_day WHERE status = ? AND day = ?';
+    if (opts.before) {
+      cql += ' AND (created_at, order_id) < (?, ?)';
+      params.push(opts.before.at, opts.before.id);
+    }
+    cql += ' LIMIT ?';
+    params.push(opts.limit + 1);
+    const rs = await this.cassandra.execute(cql, params, { prepare: true, fetchSize: opts.limit + 1 });
+    const orders = rs.rows.slice(0, opts.limit).map((r) => ({ order_id: r.order_id as string, user_id: r.user_id as string, status: r.status as string, total_price: num(r.total_price), created_at: iso(r.created_at)! }));
+    return { orders, more: rs.rows.length > opts.limit };
+  }
+
   /** The live order with its status history, read from MySQL. */
   async loadLive(orderId: string): Promise<ArchivedOrder | null> {
     const view = await loadOrder(this.mysql, orderId);
@@ -175,6 +205,7 @@ function fromRow(row: types.Row): ArchivedOrder {
     expires_at: iso(row.expires_at) ?? iso(row.created_at)!,
     created_at: iso(row.created_at)!,
     updated_at: iso(row.updated_at)!,
+    shipping_address: parseAddress(row.shipping_address),
     history,
     charge_id: row.charge_id ?? null,
   };

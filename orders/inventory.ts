@@ -20,7 +20,8 @@ export function normalizeLines(lines: OrderLine[]): OrderLine[] {
 export async function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Promise<Shortage[]> {
   const short: OrderLine[] = [];
   for (const line of normalizeLines(lines)) {
-    const [res] = await trx.raw('UPDATE items SET stock = stock - ?, updated_at = NOW(3) WHERE item_id = ? AND stock >= ?', [
+    // A delisted item is never taken (the API refuses it earlier; this closes the race with a delisting).
+    const [res] = await trx.raw('UPDATE items SET stock = stock - ?, ever_ordered = 1, updated_at = NOW(3) WHERE item_id = ? AND stock >= ? AND listed = 1', [
       line.quantity,
       line.item_id,
       line.quantity,
@@ -28,8 +29,8 @@ export async function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Prom
     if ((res as { affectedRows: number }).affectedRows === 0) short.push(line);
   }
   if (short.length === 0) return [];
-  const rows: { item_id: string; stock: number }[] = await trx('items').select('item_id', 'stock').whereIn('item_id', short.map((l) => l.item_id));
-  const available = new Map(rows.map((r) => [r.item_id, Number(r.stock)]));
+  const rows: { item_id: string; stock: number; listed: number }[] = await trx('items').select('item_id', 'stock', 'listed').whereIn('item_id', short.map((l) => l.item_id));
+  const available = new Map(rows.map((r) => [r.item_id, r.listed ? Number(r.stock) : 0]));
   return short.map((l) => ({ item_id: l.item_id, requested: l.quantity, available: available.get(l.item_id) ?? 0 }));
 }
 

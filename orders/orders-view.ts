@@ -7,8 +7,10 @@
 import type { Knex } from 'knex';
 import { ApiError } from '../api/errors';
 import type { OrderStatus, OrderView } from '../workflows/types';
-import { loadOrder } from './repository';
+import { loadOrder, OrderRecord } from './repository';
 import { OrderArchive, OrderCursor } from './archive';
+import { archiveUnavailable } from './history-unavailable';
+import { logger } from '../lib/logger';
 
 export interface OrdersPageQuery {
   status?: OrderStatus;
@@ -19,6 +21,8 @@ export interface OrdersPageQuery {
 export interface OrdersPage {
   orders: OrderView[];
   next_cursor: string | null;
+  /** The archive (Cassandra) did not answer: the page holds live orders only. */
+  history_unavailable?: true;
 }
 
 /** An opaque cursor: the last order's (created_at, order_id), base64url. */
@@ -42,9 +46,19 @@ export async function listUserOrders(mysql: Knex, archive: OrderArchive, userId:
   const before = query.cursor ? decodeCursor(query.cursor) : undefined;
   // MySQL first, then the archive (see orders/archive.ts: an order moving meanwhile is never missed by both).
   const live = await liveOrders(mysql, userId, { ...query, before });
-  const archived = await archive.pageByUser(userId, { before, status: query.status, limit: query.limit + 1 });
+  let archived: { orders: OrderView[]; more: boolean };
+  try {
+    archived = await archive.pageByUser(userId, { before, status: query.status, limit: query.limit + 1 });
+  } catch (err) {
+    if (!archiveUnavailable(err)) throw err;
+    // The buyer still sees what is live (what they most likely came for); the flag says the rest is missing.
+    logger.warn({ err: (err as Error).message, userId }, 'order archive unavailable; answering with live orders only');
+    const page = live.slice(0, query.limit);
+    const last = page.at(-1);
+    return { orders: page, next_cursor: live.length > query.limit && last ? encodeCursor({ at: new Date(last.created_at), id: last.order_id }) : null, history_unavailable: true };
+  }
   const seen = new Set<string>();
-  const merged = [...live, ...archived.orders.map(({ history: _history, charge_id: _charge, ...view }) => view)]
+  const merged = [...live, ...archived.orders.map((o) => { const { history: _history, charge_id: _charge, ...view } = o as OrderView & { history?: unknown; charge_id?: unknown }; return view; })]
     .sort(newestFirst)
     .filter((o) => !seen.has(o.order_id) && seen.add(o.order_id));
   const page = merged.slice(0, query.limit);
@@ -63,5 +77,5 @@ async function liveOrders(mysql: Knex, userId: string, q: { status?: OrderStatus
   }
   const rows: { order_id: string }[] = await sql.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'order_id', order: 'desc' }]).limit(q.limit + 1);
   // An order archived since the select above is read from the archive's side of the merge instead.
-  return (await Promise.all(rows.map((r) => loadOrder(mysql, r.order_id)))).filter((o): o is OrderView => o !== null);
+  return (await Promise.all(rows.map((r) => loadOrder(mysql, r.order_id)))).filter((o): o is OrderRecord => o !== null);
 }

@@ -7,6 +7,16 @@ import type { Knex } from 'knex';
 import { enqueueEvent } from '../outbox/outbox';
 import { TOPICS } from '../stores/kafka/topics';
 import type { OrderStatus, OrderView, PaymentStatus, PricedLine } from '../workflows/types';
+import type { ShippingAddress } from '../users/addresses';
+
+/** The order as the API and its events show it: the saga's view plus where it ships. */
+export type OrderRecord = OrderView & { shipping_address: ShippingAddress | null };
+
+/** The JSON column as the driver returns it (text from MariaDB) -> the address. */
+export function parseAddress(v: unknown): ShippingAddress | null {
+  if (v === null || v === undefined) return null;
+  return (typeof v === 'string' ? JSON.parse(v) : v) as ShippingAddress;
+}
 
 interface OrderRow {
   order_id: string;
@@ -22,16 +32,17 @@ interface OrderRow {
   expires_at: Date;
   created_at: Date;
   updated_at: Date;
+  shipping_address?: unknown;
 }
 
-export async function loadOrder(db: Knex | Knex.Transaction, orderId: string): Promise<OrderView | null> {
+export async function loadOrder(db: Knex | Knex.Transaction, orderId: string): Promise<OrderRecord | null> {
   const row: OrderRow | undefined = await db('orders').where({ order_id: orderId }).first();
   if (!row) return null;
   const items: PricedLine[] = await db('order_items').select('item_id', 'quantity', 'price').where({ order_id: orderId }).orderBy('item_id');
   return toView(row, items);
 }
 
-export function toView(row: OrderRow, items: PricedLine[]): OrderView {
+export function toView(row: OrderRow, items: PricedLine[]): OrderRecord {
   return {
     order_id: row.order_id,
     user_id: row.user_id,
@@ -45,6 +56,7 @@ export function toView(row: OrderRow, items: PricedLine[]): OrderView {
     expires_at: new Date(row.expires_at).toISOString(),
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
+    shipping_address: parseAddress(row.shipping_address),
   };
 }
 

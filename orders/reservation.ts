@@ -11,8 +11,10 @@ import { normalizeLines, takeStock } from './inventory';
 import { enqueueEvent } from '../outbox/outbox';
 import { TOPICS } from '../stores/kafka/topics';
 import { enqueueOrderEvent, loadOrder } from './repository';
+import type { ShippingAddress } from '../users/addresses';
 
-export type ReservationInput = Pick<OrderInput, 'orderId' | 'userId' | 'lines' | 'paymentMethod'> & { expiresAt: string };
+/** The saga's input carries no address (the API stores it at reservation; the saga's re-run only reads). */
+export type ReservationInput = Pick<OrderInput, 'orderId' | 'userId' | 'lines' | 'paymentMethod'> & { expiresAt: string; shippingAddress?: ShippingAddress };
 
 export class OutOfStock extends Error {
   constructor(readonly shortages: Shortage[]) {
@@ -69,6 +71,7 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput, opts: R
           payment_method: input.paymentMethod,
           payment_status: 'pending',
           expires_at: new Date(input.expiresAt),
+          shipping_address: input.shippingAddress ? JSON.stringify(input.shippingAddress) : null,
         });
         await trx('order_items').insert(
           lines.map((l, i) => ({ order_item_id: `${orderId}-${i + 1}`, order_id: orderId, item_id: l.item_id, quantity: l.quantity, price: prices.get(l.item_id) ?? 0 })),
@@ -97,6 +100,12 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput, opts: R
     if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2') throw new InvalidOrder(`unknown user or item in order ${orderId}`);
     throw err;
   }
+}
+
+/** Like stockLevels, and which of the items are delisted (one read: the order API's hot path). */
+export async function orderableStock(mysql: Knex, lines: { item_id: string }[]): Promise<{ stock: Map<string, number>; unlisted: string[] }> {
+  const rows: { item_id: string; stock: number; listed: number }[] = await mysql('items').select('item_id', 'stock', 'listed').whereIn('item_id', lines.map((l) => l.item_id));
+  return { stock: new Map(rows.map((r) => [r.item_id, Number(r.stock)])), unlisted: rows.filter((r) => !r.listed).map((r) => r.item_id) };
 }
 
 /** The committed stock of the lines' items right now (a plain, non-locking read); unknown items are absent. */

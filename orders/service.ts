@@ -11,7 +11,7 @@ import type { Config } from '../lib/config';
 import { cancelUpdate, deliverUpdate, shipUpdate } from '../workflows/messages';
 import type { OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, Shortage } from '../workflows/types';
 import { logBestEffortFailure } from '../stores/errors';
-import { InvalidOrder, reserveOrder, stockLevels, visibleShortages } from './reservation';
+import { InvalidOrder, orderableStock, reserveOrder, visibleShortages } from './reservation';
 import { startSaga } from './saga';
 import { normalizeLines } from './inventory';
 import { loadOrder } from './repository';
@@ -19,12 +19,14 @@ import type { OrderArchive } from './archive';
 import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { markSoldOut, soldOutItems } from './soldout-gate';
 import { admit, giveBack } from './stock-tickets';
+import type { ShippingAddress } from '../users/addresses';
 
 export interface PlaceOrderRequest {
   userId: string;
   lines: OrderLine[];
   paymentMethod: PaymentMethod;
   idempotencyKey?: string;
+  shippingAddress?: ShippingAddress;
 }
 export type PlaceOrderResult = { kind: 'created'; order: OrderView; replayed: boolean } | { kind: 'out_of_stock'; orderId: string | null; shortages: Shortage[] };
 
@@ -40,9 +42,10 @@ export class OrderService {
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
     const lines = normalizeLines(req.lines);
     // One lock-free read answers both "do these items exist" and "is there visibly enough stock".
-    const stock = await stockLevels(this.mysql, lines);
+    const { stock, unlisted } = await orderableStock(this.mysql, lines);
     const missing = lines.map((l) => l.item_id).filter((id) => !stock.has(id));
     if (missing.length > 0) throw new ApiError(404, 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
+    if (unlisted.length > 0) throw new ApiError(409, 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, { item_ids: unlisted });
     const gated: string[] = await soldOutItems(this.redis, lines.map((l) => l.item_id)).catch(() => []); // the gate is an optimisation only
     if (gated.length > 0) {
       const shortages = lines.filter((l) => gated.includes(l.item_id)).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
@@ -82,7 +85,7 @@ export class OrderService {
     // 1. Reserve in MySQL, the authority: a refused buyer never costs a saga (the flash-sale hot path).
     let reservation: ReservationResult;
     try {
-      reservation = await reserveOrder(this.mysql, { ...input, expiresAt: input.expiresAt! }, { fresh: !claim.replay });
+      reservation = await reserveOrder(this.mysql, { ...input, expiresAt: input.expiresAt!, shippingAddress: req.shippingAddress }, { fresh: !claim.replay });
     } catch (err) {
       if (ticketsTaken) await giveBack(this.redis, lines);
       if (err instanceof InvalidOrder) throw new ApiError(404, 'not_found', err.message);
@@ -106,7 +109,7 @@ export class OrderService {
   /** Maps (user, key) to one order id; the same key with another body is refused (422). `replay` is true
    * when the key was claimed before (by an earlier or a racing request). */
   private async claimIdempotencyKey(req: PlaceOrderRequest, lines: OrderLine[]): Promise<{ orderId: string; replay: boolean }> {
-    const requestHash = createHash('sha256').update(JSON.stringify({ lines, paymentMethod: req.paymentMethod })).digest('hex');
+    const requestHash = createHash('sha256').update(JSON.stringify({ lines, paymentMethod: req.paymentMethod, ...(req.shippingAddress ? { address: req.shippingAddress } : {}) })).digest('hex');
     const candidate = `o-${randomUUID()}`;
     await this.mysql('idempotency_keys')
       .insert({ user_id: req.userId, idem_key: req.idempotencyKey, request_hash: requestHash, order_id: candidate })

@@ -22,6 +22,9 @@ else
 fi
 say "applying schemas"
 node dist/scripts/migrate.js >>"$LOG_DIR/migrate.log" 2>&1 || fail migrate "schema migration failed"
+# An empty shop (no items at all) gets the demo catalog and accounts, unless DEMO_DATA=0 (scripts/demo-data.ts).
+demo=$(node dist/scripts/demo-data.js 2>>"$LOG_DIR/demo-data.log") || fail demo-data "loading the demo data failed"
+say "$demo"
 
 # start_app NAME PORT_TO_WAIT_FOR|- CMD...: one app process, unless it already runs.
 start_app() {
@@ -52,5 +55,7 @@ shopflow is running
   Mailpit             ${MAILPIT_URL:-http://127.0.0.1:8025}     (the notifications' e-mails)
   payment simulator   http://127.0.0.1:${PAYMENT_GATEWAY_PORT:-4010}
   logs                $LOG_DIR
+$demo
+Try it: the README's "Try it" section; a flash sale: npm run demo:flashsale
 Stop with: npm run stop && npm run stack -- down
 MSG

@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import type { Db } from 'mongodb';
 import type { Logger } from '../lib/logger';
 import { ItemDetailsStore } from '../catalog/details';
-import { ItemRow, ITEM_COLUMNS } from '../catalog/model';
+import { ItemExtras, ItemRow, ITEM_COLUMNS } from '../catalog/model';
 import { TOPICS } from '../stores/kafka/topics';
 import { firstFetchAfterJoin } from '../stores/kafka/client';
 import type { ItemDocument } from '../stores/search/mapping';
@@ -25,7 +25,7 @@ export interface SyncReport {
   withoutAttributes: number;
 }
 
-export function toDocument(row: ItemRow, attributes: Record<string, string>): ItemDocument {
+export function toDocument(row: ItemRow, { attributes, images }: ItemExtras): ItemDocument {
   const stock = Number(row.stock);
   return {
     item_id: row.item_id,
@@ -35,7 +35,8 @@ export function toDocument(row: ItemRow, attributes: Record<string, string>): It
     category: row.category,
     price: Number(row.price),
     stock,
-    in_stock: stock > 0,
+    in_stock: stock > 0 && Boolean(row.listed ?? true),
+    images,
     attributes,
     updated_at: new Date(row.updated_at).toISOString(),
   };
@@ -60,6 +61,16 @@ export class SearchIndexer {
     return report;
   }
 
+  /** `item.deleted` events: each named item that MySQL no longer holds leaves the index. (Only for these
+   * events: other environments' events also name items this database lacks, and those are left alone.) */
+  async removeDeleted(itemIds: string[]): Promise<number> {
+    if (itemIds.length === 0) return 0;
+    const present = new Set((await this.mysql('items').select('item_id').whereIn('item_id', itemIds)).map((r: { item_id: string }) => r.item_id.toLowerCase()));
+    const gone = itemIds.filter((id) => !present.has(id.toLowerCase()));
+    for (const id of gone) await this.search.remove(id);
+    return gone.length;
+  }
+
   /** Every item of the catalog, in pages (a backfill, or a new index). */
   async reindexAll(pageSize = 1000): Promise<SyncReport> {
     const report: SyncReport = { requested: 0, indexed: 0, stale: 0, missing: 0, withoutAttributes: 0 };
@@ -75,8 +86,8 @@ export class SearchIndexer {
 
   private async write(rows: ItemRow[], report: SyncReport): Promise<void> {
     if (rows.length === 0) return;
-    const attrs = await this.details.committedAttributes(rows);
-    const docs: VersionedDocument[] = rows.map((r) => ({ doc: toDocument(r, attrs.get(r.item_id) ?? {}), version: Number(r.version) }));
+    const extras = await this.details.committedExtras(rows);
+    const docs: VersionedDocument[] = rows.map((r) => ({ doc: toDocument(r, extras.get(r.item_id) ?? { attributes: {}, images: [] }), version: Number(r.version) }));
     const out = await this.search.bulkUpsert(docs);
     report.indexed += out.indexed;
     report.stale += out.stale;
@@ -101,6 +112,15 @@ export interface IndexerConsumerOptions {
   groupId: string;
   /** A new group reads the topics from the start (a production indexer) or only what comes next (tests). */
   fromBeginning: boolean;
+}
+
+/** True for an `item.deleted` event. */
+export function isDeletion(value: Buffer | null): boolean {
+  try {
+    return (JSON.parse(value?.toString() ?? '') as { type?: unknown })?.type === 'item.deleted';
+  } catch {
+    return false;
+  }
 }
 
 /** Parses an event (the outbox envelope) to the item it names; undefined for anything else. */
@@ -141,14 +161,17 @@ export class SearchIndexConsumer {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const ids = new Set<string>();
+    const deleted = new Set<string>();
     let oldest = Number.POSITIVE_INFINITY;
     for (const m of batch.messages) {
       const id = itemIdOf(m.value, m.key);
-      if (id) ids.add(id);
+      if (id && isDeletion(m.value)) deleted.add(id);
+      else if (id) ids.add(id);
       else this.log.warn({ topic: batch.topic, offset: m.offset }, 'search indexer: event without an item id, skipped');
       oldest = Math.min(oldest, Number(m.timestamp));
     }
     const report = await this.indexer.sync([...ids]);
+    await this.indexer.removeDeleted([...deleted]);
     resolveOffset(batch.lastOffset());
     await heartbeat();
     this.batches += 1;

@@ -38,6 +38,7 @@ export interface SearchHit {
   category: string;
   supplier_id: string | null;
   attributes: Record<string, string>;
+  images: string[];
 }
 
 export interface SearchResult {
@@ -48,7 +49,7 @@ export interface SearchResult {
 export class SearchInputError extends Error {}
 
 /** Document fields that are not attribute filters (price has min_price/max_price; stock is never a filter). */
-const RESERVED = new Set(['item_id', 'supplier_id', 'name', 'description', 'price', 'stock', 'in_stock', 'updated_at', 'attributes', '_id', '_source', '_index']);
+const RESERVED = new Set(['item_id', 'supplier_id', 'name', 'description', 'price', 'stock', 'in_stock', 'images', 'updated_at', 'attributes', '_id', '_source', '_index']);
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -86,7 +87,7 @@ export function checkPage(limit: number, offset: number): void {
 }
 
 export const TEXT_FIELDS = ['name^3', 'category.text^2', 'description', 'attributes.*.text'];
-export const SOURCE_FIELDS = ['item_id', 'name', 'price', 'category', 'supplier_id', 'attributes'];
+export const SOURCE_FIELDS = ['item_id', 'name', 'price', 'category', 'supplier_id', 'attributes', 'images'];
 
 /** The request body (query, sort, paging) for a search; validated again here so no caller can skip it. */
 export function buildSearchBody(q: SearchQuery): Record<string, unknown> {
@@ -131,5 +132,6 @@ export function toHit(source: Record<string, unknown>): SearchHit {
     category: String(source.category),
     supplier_id: (source.supplier_id as string | null) ?? null,
     attributes: (source.attributes as Record<string, string>) ?? {},
+    images: (source.images as string[]) ?? [],
   };
 }

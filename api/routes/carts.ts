@@ -16,6 +16,7 @@ import { findUserById } from '../../users/repository';
 import { loadOrder } from '../../orders/repository';
 import { PAYMENT_METHODS, OrderView } from '../../workflows/types';
 import { recordItemEvent } from '../../analytics/publish';
+import { AddressChoice, resolveShippingAddress } from '../address';
 
 const pathId = (name: string) => Id.openapi({ param: { name, in: 'path' } });
 const UserParams = z.object({ id: pathId('id') }).strict();
@@ -26,10 +27,9 @@ const AddToCart = z.object({ item_id: Id, quantity: Quantity.default(1) }).stric
 const SetQuantity = z.object({ quantity: Quantity }).strict().openapi('SetQuantityRequest');
 const AddToWishlist = z.object({ item_id: Id }).strict().openapi('AddToWishlistRequest');
 const Checkout = z
-  .object({ payment_method: z.enum(PAYMENT_METHODS).default('pm_card_visa') })
+  .object({ payment_method: z.enum(PAYMENT_METHODS).default('pm_card_visa'), ...AddressChoice })
   .strict()
-  .optional()
-  .openapi('CheckoutRequest');
+  .openapi('CheckoutRequest', { description: 'shipping_address or address_id is required (exactly one)' });
 
 const CartLine = z
   .object({
@@ -199,7 +199,8 @@ export function cartsRouter(deps: ApiDeps): Router {
           }
           const lines = (await carts.cartLines(userId)).map((l) => ({ item_id: l.item_id, quantity: l.quantity }));
           if (lines.length === 0) throw new ApiError(409, 'cart_empty', 'the cart is empty');
-          const result = await deps.orders.place({ userId, lines, paymentMethod: body?.payment_method ?? 'pm_card_visa', idempotencyKey: key });
+          const shippingAddress = await resolveShippingAddress(mysql, userId, body);
+          const result = await deps.orders.place({ userId, lines, paymentMethod: body.payment_method, idempotencyKey: key, shippingAddress });
           deps.metrics.orders.inc({ outcome: result.kind });
           if (result.kind === 'out_of_stock') {
             throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock; the cart is unchanged', { order_id: result.orderId, items: result.shortages });

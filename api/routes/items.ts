@@ -11,7 +11,7 @@ import { z } from '../openapi';
 import { Id, Money } from '../schemas';
 import { route } from '../validate';
 import { CatalogService } from '../../catalog/service';
-import { ATTRIBUTE_KEY, MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE, MAX_STOCK } from '../../catalog/model';
+import { ATTRIBUTE_KEY, MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE, MAX_IMAGES, MAX_IMAGE_URL, MAX_STOCK } from '../../catalog/model';
 import { recordItemEvent } from '../../analytics/publish';
 
 // Every rule is a JSON-schema keyword (pattern, lengths, maxProperties), so the OpenAPI document says
@@ -37,6 +37,13 @@ const Attributes = z
     propertyNames: { pattern: ATTRIBUTE_KEY.source },
   } as never);
 
+// An absolute http(s) URL of printable ASCII: a host, an optional port, then anything printable.
+const IMAGE_URL = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][\x21-\x7e]*)?$/;
+const Images = z
+  .array(z.string().max(MAX_IMAGE_URL).regex(IMAGE_URL, 'an http or https URL'))
+  .max(MAX_IMAGES)
+  .openapi({ description: `up to ${MAX_IMAGES} picture URLs (http/https), in display order`, example: ['https://cdn.example.com/tv-front.jpg'] });
+
 /** zod drops an own `__proto__` key silently (safe); this says so instead, for any depth of the body. */
 function hasProtoKey(v: unknown, depth = 0): boolean {
   if (v === null || typeof v !== 'object' || depth > 5) return false;
@@ -53,13 +60,14 @@ const ItemFields = {
   price: Money.default(0),
   stock: Stock.default(0),
   attributes: Attributes.default({}),
+  images: Images.default([]),
 };
 const CreateItem = z
   .object({ ...ItemFields, supplier_id: Id.optional().openapi({ description: 'admins only: the supplier the item belongs to' }) })
   .strict()
   .openapi('CreateItemRequest');
 const UpdateItem = z
-  .object({ price: Money.optional(), stock: Stock.optional().openapi({ description: 'the new absolute stock level (a restock)' }), name: Name.optional(), category: Category.optional(), description: Description.optional(), attributes: Attributes.optional().openapi({ description: 'replaces all attributes' }) })
+  .object({ price: Money.optional(), stock: Stock.optional().openapi({ description: 'the new absolute stock level (a restock)' }), name: Name.optional(), category: Category.optional(), description: Description.optional(), attributes: Attributes.optional().openapi({ description: 'replaces all attributes' }), images: Images.optional().openapi({ description: 'replaces all images' }), listed: z.boolean().optional().openapi({ description: 'false delists the item: it leaves search and new orders are refused (409 item_unlisted); old orders still name it. true lists it again.' }) })
   .strict()
   .openapi('UpdateItemRequest');
 const RestockLine = z
@@ -77,6 +85,8 @@ const Item = z
     price: z.number(),
     stock: z.number().int(),
     attributes: z.record(z.string(), z.string()),
+    images: z.array(z.string()),
+    listed: z.boolean(),
     updated_at: z.string(),
   })
   .openapi('Item');
@@ -152,10 +162,31 @@ export function itemsRouter(deps: ApiDeps): Router {
   r.put(
     '/items/:id',
     refuseProtoKeys,
-    route(deps.registry, { method: 'put', path: '/items/:id', summary: 'Change price, stock (absolute), name, description, category or attributes', tags, auth: true, params: Params, body: UpdateItem, responses: { 200: { description: 'the item after the change', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params, body }, res) => {
+    route(deps.registry, { method: 'put', path: '/items/:id', summary: 'Change price, stock (absolute), name, description, category, attributes, images, or list/delist the item', tags, auth: true, params: Params, body: UpdateItem, responses: { 200: { description: 'the item after the change', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params, body }, res) => {
       const actor = requireRole(req, 'supplier', 'admin');
       res.json(await catalog.update(params.id, body, actor));
     }),
+  );
+
+  r.delete(
+    '/items/:id',
+    route(
+      deps.registry,
+      {
+        method: 'delete',
+        path: '/items/:id',
+        summary: 'Delete an item that was never ordered (its supplier or an admin); an ordered item is delisted instead',
+        tags,
+        auth: true,
+        params: Params,
+        responses: { 204: { description: 'deleted: gone from the catalog and, within seconds, from search' }, 404: { description: 'no such item' }, 409: { description: 'item_ordered: some order took this item; delist it with PUT {"listed": false}' } },
+      },
+      async (req, { params }, res) => {
+        const actor = requireRole(req, 'supplier', 'admin');
+        await catalog.remove(params.id, actor);
+        res.status(204).end();
+      },
+    ),
   );
 
   r.get(

@@ -8,6 +8,7 @@ import { orderPlacementLimit } from '../rate-limits';
 import { route } from '../validate';
 import { PAYMENT_METHODS, OrderView } from '../../workflows/types';
 import { findUserById } from '../../users/repository';
+import { AddressChoice, resolveShippingAddress } from '../address';
 
 const OrderLine = z.object({ item_id: Id, quantity: z.number().int().min(1).max(1000) }).strict();
 const PlaceOrder = z
@@ -15,9 +16,10 @@ const PlaceOrder = z
     user_id: Id,
     items: z.array(OrderLine).min(1).max(100),
     payment_method: z.enum(PAYMENT_METHODS).default('pm_card_visa'),
+    ...AddressChoice,
   })
   .strict()
-  .openapi('PlaceOrderRequest');
+  .openapi('PlaceOrderRequest', { description: 'shipping_address or address_id is required (exactly one)' });
 
 const UserOrdersQuery = z
   .object({
@@ -26,7 +28,9 @@ const UserOrdersQuery = z
     cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional(),
   })
   .strict();
-const OrdersPage = z.object({ orders: z.array(Order), next_cursor: z.string().nullable() }).openapi('OrdersPage');
+const OrdersPage = z
+  .object({ orders: z.array(Order), next_cursor: z.string().nullable(), history_unavailable: z.literal(true).optional().openapi({ description: 'the archive did not answer: live orders only, retry later for the rest' }) })
+  .openapi('OrdersPage');
 
 export function ordersRouter(deps: ApiDeps): Router {
   const r = Router();
@@ -65,8 +69,8 @@ export function ordersRouter(deps: ApiDeps): Router {
         responses: {
           201: { description: 'stock reserved; the order waits for its payment until expires_at', schema: Order },
           200: { description: 'the same Idempotency-Key and body again: the same order', schema: Order },
-          404: { description: 'unknown item or user' },
-          409: { description: 'out_of_stock (details.items names the short lines)' },
+          404: { description: 'unknown item or user; address_not_found (address_id is not one of the buyer\'s)' },
+          409: { description: 'out_of_stock (details.items names the short lines); item_unlisted (details.item_ids: delisted items)' },
           422: { description: 'the Idempotency-Key was used with another body' },
           429: { description: 'too many orders' },
           503: { description: 'the reservation could not be made now' },
@@ -81,7 +85,8 @@ export function ordersRouter(deps: ApiDeps): Router {
         // An admin ordering for someone names a user that must exist; a buyer's own token names an account
         // that does (and the orders.user_id foreign key refuses any other, as a 404).
         if (body.user_id !== requirePrincipal(req).userId && !(await findUserById(mysql, body.user_id))) throw notFound(`user ${body.user_id}`);
-        const result = await deps.orders.place({ userId: body.user_id, lines: body.items, paymentMethod: body.payment_method, idempotencyKey: key });
+        const shippingAddress = await resolveShippingAddress(mysql, body.user_id, body);
+        const result = await deps.orders.place({ userId: body.user_id, lines: body.items, paymentMethod: body.payment_method, idempotencyKey: key, shippingAddress });
         deps.metrics.orders.inc({ outcome: result.kind });
         if (result.kind === 'out_of_stock') {
           throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock', { ...(result.orderId ? { order_id: result.orderId } : {}), items: result.shortages });

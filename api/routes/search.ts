@@ -37,7 +37,7 @@ const SearchParams = z
   })
   .strict();
 const Hit = z
-  .object({ item_id: z.string(), name: z.string(), price: z.number(), category: z.string(), supplier_id: z.string().nullable(), attributes: z.record(z.string(), z.string()) })
+  .object({ item_id: z.string(), name: z.string(), price: z.number(), category: z.string(), supplier_id: z.string().nullable(), attributes: z.record(z.string(), z.string()), images: z.array(z.string()).openapi({ description: 'picture URLs' }) })
   .openapi('SearchHit');
 const Click = z.object({ query: z.string().max(SEARCH_LIMITS.maxQueryLength), item_id: Id }).strict().openapi('SearchClickRequest');
 

@@ -14,6 +14,10 @@ export function cassandraSchema(keyspace: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${keyspace}.orders_by_user (
        user_id text, created_at timestamp, order_id text, status text, total_price decimal,
        PRIMARY KEY ((user_id), created_at, order_id)) WITH CLUSTERING ORDER BY (created_at DESC, order_id DESC)`,
+    // Finished orders by status and creation day (UTC), for admins (issue 16). Written with the other two tables.
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.orders_by_status_day (
+       status text, day date, created_at timestamp, order_id text, user_id text, total_price decimal,
+       PRIMARY KEY ((status, day), created_at, order_id)) WITH CLUSTERING ORDER BY (created_at DESC, order_id DESC)`,
     `CREATE TABLE IF NOT EXISTS ${keyspace}.analytics_events_by_day (
        day date, event_time timestamp, event_id text, event_type text, user_id text, search_query text,
        clicked_items list<text>, item_ids list<text>, payload text,
@@ -33,6 +37,8 @@ export function cassandraSchema(keyspace: string): string[] {
 const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
   ['orders_by_id', 'expires_at', 'timestamp'],
   ['orders_by_id', 'charge_id', 'text'],
+  // The order's shipping address as JSON text (issue 16); null for orders archived before addresses existed.
+  ['orders_by_id', 'shipping_address', 'text'],
 ];
 
 export async function applyCassandraSchema(client: Client, keyspace: string): Promise<void> {

@@ -6,6 +6,8 @@ import * as orderChargeId from './migrations/004_order_charge_id';
 import * as catalog from './migrations/010_catalog';
 import * as notifications from './migrations/020_notifications';
 import * as notificationsByOrder from './migrations/021_notifications_by_order';
+import * as itemListing from './migrations/030_item_listing';
+import * as shippingAddresses from './migrations/031_shipping_addresses';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
  * from the compiled dist/. */
@@ -17,6 +19,8 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '010_catalog': catalog,
   '020_notifications': notifications,
   '021_notifications_by_order': notificationsByOrder,
+  '030_item_listing': itemListing,
+  '031_shipping_addresses': shippingAddresses,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -1,5 +1,5 @@
 import { Client } from '@elastic/elasticsearch';
-import { ITEMS_INDEX_BODY, ItemDocument } from './mapping';
+import { ADDED_FIELDS, ITEMS_INDEX_BODY, ItemDocument } from './mapping';
 import type { BulkOutcome, SearchPort, VersionedDocument } from './port';
 import { bulkOperations, bulkOutcome } from './bulk';
 import { buildSearchBody, SearchQuery, SearchResult, toHit } from '../../search/query';
@@ -15,7 +15,10 @@ export class ElasticsearchAdapter implements SearchPort {
     await this.client.cluster.health({ timeout: '2s' });
   }
   async ensureIndex(): Promise<void> {
-    if (await this.client.indices.exists({ index: this.index })) return;
+    if (await this.client.indices.exists({ index: this.index })) {
+      await this.client.indices.putMapping({ index: this.index, properties: ADDED_FIELDS as never });
+      return;
+    }
     try {
       await this.client.indices.create({ index: this.index, ...(ITEMS_INDEX_BODY as object) });
     } catch (err) {

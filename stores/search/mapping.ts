@@ -11,7 +11,9 @@ export const ITEMS_INDEX_BODY = {
       category: { type: 'keyword', fields: { text: { type: 'text' } } },
       price: { type: 'scaled_float', scaling_factor: 100 },
       stock: { type: 'integer' },
+      // Orderable: in stock and listed (a delisted item is hidden like a sold-out one).
       in_stock: { type: 'boolean' },
+      images: { type: 'keyword', index: false },
       // Attribute values are searchable text and exact-match keywords (brand:Sony).
       attributes: { type: 'object', dynamic: true },
       updated_at: { type: 'date' },
@@ -27,6 +29,9 @@ export const ITEMS_INDEX_BODY = {
   },
 } as const;
 
+/** Fields added after indexes were first created: ensureIndex adds them to an existing index's mapping. */
+export const ADDED_FIELDS = { images: { type: 'keyword', index: false } } as const;
+
 export interface ItemDocument {
   item_id: string;
   supplier_id: string | null;
@@ -36,6 +41,7 @@ export interface ItemDocument {
   price: number;
   stock: number;
   in_stock: boolean;
+  images?: string[];
   attributes: Record<string, string>;
   updated_at: string;
 }

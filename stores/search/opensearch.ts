@@ -1,5 +1,5 @@
 import { Client } from '@opensearch-project/opensearch';
-import { ITEMS_INDEX_BODY, ItemDocument } from './mapping';
+import { ADDED_FIELDS, ITEMS_INDEX_BODY, ItemDocument } from './mapping';
 import type { BulkOutcome, SearchPort, VersionedDocument } from './port';
 import { bulkOperations, bulkOutcome } from './bulk';
 import { buildSearchBody, SearchQuery, SearchResult, toHit } from '../../search/query';
@@ -14,7 +14,10 @@ export class OpenSearchAdapter implements SearchPort {
   }
   async ensureIndex(): Promise<void> {
     const exists = await this.client.indices.exists({ index: this.index });
-    if (exists.body) return;
+    if (exists.body) {
+      await this.client.indices.putMapping({ index: this.index, body: { properties: ADDED_FIELDS } as never });
+      return;
+    }
     try {
       await this.client.indices.create({ index: this.index, body: ITEMS_INDEX_BODY as never });
     } catch (err) {

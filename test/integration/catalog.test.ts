@@ -93,14 +93,14 @@ describe('CRUD across MySQL and MongoDB', () => {
     const id = (await createItem({ item_id: uid('hot'), name: 'Hot', category: 'Test', price: 5, stock: 9, attributes: { brand: 'Cached' } })).item_id;
     const rev1 = (await row(id)).details_rev;
     expect((await call(p.baseUrl, 'GET', `/items/${id}`)).status).toBe(200);
-    expect(JSON.parse((await p.stores.redis.get(`item:details:${id}:${rev1}`))!)).toEqual({ brand: 'Cached' });
+    expect(JSON.parse((await p.stores.redis.get(`item:details:v2:${id}:${rev1}`))!)).toEqual({ attributes: { brand: 'Cached' }, images: [] });
 
     // A reservation made behind the API's back (as the saga does): GET shows MySQL's stock at once.
     await p.stores.mysql.raw('UPDATE items SET stock = stock - 4 WHERE item_id = ? AND stock >= 4', [id]);
     expect((await call(p.baseUrl, 'GET', `/items/${id}`)).body.stock).toBe(5);
 
     await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: { attributes: { brand: 'Fresh' } } });
-    expect(await p.stores.redis.get(`item:details:${id}:${rev1}`)).toBeNull();
+    expect(await p.stores.redis.get(`item:details:v2:${id}:${rev1}`)).toBeNull();
     expect((await call(p.baseUrl, 'GET', `/items/${id}`)).body.attributes).toEqual({ brand: 'Fresh' });
   });
 
@@ -263,7 +263,7 @@ describe('no half items: Mongo first, then the MySQL row; reconcile cleans up', 
     const id = (await createItem({ item_id: uid('rollback'), name: 'Kept', category: 'Test', stock: 1, attributes: { brand: 'Committed' } })).item_id;
     const committed = (await row(id)).details_rev;
     await details.stage([{ itemId: id, supplierId: supplier.userId, committedRev: committed, rev: randomUUID(), details: { name: 'Uncommitted', category: 'Test', description: null, attributes: { brand: 'Uncommitted' } } }]);
-    await p.stores.redis.del(`item:details:${id}:${committed}`);
+    await p.stores.redis.del(`item:details:v2:${id}:${committed}`);
     expect((await call(p.baseUrl, 'GET', `/items/${id}`)).body).toMatchObject({ name: 'Kept', attributes: { brand: 'Committed' } });
     await details.coll.updateOne({ _id: id }, { $set: { staged_at: new Date(Date.now() - 3_600_000) } });
     const report = await details.reconcile(p.stores.mysql, 60_000);

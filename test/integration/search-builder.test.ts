@@ -83,7 +83,7 @@ describe('the Elasticsearch adapter shares the builder', () => {
     const es = new ElasticsearchAdapter(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'items_x');
     const q: SearchQuery = { ...base, text: 'tv', sort: 'price', categories: ['Electronics'], attributes: { brand: ['Sony'] } };
     const r = await es.search(q);
-    expect(r).toEqual({ total: 1, hits: [{ item_id: 'a', name: 'A', price: 1.5, category: 'C', supplier_id: null, attributes: { brand: 'X' } }] });
+    expect(r).toEqual({ total: 1, hits: [{ item_id: 'a', name: 'A', price: 1.5, category: 'C', supplier_id: null, attributes: { brand: 'X' }, images: [] }] });
     expect(seen[0]!.path).toContain('/items_x/_search');
     expect(seen[0]!.body).toEqual(buildSearchBody(q));
     const doc = { item_id: 'a', supplier_id: null, name: 'A', description: null, category: 'C', price: 1, stock: 1, in_stock: true, attributes: {}, updated_at: new Date(0).toISOString() };

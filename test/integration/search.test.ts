@@ -73,7 +73,7 @@ describe('relevance, sort, filters, paging', () => {
 
   test('the seed shape: item_id, name, price, category (and attributes)', async () => {
     const r = await search(`query=${encodeURIComponent(`quasar ${word}`)}&${inCat()}&limit=1`);
-    expect(r.body).toEqual([{ item_id: ids.a, name: `Quasar ${word} speaker`, price: 50, category, supplier_id: supplier.userId, attributes: { brand: 'Sony', color: 'black' } }]);
+    expect(r.body).toEqual([{ item_id: ids.a, name: `Quasar ${word} speaker`, price: 50, category, supplier_id: supplier.userId, attributes: { brand: 'Sony', color: 'black' }, images: [] }]);
     expect(r.headers.get('x-total-count')).toBe('4');
   });
 
@@ -142,7 +142,7 @@ describe('out of stock never shows; the index follows stock changes', () => {
 
   test('stale or repeated events are ignored: an older version never overwrites a newer one', async () => {
     const row = await p.stores.mysql('items').where({ item_id: ids.a }).first();
-    const stale = await p.stores.search.bulkUpsert([{ doc: toDocument({ ...row, stock: 0 }, {}), version: Number(row.version) - 1 }]);
+    const stale = await p.stores.search.bulkUpsert([{ doc: toDocument({ ...row, stock: 0 }, { attributes: {}, images: [] }), version: Number(row.version) - 1 }]);
     expect(stale).toEqual({ indexed: 0, stale: 1, failed: [] });
     const again = await indexer.sync([ids.a, ids.a.toUpperCase()]);
     expect(again.indexed + again.stale).toBeGreaterThanOrEqual(1);

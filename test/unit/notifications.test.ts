@@ -55,6 +55,18 @@ describe('which events notify whom', () => {
     expect(sellerDrafts(event('order.delivered'), suppliers)).toEqual([]);
   });
 
+  test("the seller's notification says where to ship, before the lines (so a long order never cuts the address)", () => {
+    const address = { name: 'Ada Lovelace', line1: '12 Rue de Rivoli', line2: 'Bât. B', city: 'Paris', postal_code: '75004', country: 'FR', phone: '+33 1 23 45 67 89' };
+    const [d] = sellerDrafts(event('order.placed', { shipping_address: address }), new Map([['a', 's-1']]));
+    expect(d!.message).toBe('New order o-1 to ship to Ada Lovelace, 12 Rue de Rivoli, Bât. B, 75004 Paris, FR (+33 1 23 45 67 89): 2 units of a.');
+    const many = Array.from({ length: 300 }, (_, i) => ({ item_id: `item-with-a-long-id-${i}`, quantity: 1, price: 1 }));
+    const [long] = sellerDrafts(event('order.placed', { shipping_address: address, items: many }), new Map(many.map((l) => [l.item_id, 's-1'])));
+    expect(long!.message).toContain('to ship to Ada Lovelace, 12 Rue de Rivoli');
+    expect(long!.message.length).toBeLessThanOrEqual(1000);
+    // Orders from before addresses existed: no address, the old text.
+    expect(sellerDrafts(event('order.placed', { shipping_address: null }), new Map([['a', 's-1']]))[0]!.message).toBe('New order o-1 to ship: 2 units of a.');
+  });
+
   test('a canceled order tells each seller who was told to ship it, once; other events and untold sellers nothing', () => {
     const drafts = sellerCancelDrafts(event('order.canceled'), ['s-1', 's-2', 's-1']);
     expect(drafts.map((d) => [d.user_id, d.audience, d.type, d.source_event_id])).toEqual([
