@@ -29,6 +29,16 @@ export interface Fault {
 
 /** Servers of stack/stack.sh, by the name of their pid file. */
 export const SERVER_FAULTS = ['mariadb', 'redis', 'kafka', 'temporal', 'cassandra', 'opensearch', 'ferretdb'] as const;
+/** The variable that points the platform (and stack.sh) at each server (stack/components/*.sh `<name>_env`). */
+const SERVER_URL_VARS: Record<string, string> = {
+  mariadb: 'MYSQL_URL',
+  redis: 'REDIS_URL',
+  kafka: 'KAFKA_BROKERS',
+  temporal: 'TEMPORAL_ADDRESS',
+  cassandra: 'CASSANDRA_CONTACT_POINTS',
+  opensearch: 'SEARCH_URL',
+  ferretdb: 'MONGO_URL',
+};
 /** App processes of scripts/start.sh (pid files .stack/run/<name>.pid); the fault names the suite uses. */
 export const APP_FAULTS: Record<string, string> = { worker: 'worker', api: 'api', gateway: 'gateway-sim' };
 export const OPERATOR_FAULTS = ['cancel', 'terminate', 'reset'] as const;
@@ -82,8 +92,14 @@ function serverKill(component: string): Fault {
       ctx.log(`${component}: SIGKILL pid ${pid}`);
     },
     async heal(ctx) {
-      await run('bash', ['stack/stack.sh', 'up', component], ctx.target.repoDir, 300_000);
-      ctx.log(`${component}: up again`);
+      // Without its URL variable: set (as `stack.sh env` and the test env do), stack.sh takes the server for
+      // an external one and starts nothing.
+      const env = { ...process.env };
+      delete env[SERVER_URL_VARS[component]!];
+      await run('bash', ['stack/stack.sh', 'up', component], ctx.target.repoDir, 300_000, env);
+      const pid = recordedPid(ctx.target.stateDir, component);
+      if (!pid) throw new Error(`${component}: stack.sh up left no running process`);
+      ctx.log(`${component}: up again (pid ${pid})`);
     },
   };
 }
@@ -149,9 +165,9 @@ async function pickOrders(ctx: FaultContext, method: string, status: string): Pr
 }
 
 /** Runs a command to its end; rejects with its output's tail on a non-zero exit or after `timeoutMs`. */
-export function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
+export function run(cmd: string, args: string[], cwd: string, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

@@ -9,7 +9,7 @@ import { createCassandra } from '../../stores/cassandra/client';
 import { createKafka } from '../../stores/kafka/client';
 import { OrderArchive } from '../../orders/archive';
 import { faultByName, run } from './faults';
-import { runRound, RoundResult } from './run';
+import { runRound, RoundResult, waitForQuiet } from './run';
 import { details, table } from './report';
 import { loadChaosSettings } from './settings';
 import { REPO_DIR, stackStateDir, temporalCliPath, ChaosTarget } from './target';
@@ -47,6 +47,7 @@ async function main(): Promise<number> {
   const results: RoundResult[] = [];
   try {
     for (const name of settings.faults) {
+      await waitForQuiet(target, 180_000, log);
       log(`--- ${name} (load ${load()})`);
       const r = await runRound(target, faultByName(name), o, log);
       results.push(r);

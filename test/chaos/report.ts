@@ -43,6 +43,7 @@ export function details(results: RoundResult[]): string {
     if (r.findings.pendingOnCanceled.length) extra.push(`${r.findings.pendingOnCanceled.length} canceled orders with a charge still pending (e.g. ${r.findings.pendingOnCanceled[0]})`);
     if (r.touched.length) extra.push(`acted on: ${r.touched.join(', ')}`);
     out.push(`${r.fault}: ${extra.join('; ') || 'nothing to add'}`);
+    out.push(`  answers ${r.timeline}`);
     for (const v of r.violations) out.push(`  FAIL ${v}`);
     for (const e of r.errors) out.push(`  error ${e}`);
   }

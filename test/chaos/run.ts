@@ -6,7 +6,7 @@
 import type { ChaosTarget } from './target';
 import { Fault, FaultContext, sleep } from './faults';
 import { ChargeLedger, EventLog, Findings, settle, violations } from './checks';
-import { createStockedItem, OrderStream, registerBuyers } from './stream';
+import { createStockedItem, OrderAttempt, OrderStream, registerBuyers } from './stream';
 
 export interface RoundOptions {
   ratePerSecond: number;
@@ -33,6 +33,46 @@ export interface RoundResult {
   healTookMs: number | null;
   touched: string[];
   errors: string[];
+  /** Answers by the phase their request was sent in: before the fault, while it lasted, after the heal. */
+  timeline: string;
+}
+
+function timeline(attempts: OrderAttempt[], p: { injectAt: number; healAt: number | null; healedAt: number | null }): string {
+  const phase = (a: OrderAttempt) => (a.sentAt < p.injectAt ? 'before' : p.healedAt === null || a.sentAt < p.healedAt ? 'during' : 'after');
+  const counts: Record<string, Record<string, number>> = { before: {}, during: {}, after: {} };
+  for (const a of attempts) {
+    const k = a.dropped ? 'dropped' : a.timedOut ? 'timeout' : String(a.status);
+    const c = counts[phase(a)]!;
+    c[k] = (c[k] ?? 0) + 1;
+  }
+  return Object.entries(counts)
+    .filter(([, c]) => Object.keys(c).length)
+    .map(([ph, c]) => `${ph}: ${Object.entries(c).map(([k, n]) => `${n}x${k}`).join(' ')}`)
+    .join('; ');
+}
+
+/**
+ * Waits (at most `maxMs`) until the orders of earlier rounds stop moving: no order still `created` well past
+ * its expiry, or no progress on them for 15 s (e.g. sagas an operator terminated). A backlog left by one
+ * fault would otherwise be counted against the next.
+ */
+export async function waitForQuiet(target: ChaosTarget, maxMs: number, log: (m: string) => void): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  const overdue = async () =>
+    Number((await target.mysql('orders').where({ status: 'created' }).where('expires_at', '<', new Date(Date.now() - 10_000)).count({ n: '*' }).first())?.n ?? 0);
+  let last = Infinity;
+  let still = 0;
+  for (;;) {
+    const n = await overdue().catch(() => last);
+    if (n === 0) return;
+    still = n >= last ? still + 1 : 0;
+    if (still >= 3 || Date.now() > deadline) {
+      log(`earlier rounds leave ${n} orders created past their expiry${still >= 3 ? ' (not moving)' : ''}; going on`);
+      return;
+    }
+    last = Math.min(last, n);
+    await sleep(5000);
+  }
 }
 
 export async function runRound(target: ChaosTarget, fault: Fault, o: RoundOptions, log: (m: string) => void): Promise<RoundResult> {
@@ -44,6 +84,7 @@ export async function runRound(target: ChaosTarget, fault: Fault, o: RoundOption
   const ctx: FaultContext = { target, stream, log };
   const t0 = Date.now();
   stream.start();
+  const stopFlow = setTimeout(() => stream.pause(), o.streamMs); // the flow ends on time even while a slow heal runs
   let healAt: number | undefined;
   let healTookMs: number | null = null;
   let injected = false;
@@ -62,6 +103,8 @@ export async function runRound(target: ChaosTarget, fault: Fault, o: RoundOption
     log(`fault ${fault.name} failed: ${(err as Error).message}`);
   }
   await sleep(Math.max(0, t0 + o.streamMs - Date.now()));
+  clearTimeout(stopFlow);
+  stream.pause();
   // Past the stream and not yet recovered: probe (one order every 500 ms) until a 201, within the bound.
   if (healAt !== undefined) {
     while (!stream.firstAcceptedSince(healAt) && Date.now() < healAt + o.recoverMs) {
@@ -86,5 +129,6 @@ export async function runRound(target: ChaosTarget, fault: Fault, o: RoundOption
   }
   const v = violations(findings, subject.apiKilled);
   if (!injected) v.unshift('the fault could not be injected (see errors)');
-  return { fault: fault.name, findings, violations: v, recoverMs, healTookMs, touched: fault.touched ?? [], errors };
+  const phases = { injectAt: t0 + o.injectAtMs, healAt: healAt ?? null, healedAt: healAt !== undefined && healTookMs !== null ? healAt + healTookMs : null };
+  return { fault: fault.name, findings, violations: v, recoverMs, healTookMs, touched: fault.touched ?? [], errors, timeline: timeline(stream.attempts, phases) };
 }

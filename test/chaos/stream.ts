@@ -82,10 +82,15 @@ export class OrderStream {
     this.timer = setInterval(() => this.sendOne(), every);
   }
 
-  /** Stops sending; resolves once every request in flight has its answer (or timed out). */
-  async stop(): Promise<void> {
+  /** Stops the steady flow (requests in flight go on). */
+  pause(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Stops sending; resolves once every request in flight has its answer (or timed out). */
+  async stop(): Promise<void> {
+    this.pause();
     await Promise.allSettled([...this.inFlight]);
   }
 
