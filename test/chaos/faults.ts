@@ -141,7 +141,7 @@ function operatorAction(action: (typeof OPERATOR_FAULTS)[number]): Fault {
           action === 'cancel'
             ? ['workflow', 'cancel', ...common]
             : action === 'terminate'
-              ? ['workflow', 'terminate', ...common, '--reason', 'chaos suite: operator terminate', '--yes']
+              ? ['workflow', 'terminate', ...common, '--reason', 'chaos suite: operator terminate']
               : ['workflow', 'reset', ...common, '--type', 'FirstWorkflowTask', '--reason', 'chaos suite: operator reset'];
         await run(t.temporalCli, args, t.repoDir, 30_000);
         fault.touched!.push(`${id} (${awaiting.includes(id) ? 'awaiting payment' : 'placed'})`);
