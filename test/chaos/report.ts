@@ -18,7 +18,7 @@ export function row(r: RoundResult): string[] {
     String(f.live.length),
     String(f.chargedButCanceled.length + f.chargedNotPlaced.length),
     String(f.placedWithoutCharge.length),
-    String(f.stockDrift),
+    f.stockMoving ? `${f.stockDrift}?` : String(f.stockDrift),
     String(f.missingEvents.length),
     r.healTookMs === null ? '-' : secs(r.recoverMs),
     r.violations.length ? 'FAIL' : 'ok',
@@ -34,6 +34,7 @@ export function table(results: RoundResult[]): string {
 }
 
 export function details(results: RoundResult[]): string {
+  // "?" after a stock drift: the stock moved while the orders were read, so the figure is not conclusive.
   const out: string[] = [];
   for (const r of results) {
     const extra: string[] = [];
