@@ -27,8 +27,9 @@ mariadb_start() {
     --socket="$MARIADB_SOCK" --port="$MYSQL_PORT" --bind-address=127.0.0.1 --pid-file="$RUN_DIR/mariadbd.pid" \
     --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=256M --max-connections=500 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci --skip-name-resolve
+  # Wait until it answers on its socket: the socket file alone may be a stale one left by a killed server.
   local i
-  for i in $(seq 1 60); do [ -S "$MARIADB_SOCK" ] && break; sleep 0.5; done
+  for i in $(seq 1 60); do mariadb-admin --socket="$MARIADB_SOCK" -uroot ping >/dev/null 2>&1 && break; sleep 0.5; done
   # The app's database and user (idempotent). Root logs in through the socket only.
   mariadb --socket="$MARIADB_SOCK" -uroot >>"$LOG_DIR/mariadb.log" 2>&1 <<SQL || fail mariadb "creating the app's database and user"
 CREATE DATABASE IF NOT EXISTS shopflow CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;

