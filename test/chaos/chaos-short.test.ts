@@ -41,7 +41,7 @@ maybe('chaos (short): a server killed under a stream of orders', () => {
       env: { ORDER_PAYMENT_TIMEOUT: '5s', ORDER_LATE_PAYMENT_WINDOW: '5s', ORDER_RESERVE_DEADLINE: '2s', RATE_LIMIT_REGISTER: '100000', RATE_LIMIT_LOGIN: '100000' },
     });
     // As in workers/main.ts: the sweeper starts the sagas of orders reserved while Temporal was away.
-    sweeper = new SagaSweeper(p.stores.mysql, p.stores.temporal, p.cfg, logger);
+    sweeper = new SagaSweeper(p.stores.mysql, p.stores.redis, p.stores.temporal, p.cfg, logger);
     sweeper.start();
     target = {
       apiUrl: p.baseUrl,

@@ -12,6 +12,8 @@ export interface Buyer {
   token: string;
 }
 
+const CHAOS_ADDRESS = { name: 'Chaos Buyer', line1: '1 Loopback Road', city: 'Localhost', postal_code: '12700', country: 'US' };
+
 /** One POST /orders and what came back. */
 export interface OrderAttempt {
   sentAt: number;
@@ -124,7 +126,7 @@ export class OrderStream {
       const res = await fetch(this.apiUrl + '/orders', {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${a.buyer.token}` },
-        body: JSON.stringify({ user_id: a.buyer.userId, items: [{ item_id: this.opts.itemId, quantity: a.quantity }], payment_method: a.method }),
+        body: JSON.stringify({ user_id: a.buyer.userId, items: [{ item_id: this.opts.itemId, quantity: a.quantity }], payment_method: a.method, shipping_address: CHAOS_ADDRESS }),
         signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
       });
       const text = await res.text();
