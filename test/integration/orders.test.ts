@@ -77,7 +77,7 @@ test('the Redis mirror holds a created order with a TTL of its payment window', 
   expect(JSON.parse(raw)).toEqual({ order_id: r.body.order_id, user_id: buyer.userId, status: 'created', expiry_time: r.body.expires_at });
   const ttl = await p.stores.redis.pttl(mirrorKey(r.body.order_id));
   expect(ttl).toBeGreaterThan(0);
-  expect(ttl).toBeLessThanOrEqual(1500);
+  expect(ttl).toBeLessThanOrEqual(p.cfg.ORDER_PAYMENT_TIMEOUT);
 });
 
 test('decline: canceled, stock released, order.canceled published', async () => {
