@@ -5,4 +5,5 @@ export MYSQL_URL=${TEST_MYSQL_URL:-${MYSQL_URL%/*}/shopflow_test}
 export MONGO_URL=${TEST_MONGO_URL:-${MONGO_URL%/*}/shopflow_test}
 export CASSANDRA_KEYSPACE=${TEST_CASSANDRA_KEYSPACE:-shopflow_test}
 export SEARCH_INDEX=${TEST_SEARCH_INDEX:-items_test}
-export LOG_LEVEL=${LOG_LEVEL:-warn}
+# Quiet output: the app's logs only for errors (LOG_LEVEL=warn or info to see more while debugging).
+export LOG_LEVEL=${LOG_LEVEL:-error}

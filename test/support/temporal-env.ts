@@ -15,12 +15,17 @@ export function temporalBinary(): string {
   return p;
 }
 
-export async function localTestEnv(): Promise<TestWorkflowEnvironment> {
+/** The SDK's own logs only for errors: test output stays quiet (a failing test still shows its error). */
+export function quietRuntime(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     /* installed already */
   }
+}
+
+export async function localTestEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalBinary() },
@@ -32,6 +37,7 @@ export async function localTestEnv(): Promise<TestWorkflowEnvironment> {
 let cached: { code: string } | undefined;
 /** The pre-built bundle when `npm run build` made one, else bundled once per test process. */
 export async function workflowBundle(): Promise<{ codePath: string } | { code: string }> {
+  quietRuntime();
   if (existsSync(WORKFLOW_BUNDLE_PATH)) return { codePath: WORKFLOW_BUNDLE_PATH };
   cached ??= { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') })).code };
   return cached;
