@@ -13,6 +13,7 @@ import { SagaSweeper } from '../../workers/saga-sweeper';
 import { logger } from '../../lib/logger';
 import { shipUpdate, stateQuery } from '../../workflows/messages';
 import type { Charge } from '../../payments/gateway';
+import { ensureReconcilerSchedule } from '../../orders/reconciler-schedule';
 
 let p: Platform;
 let buyer: TestUser;
@@ -164,4 +165,22 @@ test("a seller's restock gives the units on hand: a count taken while an order h
   expect(await stockOf(p.stores.mysql, a)).toBe(3); // 5 on hand, 2 promised: 3 to sell
   await statusIs(r.body.order_id, 'canceled'); // the order expires and gives its 2 units back
   expect(await stockOf(p.stores.mysql, a)).toBe(5); // 5 units, as on the shelf; not 7
+});
+
+test('the reconciler runs as one Temporal Schedule per task queue: made once whatever the number of workers, its runs reconcile', async () => {
+  const taskQueue = p.cfg.TEMPORAL_TASK_QUEUE;
+  const id = await ensureReconcilerSchedule(p.stores.temporal, taskQueue, 60_000);
+  expect(await ensureReconcilerSchedule(p.stores.temporal, taskQueue, 60_000)).toBe(id); // a second worker's start
+  try {
+    const handle = p.stores.temporal.schedule.getHandle(id);
+    const d = await handle.describe();
+    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileWorkflow', taskQueue });
+    expect(d.policies.overlap).toBe('SKIP');
+    await handle.trigger();
+    const run = await eventually(async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId, 15_000);
+    const report = await p.stores.temporal.workflow.getHandle(run).result();
+    expect(report).toEqual(expect.objectContaining({ chargesChecked: expect.any(Number), refunded: expect.any(Array) }));
+  } finally {
+    await p.stores.temporal.schedule.getHandle(id).delete();
+  }
 });
