@@ -17,8 +17,17 @@ export function parseDurationMs(text: string): number {
   return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
 }
 
+const flag = (fallback: '0' | '1') => z.enum(['0', '1', 'true', 'false']).default(fallback).transform((v) => v === '1' || v === 'true');
+
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
+  /** Local development mode, turned on deliberately by `npm start`, `npm test`, the benches and the fuzzer
+   * (scripts/start.sh, scripts/test-env.sh): only then are the public dev-only secrets and the simulated
+   * payment gateway (with its test payment methods) accepted. Anything else fails closed at start. */
+  SHOPFLOW_DEV_MODE: flag('0'),
+  /** The payment gateway: `simulator` (payments/simulator.ts, test payment methods such as pm_card_visa) is the
+   * only one so far, and only allowed in dev mode: a real deployment needs a real adapter. */
+  PAYMENT_GATEWAY: z.enum(['simulator']).default('simulator'),
   PORT: z.coerce.number().int().default(3000),
   LOG_LEVEL: z.string().default('info'),
   MYSQL_URL: z.string().default('mysql://shopflow:shopflow@127.0.0.1:3306/shopflow'),
@@ -137,10 +146,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration: ${issues}`);
   }
   const cfg = parsed.data;
-  for (const name of ['PAYMENT_WEBHOOK_SECRET', 'JWT_SECRET'] as const) {
-    if (cfg.NODE_ENV === 'production' && cfg[name].startsWith('dev-only')) throw new Error(`${name} must be set in production`);
-  }
+  refuseUnsafeOutsideDevMode(cfg);
   return cfg;
+}
+
+/** The secrets that sign tokens and webhooks: their dev-only defaults are public (they are in this repo). */
+const SIGNING_SECRETS = ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'NOTIFY_WEBHOOK_SECRET'] as const;
+const secretsInUse = (cfg: Config) => SIGNING_SECRETS.filter((n) => n !== 'NOTIFY_WEBHOOK_SECRET' || cfg.NOTIFY_CHANNEL === 'webhook');
+
+/** Fails closed: outside SHOPFLOW_DEV_MODE a dev-only or short signing secret, or the simulated gateway, stops
+ * the process at start (whatever NODE_ENV says), since with them anyone can sign an admin token, forge a
+ * payment webhook, or pay with a test card. */
+function refuseUnsafeOutsideDevMode(cfg: Config): void {
+  if (cfg.SHOPFLOW_DEV_MODE) return;
+  for (const name of secretsInUse(cfg)) {
+    if (cfg[name].startsWith('dev-only')) throw new Error(`${name} is the public dev-only default: set a secret of your own (or SHOPFLOW_DEV_MODE=1 for local development)`);
+    if (cfg[name].length < 32) throw new Error(`${name} must be at least 32 characters (e.g. openssl rand -base64 48)`);
+  }
+  if (cfg.PAYMENT_GATEWAY === 'simulator') {
+    throw new Error('PAYMENT_GATEWAY=simulator (test payment methods, every order free) is allowed only with SHOPFLOW_DEV_MODE=1');
+  }
 }
 
 let cached: Config | undefined;

@@ -6,3 +6,5 @@ export MONGO_URL=${TEST_MONGO_URL:-${MONGO_URL%/*}/shopflow_test}
 export CASSANDRA_KEYSPACE=${TEST_CASSANDRA_KEYSPACE:-shopflow_test}
 export SEARCH_INDEX=${TEST_SEARCH_INDEX:-items_test}
 export LOG_LEVEL=${LOG_LEVEL:-warn}
+# Local development mode: the dev-only secrets and the simulated gateway are accepted (lib/config.ts).
+export SHOPFLOW_DEV_MODE=${SHOPFLOW_DEV_MODE:-1}
