@@ -42,7 +42,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(paymentsRouter(deps));
   app.use(express.json({ limit: deps.cfg.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(requireJsonBody);
-  app.use(authenticate(deps.tokens));
+  app.use(authenticate(deps.tokens, deps.stores.mysql));
 
   for (const router of ROUTERS) app.use(router(deps));
 

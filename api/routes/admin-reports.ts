@@ -74,7 +74,7 @@ export function adminReportsRouter(deps: ApiDeps): Router {
     return { w: { fromMinute, toMinute }, out: { from: iso(fromMinute), to: iso(toMinute + 1), minutes } };
   }
   const admin = (req: Parameters<typeof requireRole>[0]) => requireRole(req, 'admin');
-  const common = { tags, auth: true as const, method: 'get' as const };
+  const common = { tags, auth: true as const, roles: ['admin' as const], method: 'get' as const };
 
   r.get(
     '/admin/reports/sales/items',

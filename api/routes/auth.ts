@@ -70,7 +70,7 @@ export function authRouter(deps: ApiDeps): Router {
       // is checked against a dummy hash, so timing does not tell which accounts exist.
       const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), body.password);
       if (!user || !ok) throw unauthorized('wrong email or password');
-      const token = deps.tokens.issue({ userId: user.user_id, role: user.role });
+      const token = deps.tokens.issue({ userId: user.user_id, role: user.role, tokenVersion: Number(user.token_version) });
       res.json({ token, user_id: user.user_id, role: user.role, expires_in: Math.floor(deps.cfg.JWT_TTL / 1000) });
     }),
   );

@@ -118,7 +118,7 @@ export function ordersRouter(deps: ApiDeps): Router {
         path: '/users/:id/orders',
         summary: "A user's orders, live and archived, newest first",
         tags: ['orders'],
-        auth: true,
+        auth: true, selfParam: 'id',
         params: UserIdParams,
         query: UserOrdersQuery,
         responses: { 200: { description: 'a page of orders', schema: OrdersPage } },

@@ -5,6 +5,7 @@ import * as noItemFk from './migrations/003_order_items_no_item_fk';
 import * as catalog from './migrations/010_catalog';
 import * as notifications from './migrations/020_notifications';
 import * as notificationsByOrder from './migrations/021_notifications_by_order';
+import * as security from './migrations/040_security';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
  * from the compiled dist/. */
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '010_catalog': catalog,
   '020_notifications': notifications,
   '021_notifications_by_order': notificationsByOrder,
+  '040_security': security,
 };
 
 const source: Knex.MigrationSource<string> = {
