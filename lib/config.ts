@@ -78,6 +78,11 @@ const schema = z.object({
   /** Requests per minute: login attempts per IP, order placements per user. */
   RATE_LIMIT_LOGIN: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_ORDERS: z.coerce.number().int().positive().default(60),
+  /** Purchase limits per customer (orders/purchase-limits.ts; admins exempt): live unpaid orders, units of one
+   * item across live orders, and a cool-down after an order of theirs expired unpaid (0: none). */
+  PURCHASE_MAX_UNPAID_ORDERS: z.coerce.number().int().positive().default(3),
+  PURCHASE_MAX_UNITS_PER_ITEM: z.coerce.number().int().positive().default(10),
+  PURCHASE_EXPIRED_COOLDOWN: duration.default(5 * 60_000),
   /** Catalog and search (issue 4). How long an item's details stay in the Redis cache (0: no cache). */
   ITEM_CACHE_TTL: duration.default(10 * 60_000),
   /** Most lines (creates + restocks) in one POST /items/bulk; the body must also fit BODY_LIMIT. */

@@ -19,12 +19,15 @@ import type { OrderArchive } from './archive';
 import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { markSoldOut, soldOutItems } from './soldout-gate';
 import { admit, giveBack } from './stock-tickets';
+import { PurchaseLimits, PurchaseLimitSettings } from './purchase-limits';
 
 export interface PlaceOrderRequest {
   userId: string;
   lines: OrderLine[];
   paymentMethod: PaymentMethod;
   idempotencyKey?: string;
+  /** An admin placing the order: no per-customer purchase limits (orders/purchase-limits.ts). */
+  exemptFromLimits?: boolean;
 }
 export type PlaceOrderResult = { kind: 'created'; order: OrderView; replayed: boolean } | { kind: 'out_of_stock'; orderId: string | null; shortages: Shortage[] };
 
@@ -34,10 +37,22 @@ export class OrderService {
     private readonly redis: Redis,
     private readonly temporal: Client,
     private readonly archive: OrderArchive,
-    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE'>,
-  ) {}
+    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE'> & PurchaseLimitSettings,
+  ) {
+    this.limits = new PurchaseLimits(mysql, redis, cfg);
+  }
+  private readonly limits: PurchaseLimits;
 
+  /** Places an order within the buyer's purchase limits (checked, under the buyer's lock, before anything is
+   * reserved; a replay of an Idempotency-Key that already made an order is never refused by them). */
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
+    if (req.exemptFromLimits) return this.placeOrder(req);
+    const isReplay = async () =>
+      req.idempotencyKey !== undefined && (await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).first()) !== undefined;
+    return this.limits.enforce(req.userId, normalizeLines(req.lines), isReplay, () => this.placeOrder(req));
+  }
+
+  private async placeOrder(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
     const lines = normalizeLines(req.lines);
     // One lock-free read answers both "do these items exist" and "is there visibly enough stock".
     const stock = await stockLevels(this.mysql, lines);
