@@ -23,7 +23,7 @@ export interface RouteSpec<B extends ZodType | undefined, P extends ZodType | un
    * so a caller without the role never costs a validation of a large body. Implies `auth`. */
   roles?: Role[];
   /** The path parameter naming the user the route belongs to: only that user or an admin (403), checked
-   * before any input is validated. Implies `auth`. */
+   * once the path is validated, before the query and the body. Implies `auth`. */
   selfParam?: string;
   body?: B;
   params?: P;
@@ -89,9 +89,9 @@ export function route<B extends ZodType | undefined, P extends ZodType | undefin
       // (403), before it looks at the input (400).
       if (needsToken(spec)) requirePrincipal(req);
       if (spec.roles) requireRole(req, ...spec.roles);
-      if (spec.selfParam) requireSelfOrAdmin(req, String(req.params[spec.selfParam] ?? ''));
-      // The small parts first: path and query, then the body.
+      // The small parts first: the path (then whose it is), the query, then the body.
       const params = (spec.params ? check(spec.params, req.params, 'params') : undefined) as Out<P>;
+      if (spec.selfParam) requireSelfOrAdmin(req, String(req.params[spec.selfParam] ?? ''));
       const query = (spec.query ? check(spec.query, req.query, 'query') : undefined) as Out<Q>;
       const body = (spec.body ? check(spec.body, req.body, 'body') : undefined) as Out<B>;
       const input = { body, params, query };

@@ -28,7 +28,7 @@ const ItemIds = z
   .regex(/^[A-Za-z0-9_.:-]{1,50}(,[A-Za-z0-9_.:-]{1,50}){0,49}$/, 'up to 50 item ids, comma-separated')
   .optional()
   .openapi({ description: 'only these items (comma-separated, up to 50); default: the top `limit` by revenue' });
-const Category = z.string().min(1).max(255).regex(LINE, 'visible characters, no control characters');
+const Category = z.string().min(1).max(255, { abort: true }).regex(LINE, 'visible characters, no control characters');
 
 const SalesQuery = z.object({ ...WindowFields, item_id: ItemIds }).strict();
 const CategorySalesQuery = z.object({ ...WindowFields, category: Category.optional().openapi({ description: 'only this category; default: the top `limit` by revenue' }) }).strict();

@@ -10,7 +10,7 @@ import { hashPassword, verifyPassword } from '../../users/passwords';
 
 /** An email address as HTML forms define it (WHATWG), as a pattern the OpenAPI document carries too: what the
  * document promises is exactly what is accepted. */
-const Email = z.string().max(255).regex(z.regexes.html5Email, 'an email address').openapi({ example: 'ada@example.com' });
+const Email = z.string().max(255, { abort: true }).regex(z.regexes.html5Email, 'an email address').openapi({ example: 'ada@example.com' });
 
 const Register = z
   .object({

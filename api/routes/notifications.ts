@@ -29,7 +29,7 @@ const NotificationsPage = z.object({ notifications: z.array(Notification), next_
 const SendNotification = z
   .object({
     user_id: Id,
-    type: z.string().min(1).max(50).regex(/^[a-z][a-z0-9_]*$/, 'lower snake_case, such as order_placed'),
+    type: z.string().min(1).max(50, { abort: true }).regex(/^[a-z][a-z0-9_]*$/, 'lower snake_case, such as order_placed'),
     message: z.string().trim().min(1).max(1000),
   })
   .strict()
@@ -40,7 +40,7 @@ const ReadParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' }
 const ListQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    cursor: z.string().max(100, { abort: true }).regex(/^[A-Za-z0-9_-]+$/).optional(),
     unread: z.enum(['true', 'false']).optional().openapi({ description: 'true: only unread; false: only read' }),
   })
   .strict();

@@ -23,7 +23,7 @@ const UserOrdersQuery = z
   .object({
     status: z.enum(['created', 'placed', 'in_transit', 'delivered', 'canceled']).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    cursor: z.string().max(200, { abort: true }).regex(/^[A-Za-z0-9_-]+$/).optional(),
   })
   .strict();
 const OrdersPage = z.object({ orders: z.array(Order), next_cursor: z.string().nullable() }).openapi('OrdersPage');
