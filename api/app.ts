@@ -19,7 +19,7 @@ import { ROUTERS } from './routers';
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.cfg.TRUST_PROXY); // whose X-Forwarded-For to believe (TRUST_PROXY)
   app.set('query parser', 'simple'); // no nested objects from ?a[b]=c: query values are strings or arrays
   app.use(helmet());
   app.use(

@@ -9,6 +9,13 @@ const duration = z
   .regex(/^\d+(ms|s|m|h)?$/, 'a duration such as 300ms, 5s, 5m or 1h')
   .transform(parseDurationMs);
 
+/** TRUST_PROXY as Express takes it: a boolean, a hop count, or the addresses/CIDRs as given. */
+export function parseTrustProxy(text: string): boolean | number | string {
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (/^\d+$/.test(text)) return Number(text);
+  return text;
+}
+
 export function parseDurationMs(text: string): number {
   const m = /^(\d+)(ms|s|m|h)?$/.exec(text);
   if (!m) throw new Error(`not a duration: ${text}`);
@@ -78,6 +85,12 @@ const schema = z.object({
   /** Requests per minute: login attempts per IP, order placements per user. */
   RATE_LIMIT_LOGIN: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_ORDERS: z.coerce.number().int().positive().default(60),
+  /** Prefix of the rate-limit counters in Redis (shared by every API process of one deployment). */
+  RATE_LIMIT_REDIS_PREFIX: z.string().min(1).max(100).default('ratelimit:'),
+  /** Express's `trust proxy`: which hops' X-Forwarded-For to believe for the client address that rate limits
+   * key on. `loopback` (a proxy on this host), a hop count such as `1` (one load balancer in front), a list of
+   * addresses/CIDRs, `true` (any: only behind a proxy that overwrites the header) or `false`. */
+  TRUST_PROXY: z.string().min(1).default('loopback').transform(parseTrustProxy),
   /** Purchase limits per customer (orders/purchase-limits.ts; admins exempt): live unpaid orders, units of one
    * item across live orders, and a cool-down after an order of theirs expired unpaid (0: none). */
   PURCHASE_MAX_UNPAID_ORDERS: z.coerce.number().int().positive().default(3),

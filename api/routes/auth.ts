@@ -5,6 +5,7 @@ import type { ApiDeps } from '../deps';
 import { ApiError, errorBody, unauthorized } from '../errors';
 import { z } from '../openapi';
 import { route } from '../validate';
+import { sharedStore } from '../rate-limits';
 import { createUser, EmailTaken, findUserByEmail } from '../../users/repository';
 import { hashPassword, verifyPassword } from '../../users/passwords';
 
@@ -32,6 +33,8 @@ export function authRouter(deps: ApiDeps): Router {
   const { mysql } = deps.stores;
   const dummyHash = hashPassword(randomUUID());
   const loginLimit = rateLimit({
+    store: sharedStore(deps.stores.redis, deps.cfg, 'login'),
+    passOnStoreError: true,
     windowMs: 60_000,
     limit: deps.cfg.RATE_LIMIT_LOGIN,
     standardHeaders: 'draft-7',
@@ -40,6 +43,8 @@ export function authRouter(deps: ApiDeps): Router {
   });
 
   const registerLimit = rateLimit({
+    store: sharedStore(deps.stores.redis, deps.cfg, 'register'),
+    passOnStoreError: true,
     windowMs: 60_000,
     limit: deps.cfg.RATE_LIMIT_REGISTER,
     standardHeaders: 'draft-7',

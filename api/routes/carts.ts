@@ -62,7 +62,7 @@ export function cartsRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql, mongo, redis } = deps.stores;
   const carts = new CartService(mongo.db(), mysql, redis);
-  const checkoutLimit = orderPlacementLimit(deps.cfg);
+  const checkoutLimit = orderPlacementLimit(deps.cfg, redis);
 
   /** The owner or an admin; for an admin, the user must exist. */
   async function owner(req: Request, userId: string): Promise<string> {

@@ -31,7 +31,7 @@ const OrdersPage = z.object({ orders: z.array(Order), next_cursor: z.string().nu
 export function ordersRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql } = deps.stores;
-  const placeLimit = orderPlacementLimit(deps.cfg);
+  const placeLimit = orderPlacementLimit(deps.cfg, deps.stores.redis);
 
   /** The order, if the caller may see it: its buyer, an admin, or a supplier of one of its items. */
   async function visibleOrder(req: Request, orderId: string): Promise<OrderView> {

@@ -9,6 +9,7 @@ import { ApiError, badRequest, errorBody } from '../errors';
 import { z } from '../openapi';
 import { Id } from '../schemas';
 import { route } from '../validate';
+import { sharedStore } from '../rate-limits';
 import { logger } from '../../lib/logger';
 import { recordAnalytics } from '../../search/analytics';
 import { checkPage, checkText, parseFilter, SearchInputError, SEARCH_LIMITS, SORTS } from '../../search/query';
@@ -53,6 +54,8 @@ export function searchRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql, search } = deps.stores;
   const clickLimit = rateLimit({
+    store: sharedStore(deps.stores.redis, deps.cfg, 'search-clicks'),
+    passOnStoreError: true,
     windowMs: 60_000,
     limit: deps.cfg.RATE_LIMIT_SEARCH_CLICKS,
     standardHeaders: 'draft-7',

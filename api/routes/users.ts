@@ -6,6 +6,7 @@ import { ApiError, errorBody, notFound, unauthorized } from '../errors';
 import { z } from '../openapi';
 import { Id } from '../schemas';
 import { route } from '../validate';
+import { sharedStore } from '../rate-limits';
 import { approveSupplier, changePassword, findUserById, updateProfile, User as UserRecord, WrongPassword } from '../../users/repository';
 
 const UserParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) }).strict();
@@ -30,6 +31,8 @@ export function usersRouter(deps: ApiDeps): Router {
   const tags = ['accounts'];
   // Each attempt costs an argon2id verification: as few as login attempts, per account.
   const passwordLimit = rateLimit({
+    store: sharedStore(deps.stores.redis, deps.cfg, 'password'),
+    passOnStoreError: true,
     windowMs: 60_000,
     limit: deps.cfg.RATE_LIMIT_LOGIN,
     standardHeaders: 'draft-7',
