@@ -91,6 +91,8 @@ const schema = z.object({
    * key on. `loopback` (a proxy on this host), a hop count such as `1` (one load balancer in front), a list of
    * addresses/CIDRs, `true` (any: only behind a proxy that overwrites the header) or `false`. */
   TRUST_PROXY: z.string().min(1).default('loopback').transform(parseTrustProxy),
+  /** How long an Idempotency-Key of POST /orders or checkout answers its order again (then it is deleted). */
+  IDEMPOTENCY_KEY_TTL: duration.default(24 * 60 * 60_000),
   /** Purchase limits per customer (orders/purchase-limits.ts; admins exempt): live unpaid orders, units of one
    * item across live orders, and a cool-down after an order of theirs expired unpaid (0: none). */
   PURCHASE_MAX_UNPAID_ORDERS: z.coerce.number().int().positive().default(3),

@@ -20,6 +20,7 @@ import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { markSoldOut, soldOutItems } from './soldout-gate';
 import { admit, giveBack } from './stock-tickets';
 import { PurchaseLimits, PurchaseLimitSettings } from './purchase-limits';
+import { expireUserKeys } from './idempotency-keys';
 
 export interface PlaceOrderRequest {
   userId: string;
@@ -37,7 +38,7 @@ export class OrderService {
     private readonly redis: Redis,
     private readonly temporal: Client,
     private readonly archive: OrderArchive,
-    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE'> & PurchaseLimitSettings,
+    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE' | 'IDEMPOTENCY_KEY_TTL'> & PurchaseLimitSettings,
   ) {
     this.limits = new PurchaseLimits(mysql, redis, cfg);
   }
@@ -48,7 +49,8 @@ export class OrderService {
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
     if (req.exemptFromLimits) return this.placeOrder(req);
     const isReplay = async () =>
-      req.idempotencyKey !== undefined && (await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).first()) !== undefined;
+      req.idempotencyKey !== undefined &&
+      (await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).where('created_at', '>=', new Date(Date.now() - this.cfg.IDEMPOTENCY_KEY_TTL)).first()) !== undefined;
     return this.limits.enforce(req.userId, normalizeLines(req.lines), isReplay, () => this.placeOrder(req));
   }
 
@@ -123,6 +125,7 @@ export class OrderService {
   private async claimIdempotencyKey(req: PlaceOrderRequest, lines: OrderLine[]): Promise<{ orderId: string; replay: boolean }> {
     const requestHash = createHash('sha256').update(JSON.stringify({ lines, paymentMethod: req.paymentMethod })).digest('hex');
     const candidate = `o-${randomUUID()}`;
+    await expireUserKeys(this.mysql, req.userId, this.cfg.IDEMPOTENCY_KEY_TTL);
     await this.mysql('idempotency_keys')
       .insert({ user_id: req.userId, idem_key: req.idempotencyKey, request_hash: requestHash, order_id: candidate })
       .onConflict(['user_id', 'idem_key'])

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   });
   const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
   const sweeper = new SagaSweeper(mysql, client, cfg, logger);
-  const archiveSweeper = new ArchiveSweeper(mysql, new OrderArchive(cassandra, mysql), cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger);
+  const archiveSweeper = new ArchiveSweeper(mysql, new OrderArchive(cassandra, mysql), cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger, cfg.IDEMPOTENCY_KEY_TTL);
   relay.start();
   sweeper.start();
   archiveSweeper.start();

@@ -18,6 +18,8 @@ export function createMysql(url: string, poolMax = 30): Knex {
     },
     pool: { min: 0, max: poolMax, acquireTimeoutMillis: 10_000 },
     acquireConnectionTimeout: 10_000,
+    // Error messages show the SQL with `?`, never the bound values (password hashes, emails) that logs would keep.
+    compileSqlOnError: false,
   });
 }
 
