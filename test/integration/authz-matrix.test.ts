@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
+import { stateQuery } from '../../workflows/messages';
 
 type Who = 'anonymous' | 'customer' | 'otherCustomer' | 'supplier' | 'otherSupplier' | 'admin';
 const WHO: Who[] = ['anonymous', 'customer', 'otherCustomer', 'supplier', 'otherSupplier', 'admin'];
@@ -81,7 +82,11 @@ async function freshOrder(state: 'created' | 'placed' | 'in_transit'): Promise<s
   });
   expect(r.status).toBe(201);
   const id = r.body.order_id as string;
-  if (state === 'created') return id;
+  if (state === 'created') {
+    // Cancelable once its saga waits for the payment (a moment after the 201).
+    await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'awaiting_payment');
+    return id;
+  }
   await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: owner().token })).body.status === 'placed');
   // The saga takes the ship update once it has moved on from the payment (a moment after the row says placed).
   if (state === 'in_transit') await eventually(async () => (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: users.admin.token })).status === 200);
