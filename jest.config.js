@@ -3,6 +3,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  setupFiles: ['<rootDir>/test/support/dev-mode.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testTimeout: 120000,
   // Integration tests share one MySQL schema and one Temporal namespace: run files one at a time.

@@ -20,7 +20,7 @@ import { ROUTERS } from './routers';
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.cfg.TRUST_PROXY); // whose X-Forwarded-For to believe (TRUST_PROXY)
   app.set('query parser', 'simple'); // no nested objects from ?a[b]=c: query values are strings or arrays
   app.use(helmet());
   app.use(
@@ -47,7 +47,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(paymentsRouter(deps));
   app.use(express.json({ limit: deps.cfg.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(requireJsonBody);
-  app.use(authenticate(deps.tokens));
+  app.use(authenticate(deps.tokens, deps.stores.mysql));
 
   for (const router of ROUTERS) app.use(router(deps));
 

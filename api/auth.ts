@@ -1,13 +1,18 @@
 /** Bearer tokens (JWT, HS256, signed with JWT_SECRET) and the checks every route makes with them. */
 import { createSecretKey, KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import type { Knex } from 'knex';
 import type { Request, RequestHandler } from 'express';
-import type { Role } from '../users/repository';
-import { forbidden, unauthorized } from './errors';
+import { findAuthState, Role } from '../users/repository';
+import { ApiError, forbidden, unauthorized } from './errors';
 
 export interface Principal {
   userId: string;
   role: Role;
+  /** The account's token version when the token was issued (claim `ver`); a bump revokes the token. */
+  tokenVersion: number;
+  /** A supplier an admin approved (only approved suppliers list items); false for other roles. */
+  supplierApproved?: boolean;
 }
 
 declare module 'express-serve-static-core' {
@@ -25,8 +30,8 @@ export class TokenService {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
-  issue(p: Principal): string {
-    return jwt.sign({ role: p.role }, this.key, { algorithm: 'HS256', subject: p.userId, expiresIn: this.ttlSeconds });
+  issue(p: { userId: string; role: Role; tokenVersion?: number }): string {
+    return jwt.sign({ role: p.role, ver: p.tokenVersion ?? 0 }, this.key, { algorithm: 'HS256', subject: p.userId, expiresIn: this.ttlSeconds });
   }
 
   verify(token: string): Principal | undefined {
@@ -34,21 +39,35 @@ export class TokenService {
       const claims = jwt.verify(token, this.key, { algorithms: ['HS256'] }) as jwt.JwtPayload;
       const role = claims.role as Role;
       if (typeof claims.sub !== 'string' || !['customer', 'supplier', 'admin'].includes(role)) return undefined;
-      return { userId: claims.sub, role };
+      if (typeof claims.exp !== 'number') return undefined; // jsonwebtoken accepts a token without expiry; we do not
+      const ver = claims.ver ?? 0;
+      if (!Number.isInteger(ver) || ver < 0) return undefined;
+      return { userId: claims.sub, role, tokenVersion: ver };
     } catch {
       return undefined;
     }
   }
 }
 
-/** Reads the bearer token when there is one; routes decide whether they need it. */
-export function authenticate(tokens: TokenService): RequestHandler {
+/**
+ * Reads the bearer token when there is one; routes decide whether they need it. A valid signature is not
+ * enough: the account must still exist, with the token's role and token version (a password or role change
+ * bumps it). That is one primary-key read of `users` per authenticated request, on purpose not cached, so a
+ * revocation takes effect on the next request.
+ */
+export function authenticate(tokens: TokenService, mysql: Knex): RequestHandler {
   return (req, _res, next) => {
     const header = req.headers.authorization;
     if (header?.startsWith('Bearer ')) {
       const p = tokens.verify(header.slice(7).trim());
       if (!p) return next(unauthorized('the token is invalid or expired'));
-      req.principal = p;
+      findAuthState(mysql, p.userId).then((state) => {
+        if (!state) return next(unauthorized('the account of this token no longer exists'));
+        if (state.token_version !== p.tokenVersion || state.role !== p.role) return next(unauthorized('this token was revoked (password or role changed): log in again'));
+        req.principal = { ...p, supplierApproved: state.role === 'supplier' && state.supplier_approved };
+        next();
+      }, next);
+      return;
     } else if (header) {
       return next(unauthorized('use an Authorization: Bearer <token> header'));
     }
@@ -71,5 +90,12 @@ export function requireRole(req: Request, ...roles: Role[]): Principal {
 export function requireSelfOrAdmin(req: Request, userId: string): Principal {
   const p = requirePrincipal(req);
   if (p.role !== 'admin' && p.userId !== userId) throw forbidden('this belongs to another user');
+  return p;
+}
+
+/** Item writes: an admin, or a supplier an admin approved (POST /admin/suppliers/{id}/approve). */
+export function requireApprovedSupplierOrAdmin(req: Request): Principal {
+  const p = requireRole(req, 'supplier', 'admin');
+  if (p.role === 'supplier' && !p.supplierApproved) throw new ApiError(403, 'supplier_not_approved', 'your supplier account waits for an admin to approve it');
   return p;
 }

@@ -2,7 +2,7 @@
 import { z } from './openapi';
 import { AddressSchema } from './address';
 
-export const Id = z.string().min(1).max(50).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
+export const Id = z.string().min(1).max(50, { abort: true }).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
 export const UserIdParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) });
 export const IdParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) });
 export const Money = z.number().nonnegative().max(99_999_999.99).multipleOf(0.01);
@@ -11,7 +11,7 @@ export const Money = z.number().nonnegative().max(99_999_999.99).multipleOf(0.01
 export const IdempotencyKey = z
   .string()
   .min(1)
-  .max(255)
+  .max(255, { abort: true })
   .regex(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/, 'printable ASCII, no spaces at either end');
 export const IdempotencyHeaders = z.object({ 'idempotency-key': IdempotencyKey.optional() });
 

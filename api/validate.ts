@@ -5,7 +5,8 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler } from 'express';
 import type { ZodType, z } from 'zod';
-import { requirePrincipal } from './auth';
+import { requirePrincipal, requireRole, requireSelfOrAdmin } from './auth';
+import type { Role } from '../users/repository';
 import { badRequest } from './errors';
 import { ErrorSchema } from './openapi';
 
@@ -18,6 +19,12 @@ export interface RouteSpec<B extends ZodType | undefined, P extends ZodType | un
   summary: string;
   tags: string[];
   auth?: boolean;
+  /** The roles that may call (403 for others), checked right after the token and before any input is read,
+   * so a caller without the role never costs a validation of a large body. Implies `auth`. */
+  roles?: Role[];
+  /** The path parameter naming the user the route belongs to: only that user or an admin (403), checked
+   * once the path is validated, before the query and the body. Implies `auth`. */
+  selfParam?: string;
   body?: B;
   params?: P;
   query?: Q;
@@ -39,7 +46,7 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec<ZodType
   for (const [status, r] of Object.entries(spec.responses)) {
     responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: r.schema } } } : { description: r.description };
   }
-  const implied = [400, ...(spec.auth ? [401, 403] : [])];
+  const implied = [400, ...(needsToken(spec) ? [401, 403] : [])];
   for (const s of implied) {
     if (!responses[s]) responses[s] = { description: errorStatuses[s]!, content: { 'application/json': { schema: ErrorSchema } } };
   }
@@ -48,7 +55,7 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec<ZodType
     path: spec.path.replace(/:([A-Za-z_]+)/g, '{$1}'),
     summary: spec.summary,
     tags: spec.tags,
-    ...(spec.auth ? { security: [{ bearerAuth: [] }] } : {}),
+    ...(needsToken(spec) ? { security: [{ bearerAuth: [] }] } : {}),
     request: {
       ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: !spec.body.safeParse(undefined).success } } : {}),
       ...(spec.params ? { params: spec.params as never } : {}),
@@ -58,6 +65,8 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec<ZodType
     responses,
   });
 }
+
+const needsToken = (spec: { auth?: boolean; roles?: Role[]; selfParam?: string }) => Boolean(spec.auth || spec.roles || spec.selfParam);
 
 function check<T extends ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const r = schema.safeParse(value);
@@ -76,13 +85,16 @@ export function route<B extends ZodType | undefined, P extends ZodType | undefin
   registerRoute(registry, spec);
   return async (req, res, next) => {
     try {
-      // A route that needs a token says so (401) before it looks at the input (400).
-      if (spec.auth) requirePrincipal(req);
-      const input = {
-        body: (spec.body ? check(spec.body, req.body, 'body') : undefined) as Out<B>,
-        params: (spec.params ? check(spec.params, req.params, 'params') : undefined) as Out<P>,
-        query: (spec.query ? check(spec.query, req.query, 'query') : undefined) as Out<Q>,
-      };
+      // A route that needs a token says so (401), and a caller without the role or not the owner is refused
+      // (403), before it looks at the input (400).
+      if (needsToken(spec)) requirePrincipal(req);
+      if (spec.roles) requireRole(req, ...spec.roles);
+      // The small parts first: the path (then whose it is), the query, then the body.
+      const params = (spec.params ? check(spec.params, req.params, 'params') : undefined) as Out<P>;
+      if (spec.selfParam) requireSelfOrAdmin(req, String(req.params[spec.selfParam] ?? ''));
+      const query = (spec.query ? check(spec.query, req.query, 'query') : undefined) as Out<Q>;
+      const body = (spec.body ? check(spec.body, req.body, 'body') : undefined) as Out<B>;
+      const input = { body, params, query };
       await handler(req, input, res);
     } catch (err) {
       next(err);

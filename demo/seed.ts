@@ -50,7 +50,7 @@ export async function loadDemoData(s: DemoStores, password: string, log: Logger)
 async function account(mysql: Knex, name: string, email: string, password: string, role: Role): Promise<string> {
   const existing = await findUserByEmail(mysql, email);
   if (existing) return existing.user_id; // an account of an earlier, interrupted load
-  return (await createUser(mysql, { name, email, password, role })).user_id;
+  return (await createUser(mysql, { name, email, password, role, supplierApproved: role === 'supplier' })).user_id;
 }
 
 async function load(s: DemoStores, password: string, log: Logger): Promise<DemoOutcome> {

@@ -9,6 +9,13 @@ const duration = z
   .regex(/^\d+(ms|s|m|h)?$/, 'a duration such as 300ms, 5s, 5m or 1h')
   .transform(parseDurationMs);
 
+/** TRUST_PROXY as Express takes it: a boolean, a hop count, or the addresses/CIDRs as given. */
+export function parseTrustProxy(text: string): boolean | number | string {
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (/^\d+$/.test(text)) return Number(text);
+  return text;
+}
+
 export function parseDurationMs(text: string): number {
   const m = /^(\d+)(ms|s|m|h)?$/.exec(text);
   if (!m) throw new Error(`not a duration: ${text}`);
@@ -17,8 +24,17 @@ export function parseDurationMs(text: string): number {
   return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
 }
 
+const flag = (fallback: '0' | '1') => z.enum(['0', '1', 'true', 'false']).default(fallback).transform((v) => v === '1' || v === 'true');
+
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
+  /** Local development mode, turned on deliberately by `npm start`, `npm test`, the benches and the fuzzer
+   * (scripts/start.sh, scripts/test-env.sh): only then are the public dev-only secrets and the simulated
+   * payment gateway (with its test payment methods) accepted. Anything else fails closed at start. */
+  SHOPFLOW_DEV_MODE: flag('0'),
+  /** The payment gateway: `simulator` (payments/simulator.ts, test payment methods such as pm_card_visa) is the
+   * only one so far, and only allowed in dev mode: a real deployment needs a real adapter. */
+  PAYMENT_GATEWAY: z.enum(['simulator']).default('simulator'),
   PORT: z.coerce.number().int().default(3000),
   LOG_LEVEL: z.string().default('info'),
   MYSQL_URL: z.string().default('mysql://shopflow:shopflow@127.0.0.1:3306/shopflow'),
@@ -88,6 +104,19 @@ const schema = z.object({
   /** Requests per minute: login attempts per IP, order placements per user. */
   RATE_LIMIT_LOGIN: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_ORDERS: z.coerce.number().int().positive().default(60),
+  /** Prefix of the rate-limit counters in Redis (shared by every API process of one deployment). */
+  RATE_LIMIT_REDIS_PREFIX: z.string().min(1).max(100).default('ratelimit:'),
+  /** Express's `trust proxy`: which hops' X-Forwarded-For to believe for the client address that rate limits
+   * key on. `loopback` (a proxy on this host), a hop count such as `1` (one load balancer in front), a list of
+   * addresses/CIDRs, `true` (any: only behind a proxy that overwrites the header) or `false`. */
+  TRUST_PROXY: z.string().min(1).default('loopback').transform(parseTrustProxy),
+  /** How long an Idempotency-Key of POST /orders or checkout answers its order again (then it is deleted). */
+  IDEMPOTENCY_KEY_TTL: duration.default(24 * 60 * 60_000),
+  /** Purchase limits per customer (orders/purchase-limits.ts; admins exempt): live unpaid orders, units of one
+   * item across live orders, and a cool-down after an order of theirs expired unpaid (0: none). */
+  PURCHASE_MAX_UNPAID_ORDERS: z.coerce.number().int().positive().default(3),
+  PURCHASE_MAX_UNITS_PER_ITEM: z.coerce.number().int().positive().default(10),
+  PURCHASE_EXPIRED_COOLDOWN: duration.default(5 * 60_000),
   /** Catalog and search (issue 4). How long an item's details stay in the Redis cache (0: no cache). */
   ITEM_CACHE_TTL: duration.default(10 * 60_000),
   /** Most lines (creates + restocks) in one POST /items/bulk; the body must also fit BODY_LIMIT. */
@@ -181,10 +210,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration: ${issues}`);
   }
   const cfg = parsed.data;
-  for (const name of ['PAYMENT_WEBHOOK_SECRET', 'JWT_SECRET'] as const) {
-    if (cfg.NODE_ENV === 'production' && cfg[name].startsWith('dev-only')) throw new Error(`${name} must be set in production`);
-  }
+  refuseUnsafeOutsideDevMode(cfg);
   return cfg;
+}
+
+/** The secrets that sign tokens and webhooks: their dev-only defaults are public (they are in this repo). */
+const SIGNING_SECRETS = ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'NOTIFY_WEBHOOK_SECRET'] as const;
+const secretsInUse = (cfg: Config) => SIGNING_SECRETS.filter((n) => n !== 'NOTIFY_WEBHOOK_SECRET' || cfg.NOTIFY_CHANNEL === 'webhook');
+
+/** Fails closed: outside SHOPFLOW_DEV_MODE a dev-only or short signing secret, or the simulated gateway, stops
+ * the process at start (whatever NODE_ENV says), since with them anyone can sign an admin token, forge a
+ * payment webhook, or pay with a test card. */
+function refuseUnsafeOutsideDevMode(cfg: Config): void {
+  if (cfg.SHOPFLOW_DEV_MODE) return;
+  for (const name of secretsInUse(cfg)) {
+    if (cfg[name].startsWith('dev-only')) throw new Error(`${name} is the public dev-only default: set a secret of your own (or SHOPFLOW_DEV_MODE=1 for local development)`);
+    if (cfg[name].length < 32) throw new Error(`${name} must be at least 32 characters (e.g. openssl rand -base64 48)`);
+  }
+  if (cfg.PAYMENT_GATEWAY === 'simulator') {
+    throw new Error('PAYMENT_GATEWAY=simulator (test payment methods, every order free) is allowed only with SHOPFLOW_DEV_MODE=1');
+  }
 }
 
 let cached: Config | undefined;

@@ -106,7 +106,6 @@ export function createChannel(cfg: Config): NotificationChannel {
       });
     case 'webhook':
       if (!cfg.NOTIFY_WEBHOOK_URL) throw new Error('NOTIFY_CHANNEL=webhook needs NOTIFY_WEBHOOK_URL');
-      if (cfg.NODE_ENV === 'production' && cfg.NOTIFY_WEBHOOK_SECRET.startsWith('dev-only')) throw new Error('NOTIFY_WEBHOOK_SECRET must be set in production');
       return new WebhookChannel(cfg.NOTIFY_WEBHOOK_URL, cfg.NOTIFY_WEBHOOK_SECRET, cfg.NOTIFY_SEND_TIMEOUT);
     case 'none':
       return new NoChannel();

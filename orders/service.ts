@@ -20,6 +20,8 @@ import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { markSoldOut, soldOutItems } from './soldout-gate';
 import { admit, giveBack } from './stock-tickets';
 import type { ShippingAddress } from '../users/addresses';
+import { PurchaseLimits, PurchaseLimitSettings } from './purchase-limits';
+import { expireUserKeys } from './idempotency-keys';
 
 export interface PlaceOrderRequest {
   userId: string;
@@ -27,6 +29,8 @@ export interface PlaceOrderRequest {
   paymentMethod: PaymentMethod;
   idempotencyKey?: string;
   shippingAddress?: ShippingAddress;
+  /** An admin placing the order: no per-customer purchase limits (orders/purchase-limits.ts). */
+  exemptFromLimits?: boolean;
 }
 export type PlaceOrderResult = { kind: 'created'; order: OrderView; replayed: boolean } | { kind: 'out_of_stock'; orderId: string | null; shortages: Shortage[] };
 
@@ -36,10 +40,23 @@ export class OrderService {
     private readonly redis: Redis,
     private readonly temporal: Client,
     private readonly archive: OrderArchive,
-    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE'>,
-  ) {}
+    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE' | 'IDEMPOTENCY_KEY_TTL'> & PurchaseLimitSettings,
+  ) {
+    this.limits = new PurchaseLimits(mysql, redis, cfg);
+  }
+  private readonly limits: PurchaseLimits;
 
+  /** Places an order within the buyer's purchase limits (checked, under the buyer's lock, before anything is
+   * reserved; a replay of an Idempotency-Key that already made an order is never refused by them). */
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
+    if (req.exemptFromLimits) return this.placeOrder(req);
+    const isReplay = async () =>
+      req.idempotencyKey !== undefined &&
+      (await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).where('created_at', '>=', new Date(Date.now() - this.cfg.IDEMPOTENCY_KEY_TTL)).first()) !== undefined;
+    return this.limits.enforce(req.userId, normalizeLines(req.lines), isReplay, () => this.placeOrder(req));
+  }
+
+  private async placeOrder(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
     const lines = normalizeLines(req.lines);
     // One lock-free read answers both "do these items exist" and "is there visibly enough stock".
     const { stock, unlisted } = await orderableStock(this.mysql, lines);
@@ -111,6 +128,7 @@ export class OrderService {
   private async claimIdempotencyKey(req: PlaceOrderRequest, lines: OrderLine[]): Promise<{ orderId: string; replay: boolean }> {
     const requestHash = createHash('sha256').update(JSON.stringify({ lines, paymentMethod: req.paymentMethod, ...(req.shippingAddress ? { address: req.shippingAddress } : {}) })).digest('hex');
     const candidate = `o-${randomUUID()}`;
+    await expireUserKeys(this.mysql, req.userId, this.cfg.IDEMPOTENCY_KEY_TTL);
     await this.mysql('idempotency_keys')
       .insert({ user_id: req.userId, idem_key: req.idempotencyKey, request_hash: requestHash, order_id: candidate })
       .onConflict(['user_id', 'idem_key'])

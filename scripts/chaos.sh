@@ -11,6 +11,8 @@ source stack/lib.sh
 
 bash stack/stack.sh up
 eval "$(bash stack/stack.sh env)"
+# Local development mode (lib/config.ts): the dev-only secrets and the simulated gateway of `npm start`.
+export SHOPFLOW_DEV_MODE=${SHOPFLOW_DEV_MODE:-1}
 export ORDER_PAYMENT_TIMEOUT=${ORDER_PAYMENT_TIMEOUT:-10s}
 export ORDER_LATE_PAYMENT_WINDOW=${ORDER_LATE_PAYMENT_WINDOW:-20s}
 # The stream registers fresh buyers and orders fast from one address: the per-IP and per-user limits would

@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash stack/stack.sh env)"
+# Local development mode (lib/config.ts): the dev-only secrets and the simulated gateway of `npm start`.
+export SHOPFLOW_DEV_MODE=${SHOPFLOW_DEV_MODE:-1}
 [ -f dist/scripts/demo-flashsale.js ] || npm run --silent build
 exec node dist/scripts/demo-flashsale.js

@@ -125,7 +125,7 @@ rc=0
   --header "Authorization: Bearer $token" \
   --checks "$checks" \
   --phases "${FUZZ_PHASES:-examples,coverage,fuzzing,stateful}" \
-  --max-examples "${FUZZ_MAX_EXAMPLES:-30}" \
+  --max-examples "${FUZZ_MAX_EXAMPLES:-250}" \
   --workers "${FUZZ_WORKERS:-2}" \
   --request-timeout 20 \
   --no-color \
@@ -133,4 +133,27 @@ rc=0
   --report junit,ndjson --report-dir "$OUT" \
   --output-sanitize true \
   "$@" || rc=$?
+
+# The figures: requests sent, operations reached, server errors (5xx), from this run's NDJSON report.
+report=$(ls -t "$OUT"/ndjson-*.ndjson 2>/dev/null | head -1)
+[ -n "$report" ] && python3 - "$report" <<'PY'
+import json, sys
+requests = errors = 0
+ops = set()
+def walk(o, op=None):
+    global requests, errors
+    if isinstance(o, dict):
+        op = o.get('label', op) if isinstance(o.get('label'), str) else op
+        r = o.get('response')
+        if isinstance(r, dict) and isinstance(r.get('status_code'), int):
+            requests += 1
+            errors += r['status_code'] >= 500
+            if op: ops.add(op)
+        for v in o.values(): walk(v, op)
+    elif isinstance(o, list):
+        for v in o: walk(v, op)
+for line in open(sys.argv[1]):
+    walk(json.loads(line))
+print(f"fuzz: {requests} requests over {len(ops)} operations, {errors} server errors (5xx)")
+PY
 exit $rc

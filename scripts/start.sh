@@ -11,6 +11,8 @@ source stack/lib.sh
 bash stack/stack.sh up
 eval "$(bash stack/stack.sh env)"
 export PORT=${PORT:-3000}
+# npm start is local development: dev-only secrets and the simulated gateway are accepted (lib/config.ts).
+export SHOPFLOW_DEV_MODE=${SHOPFLOW_DEV_MODE:-1}
 
 # Build unless dist/ is newer than every source file (a second start then skips it).
 stamp=dist/workflow-bundle.js

@@ -7,3 +7,5 @@ export CASSANDRA_KEYSPACE=${TEST_CASSANDRA_KEYSPACE:-shopflow_test}
 export SEARCH_INDEX=${TEST_SEARCH_INDEX:-items_test}
 # Quiet output: the app's logs only for errors (LOG_LEVEL=warn or info to see more while debugging).
 export LOG_LEVEL=${LOG_LEVEL:-error}
+# Local development mode: the dev-only secrets and the simulated gateway are accepted (lib/config.ts).
+export SHOPFLOW_DEV_MODE=${SHOPFLOW_DEV_MODE:-1}

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import { FINAL_STATUSES, OrderArchive } from '../orders/archive';
 import { runPeriodically } from '../lib/periodic';
+import { expireKeys } from '../orders/idempotency-keys';
 
 export class ArchiveSweeper {
   private stopTimer: (() => void) | undefined;
@@ -17,12 +18,15 @@ export class ArchiveSweeper {
     private readonly archive: OrderArchive,
     private readonly finishedFor: number,
     private readonly log: Logger,
+    /** Also deletes expired Idempotency-Keys on each pass (orders/idempotency-keys.ts), when given. */
+    private readonly idempotencyKeyTtlMs?: number,
   ) {}
 
   start(everyMs = 60_000): void {
     const sweepAndLog = async () => {
       const archived = await this.sweep();
       if (archived.length > 0) this.log.info({ count: archived.length }, 'archive sweeper: archived finished orders');
+      if (this.idempotencyKeyTtlMs !== undefined) await expireKeys(this.mysql, this.idempotencyKeyTtlMs);
     };
     this.stopTimer = runPeriodically(sweepAndLog, everyMs, (err) => this.log.warn({ err }, 'archive sweeper: sweep failed, will retry'));
   }

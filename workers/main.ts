@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const scheduleId = await ensureReconcilerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.RECONCILE_INTERVAL);
   await metrics.listen(cfg.WORKER_METRICS_PORT);
   const sweeper = new SagaSweeper(mysql, redis, client, cfg, logger);
-  const archiveSweeper = new ArchiveSweeper(mysql, archive, cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger);
+  const archiveSweeper = new ArchiveSweeper(mysql, archive, cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger, cfg.IDEMPOTENCY_KEY_TTL);
   relay.start();
   sweeper.start();
   archiveSweeper.start();

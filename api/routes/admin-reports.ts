@@ -28,7 +28,7 @@ const ItemIds = z
   .regex(/^[A-Za-z0-9_.:-]{1,50}(,[A-Za-z0-9_.:-]{1,50}){0,49}$/, 'up to 50 item ids, comma-separated')
   .optional()
   .openapi({ description: 'only these items (comma-separated, up to 50); default: the top `limit` by revenue' });
-const Category = z.string().min(1).max(255).regex(LINE, 'visible characters, no control characters');
+const Category = z.string().min(1).max(255, { abort: true }).regex(LINE, 'visible characters, no control characters');
 
 const SalesQuery = z.object({ ...WindowFields, item_id: ItemIds }).strict();
 const CategorySalesQuery = z.object({ ...WindowFields, category: Category.optional().openapi({ description: 'only this category; default: the top `limit` by revenue' }) }).strict();
@@ -74,7 +74,7 @@ export function adminReportsRouter(deps: ApiDeps): Router {
     return { w: { fromMinute, toMinute }, out: { from: iso(fromMinute), to: iso(toMinute + 1), minutes } };
   }
   const admin = (req: Parameters<typeof requireRole>[0]) => requireRole(req, 'admin');
-  const common = { tags, auth: true as const, method: 'get' as const };
+  const common = { tags, auth: true as const, roles: ['admin' as const], method: 'get' as const };
 
   r.get(
     '/admin/reports/sales/items',

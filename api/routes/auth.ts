@@ -5,12 +5,13 @@ import type { ApiDeps } from '../deps';
 import { ApiError, errorBody, unauthorized } from '../errors';
 import { z } from '../openapi';
 import { route } from '../validate';
+import { sharedStore } from '../rate-limits';
 import { createUser, EmailTaken, findUserByEmail } from '../../users/repository';
 import { hashPassword, verifyPassword } from '../../users/passwords';
 
 /** An email address as HTML forms define it (WHATWG), as a pattern the OpenAPI document carries too: what the
  * document promises is exactly what is accepted. */
-const Email = z.string().max(255).regex(z.regexes.html5Email, 'an email address').openapi({ example: 'ada@example.com' });
+const Email = z.string().max(255, { abort: true }).regex(z.regexes.html5Email, 'an email address').openapi({ example: 'ada@example.com' });
 
 const Register = z
   .object({
@@ -32,6 +33,8 @@ export function authRouter(deps: ApiDeps): Router {
   const { mysql } = deps.stores;
   const dummyHash = hashPassword(randomUUID());
   const loginLimit = rateLimit({
+    store: sharedStore(deps.stores.redis, deps.cfg, 'login'),
+    passOnStoreError: true,
     windowMs: 60_000,
     limit: deps.cfg.RATE_LIMIT_LOGIN,
     standardHeaders: 'draft-7',
@@ -40,6 +43,8 @@ export function authRouter(deps: ApiDeps): Router {
   });
 
   const registerLimit = rateLimit({
+    store: sharedStore(deps.stores.redis, deps.cfg, 'register'),
+    passOnStoreError: true,
     windowMs: 60_000,
     limit: deps.cfg.RATE_LIMIT_REGISTER,
     standardHeaders: 'draft-7',
@@ -70,7 +75,7 @@ export function authRouter(deps: ApiDeps): Router {
       // is checked against a dummy hash, so timing does not tell which accounts exist.
       const ok = await verifyPassword(user?.password_hash ?? (await dummyHash), body.password);
       if (!user || !ok) throw unauthorized('wrong email or password');
-      const token = deps.tokens.issue({ userId: user.user_id, role: user.role });
+      const token = deps.tokens.issue({ userId: user.user_id, role: user.role, tokenVersion: Number(user.token_version) });
       res.json({ token, user_id: user.user_id, role: user.role, expires_in: Math.floor(deps.cfg.JWT_TTL / 1000) });
     }),
   );

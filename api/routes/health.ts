@@ -2,8 +2,11 @@ import { Router } from 'express';
 import type { ApiDeps } from '../deps';
 import { z } from '../openapi';
 import { registerRoute } from '../validate';
+import { requireRole } from '../auth';
+import { logger } from '../../lib/logger';
 
-/** Liveness (the process answers) and readiness (every store answers; 503 naming the ones that do not). */
+/** Liveness (the process answers), readiness (every store answers; 503 naming the ones that do not, without
+ * their errors, which go to the log), and Prometheus metrics (an admin token: they are business figures). */
 export function healthRouter(deps: ApiDeps): Router {
   const r = Router();
   const Health = z.object({ status: z.string() }).openapi('Health');
@@ -15,17 +18,33 @@ export function healthRouter(deps: ApiDeps): Router {
     tags: ['operations'],
     responses: { 200: { description: 'ready' }, 503: { description: 'some store is down; `down` names them' } },
   });
+  registerRoute(deps.registry, {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (text format; admins: scrape with an admin token)',
+    tags: ['operations'],
+    roles: ['admin'],
+    responses: { 200: { description: 'the metrics, in the Prometheus text format' } },
+  });
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   r.get('/readyz', async (_req, res) => {
     const stores = await deps.readiness();
     const down = Object.entries(stores).filter(([, s]) => !s.ok).map(([name]) => name);
-    if (down.length) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(deps.cfg.RETRY_AFTER / 1000))));
-    res.status(down.length ? 503 : 200).json({ status: down.length ? 'unavailable' : 'ready', down, stores });
+    if (down.length) {
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(deps.cfg.RETRY_AFTER / 1000))));
+      logger.warn({ stores }, 'not ready');
+    }
+    res.status(down.length ? 503 : 200).json({ status: down.length ? 'unavailable' : 'ready', down });
   });
-  r.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  r.get('/metrics', async (req, res, next) => {
+    try {
+      requireRole(req, 'admin');
+      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
   });
   return r;
 }

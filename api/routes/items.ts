@@ -5,7 +5,7 @@
  */
 import { RequestHandler, Router } from 'express';
 import type { ApiDeps } from '../deps';
-import { requireRole, requireSelfOrAdmin } from '../auth';
+import { requireApprovedSupplierOrAdmin, requireRole, requireSelfOrAdmin } from '../auth';
 import { badRequest } from '../errors';
 import { z } from '../openapi';
 import { Id, Money } from '../schemas';
@@ -22,13 +22,13 @@ const LINE = /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u0
 // Free text: newlines and tabs allowed, other control characters not.
 // eslint-disable-next-line no-control-regex
 const TEXT = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
-const Text = (max: number) => z.string().min(1).max(max).regex(LINE, 'visible characters, no control characters');
+const Text = (max: number) => z.string().min(1).max(max, { abort: true }).regex(LINE, 'visible characters, no control characters');
 const Name = Text(255);
 const Category = Text(255);
-const Description = z.string().max(10_000).regex(TEXT, 'no control characters').nullable();
+const Description = z.string().max(10_000, { abort: true }).regex(TEXT, 'no control characters').nullable();
 const Stock = z.number().int().min(0).max(MAX_STOCK);
 const Attributes = z
-  .record(z.string().regex(ATTRIBUTE_KEY, 'attribute names are letters, digits, _ - and spaces, starting with a letter'), z.string().max(MAX_ATTRIBUTE_VALUE).regex(TEXT, 'no control characters'))
+  .record(z.string().regex(ATTRIBUTE_KEY, 'attribute names are letters, digits, _ - and spaces, starting with a letter'), z.string().max(MAX_ATTRIBUTE_VALUE, { abort: true }).regex(TEXT, 'no control characters'))
   .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
   .openapi('ItemAttributes', {
     example: { brand: 'Sony', resolution: '4K' },
@@ -57,7 +57,7 @@ const ItemFields = {
   name: Name,
   category: Category,
   description: Description.optional(),
-  price: Money.default(0),
+  price: Money.openapi({ description: 'required: an item is never free by omission' }),
   stock: Stock.default(0),
   attributes: Attributes.default({}),
   images: Images.default([]),
@@ -115,8 +115,8 @@ export function itemsRouter(deps: ApiDeps): Router {
   r.post(
     '/items',
     refuseProtoKeys,
-    route(deps.registry, { method: 'post', path: '/items', summary: 'Add a new item (supplier: under its own id; admin: for any supplier)', tags, auth: true, body: CreateItem, responses: { 201: { description: 'created', schema: Item }, 404: { description: 'unknown supplier' }, 409: { description: 'item_exists' } } }, async (req, { body }, res) => {
-      const actor = requireRole(req, 'supplier', 'admin');
+    route(deps.registry, { method: 'post', path: '/items', summary: 'Add a new item (supplier: under its own id; admin: for any supplier)', tags, auth: true, roles: ['supplier', 'admin'], body: CreateItem, responses: { 201: { description: 'created', schema: Item }, 404: { description: 'unknown supplier' }, 409: { description: 'item_exists' } } }, async (req, { body }, res) => {
+      const actor = requireApprovedSupplierOrAdmin(req);
       const supplierId = await catalog.resolveSupplier(actor, body.supplier_id);
       const { supplier_id: _ignored, ...item } = body;
       res.status(201).json(await catalog.create(item, supplierId));
@@ -133,7 +133,7 @@ export function itemsRouter(deps: ApiDeps): Router {
         path: '/items/bulk',
         summary: `Create up to ${bulkMax} items and restock up to ${bulkMax} in one request, all or nothing`,
         tags,
-        auth: true,
+        auth: true, roles: ['supplier', 'admin'],
         body: Bulk,
         responses: {
           200: { description: 'every line applied', schema: z.object({ created: z.array(Item), restocked: z.array(z.object({ item_id: z.string(), stock: z.number().int(), price: z.number() })) }).openapi('BulkItemsResult') },
@@ -143,7 +143,7 @@ export function itemsRouter(deps: ApiDeps): Router {
         },
       },
       async (req, { body }, res) => {
-        const actor = requireRole(req, 'supplier', 'admin');
+        const actor = requireApprovedSupplierOrAdmin(req);
         const supplierId = await catalog.resolveSupplier(actor, body.supplier_id);
         res.json(await catalog.bulk(body.create, body.restock, supplierId, actor));
       },
@@ -162,8 +162,8 @@ export function itemsRouter(deps: ApiDeps): Router {
   r.put(
     '/items/:id',
     refuseProtoKeys,
-    route(deps.registry, { method: 'put', path: '/items/:id', summary: 'Change price, stock (absolute), name, description, category, attributes, images, or list/delist the item', tags, auth: true, params: Params, body: UpdateItem, responses: { 200: { description: 'the item after the change', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params, body }, res) => {
-      const actor = requireRole(req, 'supplier', 'admin');
+    route(deps.registry, { method: 'put', path: '/items/:id', summary: 'Change price, stock (units on hand), name, description, category, attributes, images, or list/delist the item', tags, auth: true, roles: ['supplier', 'admin'], params: Params, body: UpdateItem, responses: { 200: { description: 'the item after the change', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params, body }, res) => {
+      const actor = requireApprovedSupplierOrAdmin(req);
       res.json(await catalog.update(params.id, body, actor));
     }),
   );
@@ -191,7 +191,7 @@ export function itemsRouter(deps: ApiDeps): Router {
 
   r.get(
     '/suppliers/:id/inventory',
-    route(deps.registry, { method: 'get', path: '/suppliers/:id/inventory', summary: "A supplier's items and their stock (that supplier or an admin)", tags, auth: true, params: Params, query: Page, responses: { 200: { description: 'the inventory, by item id', schema: Inventory }, 404: { description: 'no such supplier' } } }, async (req, { params, query }, res) => {
+    route(deps.registry, { method: 'get', path: '/suppliers/:id/inventory', summary: "A supplier's items and their stock (that supplier or an admin)", tags, auth: true, roles: ['supplier', 'admin'], selfParam: 'id', params: Params, query: Page, responses: { 200: { description: 'the inventory, by item id', schema: Inventory }, 404: { description: 'no such supplier' } } }, async (req, { params, query }, res) => {
       requireRole(req, 'supplier', 'admin');
       requireSelfOrAdmin(req, params.id);
       res.json(await catalog.supplierInventory(params.id, query.limit ?? 1000, query.offset ?? 0));

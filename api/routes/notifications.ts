@@ -29,7 +29,7 @@ const NotificationsPage = z.object({ notifications: z.array(Notification), next_
 const SendNotification = z
   .object({
     user_id: Id,
-    type: z.string().min(1).max(50).regex(/^[a-z][a-z0-9_]*$/, 'lower snake_case, such as order_placed'),
+    type: z.string().min(1).max(50, { abort: true }).regex(/^[a-z][a-z0-9_]*$/, 'lower snake_case, such as order_placed'),
     message: z.string().trim().min(1).max(1000),
   })
   .strict()
@@ -40,7 +40,7 @@ const ReadParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' }
 const ListQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(100).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    cursor: z.string().max(100, { abort: true }).regex(/^[A-Za-z0-9_-]+$/).optional(),
     unread: z.enum(['true', 'false']).optional().openapi({ description: 'true: only unread; false: only read' }),
   })
   .strict();
@@ -59,7 +59,7 @@ export function notificationsRouter(deps: ApiDeps): Router {
         path: '/users/:id/notifications',
         summary: "A user's notifications, newest first (yourself, or anyone for an admin)",
         tags: ['notifications'],
-        auth: true,
+        auth: true, selfParam: 'id',
         params: UserParams,
         query: ListQuery,
         responses: { 200: { description: 'a page of notifications; next_cursor fetches the next', schema: NotificationsPage }, 404: { description: 'no such user' } },
@@ -83,7 +83,7 @@ export function notificationsRouter(deps: ApiDeps): Router {
         path: '/users/:id/notifications/:nid/read',
         summary: 'Mark a notification read',
         tags: ['notifications'],
-        auth: true,
+        auth: true, selfParam: 'id',
         params: ReadParams,
         responses: { 200: { description: 'the notification, read', schema: Notification }, 404: { description: 'no such notification for this user' } },
       },
@@ -115,7 +115,7 @@ export function notificationsRouter(deps: ApiDeps): Router {
         path: '/notifications',
         summary: 'Send a notification to a user (admin or internal callers); delivered through the notifier\'s channel',
         tags: ['notifications'],
-        auth: true,
+        auth: true, roles: ['admin'],
         body: SendNotification,
         responses: { 201: { description: 'stored, delivery pending', schema: Notification }, 404: { description: 'no such user' } },
       },

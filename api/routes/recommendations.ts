@@ -28,7 +28,7 @@ export function recommendationsRouter(deps: ApiDeps): Router {
         path: '/users/:id/recommendations',
         summary: "Items for this user: bought together with / by the buyers of what they recently bought, carted or viewed; then their categories' and overall best sellers. Never what they bought or what is out of stock",
         tags: ['recommendations'],
-        auth: true,
+        auth: true, selfParam: 'id',
         params: Params,
         query: Query,
         responses: { 200: { description: 'best first', schema: Recommendations }, 404: { description: 'no such user (admins)' } },

@@ -10,6 +10,8 @@ import { z } from '../openapi';
 import { Id } from '../schemas';
 import { route } from '../validate';
 import { logBestEffortFailure } from '../../stores/errors';
+import { sharedStore } from '../rate-limits';
+import { logger } from '../../lib/logger';
 import { recordAnalytics } from '../../search/analytics';
 import { checkPage, checkText, parseFilter, SearchInputError, SEARCH_LIMITS, SORTS } from '../../search/query';
 
@@ -24,9 +26,9 @@ const FILTER_ONE = `[A-Za-z][A-Za-z0-9_ -]{0,63}:[^,\\u0000-\\u001f\\u007f]{0,${
 const FILTER = new RegExp(`^${FILTER_ONE}(,${FILTER_ONE}){0,${SEARCH_LIMITS.maxFilters - 1}}$`);
 const SearchParams = z
   .object({
-    query: z.string().max(SEARCH_LIMITS.maxQueryLength).regex(NO_CONTROL, 'no control characters').optional().openapi({ description: 'words to find in name, description, category and attributes' }),
+    query: z.string().max(SEARCH_LIMITS.maxQueryLength, { abort: true }).regex(NO_CONTROL, 'no control characters').optional().openapi({ description: 'words to find in name, description, category and attributes' }),
     sort: z.enum(SORTS).optional().openapi({ description: 'relevance (default), price (ascending) or -price' }),
-    filter: z.string().max(2000).regex(FILTER, `up to ${SEARCH_LIMITS.maxFilters} field:value pairs, comma-separated`).optional().openapi({
+    filter: z.string().max(2000, { abort: true }).regex(FILTER, `up to ${SEARCH_LIMITS.maxFilters} field:value pairs, comma-separated`).optional().openapi({
       description: 'comma-separated field:value; field = category or an attribute name (brand:Sony); the same field twice means either value. Not price, stock or other item fields',
       example: 'category:Electronics,brand:Sony',
     }),
@@ -53,6 +55,8 @@ export function searchRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql, search } = deps.stores;
   const clickLimit = rateLimit({
+    store: sharedStore(deps.stores.redis, deps.cfg, 'search-clicks'),
+    passOnStoreError: true,
     windowMs: 60_000,
     limit: deps.cfg.RATE_LIMIT_SEARCH_CLICKS,
     standardHeaders: 'draft-7',
@@ -92,7 +96,11 @@ export function searchRouter(deps: ApiDeps): Router {
           result = await search.search(q);
         } catch (err) {
           if (engineUnavailable(err)) throw new ApiError(503, 'search_unavailable', 'search is unavailable right now; try again shortly', { store: 'search' });
-          throw err;
+          // The engine's own messages name indexes and exception types: logged here, never sent to the client.
+          logger.warn({ err }, 'the search engine refused a query');
+          const status = (err as { statusCode?: unknown }).statusCode;
+          if (typeof status === 'number' && status >= 400 && status < 500) throw new ApiError(400, 'search_rejected', 'the search engine cannot run this query; simplify it');
+          throw new Error('search engine error');
         }
         try {
           await recordAnalytics(mysql, { event_type: 'search', user_id: req.principal?.userId ?? null, search_query: query.query ?? '', clicked_items: [], item_ids: result.hits.slice(0, 20).map((h) => h.item_id), result_count: result.total });

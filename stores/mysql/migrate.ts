@@ -8,6 +8,7 @@ import * as notifications from './migrations/020_notifications';
 import * as notificationsByOrder from './migrations/021_notifications_by_order';
 import * as itemListing from './migrations/030_item_listing';
 import * as shippingAddresses from './migrations/031_shipping_addresses';
+import * as security from './migrations/040_security';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
  * from the compiled dist/. */
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '021_notifications_by_order': notificationsByOrder,
   '030_item_listing': itemListing,
   '031_shipping_addresses': shippingAddresses,
+  '040_security': security,
 };
 
 const source: Knex.MigrationSource<string> = {

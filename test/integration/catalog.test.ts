@@ -35,8 +35,9 @@ afterAll(async () => {
 const row = (id: string) => p.stores.mysql('items').where({ item_id: id }).first();
 const doc = (id: string) => details.coll.findOne({ _id: id });
 const outboxFor = (id: string) => p.stores.mysql('outbox').where({ msg_key: id }).orderBy('id');
+/** Creates an item (a price of 0 unless the body names one: an item needs a price). */
 async function createItem(body: Record<string, unknown>, token = supplier.token) {
-  const r = await call(p.baseUrl, 'POST', '/items', { token, body });
+  const r = await call(p.baseUrl, 'POST', '/items', { token, body: { price: 0, ...body } });
   expect(r.status).toBe(201);
   return r.body;
 }
@@ -161,12 +162,12 @@ describe('authorization', () => {
   });
 
   test('supplier_id: a supplier may not create under another; an admin may, for an existing supplier', async () => {
-    expect((await call(p.baseUrl, 'POST', '/items', { token: supplier.token, body: { name: 'x', category: 'y', supplier_id: supplier2.userId } })).status).toBe(403);
+    expect((await call(p.baseUrl, 'POST', '/items', { token: supplier.token, body: { name: 'x', category: 'y', price: 1, supplier_id: supplier2.userId } })).status).toBe(403);
     const made = await createItem({ name: 'By admin', category: 'Test', supplier_id: supplier2.userId }, admin.token);
     expect(made.supplier_id).toBe(supplier2.userId);
-    expect((await call(p.baseUrl, 'POST', '/items', { token: admin.token, body: { name: 'x', category: 'y', supplier_id: uid('ghost') } })).status).toBe(404);
+    expect((await call(p.baseUrl, 'POST', '/items', { token: admin.token, body: { name: 'x', category: 'y', price: 1, supplier_id: uid('ghost') } })).status).toBe(404);
     // A user who is not a supplier is no supplier: 404 as for an unknown id.
-    expect((await call(p.baseUrl, 'POST', '/items', { token: admin.token, body: { name: 'x', category: 'y', supplier_id: customer.userId } })).status).toBe(404);
+    expect((await call(p.baseUrl, 'POST', '/items', { token: admin.token, body: { name: 'x', category: 'y', price: 1, supplier_id: customer.userId } })).status).toBe(404);
   });
 
   test('supplier inventory: the seed shape, for that supplier or an admin only', async () => {
@@ -219,13 +220,13 @@ describe('bulk: create and restock many items, all or nothing', () => {
     const mine = (await createItem({ item_id: uid('bulk-mine'), name: 'M', category: 'Bulk', stock: 1 })).item_id;
     const fresh = uid('bulk-new');
     const cases: [Record<string, unknown>, number, string][] = [
-      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }], restock: [{ item_id: mine, stock: 9 }, { item_id: uid('ghost'), stock: 1 }] }, 404, 'item_not_found'],
-      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }], restock: [{ item_id: mine, stock: 9 }, { item_id: foreign, stock: 1 }] }, 403, 'forbidden'],
-      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }, { item_id: mine, name: 'Taken', category: 'Bulk' }] }, 409, 'item_exists'],
-      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }], restock: [{ item_id: fresh.toUpperCase(), stock: 1 }] }, 409, 'duplicate_item'],
-      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk' }], restock: [{ item_id: mine, stock: -1 }] }, 400, 'invalid_request'],
-      [{ create: Array.from({ length: p.cfg.ITEMS_BULK_MAX + 1 }, (_, i) => ({ name: `x${i}`, category: 'Bulk' })) }, 400, 'invalid_request'],
-      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk', attributes: JSON.parse('{"__proto__":"x"}') }] }, 400, 'invalid_request'],
+      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk', price: 1 }], restock: [{ item_id: mine, stock: 9 }, { item_id: uid('ghost'), stock: 1 }] }, 404, 'item_not_found'],
+      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk', price: 1 }], restock: [{ item_id: mine, stock: 9 }, { item_id: foreign, stock: 1 }] }, 403, 'forbidden'],
+      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk', price: 1 }, { item_id: mine, name: 'Taken', category: 'Bulk', price: 1 }] }, 409, 'item_exists'],
+      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk', price: 1 }], restock: [{ item_id: fresh.toUpperCase(), stock: 1 }] }, 409, 'duplicate_item'],
+      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk', price: 1 }], restock: [{ item_id: mine, stock: -1 }] }, 400, 'invalid_request'],
+      [{ create: Array.from({ length: p.cfg.ITEMS_BULK_MAX + 1 }, (_, i) => ({ name: `x${i}`, category: 'Bulk', price: 1 })) }, 400, 'invalid_request'],
+      [{ create: [{ item_id: fresh, name: 'N', category: 'Bulk', price: 1, attributes: JSON.parse('{"__proto__":"x"}') }] }, 400, 'invalid_request'],
     ];
     for (const [body, status, code] of cases) {
       const r = await call(p.baseUrl, 'POST', '/items/bulk', { token: supplier.token, body });

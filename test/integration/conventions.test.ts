@@ -191,7 +191,11 @@ describe('documentation and metrics', () => {
     const item = await makeItem(p.stores.mysql, { stock: 3 });
     await call(p.baseUrl, 'POST', `/users/${u.userId}/cart`, { token: u.token, body: { item_id: item } });
     await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: 'no-such-item', quantity: 1 }] } });
-    const r = await fetch(`${p.baseUrl}/metrics`);
+    // Not public: an admin token (business figures), 401 without a token, 403 for a customer.
+    expect((await fetch(`${p.baseUrl}/metrics`)).status).toBe(401);
+    expect((await fetch(`${p.baseUrl}/metrics`, { headers: { authorization: `Bearer ${u.token}` } })).status).toBe(403);
+    const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
+    const r = await fetch(`${p.baseUrl}/metrics`, { headers: { authorization: `Bearer ${admin.token}` } });
     expect(r.status).toBe(200);
     const text = await r.text();
     expect(text).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/users\/:id\/cart"[^}]*status="201"/);

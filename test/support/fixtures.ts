@@ -12,9 +12,10 @@ export interface TestUser {
   role: Role;
 }
 
-export async function makeUser(mysql: Knex, tokens: TokenService, role: Role = 'customer'): Promise<TestUser> {
+/** A user with a token; a supplier is approved unless `approved: false` (only approved suppliers list items). */
+export async function makeUser(mysql: Knex, tokens: TokenService, role: Role = 'customer', opts: { approved?: boolean } = {}): Promise<TestUser> {
   const email = `${role}-${randomUUID()}@test.shopflow.dev`;
-  const u = await createUser(mysql, { name: `Test ${role}`, email, password: 'correct horse battery', role });
+  const u = await createUser(mysql, { name: `Test ${role}`, email, password: 'correct horse battery', role, supplierApproved: opts.approved ?? true });
   return { userId: u.user_id, token: tokens.issue({ userId: u.user_id, role }), email, role };
 }
 

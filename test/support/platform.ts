@@ -65,7 +65,11 @@ export interface PlatformOptions {
 export async function startPlatform(opts: PlatformOptions = {}): Promise<Platform> {
   quietTemporalRuntime();
   const taskQueue = `test-${randomUUID().slice(0, 8)}`;
-  const base = loadConfig({ ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_ORDERS: '100000', GATEWAY_LATENCY: '5ms', ...opts.env });
+  const base = loadConfig({ ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_ORDERS: '100000', GATEWAY_LATENCY: '5ms',
+    // Rate-limit counters of this platform only (Redis is shared by every test process).
+    RATE_LIMIT_REDIS_PREFIX: `ratelimit:${taskQueue}:`,
+    // Tests place many orders per buyer: purchase limits out of the way unless a test sets them.
+    PURCHASE_MAX_UNPAID_ORDERS: '100000', PURCHASE_MAX_UNITS_PER_ITEM: '1000000', PURCHASE_EXPIRED_COOLDOWN: '0', ...opts.env });
   const stores = await connectStores(base, { failFast: opts.failFast });
 
   // API first (the simulator needs its webhook URL), then the simulator, then the worker (needs the gateway).

@@ -1,0 +1,113 @@
+/**
+ * Per-buyer purchase limits against stock hoarding (issue 13, review H1): an unpaid order holds its stock until
+ * it expires, and sign-up is open, so without limits one account can hold a flash sale's whole stock and
+ * re-place after each expiry. Checked in OrderService.place() before anything is reserved:
+ *  - live unpaid orders (`created`) per buyer: at most PURCHASE_MAX_UNPAID_ORDERS (429: pay or wait);
+ *  - units of one item per buyer across live orders (created, placed, in_transit): at most
+ *    PURCHASE_MAX_UNITS_PER_ITEM (409);
+ *  - a cool-down of PURCHASE_EXPIRED_COOLDOWN after one of the buyer's orders expired unpaid (429). It reads the
+ *    expired order's row, so it holds while that row is in MySQL (the late-payment window, 1 h by default).
+ * Refusals are `purchase_limit` errors whose `details.limit` names the limit. Admins are exempt.
+ *
+ * Concurrency: the check and the reservation run under a per-buyer lock in Redis (SET NX PX, released by its
+ * token), so two parallel placements of one buyer run one after the other and the second counts the first's
+ * order: they cannot both pass a limit. A buyer's second placement waits for the first (up to LOCK_WAIT_MS,
+ * then 429 `concurrent_placements`). If Redis cannot be reached the limits are still checked, without the lock
+ * (MySQL stays the authority for stock; only this per-buyer race reopens while Redis is down).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import { ApiError } from '../api/errors';
+import type { Config } from '../lib/config';
+import { logger } from '../lib/logger';
+import type { OrderLine } from '../workflows/types';
+
+export type PurchaseLimitSettings = Pick<Config, 'PURCHASE_MAX_UNPAID_ORDERS' | 'PURCHASE_MAX_UNITS_PER_ITEM' | 'PURCHASE_EXPIRED_COOLDOWN'>;
+
+const lockKey = (userId: string) => `purchase-lock:${userId}`;
+/** Longer than a placement can take (reservation plus ORDER_RESERVE_DEADLINE for the saga start). */
+const LOCK_TTL_MS = 15_000;
+const LOCK_WAIT_MS = 5_000;
+const LOCK_POLL_MS = 20;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const LIVE = ['created', 'placed', 'in_transit'];
+
+const refused = (status: 409 | 429, limit: string, message: string, details: Record<string, unknown> = {}) =>
+  new ApiError(status, 'purchase_limit', message, { limit, ...details });
+
+export class PurchaseLimits {
+  constructor(
+    private readonly mysql: Knex,
+    private readonly redis: Redis,
+    private readonly cfg: PurchaseLimitSettings,
+  ) {}
+
+  /** Runs `place` (which reserves) once the buyer is within every limit, holding the buyer's lock throughout.
+   * `isReplay` (checked under the lock) lets a request whose Idempotency-Key already made an order through to
+   * its replay, whatever the limits say now. */
+  async enforce<T>(userId: string, lines: OrderLine[], isReplay: () => Promise<boolean>, place: () => Promise<T>): Promise<T> {
+    const release = await this.lock(userId);
+    try {
+      if (!(await isReplay())) await this.check(userId, lines);
+      return await place();
+    } finally {
+      await release();
+    }
+  }
+
+  /** Throws the first limit the buyer would exceed with these lines. */
+  async check(userId: string, lines: OrderLine[]): Promise<void> {
+    const { PURCHASE_MAX_UNPAID_ORDERS: maxUnpaid, PURCHASE_MAX_UNITS_PER_ITEM: maxUnits, PURCHASE_EXPIRED_COOLDOWN: cooldownMs } = this.cfg;
+    const [[row]] = await this.mysql.raw(
+      `SELECT (SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = 'created') AS unpaid,
+              (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(updated_at), NOW(3)) FROM orders
+                WHERE user_id = ? AND status = 'canceled' AND cancel_reason = 'payment_timeout') AS since_expired_us`,
+      [userId, userId],
+    );
+    const unpaid = Number(row.unpaid);
+    if (unpaid >= maxUnpaid) {
+      throw refused(429, 'unpaid_orders', `you have ${unpaid} unpaid orders (at most ${maxUnpaid}): pay or cancel one first`, { max: maxUnpaid, current: unpaid });
+    }
+    if (cooldownMs > 0 && row.since_expired_us !== null) {
+      const leftMs = cooldownMs - Number(row.since_expired_us) / 1000;
+      if (leftMs > 0) {
+        throw refused(429, 'expired_order_cooldown', 'an order of yours expired unpaid a moment ago: wait before ordering again', { retry_after_seconds: Math.ceil(leftMs / 1000) });
+      }
+    }
+    const held: { item_id: string; held: string | number }[] = await this.mysql('orders as o')
+      .join('order_items as oi', 'oi.order_id', 'o.order_id')
+      .where('o.user_id', userId)
+      .whereIn('o.status', LIVE)
+      .whereIn('oi.item_id', lines.map((l) => l.item_id))
+      .groupBy('oi.item_id')
+      .select('oi.item_id', this.mysql.raw('SUM(oi.quantity) AS held'));
+    const heldBy = new Map(held.map((h) => [h.item_id, Number(h.held)]));
+    const over = lines
+      .map((l) => ({ item_id: l.item_id, requested: l.quantity, held: heldBy.get(l.item_id) ?? 0 }))
+      .filter((l) => l.held + l.requested > maxUnits);
+    if (over.length > 0) {
+      throw refused(409, 'units_per_item', `at most ${maxUnits} units of one item per customer across live orders`, { max: maxUnits, items: over });
+    }
+  }
+
+  /** The buyer's lock; resolves to its release. Waits for a placement of the same buyer in flight. */
+  private async lock(userId: string): Promise<() => Promise<void>> {
+    const key = lockKey(userId);
+    const token = randomUUID();
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    try {
+      while ((await this.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+        if (Date.now() > deadline) throw refused(429, 'concurrent_placements', 'another order of yours is being placed; try again in a moment');
+        await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+      }
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      logger.warn({ err, userId }, 'purchase lock unavailable (Redis); checking limits without it');
+      return async () => undefined;
+    }
+    return async () => {
+      await this.redis.eval(RELEASE, 1, key, token).catch((err) => logger.warn({ err, userId }, 'purchase lock not released; it expires'));
+    };
+  }
+}
