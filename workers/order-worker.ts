@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Client as CassandraClient } from 'cassandra-driver';
@@ -40,7 +40,7 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
     ? { workflowBundle: { code: deps.workflowBundleCode } }
     : existsSync(WORKFLOW_BUNDLE_PATH)
       ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
-      : { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH }) };
+      : { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) };
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,

@@ -28,7 +28,7 @@ export function addressesRouter(deps: ApiDeps): Router {
 
   r.get(
     '/users/:id/addresses',
-    route(deps.registry, { method: 'get', path: '/users/:id/addresses', summary: "A user's saved shipping addresses, oldest first", tags, auth: true, params: UserParams, responses: { 200: { description: 'the addresses', schema: z.array(SavedAddressSchema) }, 404: { description: 'no such user' } } }, async (req, { params }, res) => {
+    route(deps.registry, { method: 'get', path: '/users/:id/addresses', summary: "A user's saved shipping addresses, oldest first", tags, auth: true, selfParam: 'id', params: UserParams, responses: { 200: { description: 'the addresses', schema: z.array(SavedAddressSchema) }, 404: { description: 'no such user' } } }, async (req, { params }, res) => {
       res.json(await listAddresses(mysql, await owner(req, params.id)));
     }),
   );
@@ -43,6 +43,7 @@ export function addressesRouter(deps: ApiDeps): Router {
         summary: `Save a shipping address (at most ${MAX_ADDRESSES}); orders can then name it by address_id`,
         tags,
         auth: true,
+        selfParam: 'id',
         params: UserParams,
         body: AddressSchema,
         responses: { 201: { description: 'saved', schema: SavedAddressSchema }, 404: { description: 'no such user' }, 409: { description: 'limit_reached' } },
@@ -60,7 +61,7 @@ export function addressesRouter(deps: ApiDeps): Router {
 
   r.delete(
     '/users/:id/addresses/:aid',
-    route(deps.registry, { method: 'delete', path: '/users/:id/addresses/:aid', summary: 'Delete a saved address (orders keep their own copy)', tags, auth: true, params: AddressParams, responses: { 204: { description: 'deleted' }, 404: { description: 'no such address for this user' } } }, async (req, { params }, res) => {
+    route(deps.registry, { method: 'delete', path: '/users/:id/addresses/:aid', summary: 'Delete a saved address (orders keep their own copy)', tags, auth: true, selfParam: 'id', params: AddressParams, responses: { 204: { description: 'deleted' }, 404: { description: 'no such address for this user' } } }, async (req, { params }, res) => {
       if (!(await deleteAddress(mysql, await owner(req, params.id), params.aid))) throw notFound(`address ${params.aid}`);
       res.status(204).end();
     }),

@@ -37,6 +37,7 @@ export function adminOrdersRouter(deps: ApiDeps): Router {
         summary: 'Archived orders by status and creation day (UTC), newest first (admins; GET /orders/{id} has the whole order)',
         tags: ['orders'],
         auth: true,
+        roles: ['admin'],
         query: Query,
         responses: { 200: { description: 'a page of archived orders', schema: Page }, 503: { description: 'history_unavailable: the archive (Cassandra) does not answer; retry after Retry-After' } },
       },

@@ -178,6 +178,7 @@ export function itemsRouter(deps: ApiDeps): Router {
         summary: 'Delete an item that was never ordered (its supplier or an admin); an ordered item is delisted instead',
         tags,
         auth: true,
+        roles: ['supplier', 'admin'],
         params: Params,
         responses: { 204: { description: 'deleted: gone from the catalog and, within seconds, from search' }, 404: { description: 'no such item' }, 409: { description: 'item_ordered: some order took this item; delist it with PUT {"listed": false}' } },
       },

@@ -45,6 +45,8 @@ export function supplierOrdersRouter(deps: ApiDeps): Router {
         summary: "The live orders holding a seller's items, newest first, with that seller's lines only (archived orders, all delivered or canceled, are not listed)",
         tags: ['fulfilment'],
         auth: true,
+        roles: ['supplier', 'admin'],
+        selfParam: 'id',
         params: Params,
         query: Query,
         responses: { 200: { description: 'a page of orders', schema: Page }, 404: { description: 'no such supplier' } },

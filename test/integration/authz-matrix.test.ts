@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, TestUser } from '../support/fixtures';
-import { call, eventually } from '../support/http';
+import { call, eventually, TEST_ADDRESS } from '../support/http';
 import { stateQuery } from '../../workflows/messages';
 
 type Who = 'anonymous' | 'customer' | 'otherCustomer' | 'supplier' | 'otherSupplier' | 'admin';
@@ -62,6 +62,12 @@ const MATRIX: Record<string, Row> = {
   'GET /users/{id}/notifications': OWNER_OR_ADMIN(200),
   'POST /users/{id}/notifications/{nid}/read': OWNER_OR_ADMIN(200),
   'POST /notifications': ADMIN_ONLY(201),
+  'DELETE /items/{id}': [401, 403, 403, 204, 403, 204], // a fresh item of the supplier, never ordered
+  'GET /users/{id}/addresses': OWNER_OR_ADMIN(200),
+  'POST /users/{id}/addresses': OWNER_OR_ADMIN(201),
+  'DELETE /users/{id}/addresses/{aid}': OWNER_OR_ADMIN(204), // a fresh address of the owner
+  'GET /suppliers/{id}/orders': [401, 403, 403, 200, 403, 200],
+  'GET /admin/orders': ADMIN_ONLY(200),
 };
 
 let p: Platform;
@@ -88,6 +94,8 @@ async function freshOrder(state: 'created' | 'placed' | 'in_transit'): Promise<s
     return id;
   }
   await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: owner().token })).body.status === 'placed');
+  // The saga records the order placed, then takes it as placed (a moment later): ship is accepted from then.
+  await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'placed');
   // The saga takes the ship update once it has moved on from the payment (a moment after the row says placed).
   if (state === 'in_transit') await eventually(async () => (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: users.admin.token })).status === 200);
   return id;
@@ -103,12 +111,18 @@ interface Request {
 async function requestFor(op: string, template: string): Promise<Request> {
   const u = owner().userId;
   const ids: Record<string, string> = { item_id: item, nid: notificationId };
+  if (op === 'DELETE /users/{id}/addresses/{aid}') {
+    const saved = await call(p.baseUrl, 'POST', `/users/${u}/addresses`, { token: owner().token, body: TEST_ADDRESS });
+    ids.aid = saved.body.address_id;
+  }
   const id =
     template.startsWith('/orders/') ? (op.endsWith('/cancel') ? await freshOrder('created') : op.endsWith('/ship') ? await freshOrder('placed') : op.endsWith('/deliver') ? await freshOrder('in_transit') : orderId)
+    : op === 'DELETE /items/{id}' ? await makeItem(p.stores.mysql, { stock: 1, supplierId: users.supplier.userId, price: 5 })
     : template.startsWith('/items/') ? item
     : template.startsWith('/suppliers/') || template.startsWith('/admin/suppliers/') ? users.supplier.userId
     : u;
-  const path = template.replace(/\{(\w+)\}/g, (_m, name: string) => (name === 'id' ? id : ids[name]!));
+  const filled = template.replace(/\{(\w+)\}/g, (_m, name: string) => (name === 'id' ? id : ids[name]!));
+  const path = op === 'GET /admin/orders' ? `${filled}?status=delivered&day=${new Date().toISOString().slice(0, 10)}` : filled;
   if (op === 'PUT /users/{id}/cart/{item_id}' || op === 'DELETE /users/{id}/cart/{item_id}' || op === 'POST /users/{id}/cart/checkout') await addLine();
   if (op === 'DELETE /users/{id}/wishlist/{item_id}' || op === 'POST /users/{id}/wishlist') await addWish(); // adding again: 200
   const bodies: Record<string, unknown> = {
@@ -127,6 +141,7 @@ async function requestFor(op: string, template: string): Promise<Request> {
     'PUT /items/{id}': { price: 10 },
     'POST /search/clicks': { query: 'matrix', item_id: item },
     'POST /notifications': { user_id: u, type: 'matrix_note', message: 'hello' },
+    'POST /users/{id}/addresses': TEST_ADDRESS,
   };
   return { path, body: bodies[op] };
 }
