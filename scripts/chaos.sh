@@ -18,6 +18,8 @@ export ORDER_LATE_PAYMENT_WINDOW=${ORDER_LATE_PAYMENT_WINDOW:-20s}
 # The stream registers fresh buyers and orders fast from one address: the per-IP and per-user limits would
 # answer 429 to the suite itself.
 export RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-100000} RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-100000} RATE_LIMIT_ORDERS=${RATE_LIMIT_ORDERS:-100000}
+# ...and so would the purchase limits against hoarding (a few buyers place the whole stream).
+export PURCHASE_MAX_UNPAID_ORDERS=${PURCHASE_MAX_UNPAID_ORDERS:-100000} PURCHASE_MAX_UNITS_PER_ITEM=${PURCHASE_MAX_UNITS_PER_ITEM:-1000000} PURCHASE_EXPIRED_COOLDOWN=${PURCHASE_EXPIRED_COOLDOWN:-0}
 export LOG_LEVEL=${LOG_LEVEL:-warn}
 
 # The app processes must run with these settings: stop the ones `npm start` left, start them again.
