@@ -18,7 +18,7 @@ const Query = z
       .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'a calendar day')
       .openapi({ description: 'the day the order was created (UTC)', example: '2026-12-04' }),
     limit: z.coerce.number().int().min(1).max(500).default(100),
-    cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    cursor: z.string().max(200, { abort: true }).regex(/^[A-Za-z0-9_-]+$/).optional(),
   })
   .strict();
 const Row = z.object({ order_id: z.string(), user_id: z.string(), status: z.string(), total_price: z.number(), created_at: z.string() }).openapi('ArchivedOrderSummary');

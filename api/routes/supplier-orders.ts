@@ -16,7 +16,7 @@ const Query = z
   .object({
     status: z.enum(STATUSES).optional().openapi({ description: 'placed: the orders waiting to be shipped' }),
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    cursor: z.string().max(200, { abort: true }).regex(/^[A-Za-z0-9_-]+$/).optional(),
   })
   .strict();
 const SupplierOrder = z
