@@ -19,10 +19,12 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { Charge, PaymentGateway } from '../payments/gateway';
 import { settleCharge, settleOrderPayments } from '../payments/settlement';
-import type { OrderInput, OrderLine, OrderStatus, PaymentMethod } from '../workflows/types';
+import type { OrderInput, OrderStatus, PaymentMethod } from '../workflows/types';
 import type { OrderArchive } from './archive';
 import { cancelAndRelease } from './cancel';
 import { recordRefundOn } from './refunds';
+import { sagaInputFor } from './saga';
+import { isPaidBy, orderPaymentFacts } from './payment-facts';
 
 export interface ReconcileReport {
   chargesChecked: number;
@@ -56,20 +58,12 @@ export function reconcilerSettingsFrom(cfg: Config): ReconcilerSettings {
   };
 }
 
-const PAID: OrderStatus[] = ['placed', 'in_transit', 'delivered'];
-
 interface OrphanRow {
   order_id: string;
   status: OrderStatus;
   expires_at: Date;
   user_id: string;
   payment_method: PaymentMethod;
-}
-
-interface OrderFacts {
-  status: OrderStatus;
-  chargeId: string | null;
-  cancelReason: string | null;
 }
 
 export class Reconciler {
@@ -147,19 +141,8 @@ export class Reconciler {
 
   /** A new run of a closed saga (ALLOW_DUPLICATE: the id was closed): it claims the live order and goes on. */
   private async resumeSaga(row: OrphanRow): Promise<void> {
-    const lines: OrderLine[] = (await this.mysql('order_items').select('item_id', 'quantity').where({ order_id: row.order_id }).orderBy('item_id')).map(
-      (l: { item_id: string; quantity: number }) => ({ item_id: l.item_id, quantity: Number(l.quantity) }),
-    );
-    const input: OrderInput = {
-      orderId: row.order_id,
-      userId: row.user_id,
-      lines,
-      paymentMethod: row.payment_method,
-      paymentTimeoutMs: this.settings.paymentTimeoutMs,
-      latePaymentPolicy: this.settings.latePaymentPolicy,
-      latePaymentWindowMs: this.settings.latePaymentWindowMs,
-      expiresAt: new Date(row.expires_at).toISOString(),
-    };
+    const { paymentTimeoutMs, latePaymentPolicy, latePaymentWindowMs } = this.settings;
+    const input = await sagaInputFor(this.mysql, row, { paymentTimeoutMs, latePaymentPolicy, latePaymentWindowMs });
     await this.temporal.workflow.start('orderWorkflow', {
       workflowId: row.order_id,
       taskQueue: this.settings.taskQueue,
@@ -206,8 +189,8 @@ export class Reconciler {
   private async reconcileCharge(charge: Charge, report: ReconcileReport): Promise<void> {
     const holdsMoney = charge.status === 'pending' || (charge.status === 'succeeded' && charge.amountMinor > charge.amountRefundedMinor);
     if (!holdsMoney) return;
-    const order = await this.orderFacts(charge.orderId);
-    if (order && PAID.includes(order.status) && (order.chargeId === null || order.chargeId === charge.chargeId)) return; // it pays for the order
+    const order = await orderPaymentFacts(this.mysql, this.archive, charge.orderId);
+    if (isPaidBy(order, charge.chargeId)) return; // it pays for the order
     if (order && order.status === 'created') return; // still waiting for this very payment: its saga (or step 1) decides
     if (await this.sagaRunning(charge.orderId)) return; // the saga settles every payment before it ends
     const done = await settleCharge(this.gateway, charge);
@@ -216,13 +199,5 @@ export class Reconciler {
       if (order) await recordRefundOn(this.mysql, this.archive, charge.orderId, order.cancelReason === 'payment_timeout');
     } else if (done.kind === 'voided') report.voided.push(charge.chargeId);
     else if (done.kind === 'unsettled') report.attention.push(charge.chargeId);
-  }
-
-  /** What MySQL, else the archive, says of an order; null when it is nowhere. */
-  private async orderFacts(orderId: string): Promise<OrderFacts | null> {
-    const live = await this.mysql('orders').select('status', 'charge_id', 'cancel_reason').where({ order_id: orderId }).first();
-    if (live) return { status: live.status, chargeId: live.charge_id ?? null, cancelReason: live.cancel_reason ?? null };
-    const archived = await this.archive.find(orderId);
-    return archived ? { status: archived.status, chargeId: archived.charge_id, cancelReason: archived.cancel_reason } : null;
   }
 }

@@ -16,6 +16,7 @@ import { startSaga } from './saga';
 import { normalizeLines } from './inventory';
 import { loadOrder } from './repository';
 import type { OrderArchive } from './archive';
+import { orderPaymentFacts, type OrderPaymentFacts } from './payment-facts';
 import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { markSoldOut, soldOutItems } from './soldout-gate';
 import { admit, giveBack } from './stock-tickets';
@@ -150,11 +151,9 @@ export class OrderService {
     return view;
   }
 
-  /** The charge that paid for an order (MySQL, then the archive): null when none was recorded. */
-  async chargeOf(orderId: string): Promise<string | null> {
-    const live = await this.mysql('orders').select('charge_id').where({ order_id: orderId }).first();
-    if (live) return live.charge_id ?? null;
-    return (await this.archive.find(orderId))?.charge_id ?? null;
+  /** The order's payment facts, wherever it lives (orders/payment-facts.ts). */
+  paymentFacts(orderId: string): Promise<OrderPaymentFacts | null> {
+    return orderPaymentFacts(this.mysql, this.archive, orderId);
   }
 
   async get(orderId: string): Promise<OrderView> {

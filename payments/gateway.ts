@@ -7,7 +7,9 @@
  * (the saga uses the order id): the same key and body answer the same charge, another body is refused.
  */
 
-export type ChargeStatus = 'pending' | 'succeeded' | 'declined' | 'voided' | 'refunded';
+import type { ChargeStatus, WireCharge, WireRefund } from './wire';
+
+export type { ChargeStatus } from './wire';
 
 export interface Refund {
   refundId: string;
@@ -107,28 +109,7 @@ export async function chargesOfOrder(gateway: PaymentGateway, orderId: string, o
 
 export const toMinor = (amount: number): number => Math.round(amount * 100);
 
-interface WireRefund {
-  id: string;
-  charge: string;
-  amount: number;
-  currency: string;
-  created: string;
-}
-interface WireCharge {
-  id: string;
-  order_id: string;
-  idempotency_key: string;
-  amount: number;
-  currency: string;
-  payment_method: string;
-  status: ChargeStatus;
-  decline_code?: string | null;
-  amount_refunded: number;
-  refunds: WireRefund[];
-  created: string;
-}
-
-const fromWireRefund = (r: WireRefund): Refund => ({ refundId: r.id, chargeId: r.charge, amountMinor: r.amount, currency: r.currency, createdAt: r.created });
+const fromWireRefund = (r: Omit<WireRefund, 'object' | 'status'>): Refund => ({ refundId: r.id, chargeId: r.charge, amountMinor: r.amount, currency: r.currency, createdAt: r.created });
 const fromWireCharge = (c: WireCharge): Charge => ({
   chargeId: c.id,
   orderId: c.order_id,

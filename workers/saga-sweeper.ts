@@ -14,10 +14,10 @@ import type { Redis } from 'ioredis';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import { startSaga } from '../orders/saga';
+import { sagaInputFor, startSaga } from '../orders/saga';
 import { cancelAndRelease } from '../orders/cancel';
 import { runPeriodically } from '../lib/periodic';
-import type { OrderLine, PaymentMethod } from '../workflows/types';
+import type { PaymentMethod } from '../workflows/types';
 
 interface UnstartedOrder {
   order_id: string;
@@ -74,19 +74,12 @@ export class SagaSweeper {
       this.log.warn({ orderId: row.order_id }, 'saga sweeper: a reserved order expired before its saga started: canceled, stock released');
       return 'expired';
     }
-    const lines: OrderLine[] = (await this.mysql('order_items').select('item_id', 'quantity').where({ order_id: row.order_id }).orderBy('item_id')).map(
-      (l: { item_id: string; quantity: number }) => ({ item_id: l.item_id, quantity: Number(l.quantity) }),
-    );
-    const started = await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, {
-      orderId: row.order_id,
-      userId: row.user_id,
-      lines,
-      paymentMethod: row.payment_method,
+    const input = await sagaInputFor(this.mysql, row, {
       paymentTimeoutMs: this.cfg.ORDER_PAYMENT_TIMEOUT,
       latePaymentPolicy: this.cfg.LATE_PAYMENT_POLICY,
       latePaymentWindowMs: this.cfg.ORDER_LATE_PAYMENT_WINDOW,
-      expiresAt: new Date(row.expires_at).toISOString(),
     });
+    const started = await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input);
     if (started === 'closed') {
       await this.mysql('orders').where({ order_id: row.order_id }).whereNull('saga_started_at').update({ saga_started_at: this.mysql.fn.now(3) });
       this.log.warn({ orderId: row.order_id }, 'saga sweeper: the saga of a reserved order is closed; left to the reconciler');

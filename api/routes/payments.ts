@@ -10,6 +10,7 @@ import { toMinor } from '../../payments/gateway';
 import { paymentResultSignal } from '../../workflows/messages';
 import { loadOrder } from '../../orders/repository';
 import { logger } from '../../lib/logger';
+import { isPaidBy } from '../../orders/payment-facts';
 
 const WebhookEvent = z
   .object({
@@ -87,8 +88,6 @@ async function checkAmount(deps: ApiDeps, ev: { order_id: string; charge_id: str
   }
 }
 
-const PAID: string[] = ['placed', 'in_transit', 'delivered'];
-
 /**
  * A gateway's word for an order whose saga has closed. Only a success matters: unless it is the charge that paid
  * for the order (a redelivery), the money goes back, by a workflow of its own keyed by the charge, started
@@ -97,11 +96,8 @@ const PAID: string[] = ['placed', 'in_transit', 'delivered'];
  */
 async function handleClosedSaga(deps: ApiDeps, orderId: string, chargeId: string, status: 'succeeded' | 'declined'): Promise<void> {
   if (status !== 'succeeded') return;
-  const order = await deps.orders.find(orderId);
-  if (order && PAID.includes(order.status)) {
-    const paidBy = await deps.orders.chargeOf(orderId);
-    if (paidBy === null || paidBy === chargeId) return;
-  }
+  const order = await deps.orders.paymentFacts(orderId);
+  if (isPaidBy(order, chargeId)) return; // a redelivery of the success that placed it
   logger.warn({ orderId, chargeId, status: order?.status ?? 'unknown' }, 'payment succeeded after the order closed: refunding');
   await deps.stores.temporal.workflow
     .start('latePaymentWorkflow', {

@@ -8,32 +8,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ChargeStatus } from '../gateway';
+import type { ChargeStatus, WireCharge, WireRefund } from '../wire';
 
-export interface WireRefund {
-  id: string;
-  object: 'refund';
-  charge: string;
-  amount: number;
-  currency: string;
-  status: 'succeeded';
-  created: string;
-}
-
-export interface WireCharge {
-  id: string;
-  object: 'charge';
-  order_id: string;
-  idempotency_key: string;
-  amount: number;
-  currency: string;
-  payment_method: string;
-  status: ChargeStatus;
-  decline_code?: string;
-  amount_refunded: number;
-  refunds: Omit<WireRefund, 'object' | 'status'>[];
-  created: string;
-}
+export type { WireCharge, WireRefund } from '../wire';
 
 interface ChargeRow {
   seq: number;

@@ -1,0 +1,29 @@
+/**
+ * What an order says about its payment, wherever the order lives (MySQL while live, else the Cassandra
+ * archive): its status, the charge that paid for it and why it was canceled. The webhook (a success after the
+ * saga closed) and the reconciler decide from it whether a charge pays for the order or must go back.
+ */
+import type { Knex } from 'knex';
+import type { OrderStatus } from '../workflows/types';
+import type { OrderArchive } from './archive';
+
+export interface OrderPaymentFacts {
+  status: OrderStatus;
+  /** null: never placed, or placed before charges were recorded on orders. */
+  chargeId: string | null;
+  cancelReason: string | null;
+}
+
+/** MySQL first, then the archive (the copy exists before the row goes); null when the order is nowhere. */
+export async function orderPaymentFacts(mysql: Knex, archive: OrderArchive, orderId: string): Promise<OrderPaymentFacts | null> {
+  const live = await mysql('orders').select('status', 'charge_id', 'cancel_reason').where({ order_id: orderId }).first();
+  if (live) return { status: live.status, chargeId: live.charge_id ?? null, cancelReason: live.cancel_reason ?? null };
+  const archived = await archive.find(orderId);
+  return archived ? { status: archived.status, chargeId: archived.charge_id, cancelReason: archived.cancel_reason } : null;
+}
+
+const PAID: OrderStatus[] = ['placed', 'in_transit', 'delivered'];
+
+/** True when the order is paid and `chargeId` is what paid it (or the order recorded no charge id). */
+export const isPaidBy = (facts: OrderPaymentFacts | null, chargeId: string): boolean =>
+  facts !== null && PAID.includes(facts.status) && (facts.chargeId === null || facts.chargeId === chargeId);
