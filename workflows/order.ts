@@ -96,6 +96,8 @@ class OrderSaga {
   private cancelRequest: Requester | undefined;
   private canceledView: OrderView | undefined;
   private shipRequested = false;
+  /** Between the payment's success and the saga taking the order as placed (markPlaced in flight). */
+  private placing = false;
   private deliverRequested = false;
   private charge: Promise<void> | undefined;
 
@@ -211,7 +213,13 @@ class OrderSaga {
 
   /** True once the order is placed; false when it is no longer `created` (then the caller compensates). */
   private async place(chargeId: string, late: boolean): Promise<boolean> {
-    const placed = await store.markPlaced({ orderId: this.orderId, chargeId, late });
+    this.placing = true; // MySQL may say "placed" before this step returns: a ship then waits for it (see handlers)
+    let placed: boolean;
+    try {
+      placed = await store.markPlaced({ orderId: this.orderId, chargeId, late });
+    } finally {
+      this.placing = false;
+    }
     if (!placed) return false;
     this.setPlaced(chargeId);
     await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
@@ -360,9 +368,21 @@ class OrderSaga {
       shipUpdate,
       async () => {
         this.shipRequested = true;
+        // A seller who ships the moment the order row says "placed" may arrive while the saga is still placing it.
+        await condition(() => !this.placing);
+        if (this.state.phase !== 'placed') {
+          this.shipRequested = false;
+          throw ApplicationFailure.nonRetryable(`the order is ${this.state.phase} and cannot be shipped`, 'InvalidTransition');
+        }
         await condition(() => this.state.phase !== 'placed');
       },
-      { validator: () => requirePhase(this.state, 'placed', 'shipped', this.shipRequested || this.cancelRequest !== undefined) },
+      {
+        validator: () => {
+          const pending = this.shipRequested || this.cancelRequest !== undefined;
+          if (this.placing && !pending) return; // taken once the order is placed (the handler waits)
+          requirePhase(this.state, 'placed', 'shipped', pending);
+        },
+      },
     );
     setHandler(
       deliverUpdate,

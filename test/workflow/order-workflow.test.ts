@@ -294,6 +294,33 @@ test('customer cancel after placed: refunded and released; cancel after shipping
   expect((await finish(shipped)).result).toBe('delivered');
 });
 
+test('a ship sent while the saga is still placing the order (the row already says placed) waits and ships', async () => {
+  const run = await startOrder({
+    markPlaced: async () => {
+      await sleep(1000);
+      return true;
+    },
+  });
+  await eventually(() => count(run, 'markPlaced') === 1);
+  await run.handle.executeUpdate(shipUpdate);
+  expect((await run.handle.query(stateQuery)).phase).toBe('in_transit');
+  await run.handle.terminate('test done');
+  await finish(run).catch(() => undefined);
+});
+
+test('a ship sent while placing fails once the order turns out canceled under the saga', async () => {
+  const run = await startOrder({
+    markPlaced: async () => {
+      await sleep(1000);
+      return false;
+    },
+  });
+  await eventually(() => count(run, 'markPlaced') === 1);
+  await expect(run.handle.executeUpdate(shipUpdate)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+  expect((await finish(run)).result).toBe('canceled');
+  expect(count(run, 'advanceFulfilment')).toBe(0);
+});
+
 describe("an operator's Cancel of the workflow (Web UI, CLI) is a force-cancel that compensates", () => {
   test('while awaiting payment: released, the charge settled, archived', async () => {
     const run = await startOrder({ chargePayment: never }, { paymentTimeoutMs: 60_000 });
@@ -398,6 +425,14 @@ describe('the race between payment success and expiry has exactly one winner', (
       expect(count(run, 'markPlaced')).toBe(expected === 'placed' ? 1 : 0);
     });
 });
+
+async function eventually(ok: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met');
+    await sleep(50);
+  }
+}
 
 async function waitForPhase(run: Run, phase: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
