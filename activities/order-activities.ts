@@ -15,6 +15,7 @@ import { mirrorKey, OrderMirror } from '../orders/mirror';
 import { cancelAndRelease } from '../orders/cancel';
 import { GatewayRejected, toMinor, type PaymentGateway } from '../payments/gateway';
 import { settleCharge, settleOrderPayments } from '../payments/settlement';
+import { deliverLines, FulfilmentRefused, recordAction, shipLines, type DeliverRequest, type FulfilmentOutcome, type ShipRequest } from '../orders/shipments';
 import type { ClaimedOrder, OrderStatus, OrderView, PaymentStatus, ReservationResult, Settlement } from '../workflows/types';
 
 export interface OrderActivityDeps {
@@ -29,6 +30,16 @@ export interface OrderActivityDeps {
 /** The gateway refused for good (a 4xx): retrying cannot help, the saga decides. */
 function gatewayFailure(err: unknown): unknown {
   return err instanceof GatewayRejected ? ApplicationFailure.nonRetryable(err.message, 'GatewayRejected', err.code) : err;
+}
+
+/** A refused fulfilment step fails the activity for good (type FulfilmentRefused), with the reason. */
+async function refusedIsFinal<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof FulfilmentRefused) throw ApplicationFailure.nonRetryable(err.message, 'FulfilmentRefused');
+    throw err;
+  }
 }
 
 export function createOrderActivities({ mysql, redis, gateway, cassandra, currency = 'USD' }: OrderActivityDeps) {
@@ -62,8 +73,45 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
 
     /** The compensation: cancels a created or placed order and puts its stock back. A no-op once done (or
      * when the order was never written). */
-    async cancelOrder({ orderId, reason, paymentStatus }: { orderId: string; reason: string; paymentStatus: PaymentStatus }): Promise<OrderView | null> {
-      return cancelAndRelease(mysql, redis, orderId, reason, paymentStatus);
+    async cancelOrder({ orderId, reason, paymentStatus, actor }: { orderId: string; reason: string; paymentStatus: PaymentStatus; actor?: string }): Promise<OrderView | null> {
+      return cancelAndRelease(mysql, redis, orderId, reason, paymentStatus, actor);
+    },
+
+    /** One seller's lines leave (saga v3). A refusal (not that seller's order, shipped already with another
+     * tracking number, not placed) is the caller's mistake: not retried, the saga answers the update with it. */
+    async shipLines(req: ShipRequest): Promise<FulfilmentOutcome> {
+      return refusedIsFinal(() => shipLines(mysql, req));
+    },
+
+    /** One seller's shipment arrived (saga v3); the order is delivered with the last one. */
+    async deliverLines(req: DeliverRequest): Promise<FulfilmentOutcome> {
+      return refusedIsFinal(() => deliverLines(mysql, req));
+    },
+
+    /** An operator's later payment deadline (saga v3): MySQL first (the sweeper and the reconciler read it),
+     * then the Redis mirror. False when the order no longer waits for its payment. */
+    async extendPaymentWindow({ orderId, expiresAt, actor, note }: { orderId: string; expiresAt: string; actor: string; note?: string }): Promise<boolean> {
+      const extended = await mysql.transaction(async (trx) => {
+        const changed = await trx('orders').where({ order_id: orderId, status: 'created' }).where('expires_at', '<', new Date(expiresAt)).update({ expires_at: new Date(expiresAt), updated_at: trx.fn.now(3) });
+        const row = await trx('orders').select('status', 'expires_at').where({ order_id: orderId }).first();
+        if (row?.status !== 'created') return false;
+        if (changed) await recordAction(trx, orderId, 'created', `payment window extended to ${expiresAt}${note ? `: ${note}` : ''}`, actor);
+        return true;
+      });
+      if (extended) {
+        const ttl = Date.parse(expiresAt) - Date.now();
+        const raw = await redis.get(mirrorKey(orderId)).catch(() => null);
+        if (raw && ttl > 0) await redis.set(mirrorKey(orderId), JSON.stringify({ ...(JSON.parse(raw) as OrderMirror), expiry_time: expiresAt }), 'PX', ttl).catch(() => undefined);
+      }
+      return extended;
+    },
+
+    /** A line in the order's status history for an operator's action that changes no status (saga v3). */
+    async recordOrderAction({ orderId, what, actor }: { orderId: string; what: string; actor: string }): Promise<void> {
+      await mysql.transaction(async (trx) => {
+        const row = await trx('orders').select('status').where({ order_id: orderId }).first();
+        if (row) await recordAction(trx, orderId, row.status, what, actor);
+      });
     },
 
     /** Places a created order paid by `chargeId`. True when it is placed (now or by an earlier attempt);

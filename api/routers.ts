@@ -16,6 +16,7 @@ import { notificationsRouter } from './routes/notifications';
 import { addressesRouter } from './routes/addresses';
 import { supplierOrdersRouter } from './routes/supplier-orders';
 import { adminOrdersRouter } from './routes/admin-orders';
+import { adminOrderActionsRouter } from './routes/admin-order-actions';
 
 export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   healthRouter,
@@ -31,4 +32,5 @@ export const ROUTERS: ((deps: ApiDeps) => Router)[] = [
   addressesRouter,
   supplierOrdersRouter,
   adminOrdersRouter,
+  adminOrderActionsRouter,
 ];

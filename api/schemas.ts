@@ -30,5 +30,17 @@ export const OrderSchema = z
     created_at: z.string(),
     updated_at: z.string(),
     shipping_address: AddressSchema.nullable().openapi({ description: 'where the order ships (null only for orders placed before addresses existed)' }),
+    shipments: z
+      .array(
+        z.object({
+          supplier_id: z.string(),
+          carrier: z.string(),
+          tracking_number: z.string(),
+          status: z.enum(['in_transit', 'delivered']),
+          shipped_at: z.string(),
+          delivered_at: z.string().nullable(),
+        }).openapi('Shipment'),
+      )
+      .openapi({ description: "one per seller that shipped its lines; the order is delivered once every seller's shipment is" }),
   })
   .openapi('Order');

@@ -59,6 +59,9 @@ export const OrderEvent = z.object({
       total_price: z.number().optional(),
       cancel_reason: z.string().nullable().optional(),
       reason: z.string().optional(),
+      // The shipment a shipping event is about (saga v3: one event per seller's package).
+      shipment: z.object({ supplier_id: z.string().max(50), carrier: z.string().max(100), tracking_number: z.string().max(100) }).optional(),
+      shipments: z.array(z.object({ supplier_id: z.string().max(50), status: z.string().max(20) })).max(1000).optional(),
       shipping_address: z
         .object({ name: z.string(), line1: z.string(), line2: z.string().optional(), city: z.string(), region: z.string().optional(), postal_code: z.string(), country: z.string(), phone: z.string().optional() })
         .nullable()
@@ -74,6 +77,7 @@ export const CUSTOMER_TYPES: Record<string, string> = {
   'order.canceled': 'order_canceled',
   'order.refunded': 'order_refunded',
   'order.in_transit': 'order_in_transit',
+  'order.shipment_delivered': 'shipment_delivered',
   'order.delivered': 'order_delivered',
 };
 /** The seller's notification type for a new (placed) order. */
@@ -116,6 +120,17 @@ function cancelText(ev: OrderEvent): string {
   }
 }
 
+/** " (UPS, tracking 1Z999)": the shipment an event names. */
+function packageText(ev: OrderEvent): string {
+  const s = ev.data.shipment;
+  return s ? ` (${s.carrier}, tracking ${s.tracking_number})` : '';
+}
+
+function inTransit(ev: OrderEvent): string {
+  const n = (ev.data.shipments ?? []).filter((x) => x.status === 'in_transit').length;
+  return n === 1 ? '1 package is' : `${n} packages are`;
+}
+
 /** The customer's notification for this event, or undefined when this event does not notify them. */
 export function customerDraft(ev: OrderEvent): NotificationDraft | undefined {
   const type = CUSTOMER_TYPES[ev.type];
@@ -126,8 +141,9 @@ export function customerDraft(ev: OrderEvent): NotificationDraft | undefined {
     'order.placed': `Your order ${id} is confirmed: ${units(count)}${money(ev.data.total_price)}. We will tell you when it ships.`,
     'order.canceled': cancelText(ev),
     'order.refunded': `The payment for your order ${id} was refunded${money(ev.data.total_price)}.`,
-    'order.in_transit': `Your order ${id} has shipped and is on its way.`,
-    'order.delivered': `Your order ${id} was delivered.`,
+    'order.in_transit': ev.data.shipment ? `A package of your order ${id} has shipped${packageText(ev)}.` : `Your order ${id} has shipped and is on its way.`,
+    'order.shipment_delivered': `A package of your order ${id} was delivered${packageText(ev)}; ${inTransit(ev)} still on its way.`,
+    'order.delivered': ev.data.shipment ? `Your order ${id} was delivered${packageText(ev)}.` : `Your order ${id} was delivered.`,
   }[ev.type]!;
   return { user_id: ev.data.user_id, audience: 'customer', type, message, order_id: id, source_event_id: ev.event_id };
 }
@@ -186,6 +202,7 @@ export function subjectOf(type: string): string {
     order_refunded: 'Your payment was refunded',
     order_in_transit: 'Your order has shipped',
     order_delivered: 'Your order was delivered',
+    shipment_delivered: 'A package of your order was delivered',
     new_order: 'New order to ship',
     order_to_ship_canceled: 'An order to ship was canceled',
   };

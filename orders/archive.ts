@@ -15,6 +15,7 @@
 import type { Knex } from 'knex';
 import { types, type Client } from 'cassandra-driver';
 import { enqueueOrderEvent, loadOrder, OrderRecord, parseAddress } from './repository';
+import type { Shipment } from './shipment-records';
 import type { OrderStatus, PaymentStatus } from '../workflows/types';
 
 /** Statuses an order never leaves: only these are archived. */
@@ -24,6 +25,8 @@ export interface StatusChange {
   status: string;
   reason: string | null;
   at: string;
+  /** Who made the change (null for the saga's own steps, and in history archived before it was recorded). */
+  actor?: string | null;
 }
 
 /** An order in the archive: the client's view plus its status history. */
@@ -69,18 +72,19 @@ export class OrderArchive {
   /** Step 1: the Cassandra copy (every table in one logged batch, so none is written without the others). */
   async copy(order: ArchivedOrder): Promise<void> {
     const lines = order.items.map((i) => ({ item_id: i.item_id, quantity: i.quantity, price: types.BigDecimal.fromString(i.price.toFixed(2)) }));
-    const history = order.history.map((h) => ({ status: h.status, reason: h.reason, at: new Date(h.at) }));
+    const history = order.history.map((h) => ({ status: h.status, reason: h.reason, at: new Date(h.at), actor: h.actor ?? null }));
     const total = types.BigDecimal.fromString(order.total_price.toFixed(2));
     await this.cassandra.batch(
       [
         {
           query: `INSERT INTO orders_by_id (order_id, user_id, status, total_price, payment_method, payment_status, cancel_reason,
-                    late_payment, expires_at, created_at, updated_at, archived_at, items, history, charge_id, shipping_address)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                    late_payment, expires_at, created_at, updated_at, archived_at, items, history, charge_id, shipping_address, shipments)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           params: [
             order.order_id, order.user_id, order.status, total, order.payment_method, order.payment_status, order.cancel_reason,
             order.late_payment, new Date(order.expires_at), new Date(order.created_at), new Date(order.updated_at),
             new Date(order.updated_at), lines, history, order.charge_id, order.shipping_address ? JSON.stringify(order.shipping_address) : null,
+            JSON.stringify(order.shipments),
           ],
         },
         {
@@ -174,11 +178,11 @@ export class OrderArchive {
     const view = await loadOrder(this.mysql, orderId);
     if (!view) return null;
     const charge = await this.mysql('orders').select('charge_id').where({ order_id: orderId }).first();
-    const rows: { status: string; reason: string | null; at: Date }[] = await this.mysql('order_status_history')
-      .select('status', 'reason', 'at')
+    const rows: { status: string; reason: string | null; at: Date; actor: string | null }[] = await this.mysql('order_status_history')
+      .select('status', 'reason', 'at', 'actor')
       .where({ order_id: orderId })
       .orderBy('id');
-    return { ...view, charge_id: charge?.charge_id ?? null, history: rows.map((r) => ({ status: r.status, reason: r.reason, at: new Date(r.at).toISOString() })) };
+    return { ...view, charge_id: charge?.charge_id ?? null, history: rows.map((r) => ({ status: r.status, reason: r.reason, at: new Date(r.at).toISOString(), actor: r.actor })) };
   }
 }
 
@@ -191,7 +195,12 @@ function fromRow(row: types.Row): ArchivedOrder {
     quantity: l.quantity,
     price: num(l.price),
   }));
-  const history = ((row.history ?? []) as { status: string; reason: string | null; at: Date }[]).map((h) => ({ status: h.status, reason: h.reason, at: iso(h.at)! }));
+  const history = ((row.history ?? []) as { status: string; reason: string | null; at: Date; actor?: string | null }[]).map((h) => ({
+    status: h.status,
+    reason: h.reason,
+    at: iso(h.at)!,
+    actor: h.actor ?? null,
+  }));
   return {
     order_id: row.order_id,
     user_id: row.user_id,
@@ -206,6 +215,7 @@ function fromRow(row: types.Row): ArchivedOrder {
     created_at: iso(row.created_at)!,
     updated_at: iso(row.updated_at)!,
     shipping_address: parseAddress(row.shipping_address),
+    shipments: row.shipments ? (JSON.parse(row.shipments) as Shipment[]) : [],
     history,
     charge_id: row.charge_id ?? null,
   };

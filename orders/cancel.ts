@@ -11,7 +11,7 @@ import { applyTransition, enqueueOrderEvent, loadOrder } from './repository';
 import { withLockRetry } from './reservation';
 import { clearSoldOut } from './soldout-gate';
 
-export async function cancelAndRelease(mysql: Knex, redis: Redis, orderId: string, reason: string, paymentStatus: PaymentStatus): Promise<OrderView | null> {
+export async function cancelAndRelease(mysql: Knex, redis: Redis, orderId: string, reason: string, paymentStatus: PaymentStatus, actor?: string): Promise<OrderView | null> {
   const { view, released } = await withLockRetry(() =>
     mysql.transaction(async (trx) => {
       const lines: { item_id: string; quantity: number }[] = await trx('order_items').select('item_id', 'quantity').where({ order_id: orderId });
@@ -19,6 +19,7 @@ export async function cancelAndRelease(mysql: Knex, redis: Redis, orderId: strin
         from: ['created', 'placed'],
         set: { status: 'canceled', payment_status: paymentStatus, cancel_reason: reason },
         reason,
+        actor,
       });
       if (changed) {
         await returnStock(trx, lines);

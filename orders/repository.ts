@@ -8,9 +8,10 @@ import { enqueueEvent } from '../outbox/outbox';
 import { TOPICS } from '../stores/kafka/topics';
 import type { OrderStatus, OrderView, PaymentStatus, PricedLine } from '../workflows/types';
 import type { ShippingAddress } from '../users/addresses';
+import { loadShipments, type Shipment } from './shipment-records';
 
-/** The order as the API and its events show it: the saga's view plus where it ships. */
-export type OrderRecord = OrderView & { shipping_address: ShippingAddress | null };
+/** The order as the API and its events show it: the saga's view plus where it ships and its shipments. */
+export type OrderRecord = OrderView & { shipping_address: ShippingAddress | null; shipments: Shipment[] };
 
 /** The JSON column as the driver returns it (text from MariaDB) -> the address. */
 export function parseAddress(v: unknown): ShippingAddress | null {
@@ -39,10 +40,10 @@ export async function loadOrder(db: Knex | Knex.Transaction, orderId: string): P
   const row: OrderRow | undefined = await db('orders').where({ order_id: orderId }).first();
   if (!row) return null;
   const items: PricedLine[] = await db('order_items').select('item_id', 'quantity', 'price').where({ order_id: orderId }).orderBy('item_id');
-  return toView(row, items);
+  return toView(row, items, await loadShipments(db, orderId));
 }
 
-export function toView(row: OrderRow, items: PricedLine[]): OrderRecord {
+export function toView(row: OrderRow, items: PricedLine[], shipments: Shipment[]): OrderRecord {
   return {
     order_id: row.order_id,
     user_id: row.user_id,
@@ -57,10 +58,11 @@ export function toView(row: OrderRow, items: PricedLine[]): OrderRecord {
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
     shipping_address: parseAddress(row.shipping_address),
+    shipments,
   };
 }
 
-export type OrderEventType = 'order.created' | 'order.placed' | 'order.canceled' | 'order.refunded' | 'order.in_transit' | 'order.delivered' | 'order.archived';
+export type OrderEventType = 'order.created' | 'order.placed' | 'order.canceled' | 'order.refunded' | 'order.in_transit' | 'order.shipment_delivered' | 'order.delivered' | 'order.archived';
 
 /** Publishes (through the outbox) an event carrying the order as it now is. */
 export async function enqueueOrderEvent(trx: Knex.Transaction, type: OrderEventType, orderId: string, extra: Record<string, unknown> = {}, loaded?: OrderView): Promise<void> {
@@ -73,6 +75,8 @@ export interface Transition {
   from: OrderStatus[];
   set: Partial<Pick<OrderRow, 'status' | 'payment_status' | 'cancel_reason' | 'late_payment' | 'charge_id'>>;
   reason?: string;
+  /** Who made the change (a user id, or `saga` for the order's own steps). */
+  actor?: string;
 }
 
 /**
@@ -85,6 +89,6 @@ export async function applyTransition(trx: Knex.Transaction, orderId: string, t:
     .whereIn('status', t.from)
     .update({ ...t.set, updated_at: trx.fn.now(3) });
   if (changed === 0) return false;
-  if (t.set.status) await trx('order_status_history').insert({ order_id: orderId, status: t.set.status, reason: t.reason ?? null });
+  if (t.set.status) await trx('order_status_history').insert({ order_id: orderId, status: t.set.status, reason: t.reason ?? null, actor: t.actor ?? null });
   return true;
 }

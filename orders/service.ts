@@ -8,8 +8,17 @@ import type { Redis } from 'ioredis';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApiError, conflict, notFound } from '../api/errors';
 import type { Config } from '../lib/config';
-import { cancelUpdate, deliverUpdate, shipUpdate } from '../workflows/messages';
-import type { OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, Shortage } from '../workflows/types';
+import {
+  cancelUpdate,
+  deliverUpdate,
+  detailsQuery,
+  extendPaymentWindowUpdate,
+  forceCancelUpdate,
+  markManualRefundUpdate,
+  retryPaymentUpdate,
+  shipUpdate,
+} from '../workflows/messages';
+import type { DeliverArgs, OrderDetails, OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, ShipArgs, Shortage } from '../workflows/types';
 import { logBestEffortFailure } from '../stores/errors';
 import { InvalidOrder, orderableStock, reserveOrder, visibleShortages } from './reservation';
 import { startSaga } from './saga';
@@ -168,22 +177,62 @@ export class OrderService {
   }
 
   /** The customer's cancel: the saga compensates (releases stock, refunds) and answers with the order. */
-  async cancel(orderId: string): Promise<OrderView> {
-    return this.sendUpdate(orderId, async (h) => (await h.executeUpdate(cancelUpdate)) ?? (await this.get(orderId)));
+  async cancel(orderId: string, by: string): Promise<OrderView> {
+    return this.sendUpdate(orderId, async (h) => (await h.executeUpdate(cancelUpdate, { args: [{ by }] })) ?? (await this.get(orderId)));
   }
 
-  async ship(orderId: string): Promise<OrderView> {
+  /** One seller's lines leave (the saga records the shipment; the first moves the order in transit). */
+  async ship(orderId: string, args: ShipArgs): Promise<OrderView> {
     return this.sendUpdate(orderId, async (h) => {
-      await h.executeUpdate(shipUpdate);
+      await h.executeUpdate(shipUpdate, { args: [args] });
       return this.get(orderId);
     });
   }
 
-  async deliver(orderId: string): Promise<OrderView> {
+  /** One seller's shipment arrived (the last one delivers the order). */
+  async deliver(orderId: string, args: DeliverArgs): Promise<OrderView> {
     return this.sendUpdate(orderId, async (h) => {
-      await h.executeUpdate(deliverUpdate);
+      await h.executeUpdate(deliverUpdate, { args: [args] });
       return this.get(orderId);
     });
+  }
+
+  // ---- operators: the saga's own updates, validated and recorded by it (workflows/order.ts) -------------------
+
+  async forceCancel(orderId: string, by: string, note?: string): Promise<OrderView> {
+    return this.sendUpdate(orderId, async (h) => (await h.executeUpdate(forceCancelUpdate, { args: [{ by, ...(note ? { note } : {}) }] })) ?? (await this.get(orderId)));
+  }
+
+  async extendPaymentWindow(orderId: string, by: string, expiresAt: string, note?: string): Promise<OrderView> {
+    return this.sendUpdate(orderId, async (h) => {
+      await h.executeUpdate(extendPaymentWindowUpdate, { args: [{ by, expiresAt, ...(note ? { note } : {}) }] });
+      return this.get(orderId);
+    });
+  }
+
+  async retryPayment(orderId: string, by: string, note?: string): Promise<OrderView> {
+    return this.sendUpdate(orderId, async (h) => {
+      await h.executeUpdate(retryPaymentUpdate, { args: [{ by, ...(note ? { note } : {}) }] });
+      return this.get(orderId);
+    });
+  }
+
+  async markManualRefund(orderId: string, by: string, reference: string, note?: string): Promise<OrderView> {
+    return this.sendUpdate(orderId, async (h) => {
+      await h.executeUpdate(markManualRefundUpdate, { args: [{ by, reference, ...(note ? { note } : {}) }] });
+      return this.get(orderId);
+    });
+  }
+
+  /** What the order's saga says of itself (the `details` query); 409 once the saga has finished. */
+  async details(orderId: string): Promise<OrderDetails> {
+    const order = await this.get(orderId);
+    try {
+      return await this.temporal.workflow.getHandle(orderId).query(detailsQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw conflict('saga_not_found', `the saga of order ${orderId} is gone`, { status: order.status });
+      throw err;
+    }
   }
 
   /** Runs an update on the order's saga: a refused transition (the saga's validator) or a finished saga is 409. */

@@ -8,6 +8,7 @@ import type { OrderStatus } from '../workflows/types';
 import type { ShippingAddress } from '../users/addresses';
 import { parseAddress } from './repository';
 import { decodeCursor, encodeCursor } from './orders-view';
+import { toShipment, type Shipment, type ShipmentRow } from './shipment-records';
 
 export interface SupplierOrder {
   order_id: string;
@@ -17,12 +18,16 @@ export interface SupplierOrder {
   /** The seller's lines only, and their sum. */
   items: { item_id: string; quantity: number; price: number }[];
   subtotal: number;
+  /** This seller's shipment of the order, once shipped. */
+  shipment: Shipment | null;
   created_at: string;
   updated_at: string;
 }
 
 export interface SupplierOrdersQuery {
   status?: OrderStatus;
+  /** Only the placed or in-transit orders whose lines of this seller have not left yet. */
+  toShip?: boolean;
   limit: number;
   cursor?: string;
 }
@@ -35,6 +40,11 @@ export async function listSupplierOrders(mysql: Knex, supplierId: string, q: Sup
     .join('items as i', 'i.item_id', 'oi.item_id')
     .where('i.supplier_id', supplierId);
   if (q.status) sql = sql.where('o.status', q.status);
+  if (q.toShip) {
+    sql = sql
+      .whereIn('o.status', ['placed', 'in_transit'])
+      .whereNotExists((x) => x.select(mysql.raw('1')).from('shipments as sh').whereRaw('sh.order_id = o.order_id').andWhere('sh.supplier_id', supplierId));
+  }
   if (before) {
     sql = sql.where((w) => w.where('o.created_at', '<', before.at).orWhere((x) => x.where('o.created_at', '=', before.at).andWhere('o.order_id', '<', before.id)));
   }
@@ -53,6 +63,8 @@ export async function listSupplierOrders(mysql: Knex, supplierId: string, q: Sup
   const byOrder = new Map<string, SupplierOrder['items']>();
   for (const l of lines) byOrder.set(l.order_id, [...(byOrder.get(l.order_id) ?? []), { item_id: l.item_id, quantity: Number(l.quantity), price: Number(l.price) }]);
 
+  const shipments: ShipmentRow[] = await mysql('shipments').where({ supplier_id: supplierId }).whereIn('order_id', page.map((r) => r.order_id));
+  const shipmentOf = new Map(shipments.map((sh) => [sh.order_id, toShipment(sh)]));
   const orders = page.map((r) => {
     const items = byOrder.get(r.order_id) ?? [];
     return {
@@ -62,6 +74,7 @@ export async function listSupplierOrders(mysql: Knex, supplierId: string, q: Sup
       shipping_address: parseAddress(r.shipping_address),
       items,
       subtotal: items.reduce((s, l) => s + Math.round(l.price * 100) * l.quantity, 0) / 100,
+      shipment: shipmentOf.get(r.order_id) ?? null,
       created_at: new Date(r.created_at).toISOString(),
       updated_at: new Date(r.updated_at).toISOString(),
     };

@@ -33,6 +33,8 @@ up() {
     local tv="${c}_timeout"; wait_healthy "$c" "${!tv}"
     say "$c: up ($(( $(date +%s) - t0 ))s after the last start)"
   done
+  # A component's own set-up once it answers, whether this stack started it or found it running.
+  for c in "${want[@]}"; do is_external "$c" || ! declare -F "${c}_after_up" >/dev/null || "${c}_after_up"; done
   [ "$(type -t after_up)" = function ] && after_up "${want[@]}"
   say "stack ready: $(status_line)"
 }

@@ -21,6 +21,7 @@ import { createOrderWorker } from './order-worker';
 import { Reconciler, reconcilerSettingsFrom } from '../orders/reconciler';
 import { ensureReconcilerSchedule } from '../orders/reconciler-schedule';
 import { WorkerMetrics } from './metrics-server';
+import { requireSearchAttributes } from './search-attributes-check';
 
 async function main(): Promise<void> {
   const cfg = config();
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL, 500, cfg.OUTBOX_RETENTION);
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
+  await requireSearchAttributes(client, cfg.TEMPORAL_NAMESPACE);
   const gateway = new HttpPaymentGateway(cfg.PAYMENT_GATEWAY_URL);
   const archive = new OrderArchive(cassandra, mysql);
   const metrics = new WorkerMetrics();

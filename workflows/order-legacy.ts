@@ -80,13 +80,13 @@ export async function legacyOrderWorkflow(input: OrderInput): Promise<OrderOutco
 
   setHandler(
     cancelUpdate,
-    async () => {
+    async (_args) => {
       cancelRequested = true;
       await condition(() => canceledView !== undefined);
       return canceledView!;
     },
     {
-      validator: () => {
+      validator: (_args) => {
         if (cancelRequested || shipRequested || (state.phase !== 'awaiting_payment' && state.phase !== 'placed')) {
           throw new Error(`the order is ${state.phase} and can no longer be canceled`);
         }
@@ -95,19 +95,19 @@ export async function legacyOrderWorkflow(input: OrderInput): Promise<OrderOutco
   );
   setHandler(
     shipUpdate,
-    async () => {
+    async (_args) => {
       shipRequested = true;
       await condition(() => state.phase !== 'placed');
     },
-    { validator: () => requirePhase(state, 'placed', 'shipped', shipRequested || cancelRequested) },
+    { validator: (_args) => requirePhase(state, 'placed', 'shipped', shipRequested || cancelRequested) },
   );
   setHandler(
     deliverUpdate,
-    async () => {
+    async (_args) => {
       deliverRequested = true;
       await condition(() => state.phase !== 'in_transit');
     },
-    { validator: () => requirePhase(state, 'in_transit', 'delivered', deliverRequested) },
+    { validator: (_args) => requirePhase(state, 'in_transit', 'delivered', deliverRequested) },
   );
 
   // 1. Reserve: all lines or none, in one MySQL transaction (normally done by the API already: then a read).

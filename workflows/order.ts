@@ -14,6 +14,12 @@
  *
  * Sagas started before this version run `legacyOrderWorkflow` (workflows/order-legacy.ts) unchanged: the
  * `saga-v2` patch marker tells the two apart, so their histories replay.
+ *
+ * Saga v3 (patch `saga-v3`) adds, for sagas started since: per-seller shipments (each seller ships and delivers
+ * its own lines), the search attributes operators filter on (workflows/search-attributes.ts), current details
+ * and summaries for the Web UI, the `details` query, and the operators' updates (force-cancel, extend the payment
+ * window, retry the payment, mark a manual refund). A v3 saga whose payments the gateway refused to settle waits
+ * for a person (NeedsAttention) instead of closing.
  * Cancelling the workflow (Web UI, `temporal workflow cancel`) is an operator's force-cancel: it compensates.
  */
 import {
@@ -27,15 +33,50 @@ import {
   log,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { OrderActivities } from '../activities/order-activities';
-import { cancelUpdate, deliverUpdate, paymentResultSignal, shipUpdate, stateQuery } from './messages';
+import {
+  cancelUpdate,
+  deliverUpdate,
+  detailsQuery,
+  extendPaymentWindowUpdate,
+  forceCancelUpdate,
+  markManualRefundUpdate,
+  paymentResultSignal,
+  retryPaymentUpdate,
+  shipUpdate,
+  stateQuery,
+} from './messages';
 import { legacyOrderWorkflow } from './order-legacy';
-import type { CancelReason, OrderInput, OrderOutcome, OrderState, OrderView, PaymentResult, Settlement } from './types';
+import { CustomerIdKey, NeedsAttentionKey, OrderStatusKey, OrderTotalKey, PaymentExpiresAtKey, PaymentStatusKey } from './search-attributes';
+import type {
+  ActorArgs,
+  CancelReason,
+  DeliverArgs,
+  FulfilmentOutcome,
+  OrderDetails,
+  OrderInput,
+  OrderOutcome,
+  OrderState,
+  OrderView,
+  PaymentResult,
+  SagaEvent,
+  Settlement,
+  ShipArgs,
+  ShipmentView,
+} from './types';
 
 /** Marks sagas that run this file's code (see the header). */
 export const SAGA_V2_PATCH = 'saga-v2';
+/** Marks sagas with per-seller shipments, search attributes, details and the operators' updates (see the header). */
+export const SAGA_V3_PATCH = 'saga-v3';
+
+/** The longest an operator may push a payment deadline out, from now. */
+const MAX_PAYMENT_EXTENSION_MS = 7 * 24 * 3600 * 1000;
 
 // The first step only reads: it retries until MySQL answers (an order the buyer was told exists is never
 // given up because of a blip), and stops at once when the order is not live (a Reset of a finished order).
@@ -80,10 +121,20 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
 
 type Requester = 'customer' | 'operator';
 
+/** A seller's ship or deliver request (v3), queued so two sellers at once are taken one after the other. */
+interface FulfilmentRequest {
+  kind: 'ship' | 'deliver';
+  args: ShipArgs | DeliverArgs;
+  outcome?: FulfilmentOutcome;
+  refused?: string;
+}
+
 class OrderSaga {
   private readonly orderId: string;
-  private readonly expiresAt: string;
+  private expiresAt: string;
   private readonly state: OrderState = { phase: 'reserving', payment: 'pending' };
+  /** Saga v3 (see the header): decided once, at the start, so a saga keeps its version for life. */
+  private readonly v3: boolean;
   private order: OrderView | undefined;
   /** The gateway's first word while the order waits for it. */
   private word: PaymentResult | undefined;
@@ -94,16 +145,26 @@ class OrderSaga {
   private unsettledSuccess = false;
   private settledOnce = false;
   private cancelRequest: Requester | undefined;
+  /** Who asked for the cancel (v3), for the order's history. */
+  private cancelBy: string | undefined;
   private canceledView: OrderView | undefined;
   private shipRequested = false;
   /** Between the payment's success and the saga taking the order as placed (markPlaced in flight). */
   private placing = false;
   private deliverRequested = false;
   private charge: Promise<void> | undefined;
+  private chargeInFlight = false;
+  private chargeAttempts = 0;
+  /** v3: sellers' ship and deliver requests, oldest first, and the shipments so far. */
+  private readonly fulfilment: FulfilmentRequest[] = [];
+  private readonly shipments = new Map<string, ShipmentView>();
+  /** v3: the saga's own history, for the `details` query. */
+  private readonly history: SagaEvent[] = [];
 
   constructor(private readonly input: OrderInput) {
     this.orderId = input.orderId;
     this.expiresAt = input.expiresAt ?? new Date(Date.now() + input.paymentTimeoutMs).toISOString();
+    this.v3 = patched(SAGA_V3_PATCH);
     this.registerHandlers();
   }
 
@@ -115,6 +176,7 @@ class OrderSaga {
       // The workflow was cancelled (Web UI, CLI): an operator's force-cancel, compensated like any cancel.
       if (!['reserving', 'awaiting_payment', 'placed', 'canceled'].includes(this.state.phase)) throw err;
       log.warn('order saga cancelled by an operator: compensating', { orderId: this.orderId, phase: this.state.phase });
+      this.cancelBy ??= 'operator (workflow cancel)';
       return await CancellationScope.nonCancellable(() => this.forceCancel());
     }
   }
@@ -135,12 +197,19 @@ class OrderSaga {
     try {
       const { order, chargeId } = await claiming.claimOrder({ orderId: this.orderId });
       this.order = order;
+      this.observe('claimed', 'saga', [
+        { key: CustomerIdKey, value: order.user_id },
+        { key: OrderTotalKey, value: order.total_price },
+        { key: PaymentExpiresAtKey, value: new Date(this.expiresAt) },
+        { key: NeedsAttentionKey, value: false },
+      ]);
       if (order.status === 'placed' && chargeId) {
         // A Reset of a placed order: its payment is done, go on with fulfilment.
         this.setPlaced(chargeId);
         return 'placed';
       }
       this.state.phase = 'awaiting_payment';
+      this.observe(`awaiting payment until ${this.expiresAt}`, 'saga');
       return order;
     } catch (err) {
       if (isCancellation(err) || !isFailureOfType(err, 'OrderNotLive')) throw err;
@@ -157,11 +226,10 @@ class OrderSaga {
   // ---- pay ---------------------------------------------------------------------------------------------------
 
   private async pay(): Promise<'placed' | OrderOutcome> {
-    const msLeft = Date.parse(this.expiresAt) - Date.now();
     const scope = new CancellationScope();
-    if (msLeft > 0 && !this.cancelRequest) {
+    if (Date.parse(this.expiresAt) - Date.now() > 0 && !this.cancelRequest) {
       this.charge = scope.run(() => this.startCharge());
-      await condition(() => this.word !== undefined || this.cancelRequest !== undefined, msLeft);
+      await this.awaitPaymentWord();
     }
     this.decided = true;
     if (this.word?.status === 'succeeded') {
@@ -177,19 +245,41 @@ class OrderSaga {
     return await this.expire();
   }
 
+  /** Until the gateway's word, a cancel or the deadline. An operator may move the deadline out meanwhile (v3):
+   * the wait then goes on to the new one. */
+  private async awaitPaymentWord(): Promise<void> {
+    for (;;) {
+      const deadline = this.expiresAt;
+      const msLeft = Date.parse(deadline) - Date.now();
+      if (msLeft <= 0) return;
+      const answered = this.v3
+        ? await condition(() => this.word !== undefined || this.cancelRequest !== undefined || this.expiresAt !== deadline, msLeft, { summary: `payment window until ${deadline}` })
+        : await condition(() => this.word !== undefined || this.cancelRequest !== undefined, msLeft);
+      if (!answered || this.word !== undefined || this.cancelRequest !== undefined) return;
+    }
+  }
+
   /** The charge, its answer handed to the same place as a webhook's. */
   private startCharge(): Promise<void> {
     const amount = this.order!.total_price;
-    return charging.chargePayment({ orderId: this.orderId, amount, paymentMethod: this.input.paymentMethod, expiresAt: this.expiresAt }).then(
-      (r) => (r.status === 'pending' ? undefined : this.onPayment({ status: r.status, chargeId: r.chargeId })),
-      (err) => {
-        if (isFailureOfType(err, 'PaymentDeclined')) {
-          const cause = (err as ActivityFailure).cause as ApplicationFailure;
-          this.onPayment({ status: 'declined', chargeId: String(cause.details?.[0] ?? '') });
-        }
-        // Cancelled, timed out or refused: the settlement at the end looks at the gateway itself.
-      },
-    );
+    this.chargeInFlight = true;
+    this.chargeAttempts += 1;
+    const req = { orderId: this.orderId, amount, paymentMethod: this.input.paymentMethod, expiresAt: this.expiresAt };
+    const attempt = this.v3 ? charging.chargePayment.executeWithOptions({ summary: `charge ${amount} (${this.input.paymentMethod})` }, [req]) : charging.chargePayment(req);
+    return attempt
+      .then(
+        (r) => (r.status === 'pending' ? undefined : this.onPayment({ status: r.status, chargeId: r.chargeId })),
+        (err) => {
+          if (isFailureOfType(err, 'PaymentDeclined')) {
+            const cause = (err as ActivityFailure).cause as ApplicationFailure;
+            this.onPayment({ status: 'declined', chargeId: String(cause.details?.[0] ?? '') });
+          }
+          // Cancelled, timed out or refused: the settlement at the end looks at the gateway itself.
+        },
+      )
+      .finally(() => {
+        this.chargeInFlight = false;
+      });
   }
 
   /** No answer by the deadline: canceled and released at once; a success in the late window is refunded or,
@@ -230,11 +320,58 @@ class OrderSaga {
     this.state.phase = 'placed';
     this.state.payment = 'succeeded';
     this.state.chargeId = chargeId;
+    this.observe(`placed, paid by ${chargeId}`, 'saga');
   }
 
-  /** Placed: wait for the seller (ship, deliver) or the customer (cancel before shipping). Each request is
-   * consumed once handled; the validators refuse any request its phase does not allow. */
+  /** Placed: wait for the sellers (ship, deliver) or the customer (cancel before shipping). */
   private async fulfil(): Promise<OrderOutcome> {
+    return this.v3 ? await this.fulfilBySeller() : await this.fulfilWhole();
+  }
+
+  /** v3: each seller's ship and deliver, one at a time in arrival order; a refused one is answered with its
+   * reason and changes nothing. Delivered once every seller's shipment is. */
+  private async fulfilBySeller(): Promise<OrderOutcome> {
+    for (;;) {
+      await condition(() => this.cancelRequest !== undefined || this.fulfilment.length > 0);
+      if (this.cancelRequest && this.state.phase === 'placed') {
+        return await this.compensate(this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer', 'refunded');
+      }
+      const request = this.fulfilment[0]!;
+      try {
+        request.outcome = request.kind === 'ship' ? await this.ship(request.args as ShipArgs) : await this.deliver(request.args as DeliverArgs);
+      } catch (err) {
+        if (isCancellation(err) || !isFailureOfType(err, 'FulfilmentRefused')) throw err;
+        request.refused = ((err as ActivityFailure).cause as ApplicationFailure).message;
+      } finally {
+        this.fulfilment.shift();
+      }
+      if (this.state.phase === 'delivered') {
+        return await this.close({ orderId: this.orderId, result: 'delivered', latePayment: this.state.latePayment });
+      }
+    }
+  }
+
+  private async ship(args: ShipArgs): Promise<FulfilmentOutcome> {
+    const req = { orderId: this.orderId, supplierId: args.supplierId, carrier: args.carrier, trackingNumber: args.trackingNumber, actor: args.by };
+    const out = await store.shipLines.executeWithOptions({ summary: `ship the lines of seller ${args.supplierId}` }, [req]);
+    this.shipments.set(args.supplierId, out.shipment);
+    this.state.phase = out.orderStatus === 'in_transit' ? 'in_transit' : this.state.phase;
+    this.observe(`shipped by seller ${args.supplierId}: ${args.carrier} ${args.trackingNumber}`, args.by);
+    return out;
+  }
+
+  private async deliver(args: DeliverArgs): Promise<FulfilmentOutcome> {
+    const req = { orderId: this.orderId, supplierId: args.supplierId, actor: args.by };
+    const out = await store.deliverLines.executeWithOptions({ summary: `deliver the shipment of seller ${args.supplierId}` }, [req]);
+    this.shipments.set(args.supplierId, out.shipment);
+    if (out.orderStatus === 'delivered') this.state.phase = 'delivered';
+    this.observe(`delivered: the shipment of seller ${args.supplierId}`, args.by);
+    return out;
+  }
+
+  /** Before v3: the whole order, placed -> in_transit -> delivered. Each request is consumed once handled; the
+   * validators refuse any request its phase does not allow. */
+  private async fulfilWhole(): Promise<OrderOutcome> {
     for (;;) {
       await condition(() => this.cancelRequest !== undefined || this.shipRequested || this.deliverRequested);
       if (this.cancelRequest) {
@@ -260,7 +397,9 @@ class OrderSaga {
   private async compensate(reason: CancelReason, noMoneyStatus: OrderState['payment']): Promise<OrderOutcome> {
     const settlement = await this.settle(null);
     const refunded = settlement.refundedChargeIds.length > 0;
-    await this.cancelAndRelease(reason, refunded ? 'refunded' : noMoneyStatus);
+    // v3: a paid order whose refund the gateway refused still holds the money until a person gives it back.
+    const held = this.v3 && !refunded && this.state.needsAttention !== undefined && this.state.payment === 'succeeded';
+    await this.cancelAndRelease(reason, refunded ? 'refunded' : held ? 'succeeded' : noMoneyStatus);
     return await this.close({ orderId: this.orderId, result: 'canceled', cancelReason: reason, latePayment: this.state.latePayment });
   }
 
@@ -273,14 +412,16 @@ class OrderSaga {
 
   /** Compensation: never cancelled half-way, each step idempotent. */
   private async cancelAndRelease(reason: CancelReason, paymentStatus: OrderState['payment']): Promise<void> {
+    const actor = this.v3 ? (reason === 'canceled_by_customer' || reason === 'canceled_by_operator' ? this.cancelBy : undefined) : undefined;
     this.canceledView = await CancellationScope.nonCancellable(async () => {
-      const view = await store.cancelOrder({ orderId: this.orderId, reason, paymentStatus });
+      const view = await store.cancelOrder({ orderId: this.orderId, reason, paymentStatus, ...(actor ? { actor } : {}) });
       await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
       return view!;
     });
     this.state.phase = 'canceled';
     this.state.cancelReason = reason;
     this.state.payment = paymentStatus;
+    this.observe(`canceled (${reason}), payment ${paymentStatus}`, actor ?? 'saga');
   }
 
   /**
@@ -296,29 +437,34 @@ class OrderSaga {
       try {
         settlement = await settling.settlePayment({ orderId: this.orderId, keepChargeId: keep });
       } catch (err) {
-        this.state.needsAttention = `the gateway refused to settle the payments: ${String((err as Error).message)}`;
+        this.flag(`the gateway refused to settle the payments: ${String((err as Error).message)}`);
         log.error('order saga: payments could not be settled', { orderId: this.orderId, error: String(err) });
         return { refundedChargeIds: [], voidedChargeIds: [], refundedMinor: 0, unsettledChargeIds: [] };
       }
-      if (settlement.unsettledChargeIds.length > 0) this.state.needsAttention = `unsettled charges: ${settlement.unsettledChargeIds.join(', ')}`;
+      if (settlement.unsettledChargeIds.length > 0) this.flag(`unsettled charges: ${settlement.unsettledChargeIds.join(', ')}`);
       if (settlement.refundedChargeIds.length > 0) {
         // After an expiry the money came late; otherwise it is the refund of a cancel.
         const late = this.state.cancelReason === 'payment_timeout';
         await store.recordRefund({ orderId: this.orderId, late });
         if (late) this.state.latePayment = 'refunded';
+        this.observe(`refunded ${settlement.refundedChargeIds.join(', ')}`, 'saga');
       }
       return settlement;
     });
   }
 
   /** The last step of every finished order: archived, then every payment that turned up since the decision is
-   * settled (a non-placed order keeps no charge, a delivered one only its own), until none is left. */
+   * settled (a non-placed order keeps no charge, a delivered one only its own), until none is left. A v3 saga
+   * whose payments could not be settled waits for a person first (NeedsAttention, markManualRefund). */
   private async close(outcome: OrderOutcome): Promise<OrderOutcome> {
+    this.refuseQueuedFulfilment();
     const keep = outcome.result === 'delivered' ? (this.state.chargeId ?? null) : null;
     await CancellationScope.nonCancellable(async () => {
       if (outcome.result === 'canceled' && (!this.settledOnce || this.unsettledSuccess)) await this.settle(keep);
+      if (this.v3 && this.state.needsAttention) await condition(() => this.state.needsAttention === undefined);
       await store.archiveOrder({ orderId: this.orderId });
       this.state.archived = true;
+      this.observe('archived', 'saga');
     });
     // A success signal that lands while the completion is being sent makes the server refuse it and hand the
     // workflow the signal: this loop then runs again. So no success is ever left behind.
@@ -331,6 +477,87 @@ class OrderSaga {
     return outcome;
   }
 
+  /** A finished order ships nothing more: requests still queued are answered with why. */
+  private refuseQueuedFulfilment(): void {
+    for (const r of this.fulfilment.splice(0)) r.refused = `the order is ${this.state.phase}`;
+  }
+
+  // ---- what operators see (v3) -------------------------------------------------------------------------------
+
+  /** Records a step in the saga's history and refreshes what the Web UI shows: the search attributes of the
+   * current status (plus `extra`) and the current details. Before v3 it does nothing (no new commands). */
+  private observe(event: string, by: string, extra: SearchAttributeUpdatePair[] = []): void {
+    if (!this.v3) return;
+    this.history.push({ at: new Date().toISOString(), event, by });
+    const status = this.orderStatus();
+    upsertSearchAttributes([
+      ...(status ? [{ key: OrderStatusKey, value: status }] : []),
+      { key: PaymentStatusKey, value: this.state.payment },
+      ...extra,
+    ]);
+    setCurrentDetails(this.currentDetails());
+  }
+
+  /** Sets NeedsAttention with its reason (v3 then waits for a person before it archives). */
+  private flag(reason: string): void {
+    this.state.needsAttention = reason;
+    this.observe(`needs attention: ${reason}`, 'saga', [{ key: NeedsAttentionKey, value: true }]);
+  }
+
+  private orderStatus(): OrderView['status'] | undefined {
+    const p = this.state.phase;
+    if (p === 'awaiting_payment') return 'created';
+    return p === 'reserving' || p === 'rejected' ? undefined : p;
+  }
+
+  /** What the saga waits for, and until when. */
+  private waitingFor(): { what: string; until: string | null } {
+    if (this.state.needsAttention) return { what: `a person: ${this.state.needsAttention} (markManualRefund)`, until: null };
+    switch (this.state.phase) {
+      case 'reserving':
+        return { what: 'the order to be read from MySQL', until: null };
+      case 'awaiting_payment':
+        return { what: `the payment (${this.input.paymentMethod}), attempt ${this.chargeAttempts}`, until: this.expiresAt };
+      case 'placed':
+        return { what: 'the sellers to ship (or the customer to cancel)', until: null };
+      case 'in_transit':
+        return { what: `delivery: ${[...this.shipments.values()].filter((s) => s.status === 'in_transit').length} shipment(s) on the way, or sellers still to ship`, until: null };
+      default:
+        return { what: this.state.archived ? 'nothing: finished and archived' : 'archiving', until: null };
+    }
+  }
+
+  private currentDetails(): string {
+    const w = this.waitingFor();
+    const lines = [`**${this.orderStatus() ?? this.state.phase}**, payment ${this.state.payment}`, `waiting for ${w.what}${w.until ? ` until ${w.until}` : ''}`];
+    if (this.shipments.size > 0) lines.push(`shipments: ${[...this.shipments.values()].map((s) => `${s.supplier_id} ${s.carrier} ${s.tracking_number} (${s.status})`).join('; ')}`);
+    return lines.join('\n');
+  }
+
+  private details(): OrderDetails {
+    const w = this.waitingFor();
+    const status = this.orderStatus();
+    return {
+      orderId: this.orderId,
+      phase: this.state.phase,
+      waitingFor: w.what,
+      until: w.until,
+      order: this.order ? { ...this.order, status: status ?? this.order.status, payment_status: this.state.payment, expires_at: this.expiresAt } : null,
+      payment: {
+        status: this.state.payment,
+        method: this.input.paymentMethod,
+        amount: this.order?.total_price ?? null,
+        chargeId: this.state.chargeId ?? null,
+        expiresAt: this.expiresAt,
+        attempts: this.chargeAttempts,
+        inFlight: this.chargeInFlight,
+      },
+      shipments: [...this.shipments.values()],
+      needsAttention: this.state.needsAttention ?? null,
+      history: [...this.history],
+    };
+  }
+
   // ---- messages ----------------------------------------------------------------------------------------------
 
   /** Exactly one winner between payment, expiry and cancel: the first word decides; a success after a
@@ -341,24 +568,32 @@ class OrderSaga {
       return;
     }
     if (r.status !== 'succeeded' || r.chargeId === this.state.chargeId) return; // a redelivery of what placed it
+    if (this.v3 && r.chargeId === this.word?.chargeId) return; // the same, while the order is being placed
     this.late ??= r;
     this.unsettledSuccess = true;
   }
 
   private registerHandlers(): void {
     setHandler(stateQuery, () => this.state);
+    setHandler(detailsQuery, () => this.details());
     setHandler(paymentResultSignal, (r) => this.onPayment(r));
+    this.registerCustomerAndSellerHandlers();
+    this.registerOperatorHandlers();
+  }
+
+  private registerCustomerAndSellerHandlers(): void {
     setHandler(
       cancelUpdate,
-      async () => {
+      async (args) => {
         this.cancelRequest ??= 'customer';
+        this.cancelBy ??= args?.by;
         await condition(() => this.canceledView !== undefined);
         return this.canceledView!;
       },
       {
-        validator: () => {
+        validator: (_args) => {
           const { phase } = this.state;
-          if (this.cancelRequest || this.shipRequested || !['reserving', 'awaiting_payment', 'placed'].includes(phase)) {
+          if (this.cancelRequest || this.shipRequested || this.fulfilment.length > 0 || !['reserving', 'awaiting_payment', 'placed'].includes(phase)) {
             throw new Error(`the order is ${phase} and can no longer be canceled`);
           }
         },
@@ -366,7 +601,8 @@ class OrderSaga {
     );
     setHandler(
       shipUpdate,
-      async () => {
+      async (args) => {
+        if (this.v3) return await this.queueFulfilment('ship', args!);
         this.shipRequested = true;
         // A seller who ships the moment the order row says "placed" may arrive while the saga is still placing it.
         await condition(() => !this.placing);
@@ -377,7 +613,8 @@ class OrderSaga {
         await condition(() => this.state.phase !== 'placed');
       },
       {
-        validator: () => {
+        validator: (args) => {
+          if (this.v3) return this.validateFulfilment('shipped', args, (a) => !!a.carrier && !!a.trackingNumber);
           const pending = this.shipRequested || this.cancelRequest !== undefined;
           if (this.placing && !pending) return; // taken once the order is placed (the handler waits)
           requirePhase(this.state, 'placed', 'shipped', pending);
@@ -386,12 +623,131 @@ class OrderSaga {
     );
     setHandler(
       deliverUpdate,
-      async () => {
+      async (args) => {
+        if (this.v3) return await this.queueFulfilment('deliver', args!);
         this.deliverRequested = true;
         await condition(() => this.state.phase !== 'in_transit');
       },
-      { validator: () => requirePhase(this.state, 'in_transit', 'delivered', this.deliverRequested) },
+      {
+        validator: (args) => {
+          if (this.v3) return this.validateFulfilment('delivered', args, () => true);
+          requirePhase(this.state, 'in_transit', 'delivered', this.deliverRequested);
+        },
+      },
     );
+  }
+
+  /** v3: a ship needs the order placed or in transit (or being placed), no cancel pending, and a seller, a
+   * carrier and a tracking number; the activity checks the rest against MySQL (whose lines, shipped already). */
+  private validateFulfilment<A extends { supplierId: string; by: string }>(verb: string, args: A | undefined, complete: (a: A) => boolean): void {
+    if (!args || typeof args.supplierId !== 'string' || !args.by || !complete(args)) throw new Error(`to be ${verb}, the request names the seller and who asks`);
+    if (this.cancelRequest !== undefined) throw new Error(`the order is being canceled and cannot be ${verb}`);
+    const { phase } = this.state;
+    if (phase === 'placed' || phase === 'in_transit' || (this.placing && verb === 'shipped')) return;
+    throw new Error(`the order is ${phase} and cannot be ${verb}`);
+  }
+
+  private async queueFulfilment(kind: FulfilmentRequest['kind'], args: ShipArgs | DeliverArgs): Promise<FulfilmentOutcome> {
+    await condition(() => !this.placing);
+    if (this.state.phase !== 'placed' && this.state.phase !== 'in_transit') {
+      throw ApplicationFailure.nonRetryable(`the order is ${this.state.phase} and cannot be ${kind === 'ship' ? 'shipped' : 'delivered'}`, 'InvalidTransition');
+    }
+    const request: FulfilmentRequest = { kind, args };
+    this.fulfilment.push(request);
+    await condition(() => request.outcome !== undefined || request.refused !== undefined);
+    if (request.refused !== undefined) throw ApplicationFailure.nonRetryable(request.refused, 'InvalidTransition');
+    return request.outcome!;
+  }
+
+  private registerOperatorHandlers(): void {
+    setHandler(
+      forceCancelUpdate,
+      async (args) => {
+        this.cancelRequest ??= 'operator';
+        this.cancelBy ??= args.by;
+        this.observe(`force-cancel requested${args.note ? `: ${args.note}` : ''}`, args.by);
+        await condition(() => this.canceledView !== undefined);
+        return this.canceledView!;
+      },
+      {
+        validator: (args) => {
+          this.requireV3();
+          requireActor(args);
+          const { phase } = this.state;
+          if (this.cancelRequest) throw new Error('the order is already being canceled');
+          if (this.fulfilment.length > 0 || !['reserving', 'awaiting_payment', 'placed'].includes(phase)) {
+            throw new Error(`the order is ${phase} and can no longer be canceled${phase === 'in_transit' ? ' (it has shipped: refund it as a return)' : ''}`);
+          }
+        },
+      },
+    );
+    setHandler(
+      extendPaymentWindowUpdate,
+      async (args) => {
+        const extended = await store.extendPaymentWindow.executeWithOptions({ summary: `extend the payment window to ${args.expiresAt}` }, [
+          { orderId: this.orderId, expiresAt: args.expiresAt, actor: args.by, ...(args.note ? { note: args.note } : {}) },
+        ]);
+        if (!extended || this.decided) throw ApplicationFailure.nonRetryable('the order no longer waits for its payment', 'InvalidTransition');
+        if (Date.parse(args.expiresAt) > Date.parse(this.expiresAt)) this.expiresAt = args.expiresAt;
+        this.observe(`payment window extended to ${this.expiresAt}`, args.by, [{ key: PaymentExpiresAtKey, value: new Date(this.expiresAt) }]);
+        return this.expiresAt;
+      },
+      {
+        validator: (args) => {
+          this.requireV3();
+          requireActor(args);
+          this.requireAwaitingPayment();
+          const at = Date.parse(args.expiresAt);
+          if (!Number.isFinite(at)) throw new Error('expiresAt must be an ISO 8601 date-time');
+          if (at <= Date.parse(this.expiresAt)) throw new Error(`the new deadline must be later than the current one (${this.expiresAt})`);
+          if (at > Date.now() + MAX_PAYMENT_EXTENSION_MS) throw new Error('the new deadline may be at most 7 days from now');
+        },
+      },
+    );
+    setHandler(
+      retryPaymentUpdate,
+      async (args) => {
+        await store.recordOrderAction({ orderId: this.orderId, what: `payment retried${args.note ? `: ${args.note}` : ''}`, actor: args.by });
+        this.observe('payment retried', args.by);
+        if (this.decided || this.chargeInFlight) return; // decided meanwhile, or another retry was quicker
+        this.charge = this.startCharge();
+      },
+      {
+        validator: (args) => {
+          this.requireV3();
+          requireActor(args);
+          this.requireAwaitingPayment();
+          if (this.chargeInFlight) throw new Error('a charge is in flight: wait for its answer (or the deadline)');
+        },
+      },
+    );
+    setHandler(
+      markManualRefundUpdate,
+      async (args) => {
+        await store.recordRefund({ orderId: this.orderId, late: this.state.cancelReason === 'payment_timeout' });
+        await store.recordOrderAction({ orderId: this.orderId, what: `refunded by hand: ${args.reference}${args.note ? ` (${args.note})` : ''}`, actor: args.by });
+        this.state.payment = 'refunded';
+        this.state.needsAttention = undefined;
+        this.observe(`refunded by hand: ${args.reference}`, args.by, [{ key: NeedsAttentionKey, value: false }]);
+      },
+      {
+        validator: (args) => {
+          this.requireV3();
+          requireActor(args);
+          if (!args.reference || typeof args.reference !== 'string') throw new Error('a manual refund names its reference');
+          if (!this.state.needsAttention || this.state.phase !== 'canceled') throw new Error('only a canceled order whose refund the gateway refused needs a manual refund');
+        },
+      },
+    );
+  }
+
+  /** Operators' updates act on v3 sagas only (older ones: cancel the workflow to force-cancel). */
+  private requireV3(): void {
+    if (!this.v3) throw new Error('this saga predates operator actions: cancel the workflow to force-cancel it');
+  }
+
+  private requireAwaitingPayment(): void {
+    if (this.state.phase !== 'awaiting_payment' || this.decided) throw new Error(`the order is ${this.state.phase} and no longer waits for its payment`);
   }
 }
 
@@ -407,6 +763,11 @@ async function bestEffort(step: string, fn: () => Promise<unknown>): Promise<voi
 
 function isFailureOfType(err: unknown, type: string): boolean {
   return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === type;
+}
+
+/** An operator's update names who asks (recorded in the order's history). */
+function requireActor(args: ActorArgs | undefined): void {
+  if (!args || typeof args.by !== 'string' || args.by.trim() === '') throw new Error('say who asks: { "by": "<your name or id>" }');
 }
 
 /** An update validator: the order must be in `phase`, with no such request already under way. */

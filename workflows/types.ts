@@ -97,6 +97,74 @@ export interface ClaimedOrder {
   chargeId: string | null;
 }
 
+/** A seller's shipment (orders/shipment-records.ts), as the saga reports it. */
+export interface ShipmentView {
+  supplier_id: string;
+  carrier: string;
+  tracking_number: string;
+  status: 'in_transit' | 'delivered';
+  shipped_at: string;
+  delivered_at: string | null;
+}
+
+/** `ship` (saga v3): one seller's lines leave; `by` is who asked (a seller's or an admin's user id). */
+export interface ShipArgs {
+  supplierId: string;
+  carrier: string;
+  trackingNumber: string;
+  by: string;
+}
+
+/** `deliver` (saga v3): one seller's shipment arrived. */
+export interface DeliverArgs {
+  supplierId: string;
+  by: string;
+}
+
+/** What a ship or deliver did: the order's status after it, and the shipment. */
+export interface FulfilmentOutcome {
+  orderStatus: OrderStatus;
+  shipment: ShipmentView;
+}
+
+/** Who asks for an action (saga v3): a customer's or an operator's id, recorded in the order's history. */
+export interface ActorArgs {
+  by: string;
+  /** Free text kept in the history (an operator's reason). */
+  note?: string;
+}
+
+export interface ExtendPaymentArgs extends ActorArgs {
+  /** The new payment deadline (ISO 8601), later than the current one. */
+  expiresAt: string;
+}
+
+export interface ManualRefundArgs extends ActorArgs {
+  /** Where the money went back outside the gateway (a bank transfer's reference, a ticket). */
+  reference: string;
+}
+
+/** One line of the saga's own history (the `details` query). */
+export interface SagaEvent {
+  at: string;
+  event: string;
+  by: string;
+}
+
+/** The `details` query (saga v3): what the order is, what it waits for and until when, and what happened. */
+export interface OrderDetails {
+  orderId: string;
+  phase: OrderState['phase'];
+  waitingFor: string;
+  /** When the current wait ends by itself (the payment deadline), if it does. */
+  until: string | null;
+  order: OrderView | null;
+  payment: { status: PaymentStatus; method: string; amount: number | null; chargeId: string | null; expiresAt: string; attempts: number; inFlight: boolean };
+  shipments: ShipmentView[];
+  needsAttention: string | null;
+  history: SagaEvent[];
+}
+
 /** A payment gateway's word on a charge, by activity result or webhook. */
 export interface PaymentResult {
   status: 'succeeded' | 'declined';

@@ -1,7 +1,7 @@
 import { Router, Request } from 'express';
 import type { ApiDeps } from '../deps';
 import { requirePrincipal, requireSelfOrAdmin } from '../auth';
-import { ApiError, forbidden, notFound } from '../errors';
+import { ApiError, conflict, forbidden, notFound } from '../errors';
 import { z } from '../openapi';
 import { Id, IdempotencyHeaders, IdempotencyKey, IdParams, OrderSchema as Order, UserIdParams } from '../schemas';
 import { orderPlacementLimit } from '../rate-limits';
@@ -9,6 +9,7 @@ import { route } from '../validate';
 import { PAYMENT_METHODS, OrderView } from '../../workflows/types';
 import { findUserById } from '../../users/repository';
 import { AddressChoice, resolveShippingAddress } from '../address';
+import { sellersOf } from '../../orders/shipment-records';
 
 const OrderLine = z.object({ item_id: Id, quantity: z.number().int().min(1).max(1000) }).strict();
 const PlaceOrder = z
@@ -110,7 +111,7 @@ export function ordersRouter(deps: ApiDeps): Router {
       const order = await visibleOrder(req, params.id);
       const p = requirePrincipal(req);
       if (p.role !== 'admin' && p.userId !== order.user_id) throw forbidden('only the buyer or an admin may cancel an order');
-      res.json(await deps.orders.cancel(params.id));
+      res.json(await deps.orders.cancel(params.id, p.role === 'admin' ? `admin:${p.userId}` : `customer:${p.userId}`));
     }),
   );
 
@@ -135,30 +136,77 @@ export function ordersRouter(deps: ApiDeps): Router {
     ),
   );
 
-  for (const step of ['ship', 'deliver'] as const) {
-    r.post(
-      `/orders/:id/${step}`,
-      route(
-        deps.registry,
-        {
-          method: 'post',
-          path: `/orders/:id/${step}`,
-          summary: step === 'ship' ? 'Mark a placed order in transit' : 'Mark an order in transit as delivered',
-          tags: ['fulfilment'],
-          auth: true,
-          params: IdParams,
-          responses: { 200: { description: 'moved on', schema: Order }, 404: { description: 'no such order' }, 409: { description: 'not possible from its status' } },
-        },
-        async (req, { params }, res) => {
-          const order = await visibleOrder(req, params.id);
-          const p = requirePrincipal(req);
-          if (p.role !== 'admin' && !(p.role === 'supplier' && (await suppliedShare(p.userId, order)) === 1)) {
-            throw forbidden('only an admin or the supplier of the order\'s items may do this');
-          }
-          res.json(step === 'ship' ? await deps.orders.ship(params.id) : await deps.orders.deliver(params.id));
-        },
-      ),
-    );
+  /** A finished order (delivered, canceled: archived) moves no further. */
+  function requireLive(order: OrderView, verb: string): void {
+    if (order.status === 'delivered' || order.status === 'canceled') throw conflict('invalid_transition', `the order is ${order.status} and cannot be ${verb}`, { status: order.status });
   }
+
+  /** The seller whose lines a ship or deliver moves: a seller's own; an admin names one (or the order's only one). */
+  async function sellerFor(req: Request, orderId: string, named: string | undefined): Promise<string> {
+    const p = requirePrincipal(req);
+    const sellers = await sellersOf(mysql, orderId);
+    if (p.role === 'supplier') {
+      if (!sellers.includes(p.userId)) throw forbidden("only an admin or a seller of the order's items may do this");
+      if (named !== undefined && named !== p.userId) throw forbidden('a seller ships and delivers its own lines only');
+      return p.userId;
+    }
+    if (p.role !== 'admin') throw forbidden("only an admin or a seller of the order's items may do this");
+    if (named !== undefined) {
+      if (!sellers.includes(named)) throw new ApiError(400, 'invalid_request', `the order holds no items of seller ${named}`);
+      return named;
+    }
+    if (sellers.length !== 1) throw new ApiError(400, 'invalid_request', `the order has ${sellers.length} sellers: name one as supplier_id`);
+    return sellers[0]!;
+  }
+
+  const carrierText = z.string().trim().min(1).max(100, { abort: true }).regex(/^[\x20-\x7e]+$/, 'printable ASCII');
+  const ShipRequest = z
+    .object({ carrier: carrierText.openapi({ example: 'UPS' }), tracking_number: carrierText.openapi({ example: '1Z999AA10123456784' }), supplier_id: Id.optional().openapi({ description: "admins: whose lines (required when the order has several sellers)" }) })
+    .strict()
+    .openapi('ShipRequest');
+  const DeliverRequest = z.object({ supplier_id: Id.optional().openapi({ description: "admins: whose shipment (required when the order has several sellers)" }) }).strict().openapi('DeliverRequest');
+
+  r.post(
+    '/orders/:id/ship',
+    route(
+      deps.registry,
+      {
+        method: 'post',
+        path: '/orders/:id/ship',
+        summary: "A seller ships its own lines of the order (an admin names supplier_id); the order is in_transit once the first shipment left",
+        tags: ['fulfilment'],
+        auth: true,
+        params: IdParams,
+        body: ShipRequest,
+        responses: { 200: { description: 'shipped', schema: Order }, 404: { description: 'no such order' }, 409: { description: 'not possible from its status, or shipped already with another tracking number' } },
+      },
+      async (req, { params, body }, res) => {
+        requireLive(await visibleOrder(req, params.id), 'shipped');
+        const supplierId = await sellerFor(req, params.id, body.supplier_id);
+        res.json(await deps.orders.ship(params.id, { supplierId, carrier: body.carrier, trackingNumber: body.tracking_number, by: `${requirePrincipal(req).role}:${requirePrincipal(req).userId}` }));
+      },
+    ),
+  );
+  r.post(
+    '/orders/:id/deliver',
+    route(
+      deps.registry,
+      {
+        method: 'post',
+        path: '/orders/:id/deliver',
+        summary: "A seller's shipment arrived (an admin names supplier_id); the order is delivered once every seller's shipment is",
+        tags: ['fulfilment'],
+        auth: true,
+        params: IdParams,
+        body: DeliverRequest.optional(),
+        responses: { 200: { description: 'delivered', schema: Order }, 404: { description: 'no such order' }, 409: { description: 'not shipped yet, or not possible from its status' } },
+      },
+      async (req, { params, body }, res) => {
+        requireLive(await visibleOrder(req, params.id), 'delivered');
+        const supplierId = await sellerFor(req, params.id, body?.supplier_id);
+        res.json(await deps.orders.deliver(params.id, { supplierId, by: `${requirePrincipal(req).role}:${requirePrincipal(req).userId}` }));
+      },
+    ),
+  );
   return r;
 }

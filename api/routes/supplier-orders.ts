@@ -14,7 +14,8 @@ const STATUSES = ['created', 'placed', 'in_transit', 'delivered', 'canceled'] as
 const Params = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) }).strict();
 const Query = z
   .object({
-    status: z.enum(STATUSES).optional().openapi({ description: 'placed: the orders waiting to be shipped' }),
+    status: z.enum(STATUSES).optional().openapi({ description: 'placed: the orders none of whose sellers has shipped yet' }),
+    to_ship: z.enum(['true', 'false']).optional().openapi({ description: "true: the placed or in-transit orders whose lines of this seller have not left yet (an order of several sellers is shipped by each)" }),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(200, { abort: true }).regex(/^[A-Za-z0-9_-]+$/).optional(),
   })
@@ -27,6 +28,10 @@ const SupplierOrder = z
     shipping_address: AddressSchema.nullable(),
     items: z.array(z.object({ item_id: z.string(), quantity: z.number().int(), price: z.number() })).openapi({ description: "this seller's lines only" }),
     subtotal: z.number().openapi({ description: "the sum of this seller's lines" }),
+    shipment: z
+      .object({ supplier_id: z.string(), carrier: z.string(), tracking_number: z.string(), status: z.enum(['in_transit', 'delivered']), shipped_at: z.string(), delivered_at: z.string().nullable() })
+      .nullable()
+      .openapi({ description: "this seller's shipment of the order, once shipped" }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -56,7 +61,7 @@ export function supplierOrdersRouter(deps: ApiDeps): Router {
         requireSelfOrAdmin(req, params.id);
         const user = await findUserById(deps.stores.mysql, params.id);
         if (!user || user.role !== 'supplier') throw notFound(`supplier ${params.id}`);
-        res.json(await listSupplierOrders(deps.stores.mysql, user.user_id, query));
+        res.json(await listSupplierOrders(deps.stores.mysql, user.user_id, { ...query, toShip: query.to_ship === 'true' }));
       },
     ),
   );

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Faults of the answer to a request. */
-export const REQUEST_FAULTS = ['slow', 'timeout_after_charge', 'error_before_charge', 'error_after_charge'] as const;
+export const REQUEST_FAULTS = ['slow', 'timeout_after_charge', 'error_before_charge', 'error_after_charge', 'refuse'] as const;
 /** Faults of the webhooks a charge causes. */
 export const WEBHOOK_FAULTS = ['drop_webhooks', 'duplicate_webhooks', 'reorder_webhooks'] as const;
 export type RequestFaultName = (typeof REQUEST_FAULTS)[number];

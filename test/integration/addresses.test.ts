@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
-import { call, eventually } from '../support/http';
+import { call, eventually, TEST_SHIPMENT } from '../support/http';
 
 let p: Platform;
 let buyer: TestUser;
@@ -150,7 +150,7 @@ describe('orders ship somewhere', () => {
     const o = await place(buyer, item, { shipping_address: ada });
     const id = o.body.order_id as string;
     await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: buyer.token })).body.status === 'placed');
-    expect((await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token })).status).toBe(200);
+    expect((await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT })).status).toBe(200);
     expect((await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token })).status).toBe(200);
     await eventually(async () => !(await p.stores.mysql('orders').where({ order_id: id }).first()), 30_000);
     const row = (await p.stores.cassandra.execute('SELECT shipping_address FROM orders_by_id WHERE order_id = ?', [id], { prepare: true })).first();

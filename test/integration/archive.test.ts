@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
-import { call, eventually } from '../support/http';
+import { call, eventually, TEST_SHIPMENT } from '../support/http';
 import { OrderArchive } from '../../orders/archive';
 import { reserveOrder } from '../../orders/reservation';
 import { applyTransition } from '../../orders/repository';
@@ -55,7 +55,7 @@ test('the full life through the API: placed, shipped, delivered, then archived t
   const item = await makeItem(p.stores.mysql, { stock: 4, price: 21.5 });
   const id = await place(buyer, item);
   await statusIs(buyer, id, 'placed');
-  expect((await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token })).body.status).toBe('in_transit');
+  expect((await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT })).body.status).toBe('in_transit');
   const delivered = await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token });
   expect(delivered.status).toBe(200);
   expect(delivered.body.status).toBe('delivered');
@@ -77,7 +77,7 @@ test('the full life through the API: placed, shipped, delivered, then archived t
   expect((await getOrder(stranger, id)).status).toBe(404);
   expect((await listAll(buyer)).ids).toEqual([id]);
   // A finished, archived order moves no further.
-  const again = await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token });
+  const again = await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT });
   expect(again.status).toBe(409);
   expect(again.body.error.code).toBe('invalid_transition');
   expect((await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: buyer.token })).status).toBe(409);

@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, TestUser } from '../support/fixtures';
-import { call, eventually, TEST_ADDRESS } from '../support/http';
-import { stateQuery } from '../../workflows/messages';
+import { call, eventually, TEST_ADDRESS, TEST_SHIPMENT } from '../support/http';
+import { detailsQuery, stateQuery } from '../../workflows/messages';
 
 type Who = 'anonymous' | 'customer' | 'otherCustomer' | 'supplier' | 'otherSupplier' | 'admin';
 const WHO: Who[] = ['anonymous', 'customer', 'otherCustomer', 'supplier', 'otherSupplier', 'admin'];
@@ -29,6 +29,12 @@ const MATRIX: Record<string, Row> = {
   'POST /orders': [401, 201, 403, 403, 403, 201],
   'GET /orders/{id}': [401, 200, 404, 200, 404, 200], // a supplier of one of its lines sees it; others 404
   'POST /orders/{id}/cancel': [401, 200, 404, 403, 404, 200],
+  // Operators' actions on one order's saga (admins only; the saga's own refusal is a 409).
+  'GET /admin/orders/{id}/details': ADMIN_ONLY(200),
+  'POST /admin/orders/{id}/force-cancel': ADMIN_ONLY(200),
+  'POST /admin/orders/{id}/payment-window': ADMIN_ONLY(200),
+  'POST /admin/orders/{id}/retry-payment': ADMIN_ONLY(200),
+  'POST /admin/orders/{id}/manual-refund': ADMIN_ONLY(409), // only for an order whose refund the gateway refused
   'POST /orders/{id}/ship': [401, 403, 404, 200, 404, 200],
   'POST /orders/{id}/deliver': [401, 403, 404, 200, 404, 200],
   'GET /users/{id}/orders': OWNER_OR_ADMIN(200),
@@ -81,23 +87,24 @@ const token = (who: Who) => (who === 'anonymous' ? undefined : users[who].token)
 const owner = () => users.customer;
 
 /** An order of the customer for the supplier's item: created (waiting for payment), placed, or in transit. */
-async function freshOrder(state: 'created' | 'placed' | 'in_transit'): Promise<string> {
+async function freshOrder(state: 'created' | 'placed' | 'in_transit', method = state === 'created' ? 'pm_card_noResponse' : 'pm_card_visa'): Promise<string> {
   const r = await call(p.baseUrl, 'POST', '/orders', {
     token: owner().token,
-    body: { user_id: owner().userId, items: [{ item_id: item, quantity: 1 }], payment_method: state === 'created' ? 'pm_card_noResponse' : 'pm_card_visa' },
+    body: { user_id: owner().userId, items: [{ item_id: item, quantity: 1 }], payment_method: method },
   });
   expect(r.status).toBe(201);
   const id = r.body.order_id as string;
   if (state === 'created') {
-    // Cancelable once its saga waits for the payment (a moment after the 201).
+    // Cancelable once its saga waits for the payment (a moment after the 201); a payment retry once the charge answered.
     await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'awaiting_payment');
+    if (method === 'pm_card_lateSuccess') await eventually(async () => !(await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).payment.inFlight);
     return id;
   }
   await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: owner().token })).body.status === 'placed');
   // The saga records the order placed, then takes it as placed (a moment later): ship is accepted from then.
   await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'placed');
   // The saga takes the ship update once it has moved on from the payment (a moment after the row says placed).
-  if (state === 'in_transit') await eventually(async () => (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: users.admin.token })).status === 200);
+  if (state === 'in_transit') await eventually(async () => (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: users.admin.token, body: TEST_SHIPMENT })).status === 200);
   return id;
 }
 const addLine = () => call(p.baseUrl, 'POST', `/users/${owner().userId}/cart`, { token: owner().token, body: { item_id: item, quantity: 1 } });
@@ -116,7 +123,9 @@ async function requestFor(op: string, template: string): Promise<Request> {
     ids.aid = saved.body.address_id;
   }
   const id =
-    template.startsWith('/orders/') ? (op.endsWith('/cancel') ? await freshOrder('created') : op.endsWith('/ship') ? await freshOrder('placed') : op.endsWith('/deliver') ? await freshOrder('in_transit') : orderId)
+    op.endsWith('/retry-payment') ? await freshOrder('created', 'pm_card_lateSuccess') // its charge answered (pending): not in flight
+    : template.startsWith('/admin/orders/{id}') ? await freshOrder('created')
+    : template.startsWith('/orders/') ? (op.endsWith('/cancel') ? await freshOrder('created') : op.endsWith('/ship') ? await freshOrder('placed') : op.endsWith('/deliver') ? await freshOrder('in_transit') : orderId)
     : op === 'DELETE /items/{id}' ? await makeItem(p.stores.mysql, { stock: 1, supplierId: users.supplier.userId, price: 5 })
     : template.startsWith('/items/') ? item
     : template.startsWith('/suppliers/') || template.startsWith('/admin/suppliers/') ? users.supplier.userId
@@ -142,6 +151,11 @@ async function requestFor(op: string, template: string): Promise<Request> {
     'POST /search/clicks': { query: 'matrix', item_id: item },
     'POST /notifications': { user_id: u, type: 'matrix_note', message: 'hello' },
     'POST /users/{id}/addresses': TEST_ADDRESS,
+    'POST /orders/{id}/ship': TEST_SHIPMENT,
+    'POST /admin/orders/{id}/force-cancel': { note: 'matrix' },
+    'POST /admin/orders/{id}/payment-window': { expires_at: new Date(Date.now() + 3600_000).toISOString() },
+    'POST /admin/orders/{id}/retry-payment': {},
+    'POST /admin/orders/{id}/manual-refund': { reference: 'matrix-transfer-1' },
   };
   return { path, body: bodies[op] };
 }

@@ -12,6 +12,7 @@ import { reserveOrder } from '../../orders/reservation';
 import { SagaSweeper } from '../../workers/saga-sweeper';
 import { logger } from '../../lib/logger';
 import { shipUpdate, stateQuery } from '../../workflows/messages';
+import { sellersOf } from '../../orders/shipment-records';
 import type { Charge } from '../../payments/gateway';
 import { ensureReconcilerSchedule } from '../../orders/reconciler-schedule';
 
@@ -37,6 +38,8 @@ const chargesOf = async (orderId: string): Promise<Charge[]> => (await p.gateway
 const faults = (rules: Record<string, unknown>[]) => call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules } });
 
 /** The invariant: every charge that holds money pays for a placed (or later) order. */
+const sellerOf = async (orderId: string) => (await sellersOf(p.stores.mysql, orderId))[0]!;
+
 async function moneyEndsRight(orderId: string): Promise<void> {
   const o = await getOrder(orderId);
   const holding = (await chargesOf(orderId)).filter((c) => c.status === 'pending' || (c.status === 'succeeded' && c.amountRefundedMinor < c.amountMinor));
@@ -130,7 +133,7 @@ test('a saga terminated after its order was placed is resumed by the reconciler:
   const report = await p.reconciler.run();
   expect(report.sagasResumed).toContain(id);
   await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'placed');
-  await p.stores.temporal.workflow.getHandle(id).executeUpdate(shipUpdate);
+  await p.stores.temporal.workflow.getHandle(id).executeUpdate(shipUpdate, { args: [{ supplierId: await sellerOf(id), carrier: 'UPS', trackingNumber: '1Z1', by: 'test' }] });
   expect((await getOrder(id)).status).toBe('in_transit');
   expect((await chargesOf(id)).filter((c) => c.status === 'succeeded')).toHaveLength(1); // charged once
   expect(await stockOf(p.stores.mysql, a)).toBe(0);

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, TestUser } from '../support/fixtures';
-import { call, eventually } from '../support/http';
+import { call, eventually, TEST_SHIPMENT } from '../support/http';
 import { TOPICS } from '../../stores/kafka/topics';
 import { createNotifier, Notifier } from '../../notifications/notifier';
 import { NotificationRepository } from '../../notifications/repository';
@@ -160,7 +160,7 @@ describe('order changes', () => {
   });
 
   test('shipping and delivering each make exactly one more, for the buyer only (the order row may be archived)', async () => {
-    expect((await call(p.baseUrl, 'POST', `/orders/${orderId}/ship`, { token: adminUser.token })).status).toBe(200);
+    expect((await call(p.baseUrl, 'POST', `/orders/${orderId}/ship`, { token: adminUser.token, body: TEST_SHIPMENT })).status).toBe(200);
     await eventually(async () => (await ofOrder(buyer, orderId)).length === 2);
     expect((await call(p.baseUrl, 'POST', `/orders/${orderId}/deliver`, { token: adminUser.token })).status).toBe(200);
     await eventually(async () => (await ofOrder(buyer, orderId)).length === 3);
@@ -193,7 +193,7 @@ describe('order changes', () => {
     notifier = undefined;
     const buyer2 = await makeUser(p.stores.mysql, p.deps.tokens);
     const order2 = await place(buyer2, item);
-    expect((await call(p.baseUrl, 'POST', `/orders/${order2}/ship`, { token: adminUser.token })).status).toBe(200);
+    expect((await call(p.baseUrl, 'POST', `/orders/${order2}/ship`, { token: adminUser.token, body: TEST_SHIPMENT })).status).toBe(200);
     const isPublished = async (type: string) =>
       (await p.stores.mysql('outbox').where({ msg_key: order2 }).whereNotNull('published_at').whereRaw('payload LIKE ?', [`%"type":"${type}"%`]).first()) !== undefined;
     await eventually(async () => (await isPublished('order.placed')) && (await isPublished('order.in_transit')));

@@ -6,7 +6,7 @@
  */
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, TestUser } from '../support/fixtures';
-import { call, eventually } from '../support/http';
+import { call, eventually, TEST_SHIPMENT } from '../support/http';
 import { OrderArchive } from '../../orders/archive';
 
 let p: Platform;
@@ -47,7 +47,7 @@ describe('admins list archived orders by status and day', () => {
   test('a delivered and a canceled order each appear under their status and creation day, once, even when archived twice', async () => {
     const delivered = await place();
     const canceled = await place();
-    await call(p.baseUrl, 'POST', `/orders/${delivered.id}/ship`, { token: admin.token });
+    await call(p.baseUrl, 'POST', `/orders/${delivered.id}/ship`, { token: admin.token, body: TEST_SHIPMENT });
     expect((await call(p.baseUrl, 'POST', `/orders/${delivered.id}/deliver`, { token: admin.token })).status).toBe(200);
     expect((await call(p.baseUrl, 'POST', `/orders/${canceled.id}/cancel`, { token: buyer.token })).status).toBe(200);
     await eventually(async () => !(await inMysql(delivered.id)), 30_000);
@@ -71,7 +71,7 @@ describe('admins list archived orders by status and day', () => {
   test('pages are newest first and follow on by cursor', async () => {
     const orders = [await place(), await place()];
     for (const o of orders) {
-      await call(p.baseUrl, 'POST', `/orders/${o.id}/ship`, { token: admin.token });
+      await call(p.baseUrl, 'POST', `/orders/${o.id}/ship`, { token: admin.token, body: TEST_SHIPMENT });
       await call(p.baseUrl, 'POST', `/orders/${o.id}/deliver`, { token: admin.token });
     }
     for (const o of orders) await eventually(async () => !(await inMysql(o.id)), 30_000);

@@ -2,7 +2,7 @@
  * Records one history per branch of the order saga from real runs (API, worker, MySQL, Redis, the gateway
  * simulator) into test/replay/histories/, for test/replay/replay.test.ts to replay on every test run.
  * Histories recorded by an older workflow version stay, renamed with its prefix (pre-archive-*: before the
- * archive step; v1-*: before saga-v2), so the patched() paths of sagas still in flight keep being replayed.
+ * archive step; v1-*: before saga-v2; v2-*: before saga-v3), so the patched() paths of sagas still in flight keep being replayed.
  * Re-record after an intended workflow change that is guarded by patched():
  *   npm run build && node dist/test/replay/record.js   (with the test stores in the environment, see scripts/test.sh)
  */
@@ -12,11 +12,12 @@ import { randomUUID } from 'node:crypto';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, TestUser } from '../support/fixtures';
-import { call, eventually } from '../support/http';
+import { call, eventually, TEST_SHIPMENT } from '../support/http';
 import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature';
 import { toMinor } from '../../payments/gateway';
 import { reserveOrder } from '../../orders/reservation';
 import { startSaga } from '../../orders/saga';
+import { stateQuery } from '../../workflows/messages';
 
 const OUT = path.resolve(__dirname, '../../../test/replay/histories');
 
@@ -54,7 +55,7 @@ async function main() {
   const p = await startPlatform({ env });
   const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
   const shipAndDeliver = async (id: string) => {
-    await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token });
+    await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT });
     await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token });
   };
   try {
@@ -135,6 +136,51 @@ async function main() {
       await shipAndDeliver(id);
       return id;
     });
+    // Saga v3: two sellers ship and deliver their own lines; operators' updates; a refund the gateway refused.
+    await record(p, 'two-sellers-delivered', async (u) => {
+      const [s1, s2] = await Promise.all([makeUser(p.stores.mysql, p.deps.tokens, 'supplier'), makeUser(p.stores.mysql, p.deps.tokens, 'supplier')]);
+      const a = await makeItem(p.stores.mysql, { stock: 3, price: 5, supplierId: s1.userId });
+      const b = await makeItem(p.stores.mysql, { stock: 3, price: 7, supplierId: s2.userId });
+      const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: a, quantity: 1 }, { item_id: b, quantity: 2 }], payment_method: 'pm_card_visa' } });
+      const id = r.body.order_id as string;
+      await statusIs(p, u, id, 'placed');
+      await eventually(async () => (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: s1.token, body: TEST_SHIPMENT })).status === 200);
+      await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: s2.token, body: { carrier: 'DHL', tracking_number: 'JD0002' } });
+      await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: s1.token });
+      await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: s2.token });
+      return id;
+    });
+    await record(p, 'payment-window-extended', async (u, item) => {
+      const id = await place(p, u, item, 'pm_card_lateSuccess'); // succeeds 1 s after the first deadline
+      await sleep(500);
+      await call(p.baseUrl, 'POST', `/admin/orders/${id}/payment-window`, { token: admin.token, body: { expires_at: new Date(Date.now() + 20_000).toISOString(), note: 'recording' } });
+      await statusIs(p, u, id, 'placed');
+      await shipAndDeliver(id);
+      return id;
+    });
+    await record(p, 'payment-retried', async (u, item) => {
+      await faults(p, [{ fault: 'drop_webhooks', payment_method: 'pm_card_lateSuccess', times: 1 }]);
+      const id = await place(p, u, item, 'pm_card_lateSuccess');
+      await sleep(500);
+      await call(p.baseUrl, 'POST', `/admin/orders/${id}/retry-payment`, { token: admin.token, body: { note: 'recording' } });
+      return id; // still pending at the gateway: expires, then its late success is refunded
+    });
+    await record(p, 'force-canceled', async (u, item) => {
+      const id = await place(p, u, item, 'pm_card_noResponse');
+      await sleep(500);
+      await call(p.baseUrl, 'POST', `/admin/orders/${id}/force-cancel`, { token: admin.token, body: { note: 'recording' } });
+      return id;
+    });
+    await record(p, 'manual-refund', async (u, item) => {
+      const id = await place(p, u, item, 'pm_card_visa');
+      await statusIs(p, u, id, 'placed');
+      await faults(p, [{ fault: 'refuse', operation: 'refund', order_id: id }]);
+      await eventually(async () => (await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: u.token })).status === 200);
+      await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).needsAttention !== undefined);
+      await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults');
+      await call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, { token: admin.token, body: { reference: 'bank-transfer-42' } });
+      return id;
+    });
     // The late-payment workflow: a second charge succeeds for an order already archived.
     const u = await makeUser(p.stores.mysql, p.deps.tokens);
     const item = await makeItem(p.stores.mysql, { stock: 3, price: 12.5 });
@@ -152,7 +198,7 @@ async function main() {
     await record(accept, 'late-success-accepted', async (u, item) => {
       const id = await place(accept, u, item, 'pm_card_lateSuccess');
       await statusIs(accept, u, id, 'placed');
-      await call(accept.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin2.token });
+      await call(accept.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin2.token, body: TEST_SHIPMENT });
       await call(accept.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin2.token });
       return id;
     });

@@ -1,8 +1,8 @@
 /**
  * Determinism guard: every committed history (recorded from real runs by test/replay/record.ts) replays against
  * the current workflow code. A change that would break sagas in flight fails here; guard it with patched().
- * Three generations are kept: pre-archive-* (before the archive step), v1-* (before saga-v2) and the current
- * ones, so every side of every patch replays.
+ * Four generations are kept: pre-archive-* (before the archive step), v1-* (before saga-v2), v2-* (before
+ * saga-v3) and the current ones, so every side of every patch replays.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { workflowBundle } from '../support/temporal-env';
 const DIR = path.join(__dirname, 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 const text = (file: string) => readFileSync(path.join(DIR, file), 'utf8');
-const generation = (file: string) => (file.startsWith('pre-archive-') ? 'pre-archive' : file.startsWith('v1-') ? 'v1' : 'v2');
+const generation = (file: string) => (file.startsWith('pre-archive-') ? 'pre-archive' : file.startsWith('v1-') ? 'v1' : file.startsWith('v2-') ? 'v2' : 'v3');
 const orderSagas = files.filter((f) => text(f).includes('"orderWorkflow"'));
 
 /** The patch ids a history's `core_patch` markers record (their payloads are base64 JSON). */
@@ -28,11 +28,13 @@ function patchesOf(file: string): string[] {
 test('there is a recorded history for every branch of the saga', () => {
   expect(files.map((f) => f.replace(/\.json$/, ''))).toEqual(
     expect.arrayContaining([
-      // v2: every branch of workflows/order.ts
+      // v3: every branch of workflows/order.ts
       'delivered', 'declined', 'declined-by-webhook', 'success-by-webhook', 'no-response', 'late-success-refunded', 'late-success-accepted',
       'late-success-accepted-no-stock', 'canceled-while-charging', 'canceled-after-placed', 'charge-after-timer', 'started-after-expiry',
       'not-live', 'operator-cancel', 'resumed-after-terminate', 'late-payment-workflow',
+      'two-sellers-delivered', 'payment-window-extended', 'payment-retried', 'force-canceled', 'manual-refund',
       // the sagas in flight from before each patch
+      'v2-delivered', 'v2-canceled-after-placed', 'v2-late-success-accepted', 'v2-operator-cancel',
       'v1-delivered', 'v1-declined', 'pre-archive-out-of-stock', 'pre-archive-delivered',
     ]),
   );
@@ -42,11 +44,12 @@ test('each generation is what its name says: the patches it was recorded before 
   for (const file of orderSagas) {
     const g = generation(file);
     const h = text(file);
-    expect([file, patchesOf(file).includes('saga-v2')]).toEqual([file, g === 'v2']);
+    expect([file, patchesOf(file).includes('saga-v2')]).toEqual([file, g === 'v2' || g === 'v3']);
+    expect([file, patchesOf(file).includes('saga-v3')]).toEqual([file, g === 'v3']);
     // The archive step: every v1 saga that finished archives; v2 archives all but a saga that found no order.
     if (g === 'pre-archive') expect([file, h.includes('"archiveOrder"')]).toEqual([file, false]);
     if (g === 'v1') expect([file, h.includes('"archiveOrder"')]).toEqual([file, true]);
-    if (g === 'v2' && file !== 'not-live.json') expect([file, h.includes('"archiveOrder"')]).toEqual([file, true]);
+    if ((g === 'v2' || g === 'v3') && !file.endsWith('not-live.json')) expect([file, h.includes('"archiveOrder"')]).toEqual([file, true]);
   }
 });
 
@@ -56,7 +59,7 @@ test('every patch in workflows/ has histories recorded on both of its sides', ()
     .map((f) => readFileSync(path.join(__dirname, '../../workflows', f), 'utf8'))
     .join('\n');
   const patchIds = [...source.matchAll(/_PATCH = '([^']+)'/g)].map((m) => m[1]!);
-  expect(patchIds).toEqual(expect.arrayContaining(['saga-v2', 'archive-finished-orders', 'late-payment-by-charge']));
+  expect(patchIds).toEqual(expect.arrayContaining(['saga-v2', 'saga-v3', 'archive-finished-orders', 'late-payment-by-charge']));
   for (const id of patchIds) {
     if (id === 'late-payment-by-charge') continue; // the late-payment workflow had no history before it (new side only)
     const marked = files.filter((f) => patchesOf(f).includes(id));

@@ -7,6 +7,8 @@ export interface HttpResult<T = any> {
 
 /** The address tests' orders ship to when they give none: POST /orders and cart checkout need one (issue 16). A
  * test that means to send no address says so with an explicit `shipping_address: undefined`. */
+/** A seller's shipment details for POST /orders/{id}/ship. */
+export const TEST_SHIPMENT = { carrier: 'UPS', tracking_number: '1Z999AA10123456784' };
 export const TEST_ADDRESS = { name: 'Test Buyer', line1: '1 Test Street', city: 'Testville', postal_code: '10001', country: 'US' };
 function withDefaultAddress(method: string, path: string, body: unknown): unknown {
   if (method !== 'POST' || !(path === '/orders' || /^\/users\/[^/]+\/cart\/checkout$/.test(path))) return body;

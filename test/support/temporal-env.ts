@@ -8,6 +8,7 @@ import os from 'node:os';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH } from '../../workers/order-worker';
+import { CustomerIdKey, NeedsAttentionKey, OrderStatusKey, OrderTotalKey, PaymentExpiresAtKey, PaymentStatusKey } from '../../workflows/search-attributes';
 
 export function temporalBinary(): string {
   const p = process.env.TEMPORAL_CLI ?? path.join(process.env.SHOPFLOW_CACHE ?? path.join(os.homedir(), '.cache', 'shopflow'), 'bin', 'temporal');
@@ -30,6 +31,8 @@ export async function localTestEnv(): Promise<TestWorkflowEnvironment> {
     server: {
       executable: { type: 'existing-path', path: temporalBinary() },
       extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true', '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'],
+      // The saga's search attributes, as the stack registers them on its dev server.
+      searchAttributes: [CustomerIdKey, NeedsAttentionKey, OrderStatusKey, OrderTotalKey, PaymentExpiresAtKey, PaymentStatusKey],
     },
   });
 }

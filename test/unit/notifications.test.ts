@@ -39,6 +39,16 @@ describe('which events notify whom', () => {
     expect(customerDraft(event('order.canceled', { cancel_reason: 'payment_timeout' }))!.message).toContain('in time');
   });
 
+  test("each package of a per-seller shipment is named by its carrier and tracking number", () => {
+    const shipment = { supplier_id: 's-1', carrier: 'UPS', tracking_number: '1Z999' };
+    const shipments = [{ supplier_id: 's-1', status: 'delivered' }, { supplier_id: 's-2', status: 'in_transit' }];
+    expect(customerDraft(event('order.in_transit', { shipment, shipments }))!.message).toBe('A package of your order o-1 has shipped (UPS, tracking 1Z999).');
+    const partly = customerDraft(event('order.shipment_delivered', { shipment, shipments }))!;
+    expect(partly).toMatchObject({ type: 'shipment_delivered', user_id: 'u-buyer' });
+    expect(partly.message).toBe('A package of your order o-1 was delivered (UPS, tracking 1Z999); 1 package is still on its way.');
+    expect(customerDraft(event('order.delivered', { shipment, shipments }))!.message).toBe('Your order o-1 was delivered (UPS, tracking 1Z999).');
+  });
+
   test('one notification per seller of a placed order, with their lines only; items without a supplier are skipped', () => {
     const suppliers = new Map([
       ['a', 's-1'],

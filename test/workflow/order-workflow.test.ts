@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { OrderActivities } from '../../activities/order-activities';
 import { cancelUpdate, deliverUpdate, paymentResultSignal, shipUpdate, stateQuery } from '../../workflows/messages';
-import type { OrderInput, OrderOutcome, OrderView, Settlement } from '../../workflows/types';
+import type { OrderInput, OrderOutcome, OrderView, Settlement, ShipmentView } from '../../workflows/types';
 import { localTestEnv, workflowBundle } from '../support/temporal-env';
 
 let env: TestWorkflowEnvironment;
@@ -30,6 +30,14 @@ function view(orderId: string, status: OrderView['status'] = 'created'): OrderVi
   return { order_id: orderId, user_id: 'u1', status, items: [{ item_id: 'a', quantity: 1, price: 5 }], total_price: 5, payment_method: 'pm_card_visa', payment_status: 'pending', cancel_reason: null, late_payment: null, expires_at: now, created_at: now, updated_at: now };
 }
 
+/** What a seller's ship and deliver do: `ship(run)` and `deliver(run)` send them as the API does. */
+const SHIP = { supplierId: 's1', carrier: 'UPS', trackingNumber: '1Z1', by: 'supplier:s1' };
+const DELIVER = { supplierId: 's1', by: 'supplier:s1' };
+const ship = (r: { handle: Run['handle'] }, args = SHIP) => r.handle.executeUpdate(shipUpdate, { args: [args] });
+const deliver = (r: { handle: Run['handle'] }) => r.handle.executeUpdate(deliverUpdate, { args: [DELIVER] });
+const customerCancel = (r: { handle: Run['handle'] }) => r.handle.executeUpdate(cancelUpdate, { args: [{ by: 'customer:u1' }] });
+const shipped = new Map<string, ShipmentView>();
+
 /** Fake activities that record every call; `behaviour` overrides any of them. */
 function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
   const record = <T>(name: string, fn: (...a: any[]) => Promise<T>) => async (...args: any[]) => {
@@ -44,6 +52,21 @@ function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
     acceptLatePayment: async () => true,
     recordRefund: async () => undefined,
     advanceFulfilment: async () => undefined,
+    // One seller, 's1', as orders/shipments.ts answers: the same ship again is a no-op, another tracking number refused.
+    shipLines: async (req) => {
+      const prior = shipped.get(req.orderId);
+      if (prior && prior.tracking_number !== req.trackingNumber) throw ApplicationFailure.nonRetryable('already shipped', 'FulfilmentRefused');
+      const shipment = prior ?? { supplier_id: req.supplierId, carrier: req.carrier, tracking_number: req.trackingNumber, status: 'in_transit' as const, shipped_at: new Date().toISOString(), delivered_at: null };
+      shipped.set(req.orderId, shipment);
+      return { orderStatus: 'in_transit', shipment };
+    },
+    deliverLines: async (req) => {
+      const prior = shipped.get(req.orderId);
+      if (!prior) throw ApplicationFailure.nonRetryable('not shipped yet', 'FulfilmentRefused');
+      return { orderStatus: 'delivered', shipment: { ...prior, status: 'delivered', delivered_at: new Date().toISOString() } };
+    },
+    extendPaymentWindow: async () => true,
+    recordOrderAction: async () => undefined,
     mirrorOrder: async () => undefined,
     removeMirror: async () => undefined,
     chargePayment: async () => ({ status: 'succeeded', chargeId: 'ch_1' }),
@@ -122,16 +145,19 @@ test('success: placed with its charge id, mirror removed, then shipped and deliv
   await waitForPhase(run, 'placed');
   expect(arg(run, 'markPlaced')).toEqual({ orderId: run.orderId, chargeId: 'ch_1', late: false });
   expect((await run.handle.query(stateQuery)).chargeId).toBe('ch_1');
-  await run.handle.executeUpdate(shipUpdate);
-  await expect(run.handle.executeUpdate(shipUpdate)).rejects.toBeInstanceOf(WorkflowUpdateFailedError); // twice is refused
-  await run.handle.executeUpdate(deliverUpdate);
+  await ship(run);
+  await ship(run); // the same shipment again: a no-op
+  await expect(ship(run, { ...SHIP, trackingNumber: 'other' })).rejects.toBeInstanceOf(WorkflowUpdateFailedError); // another: refused
+  await deliver(run);
   const outcome = await finish(run);
   expect(outcome.result).toBe('delivered');
   expect(count(run, 'cancelOrder')).toBe(0);
   expect(count(run, 'settlePayment')).toBe(0); // a delivered order keeps its one charge
   expect(count(run, 'mirrorOrder')).toBe(1);
   expect(count(run, 'removeMirror')).toBe(1);
-  expect(run.calls.advanceFulfilment!.map((c) => (c[0] as { to: string }).to)).toEqual(['in_transit', 'delivered']);
+  expect(count(run, 'shipLines')).toBe(3);
+  expect(count(run, 'deliverLines')).toBe(1);
+  expect(count(run, 'advanceFulfilment')).toBe(0); // the whole-order step of sagas before v3
   expect(run.calls.archiveOrder).toEqual([[{ orderId: run.orderId }]]);
 });
 
@@ -163,8 +189,8 @@ test('a MySQL blip on the first step is retried until it answers: the order the 
 test('a Reset of a placed order goes on with fulfilment without charging again', async () => {
   const run = await startOrder({ claimOrder: async ({ orderId }) => ({ order: view(orderId, 'placed'), chargeId: 'ch_paid' }) });
   await waitForPhase(run, 'placed');
-  await run.handle.executeUpdate(shipUpdate);
-  await run.handle.executeUpdate(deliverUpdate);
+  await ship(run);
+  await deliver(run);
   expect((await finish(run)).result).toBe('delivered');
   expect(count(run, 'chargePayment')).toBe(0);
   expect(count(run, 'markPlaced')).toBe(0);
@@ -245,8 +271,8 @@ test('late success, policy accept: the order is placed again with the late charg
   await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_late' });
   await waitForPhase(run, 'placed');
   expect(await run.handle.query(stateQuery)).toMatchObject({ latePayment: 'accepted', chargeId: 'ch_late' });
-  await run.handle.executeUpdate(shipUpdate);
-  await run.handle.executeUpdate(deliverUpdate);
+  await ship(run);
+  await deliver(run);
   expect((await finish(run)).result).toBe('delivered');
   expect(arg(run, 'acceptLatePayment')).toEqual({ orderId: run.orderId, chargeId: 'ch_late' });
   expect(count(run, 'recordRefund')).toBe(0);
@@ -269,7 +295,7 @@ test('customer cancel with the charge in flight: the attempt is stopped and sett
   const run = await startOrder({ chargePayment: never, settlePayment: async () => settled([], ['ch_p']) }, { paymentTimeoutMs: 60_000 });
   await waitForPhase(run, 'awaiting_payment');
   await sleep(200);
-  const canceled = await run.handle.executeUpdate(cancelUpdate);
+  const canceled = await customerCancel(run);
   expect(canceled?.status).toBe('canceled');
   expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_customer' });
   expect(arg(run, 'cancelOrder')).toMatchObject({ reason: 'canceled_by_customer', paymentStatus: 'voided' });
@@ -279,7 +305,7 @@ test('customer cancel with the charge in flight: the attempt is stopped and sett
 test('customer cancel after placed: refunded and released; cancel after shipping refused', async () => {
   const run = await startOrder({ settlePayment: async () => settled(['ch_1']) });
   await waitForPhase(run, 'placed');
-  await run.handle.executeUpdate(cancelUpdate);
+  await customerCancel(run);
   expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_customer' });
   expect(arg(run, 'settlePayment')).toEqual({ orderId: run.orderId, keepChargeId: null });
   expect(arg(run, 'recordRefund')).toEqual({ orderId: run.orderId, late: false });
@@ -288,9 +314,9 @@ test('customer cancel after placed: refunded and released; cancel after shipping
 
   const shipped = await startOrder({});
   await waitForPhase(shipped, 'placed');
-  await shipped.handle.executeUpdate(shipUpdate);
-  await expect(shipped.handle.executeUpdate(cancelUpdate)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
-  await shipped.handle.executeUpdate(deliverUpdate);
+  await ship(shipped);
+  await expect(customerCancel(shipped)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+  await deliver(shipped);
   expect((await finish(shipped)).result).toBe('delivered');
 });
 
@@ -302,7 +328,7 @@ test('a ship sent while the saga is still placing the order (the row already say
     },
   });
   await eventually(() => count(run, 'markPlaced') === 1);
-  await run.handle.executeUpdate(shipUpdate);
+  await ship(run);
   expect((await run.handle.query(stateQuery)).phase).toBe('in_transit');
   await run.handle.terminate('test done');
   await finish(run).catch(() => undefined);
@@ -316,9 +342,9 @@ test('a ship sent while placing fails once the order turns out canceled under th
     },
   });
   await eventually(() => count(run, 'markPlaced') === 1);
-  await expect(run.handle.executeUpdate(shipUpdate)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+  await expect(ship(run)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
   expect((await finish(run)).result).toBe('canceled');
-  expect(count(run, 'advanceFulfilment')).toBe(0);
+  expect(count(run, 'shipLines')).toBe(0);
 });
 
 describe("an operator's Cancel of the workflow (Web UI, CLI) is a force-cancel that compensates", () => {
