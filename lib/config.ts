@@ -73,6 +73,9 @@ const schema = z.object({
    * gateway's charges with the orders, and how old a charge or an expired order must be before it acts (younger
    * ones are their saga's to settle). */
   RECONCILE_INTERVAL: duration.default(60_000),
+  /** How often the saga sweeper's and the archive sweeper's Temporal Schedules run (orders/schedules.ts). */
+  SAGA_SWEEP_INTERVAL: duration.default(10_000),
+  ARCHIVE_SWEEP_INTERVAL: duration.default(5 * 60_000),
   RECONCILE_LOOKBACK: duration.default(48 * 3_600_000),
   RECONCILE_GRACE: duration.default(2 * 60_000),
   /** The worker process's Prometheus endpoint (/metrics); 0 turns it off. */

@@ -23,12 +23,15 @@ export class ArchiveSweeper {
   ) {}
 
   start(everyMs = 60_000): void {
-    const sweepAndLog = async () => {
-      const archived = await this.sweep();
-      if (archived.length > 0) this.log.info({ count: archived.length }, 'archive sweeper: archived finished orders');
-      if (this.idempotencyKeyTtlMs !== undefined) await expireKeys(this.mysql, this.idempotencyKeyTtlMs);
-    };
-    this.stopTimer = runPeriodically(sweepAndLog, everyMs, (err) => this.log.warn({ err }, 'archive sweeper: sweep failed, will retry'));
+    this.stopTimer = runPeriodically(() => this.pass(), everyMs, (err) => this.log.warn({ err }, 'archive sweeper: sweep failed, will retry'));
+  }
+
+  /** One pass as the schedule runs it: the sweep, then expired Idempotency-Keys. Returns the ids archived. */
+  async pass(): Promise<string[]> {
+    const archived = await this.sweep();
+    if (archived.length > 0) this.log.info({ count: archived.length }, 'archive sweeper: archived finished orders');
+    if (this.idempotencyKeyTtlMs !== undefined) await expireKeys(this.mysql, this.idempotencyKeyTtlMs);
+    return archived;
   }
 
   stop(): void {

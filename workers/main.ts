@@ -1,7 +1,7 @@
 /**
  * The worker process: the order saga's Temporal worker (with the reconciler's activity, which its Temporal
- * Schedule runs), the outbox relay that publishes its events to Kafka, the saga sweeper and the archive
- * sweeper, and a Prometheus endpoint.
+ * Schedule runs), the saga and archive sweepers' activities (their Schedules run them too), the outbox relay
+ * that publishes its events to Kafka, and a Prometheus endpoint.
  * Stops cleanly on SIGTERM/SIGINT (running activities finish, the relay commits its batch).
  */
 import { NativeConnection } from '@temporalio/worker';
@@ -19,7 +19,7 @@ import { HttpPaymentGateway } from '../payments/gateway';
 import { OutboxRelay } from '../outbox/relay';
 import { createOrderWorker } from './order-worker';
 import { Reconciler, reconcilerSettingsFrom } from '../orders/reconciler';
-import { ensureReconcilerSchedule } from '../orders/reconciler-schedule';
+import { ensureSchedules } from '../orders/schedules';
 import { WorkerMetrics } from './metrics-server';
 import { requireSearchAttributes } from './search-attributes-check';
 
@@ -39,6 +39,11 @@ async function main(): Promise<void> {
   const archive = new OrderArchive(cassandra, mysql);
   const metrics = new WorkerMetrics();
   const reconciler = new Reconciler(mysql, redis, client, gateway, archive, reconcilerSettingsFrom(cfg), logger);
+  // The sweepers run as Temporal Schedules (one of each whatever the number of workers), not on timers here.
+  const sweepers = {
+    sagas: new SagaSweeper(mysql, redis, client, cfg, logger),
+    archive: new ArchiveSweeper(mysql, archive, cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger, cfg.IDEMPOTENCY_KEY_TTL),
+  };
   const worker = await createOrderWorker(
     {
       connection,
@@ -50,21 +55,20 @@ async function main(): Promise<void> {
       gateway,
       currency: cfg.PAYMENT_CURRENCY,
       reconciler,
+      sweepers,
       repairs: metrics.repairs,
     },
     { shutdownGraceTime: '15s', shutdownForceTime: '30s' },
   );
-  const scheduleId = await ensureReconcilerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.RECONCILE_INTERVAL);
+  const schedules = await ensureSchedules(client, cfg.TEMPORAL_TASK_QUEUE, {
+    reconcileMs: cfg.RECONCILE_INTERVAL,
+    sagaSweepMs: cfg.SAGA_SWEEP_INTERVAL,
+    archiveSweepMs: cfg.ARCHIVE_SWEEP_INTERVAL,
+  });
   await metrics.listen(cfg.WORKER_METRICS_PORT);
-  const sweeper = new SagaSweeper(mysql, redis, client, cfg, logger);
-  const archiveSweeper = new ArchiveSweeper(mysql, archive, cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger, cfg.IDEMPOTENCY_KEY_TTL);
   relay.start();
-  sweeper.start();
-  archiveSweeper.start();
-  logger.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS, reconcilerSchedule: scheduleId }, 'order worker running');
+  logger.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS, schedules }, 'order worker running');
   await worker.run(); // resolves after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
-  sweeper.stop();
-  archiveSweeper.stop();
   await relay.stop();
   await metrics.close();
   await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra.shutdown(), connection.close(), client.connection.close()]);

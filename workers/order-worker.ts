@@ -13,6 +13,9 @@ import { createOrderActivities } from '../activities/order-activities';
 import { createNoopActivities } from '../activities/noop-activities';
 import { createReconcilerActivities, type RepairCounter } from '../activities/reconciler-activities';
 import type { Reconciler } from '../orders/reconciler';
+import { createSweepActivities } from '../activities/sweep-activities';
+import type { SagaSweeper } from './saga-sweeper';
+import type { ArchiveSweeper } from './archive-sweeper';
 import type { PaymentGateway } from '../payments/gateway';
 
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
@@ -30,6 +33,8 @@ export interface OrderWorkerDeps {
   currency?: string;
   /** The reconciler the scheduled `reconcileWorkflow` runs, and where its repairs are counted. */
   reconciler?: Reconciler;
+  /** The sweepers the scheduled `sagaSweepWorkflow` and `archiveSweepWorkflow` run. */
+  sweepers?: { sagas: SagaSweeper; archive: ArchiveSweeper };
   repairs?: RepairCounter;
   /** A bundle's code (tests build it once); otherwise the file on disk, otherwise bundled now. */
   workflowBundleCode?: string;
@@ -50,6 +55,7 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
       ...createOrderActivities(deps),
       ...createNoopActivities(),
       ...(deps.reconciler ? createReconcilerActivities(deps.reconciler, deps.repairs) : {}),
+      ...(deps.sweepers ? createSweepActivities(deps.sweepers.sagas, deps.sweepers.archive) : {}),
     },
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,

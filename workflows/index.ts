@@ -3,3 +3,4 @@ export { orderWorkflow } from './order';
 export { latePaymentWorkflow } from './late-payment';
 export { noopWorkflow } from './noop';
 export { reconcileWorkflow } from './reconcile';
+export { sagaSweepWorkflow, archiveSweepWorkflow } from './sweeps';

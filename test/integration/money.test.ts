@@ -14,7 +14,7 @@ import { logger } from '../../lib/logger';
 import { shipUpdate, stateQuery } from '../../workflows/messages';
 import { sellersOf } from '../../orders/shipment-records';
 import type { Charge } from '../../payments/gateway';
-import { ensureReconcilerSchedule } from '../../orders/reconciler-schedule';
+import { ensureReconcilerSchedule } from '../../orders/schedules';
 
 let p: Platform;
 let buyer: TestUser;

@@ -9,6 +9,9 @@ import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually, TEST_SHIPMENT } from '../support/http';
 import { detailsQuery, stateQuery } from '../../workflows/messages';
 import { OrderArchive } from '../../orders/archive';
+import { ensureSchedules } from '../../orders/schedules';
+import { reserveOrder } from '../../orders/reservation';
+import { randomUUID } from 'node:crypto';
 
 let p: Platform;
 let buyer: TestUser;
@@ -163,5 +166,35 @@ describe('act: the operators\' updates', () => {
       await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults');
     }
     expect((await act(id, 'manual-refund', { reference: 'again' })).status).toBe(409); // the saga is done
+  });
+});
+
+describe('schedules: the periodic jobs', () => {
+  test('the reconciler, the saga sweeper and the archive sweeper are one Schedule each, made once whatever the number of workers, and their runs work', async () => {
+    const taskQueue = p.cfg.TEMPORAL_TASK_QUEUE;
+    const every = { reconcileMs: 3_600_000, sagaSweepMs: 3_600_000, archiveSweepMs: 3_600_000 };
+    const ids = await ensureSchedules(p.stores.temporal, taskQueue, every);
+    try {
+      expect(await ensureSchedules(p.stores.temporal, taskQueue, every)).toEqual(ids); // a second worker's start
+      expect(ids).toEqual([`shopflow-reconciler-${taskQueue}`, `shopflow-saga-sweeper-${taskQueue}`, `shopflow-archive-sweeper-${taskQueue}`]);
+      const listed: string[] = [];
+      for await (const s of p.stores.temporal.schedule.list()) listed.push(s.scheduleId);
+      expect(listed).toEqual(expect.arrayContaining(ids));
+      // A reserved order whose saga never started: the saga sweeper's scheduled run starts it.
+      const item = await makeItem(p.stores.mysql, { stock: 1 });
+      const orderId = `o-${randomUUID()}`;
+      await reserveOrder(p.stores.mysql, { orderId, userId: buyer.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+      await p.stores.mysql('orders').where({ order_id: orderId }).update({ created_at: new Date(Date.now() - 3_600_000) });
+      for (const id of ids) {
+        const handle = p.stores.temporal.schedule.getHandle(id);
+        expect((await handle.describe()).policies.overlap).toBe('SKIP');
+        await handle.trigger();
+        const run = await eventually(async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId, 15_000);
+        await p.stores.temporal.workflow.getHandle(run).result();
+      }
+      await eventually(async () => (await get(orderId)).body.status === 'placed', 20_000);
+    } finally {
+      await Promise.all(ids.map((id) => p.stores.temporal.schedule.getHandle(id).delete().catch(() => undefined)));
+    }
   });
 });

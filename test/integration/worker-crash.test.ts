@@ -7,7 +7,7 @@ import path from 'node:path';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
-import { reconcilerScheduleId } from '../../orders/reconciler-schedule';
+import { reconcilerScheduleId } from '../../orders/schedules';
 
 const WORKER = path.resolve(__dirname, '../../dist/workers/main.js');
 let p: Platform;

@@ -19,6 +19,8 @@ import type { ApiDeps } from '../../api/deps';
 import { createGatewaySimulator, GatewaySimulator } from '../../payments/simulator';
 import { HttpPaymentGateway, PaymentGateway } from '../../payments/gateway';
 import { createOrderWorker } from '../../workers/order-worker';
+import { SagaSweeper } from '../../workers/saga-sweeper';
+import { ArchiveSweeper } from '../../workers/archive-sweeper';
 import { OutboxRelay } from '../../outbox/relay';
 import { logger } from '../../lib/logger';
 import { OrderArchive } from '../../orders/archive';
@@ -118,6 +120,10 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
           gateway,
           currency: base.PAYMENT_CURRENCY,
           reconciler,
+          sweepers: {
+            sagas: new SagaSweeper(stores.mysql, stores.redis, stores.temporal, cfgHolder.cfg, logger),
+            archive: new ArchiveSweeper(stores.mysql, new OrderArchive(stores.cassandra, stores.mysql), cfgHolder.cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger),
+          },
         },
         { shutdownGraceTime: '1s' },
       );

@@ -1,0 +1,17 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { SweepActivities } from '../activities/sweep-activities';
+
+const { sweepSagas, sweepArchive } = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '2s', maximumAttempts: 3 },
+});
+
+/** One pass of the saga sweeper (workers/saga-sweeper.ts), started by the `shopflow-saga-sweeper` Schedule. */
+export async function sagaSweepWorkflow(): Promise<Record<string, number>> {
+  return sweepSagas();
+}
+
+/** One pass of the archive sweeper (workers/archive-sweeper.ts), started by the `shopflow-archive-sweeper` Schedule. */
+export async function archiveSweepWorkflow(): Promise<{ archived: number }> {
+  return sweepArchive();
+}
