@@ -19,6 +19,7 @@ import type { OrderArchive } from './archive';
 import { orderPaymentFacts, type OrderPaymentFacts } from './payment-facts';
 import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { markSoldOut, soldOutItems } from './soldout-gate';
+import { ItemViewCache } from '../catalog/item-views';
 import { admit, giveBack } from './stock-tickets';
 import type { ShippingAddress } from '../users/addresses';
 import { PurchaseLimits, PurchaseLimitSettings } from './purchase-limits';
@@ -41,11 +42,14 @@ export class OrderService {
     private readonly redis: Redis,
     private readonly temporal: Client,
     private readonly archive: OrderArchive,
-    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE' | 'IDEMPOTENCY_KEY_TTL'> & PurchaseLimitSettings,
+    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE' | 'IDEMPOTENCY_KEY_TTL'> & PurchaseLimitSettings & Partial<Pick<Config, 'ITEM_VIEW_TTL'>>,
   ) {
     this.limits = new PurchaseLimits(mysql, redis, cfg);
+    this.views = new ItemViewCache(redis, cfg.ITEM_VIEW_TTL ?? 0);
   }
   private readonly limits: PurchaseLimits;
+  /** Cached item views (GET /items/{id}) that a reservation makes stale. */
+  private readonly views: ItemViewCache;
 
   /** Places an order within the buyer's purchase limits (checked, under the buyer's lock, before anything is
    * reserved; a replay of an Idempotency-Key that already made an order is never refused by them). */
@@ -115,6 +119,7 @@ export class OrderService {
       return { kind: 'out_of_stock', orderId: claim.orderId, shortages: reservation.shortages };
     }
 
+    await this.views.drop(lines.map((l) => l.item_id)); // the stock shown drops with the reservation
     // 2. Start its saga. If Temporal cannot be reached now, the order stays reserved and the sweeper
     // (workers/saga-sweeper.ts) starts the saga once it can: a reserved order never goes without one.
     await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>

@@ -21,6 +21,7 @@ import { HttpPaymentGateway, PaymentGateway } from '../../payments/gateway';
 import { createOrderWorker } from '../../workers/order-worker';
 import { OutboxRelay } from '../../outbox/relay';
 import { logger } from '../../lib/logger';
+import { closeAnalyticsOutbox } from '../../analytics/outbox-buffer';
 import { OrderArchive } from '../../orders/archive';
 import { Reconciler, reconcilerSettingsFrom } from '../../orders/reconciler';
 
@@ -141,6 +142,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await connection?.close();
+      await closeAnalyticsOutbox(stores.mysql);
       await stores.close();
     },
   };
