@@ -1,19 +1,21 @@
 /**
  * Publishing analytics events from the API: written to the transactional outbox (outbox/relay.ts publishes
- * them to shopflow.analytics at least once), like the search events of search/analytics.ts. A failure to
- * record is logged and never fails the shopper's request.
+ * them to shopflow.analytics at least once), like the search events of search/analytics.ts, by group commit
+ * off the request's path (./outbox-buffer.ts). A failure to record is logged and never fails the shopper's
+ * request.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { logBestEffortFailure } from '../stores/errors';
 import { TOPICS } from '../stores/kafka/topics';
 import type { AnalyticsEvent } from './model';
+import { analyticsOutbox } from './outbox-buffer';
 
 export type NewEvent = Omit<AnalyticsEvent, 'event_id' | 'timestamp' | 'search_query' | 'clicked_items'> & Partial<Pick<AnalyticsEvent, 'search_query' | 'clicked_items'>>;
 
 export async function publishAnalytics(mysql: Knex, e: NewEvent): Promise<AnalyticsEvent> {
   const event: AnalyticsEvent = { event_id: randomUUID(), timestamp: new Date().toISOString(), search_query: '', clicked_items: [], ...e };
-  await mysql('outbox').insert({ event_id: event.event_id, topic: TOPICS.analytics.name, msg_key: event.user_id ?? 'anonymous', payload: JSON.stringify(event) });
+  await analyticsOutbox(mysql).enqueue({ event_id: event.event_id, topic: TOPICS.analytics.name, msg_key: event.user_id ?? 'anonymous', payload: JSON.stringify(event) });
   return event;
 }
 

@@ -11,10 +11,12 @@ import { newRegistry } from './openapi';
 import { LoadMonitor } from './load-shedding';
 import { classifyStoreError } from '../stores/errors';
 import { logger } from '../lib/logger';
+import { analyticsOutbox } from '../analytics/outbox-buffer';
 
 export async function buildApiDeps(cfg: Config, stores?: Stores): Promise<ApiDeps & { stores: Stores }> {
   const s = stores ?? (await connectStores(cfg, { failFast: true }));
   await ensureAdminWhenReachable(s, cfg);
+  analyticsOutbox(s.mysql, cfg); // the group-committed analytics events, with this configuration
   return {
     cfg,
     stores: s,

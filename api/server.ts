@@ -5,6 +5,7 @@ import { createApp } from './app';
 import { buildApiDeps } from './build';
 import { answerClientErrors } from './errors';
 import { applyHttpTimeouts } from './http-timeouts';
+import { closeAnalyticsOutbox } from '../analytics/outbox-buffer';
 
 async function main(): Promise<void> {
   const cfg = config();
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
     deps.load.close();
-    server.close(() => void deps.stores.close().then(() => process.exit(0)));
+    // Requests in flight finish, then the buffered analytics events are written, then the stores close.
+    server.close(() => void closeAnalyticsOutbox(deps.stores.mysql).finally(() => deps.stores.close().then(() => process.exit(0))));
     setTimeout(() => process.exit(1), 15_000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

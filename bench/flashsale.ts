@@ -7,8 +7,8 @@
  *    placed (payment charged through the gateway simulator): sagas completed per second.
  * 3. The ceiling, on the same server in the same run: SAGAS no-op workflows with one activity each, started
  *    and completed per second.
- * The API runs in a process of its own (dist/api/server.js), as in production; the worker and the gateway
- * simulator run in this process.
+ * The API runs as `npm start` runs it (dist/api/cluster.js: API_PROCESSES processes, one per core by default);
+ * the worker and the gateway simulator run in this process.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -26,7 +26,7 @@ const SAGAS = Number(process.env.SAGAS ?? 200);
 async function startApiProcess(taskQueue: string, port: number): Promise<{ url: string; stop: () => void }> {
   // BENCH_API_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API process under the burst.
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../api/server.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../api/cluster.js')], {
     env: { ...process.env, PORT: String(port), TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_ORDERS: '1000000', MYSQL_POOL_MAX: '60', LOG_LEVEL: 'fatal' },
     stdio: 'ignore',
   });

@@ -19,12 +19,15 @@ import { availableFrom, heldUnits } from '../orders/inventory';
 import { logger } from '../lib/logger';
 import { findUserById } from '../users/repository';
 import { ItemDetailsCache } from './cache';
+import { ItemViewCache } from './item-views';
 import { ItemDetailsStore, StageEntry } from './details';
 import { enqueueEvents, itemDeleted, itemUpserted, PendingEvent, stockChanged } from './events';
 import { Actor, ItemDetails, ItemExtras, ItemPatch, ItemRow, ItemView, ITEM_COLUMNS, NewItem, Restock, toView } from './model';
 
 export interface CatalogOptions {
   cacheTtlMs: number;
+  /** GET /items/{id} from Redis (./item-views.ts); 0 or absent: every read from MySQL. */
+  viewTtlMs?: number;
 }
 
 export interface BulkResult {
@@ -42,10 +45,12 @@ const lower = (s: string) => s.toLowerCase();
 export class CatalogService {
   readonly details: ItemDetailsStore;
   readonly cache: ItemDetailsCache;
+  readonly views: ItemViewCache;
 
   constructor(private readonly mysql: Knex, mongo: Db, private readonly redis: Redis, opts: CatalogOptions) {
     this.details = new ItemDetailsStore(mongo);
     this.cache = new ItemDetailsCache(redis, opts.cacheTtlMs);
+    this.views = new ItemViewCache(redis, opts.viewTtlMs ?? 0);
   }
 
   // ---- reads ----
@@ -54,8 +59,18 @@ export class CatalogService {
     return db('items').select(...ITEM_COLUMNS).where({ item_id: itemId }).first();
   }
 
-  /** GET /items/{id}: the MySQL row first (no row, no item), then the committed details (cache, then Mongo). */
+  /** GET /items/{id}: from Redis when cached (./item-views.ts); otherwise the MySQL row first (no row, no
+   * item), then the committed details (cache, then Mongo), and the answer is cached. */
   async get(itemId: string): Promise<ItemView> {
+    if (!this.views.enabled) return this.read(itemId);
+    const cached = await this.views.get(itemId);
+    if ('view' in cached) return cached.view;
+    const view = await this.read(itemId);
+    await this.views.fill(view, cached.gen);
+    return view;
+  }
+
+  private async read(itemId: string): Promise<ItemView> {
     const row = await this.findRow(itemId);
     if (!row) throw notFound(`item ${itemId}`);
     return toView(row, await this.extrasOf(row));
@@ -209,6 +224,7 @@ export class CatalogService {
 
     // The rows as MySQL committed them (read back inside the transaction).
     const created = staged.map((s) => toView(createdRows.get(s.itemId)!, { attributes: s.details.attributes, images: s.details.images ?? [] }));
+    await this.views.drop([...staged.map((s) => s.itemId), ...restocked.map((r) => r.item_id)]);
     await this.reopenSales(restocked.filter((r) => r.stock > 0).map((r) => r.item_id));
     return { created, restocked };
   }
@@ -269,8 +285,9 @@ export class CatalogService {
       await this.details.confirm([staged]).catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
       await this.cache.invalidate(canonical, oldRev);
     }
+    await this.views.drop([canonical]);
     if (patch.stock !== undefined && patch.stock > 0) await this.reopenSales([canonical]);
-    return this.get(canonical);
+    return this.read(canonical);
   }
 
   /**
@@ -291,6 +308,7 @@ export class CatalogService {
     });
     await this.details.coll.deleteOne({ _id: row.item_id }).catch((e) => logger.warn({ err: e, itemId }, 'deleting item details failed; the orphan is harmless (no row, no item)'));
     await this.cache.invalidate(row.item_id, row.details_rev);
+    await this.views.drop([row.item_id]);
   }
 
   /** A restock reopens sales at once: the order API's sold-out gate would otherwise refuse for up to its TTL.

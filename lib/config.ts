@@ -202,6 +202,26 @@ const schema = z.object({
   HTTP_KEEP_ALIVE_TIMEOUT: duration.default(65_000),
   HTTP_HEADERS_TIMEOUT: duration.default(20_000),
   HTTP_REQUEST_TIMEOUT: duration.default(60_000),
+
+  // ---- Reads and the flash sale at the machine's limit (issue 12) ----
+  /** API processes behind one port (node:cluster, api/cluster.ts); 0: one per core. */
+  API_PROCESSES: z.coerce.number().int().min(0).max(64).default(0),
+  /** Analytics events (views, searches, cart adds) are written to the outbox by group commit
+   * (analytics/outbox-buffer.ts): every this often, or at once when FLUSH_MAX wait. A kill -9 of an API process
+   * loses at most BUFFER_MAX of them (past it, requests wait for their event's commit). */
+  ANALYTICS_FLUSH_INTERVAL: duration.default(20),
+  ANALYTICS_FLUSH_MAX: z.coerce.number().int().min(1).max(5000).default(200),
+  ANALYTICS_BUFFER_MAX: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /** GET /items/{id} from Redis (catalog/item-views.ts): how long a cached item lives at most if no change
+   * reaches it (every write and stock event drops it at once); 0: no cache. */
+  ITEM_VIEW_TTL: duration.default(60_000),
+  /** How long one search's results are shared from Redis (the stale window of search results); 0: no cache. */
+  SEARCH_CACHE_TTL: duration.default(2_000),
+  /** Cache-Control max-age of catalog reads (GET /items/{id}, /search, listings); with ETag, a client revalidates
+   * after it (304 when nothing changed). */
+  CATALOG_MAX_AGE: duration.default(1_000),
+  /** The Kafka consumer group that drops cached items on stock and item events (in the search-indexer process). */
+  ITEM_CACHE_GROUP: z.string().min(1).default('shopflow-item-cache'),
 });
 
 export type Config = z.infer<typeof schema>;

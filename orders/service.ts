@@ -28,6 +28,7 @@ import type { OrderArchive } from './archive';
 import { orderPaymentFacts, type OrderPaymentFacts } from './payment-facts';
 import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { markSoldOut, soldOutItems } from './soldout-gate';
+import { ItemViewCache } from '../catalog/item-views';
 import { admit, giveBack } from './stock-tickets';
 import type { ShippingAddress } from '../users/addresses';
 import { PurchaseLimits, PurchaseLimitSettings } from './purchase-limits';
@@ -50,20 +51,34 @@ export class OrderService {
     private readonly redis: Redis,
     private readonly temporal: Client,
     private readonly archive: OrderArchive,
-    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE' | 'IDEMPOTENCY_KEY_TTL'> & PurchaseLimitSettings,
+    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE' | 'IDEMPOTENCY_KEY_TTL'> & PurchaseLimitSettings & Partial<Pick<Config, 'ITEM_VIEW_TTL'>>,
   ) {
     this.limits = new PurchaseLimits(mysql, redis, cfg);
+    this.views = new ItemViewCache(redis, cfg.ITEM_VIEW_TTL ?? 0);
   }
   private readonly limits: PurchaseLimits;
+  /** Cached item views (GET /items/{id}) that a reservation makes stale. */
+  private readonly views: ItemViewCache;
 
   /** Places an order within the buyer's purchase limits (checked, under the buyer's lock, before anything is
    * reserved; a replay of an Idempotency-Key that already made an order is never refused by them). */
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
+    // The sold-out gate first (one Redis read): the flash sale's losers are refused before the buyer's lock and
+    // any MySQL read. The gate only ever says no early (orders/soldout-gate.ts); placeOrder() asks it too.
+    const gated = await this.gatedShortages(normalizeLines(req.lines));
+    if (gated) return { kind: 'out_of_stock', orderId: null, shortages: gated };
     if (req.exemptFromLimits) return this.placeOrder(req);
     const isReplay = async () =>
       req.idempotencyKey !== undefined &&
       (await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).where('created_at', '>=', new Date(Date.now() - this.cfg.IDEMPOTENCY_KEY_TTL)).first()) !== undefined;
     return this.limits.enforce(req.userId, normalizeLines(req.lines), isReplay, () => this.placeOrder(req));
+  }
+
+  /** The lines whose items the sold-out gate knows to be sold out, as shortages; undefined when none is. */
+  private async gatedShortages(lines: OrderLine[]): Promise<Shortage[] | undefined> {
+    const gated: string[] = await soldOutItems(this.redis, lines.map((l) => l.item_id)).catch(() => []); // the gate is an optimisation only
+    if (gated.length === 0) return undefined;
+    return lines.filter((l) => gated.includes(l.item_id)).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
   }
 
   private async placeOrder(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
@@ -73,11 +88,8 @@ export class OrderService {
     const missing = lines.map((l) => l.item_id).filter((id) => !stock.has(id));
     if (missing.length > 0) throw new ApiError(404, 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
     if (unlisted.length > 0) throw new ApiError(409, 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, { item_ids: unlisted });
-    const gated: string[] = await soldOutItems(this.redis, lines.map((l) => l.item_id)).catch(() => []); // the gate is an optimisation only
-    if (gated.length > 0) {
-      const shortages = lines.filter((l) => gated.includes(l.item_id)).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
-      return { kind: 'out_of_stock', orderId: null, shortages };
-    }
+    const gated = await this.gatedShortages(lines);
+    if (gated) return { kind: 'out_of_stock', orderId: null, shortages: gated };
     let ticketsTaken = false;
     const claim = req.idempotencyKey ? await this.claimIdempotencyKey(req, lines) : { orderId: `o-${randomUUID()}`, replay: false };
     if (claim.replay) {
@@ -124,6 +136,7 @@ export class OrderService {
       return { kind: 'out_of_stock', orderId: claim.orderId, shortages: reservation.shortages };
     }
 
+    await this.views.drop(lines.map((l) => l.item_id)); // the stock shown drops with the reservation
     // 2. Start its saga. If Temporal cannot be reached now, the order stays reserved and the sweeper
     // (workers/saga-sweeper.ts) starts the saga once it can: a reserved order never goes without one.
     await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>

@@ -2,6 +2,7 @@
 # npm start: the whole platform on this machine. Brings up the native stack (stack/stack.sh), builds the code,
 # applies every schema, then starts the payment gateway simulator, the order worker and the API in the
 # background (logs in .stack/logs/, pids in .stack/run/). Running it again starts nothing twice.
+# The API runs as API_PROCESSES processes behind PORT (api/cluster.ts; default one per core).
 # Stop: `npm run stop` (the app) and `npm run stack -- down` (the servers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +46,7 @@ start_app worker - node dist/workers/main.js
 start_app search-indexer - node dist/workers/search-indexer.js
 start_app analytics - node dist/workers/analytics.js
 start_app notifier - node dist/workers/notifier.js
-start_app api "$PORT" node dist/api/server.js
+start_app api "$PORT" node dist/api/cluster.js
 sleep 1
 started_pid worker >/dev/null || fail worker "exited while starting"
 

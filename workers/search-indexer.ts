@@ -1,7 +1,9 @@
 /**
  * The search indexer process: a Kafka consumer (group SEARCH_INDEXER_GROUP) on shopflow.items and
  * shopflow.inventory that keeps the items index current (search/indexer.ts), plus the catalog's periodic
- * reconcile of failed item writes. `--reindex` first indexes every item from MySQL (a backfill).
+ * reconcile of failed item writes, and the item-cache consumer (catalog/item-view-events.ts, group
+ * ITEM_CACHE_GROUP) that drops cached GET /items/{id} answers on item and stock events. `--reindex` first
+ * indexes every item from MySQL (a backfill).
  * Stops cleanly on SIGTERM/SIGINT.
  */
 import { config } from '../lib/config';
@@ -12,6 +14,9 @@ import { createKafka, ensureTopics } from '../stores/kafka/client';
 import { createSearch } from '../stores/search';
 import { ItemDetailsStore } from '../catalog/details';
 import { SearchIndexConsumer, SearchIndexer } from '../search/indexer';
+import { createRedis } from '../stores/redis/client';
+import { ItemViewCache } from '../catalog/item-views';
+import { ItemViewEvents } from '../catalog/item-view-events';
 
 async function main(): Promise<void> {
   const cfg = config();
@@ -28,6 +33,9 @@ async function main(): Promise<void> {
   if (process.argv.includes('--reindex')) log.info(await indexer.reindexAll(), 'reindexed every item');
   const consumer = new SearchIndexConsumer(kafka, indexer, log, { groupId: cfg.SEARCH_INDEXER_GROUP, fromBeginning: true });
   await consumer.start();
+  const redis = createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT });
+  const itemCache = new ItemViewEvents(kafka, new ItemViewCache(redis, cfg.ITEM_VIEW_TTL), log, cfg.ITEM_CACHE_GROUP);
+  if (cfg.ITEM_VIEW_TTL > 0) await itemCache.start();
 
   const details = new ItemDetailsStore(mongo.db());
   const reconcile = setInterval(() => {
@@ -44,7 +52,8 @@ async function main(): Promise<void> {
     log.info({ signal }, 'search indexer stopping');
     clearInterval(reconcile);
     await consumer.stop();
-    await Promise.allSettled([mysql.destroy(), mongo.close(), search.close()]);
+    await itemCache.stop();
+    await Promise.allSettled([mysql.destroy(), mongo.close(), search.close(), redis.quit()]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -13,6 +13,7 @@ import { route } from '../validate';
 import { CatalogService } from '../../catalog/service';
 import { ATTRIBUTE_KEY, MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE, MAX_IMAGES, MAX_IMAGE_URL, MAX_STOCK } from '../../catalog/model';
 import { recordItemEvent } from '../../analytics/publish';
+import { catalogCacheHeaders } from '../cache-headers';
 
 // Every rule is a JSON-schema keyword (pattern, lengths, maxProperties), so the OpenAPI document says
 // exactly what is accepted: schema-valid input is never refused for a reason the document hides.
@@ -104,7 +105,7 @@ const Page = z
 
 export function itemsRouter(deps: ApiDeps): Router {
   const r = Router();
-  const catalog = new CatalogService(deps.stores.mysql, deps.stores.mongo.db(), deps.stores.redis, { cacheTtlMs: deps.cfg.ITEM_CACHE_TTL });
+  const catalog = new CatalogService(deps.stores.mysql, deps.stores.mongo.db(), deps.stores.redis, { cacheTtlMs: deps.cfg.ITEM_CACHE_TTL, viewTtlMs: deps.cfg.ITEM_VIEW_TTL });
   const bulkMax = deps.cfg.ITEMS_BULK_MAX;
   const Bulk = z
     .object({ supplier_id: Id.optional().openapi({ description: 'admins only' }), create: z.array(z.object(ItemFields).strict()).max(bulkMax).default([]), restock: z.array(RestockLine).max(bulkMax).default([]) })
@@ -152,9 +153,10 @@ export function itemsRouter(deps: ApiDeps): Router {
 
   r.get(
     '/items/:id',
-    route(deps.registry, { method: 'get', path: '/items/:id', summary: 'An item: MySQL price and stock, MongoDB attributes (an item_view analytics event)', tags, params: Params, responses: { 200: { description: 'the item', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params }, res) => {
+    route(deps.registry, { method: 'get', path: '/items/:id', summary: 'An item: MySQL price and stock, MongoDB attributes (an item_view analytics event); ETag, 304 on If-None-Match', tags, params: Params, responses: { 200: { description: 'the item', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params }, res) => {
       const item = await catalog.get(params.id);
       await recordItemEvent(deps.stores.mysql, 'item_view', req.principal?.userId ?? null, item.item_id, { category: item.category });
+      catalogCacheHeaders(res, deps.cfg.CATALOG_MAX_AGE); // with Express's ETag: If-None-Match answers 304
       res.json(item);
     }),
   );

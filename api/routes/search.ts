@@ -1,6 +1,7 @@
 /**
  * Search (seed: Search Service): GET /search over the items index, and POST /search/clicks. Both publish
  * analytics events (search/analytics.ts). Public; a bearer token, when sent, names the user in the events.
+ * Results are shared from Redis for SEARCH_CACHE_TTL (search/result-cache.ts).
  */
 import { Router } from 'express';
 import rateLimit, { ipKeyGenerator } from 'express-rate-limit';
@@ -13,6 +14,8 @@ import { logBestEffortFailure } from '../../stores/errors';
 import { sharedStore } from '../rate-limits';
 import { logger } from '../../lib/logger';
 import { recordAnalytics } from '../../search/analytics';
+import { SearchResultCache } from '../../search/result-cache';
+import { catalogCacheHeaders } from '../cache-headers';
 import { checkPage, checkText, parseFilter, SearchInputError, SEARCH_LIMITS, SORTS } from '../../search/query';
 
 const Price = z
@@ -54,6 +57,7 @@ function engineUnavailable(err: unknown): boolean {
 export function searchRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql, search } = deps.stores;
+  const results = new SearchResultCache(deps.stores.redis, deps.cfg.SEARCH_CACHE_TTL);
   const clickLimit = rateLimit({
     store: sharedStore(deps.stores.redis, deps.cfg, 'search-clicks'),
     passOnStoreError: true,
@@ -93,7 +97,7 @@ export function searchRouter(deps: ApiDeps): Router {
         }
         let result;
         try {
-          result = await search.search(q);
+          result = await results.get(q, () => search.search(q));
         } catch (err) {
           if (engineUnavailable(err)) throw new ApiError(503, 'search_unavailable', 'search is unavailable right now; try again shortly', { store: 'search' });
           // The engine's own messages name indexes and exception types: logged here, never sent to the client.
@@ -109,6 +113,7 @@ export function searchRouter(deps: ApiDeps): Router {
           logBestEffortFailure(err, 'search analytics event could not be written', { query: query.query }, 'error');
         }
         res.setHeader('X-Total-Count', String(result.total));
+        catalogCacheHeaders(res, deps.cfg.CATALOG_MAX_AGE); // with Express's ETag: If-None-Match answers 304
         res.json(result.hits);
       },
     ),
@@ -130,7 +135,7 @@ export function searchRouter(deps: ApiDeps): Router {
       async (req, { body }, res) => {
         const row: { item_id: string } | undefined = await mysql('items').select('item_id').where({ item_id: body.item_id }).first();
         if (!row) throw new ApiError(404, 'item_not_found', `unknown item: ${body.item_id}`);
-        const event = await recordAnalytics(mysql, { event_type: 'search_click', user_id: req.principal?.userId ?? null, search_query: body.query, clicked_items: [row.item_id] });
+        const event = await recordAnalytics(mysql, { event_type: 'search_click', user_id: req.principal?.userId ?? null, search_query: body.query, clicked_items: [row.item_id] }, { wait: true });
         res.status(202).json({ event_id: event.event_id });
       },
     ),

@@ -23,6 +23,7 @@ import { SagaSweeper } from '../../workers/saga-sweeper';
 import { ArchiveSweeper } from '../../workers/archive-sweeper';
 import { OutboxRelay } from '../../outbox/relay';
 import { logger } from '../../lib/logger';
+import { closeAnalyticsOutbox } from '../../analytics/outbox-buffer';
 import { OrderArchive } from '../../orders/archive';
 import { Reconciler, reconcilerSettingsFrom } from '../../orders/reconciler';
 
@@ -147,6 +148,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await connection?.close();
+      await closeAnalyticsOutbox(stores.mysql);
       await stores.close();
     },
   };
