@@ -39,6 +39,8 @@ const schema = z.object({
   LOG_LEVEL: z.string().default('info'),
   MYSQL_URL: z.string().default('mysql://shopflow:shopflow@127.0.0.1:3306/shopflow'),
   MYSQL_POOL_MAX: z.coerce.number().int().positive().default(30),
+  /** The payments worker's concurrent charges and settlements (HTTP calls to the gateway; workers/order-worker.ts). */
+  PAYMENT_ACTIVITY_SLOTS: z.coerce.number().int().positive().default(100),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),

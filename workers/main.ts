@@ -17,7 +17,7 @@ import { createCassandra } from '../stores/cassandra/client';
 import { createKafka, createProducer, ensureTopics } from '../stores/kafka/client';
 import { HttpPaymentGateway } from '../payments/gateway';
 import { OutboxRelay } from '../outbox/relay';
-import { createOrderWorker } from './order-worker';
+import { createOrderWorker, createPaymentsWorker } from './order-worker';
 import { Reconciler, reconcilerSettingsFrom } from '../orders/reconciler';
 import { ensureSchedules } from '../orders/schedules';
 import { WorkerMetrics } from './metrics-server';
@@ -44,22 +44,25 @@ async function main(): Promise<void> {
     sagas: new SagaSweeper(mysql, redis, client, cfg, logger),
     archive: new ArchiveSweeper(mysql, archive, cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger, cfg.IDEMPOTENCY_KEY_TTL),
   };
-  const worker = await createOrderWorker(
-    {
-      connection,
-      namespace: cfg.TEMPORAL_NAMESPACE,
-      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
-      mysql,
-      redis,
-      cassandra,
-      gateway,
-      currency: cfg.PAYMENT_CURRENCY,
-      reconciler,
-      sweepers,
-      repairs: metrics.repairs,
-    },
-    { shutdownGraceTime: '15s', shutdownForceTime: '30s' },
-  );
+  const workerDeps = {
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    mysql,
+    redis,
+    cassandra,
+    gateway,
+    currency: cfg.PAYMENT_CURRENCY,
+    reconciler,
+    sweepers,
+    repairs: metrics.repairs,
+    activitySlots: cfg.MYSQL_POOL_MAX,
+    paymentSlots: cfg.PAYMENT_ACTIVITY_SLOTS,
+  };
+  const shutdown = { shutdownGraceTime: '15s', shutdownForceTime: '30s' } as const;
+  // Two workers, one process: the saga and its store activities; the payment activities on their own queue.
+  const worker = await createOrderWorker(workerDeps, shutdown);
+  const paymentsWorker = await createPaymentsWorker(workerDeps, shutdown);
   const schedules = await ensureSchedules(client, cfg.TEMPORAL_TASK_QUEUE, {
     reconcileMs: cfg.RECONCILE_INTERVAL,
     sagaSweepMs: cfg.SAGA_SWEEP_INTERVAL,
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
   await metrics.listen(cfg.WORKER_METRICS_PORT);
   relay.start();
   logger.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS, schedules }, 'order worker running');
-  await worker.run(); // resolves after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
+  await Promise.all([worker.run(), paymentsWorker.run()]); // resolve after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
   await relay.stop();
   await metrics.close();
   await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra.shutdown(), connection.close(), client.connection.close()]);

@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import { createOrderActivities } from '../activities/order-activities';
+import { paymentsQueueOf } from '../workflows/task-queues';
 import { createNoopActivities } from '../activities/noop-activities';
 import { createReconcilerActivities, type RepairCounter } from '../activities/reconciler-activities';
 import type { Reconciler } from '../orders/reconciler';
@@ -38,6 +39,10 @@ export interface OrderWorkerDeps {
   repairs?: RepairCounter;
   /** A bundle's code (tests build it once); otherwise the file on disk, otherwise bundled now. */
   workflowBundleCode?: string;
+  /** Concurrent store activities: the MySQL pool's size (each holds at most one connection at a time). */
+  activitySlots?: number;
+  /** Concurrent payment activities (charges and settlements: HTTP calls to the gateway). */
+  paymentSlots?: number;
 }
 
 export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
@@ -57,12 +62,28 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
       ...(deps.reconciler ? createReconcilerActivities(deps.reconciler, deps.repairs) : {}),
       ...(deps.sweepers ? createSweepActivities(deps.sweepers.sagas, deps.sweepers.archive) : {}),
     },
-    maxConcurrentActivityTaskExecutions: 200,
-    maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentActivityTaskExecutions: deps.activitySlots ?? 30,
+    maxConcurrentLocalActivityExecutions: deps.activitySlots ?? 30,
     maxConcurrentWorkflowTaskExecutions: 100,
     // A dead worker's sticky tasks move to the shared queue after this: a restarted or other worker takes the
     // sagas over within seconds, well inside a payment window.
     stickyQueueScheduleToStartTimeout: '3s',
+    ...extra,
+  });
+}
+
+/**
+ * The payments worker (saga v3): the charge and the settlement on their own task queue with their own slots, so a
+ * slow gateway never starves the store activities (compensations, placing, archiving) of the order worker.
+ */
+export async function createPaymentsWorker(deps: OrderWorkerDeps, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
+  const { chargePayment, settlePayment, refundPayment } = createOrderActivities(deps);
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: paymentsQueueOf(deps.taskQueue),
+    activities: { chargePayment, settlePayment, refundPayment },
+    maxConcurrentActivityTaskExecutions: deps.paymentSlots ?? 100,
     ...extra,
   });
 }

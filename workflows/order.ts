@@ -36,6 +36,7 @@ import {
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { OrderActivities } from '../activities/order-activities';
@@ -52,6 +53,7 @@ import {
   stateQuery,
 } from './messages';
 import { legacyOrderWorkflow } from './order-legacy';
+import { paymentsQueueOf } from './task-queues';
 import { CustomerIdKey, NeedsAttentionKey, OrderStatusKey, OrderTotalKey, PaymentExpiresAtKey, PaymentStatusKey } from './search-attributes';
 import type {
   ActorArgs,
@@ -135,6 +137,8 @@ class OrderSaga {
   private readonly state: OrderState = { phase: 'reserving', payment: 'pending' };
   /** Saga v3 (see the header): decided once, at the start, so a saga keeps its version for life. */
   private readonly v3: boolean;
+  /** v3: the payment activities' own task queue (workflows/task-queues.ts). */
+  private readonly paymentsQueue: string | undefined;
   private order: OrderView | undefined;
   /** The gateway's first word while the order waits for it. */
   private word: PaymentResult | undefined;
@@ -165,6 +169,7 @@ class OrderSaga {
     this.orderId = input.orderId;
     this.expiresAt = input.expiresAt ?? new Date(Date.now() + input.paymentTimeoutMs).toISOString();
     this.v3 = patched(SAGA_V3_PATCH);
+    this.paymentsQueue = this.v3 ? paymentsQueueOf(workflowInfo().taskQueue) : undefined;
     this.registerHandlers();
   }
 
@@ -265,7 +270,9 @@ class OrderSaga {
     this.chargeInFlight = true;
     this.chargeAttempts += 1;
     const req = { orderId: this.orderId, amount, paymentMethod: this.input.paymentMethod, expiresAt: this.expiresAt };
-    const attempt = this.v3 ? charging.chargePayment.executeWithOptions({ summary: `charge ${amount} (${this.input.paymentMethod})` }, [req]) : charging.chargePayment(req);
+    const attempt = this.v3
+      ? charging.chargePayment.executeWithOptions({ taskQueue: this.paymentsQueue, summary: `charge ${amount} (${this.input.paymentMethod})` }, [req])
+      : charging.chargePayment(req);
     return attempt
       .then(
         (r) => (r.status === 'pending' ? undefined : this.onPayment({ status: r.status, chargeId: r.chargeId })),
@@ -435,7 +442,10 @@ class OrderSaga {
     return CancellationScope.nonCancellable(async () => {
       let settlement: Settlement;
       try {
-        settlement = await settling.settlePayment({ orderId: this.orderId, keepChargeId: keep });
+        const req = { orderId: this.orderId, keepChargeId: keep };
+        settlement = this.v3
+          ? await settling.settlePayment.executeWithOptions({ taskQueue: this.paymentsQueue, summary: 'void or refund every charge of the order' + (keep ? ` but ${keep}` : '') }, [req])
+          : await settling.settlePayment(req);
       } catch (err) {
         this.flag(`the gateway refused to settle the payments: ${String((err as Error).message)}`);
         log.error('order saga: payments could not be settled', { orderId: this.orderId, error: String(err) });

@@ -18,7 +18,7 @@ import { buildApiDeps } from '../../api/build';
 import type { ApiDeps } from '../../api/deps';
 import { createGatewaySimulator, GatewaySimulator } from '../../payments/simulator';
 import { HttpPaymentGateway, PaymentGateway } from '../../payments/gateway';
-import { createOrderWorker } from '../../workers/order-worker';
+import { createOrderWorker, createPaymentsWorker } from '../../workers/order-worker';
 import { SagaSweeper } from '../../workers/saga-sweeper';
 import { ArchiveSweeper } from '../../workers/archive-sweeper';
 import { OutboxRelay } from '../../outbox/relay';
@@ -46,6 +46,8 @@ export interface Platform {
   sim: GatewaySimulator;
   gateway: PaymentGateway;
   worker: Worker | undefined;
+  /** The payments worker beside it (the charge and the settlement on their own task queue). */
+  paymentsWorker: Worker | undefined;
   relay: OutboxRelay | undefined;
   /** The reconciler the worker's scheduled workflow runs (tests call `run()` directly). */
   reconciler: Reconciler;
@@ -106,12 +108,12 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     sim,
     gateway,
     worker: undefined,
+    paymentsWorker: undefined,
     relay: undefined,
     reconciler,
     async startWorker() {
       connection ??= await NativeConnection.connect({ address: base.TEMPORAL_ADDRESS });
-      const worker = await createOrderWorker(
-        {
+      const workerDeps = {
           connection,
           namespace: base.TEMPORAL_NAMESPACE,
           taskQueue,
@@ -125,19 +127,21 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
             sagas: new SagaSweeper(stores.mysql, stores.redis, stores.temporal, cfgHolder.cfg, logger),
             archive: new ArchiveSweeper(stores.mysql, new OrderArchive(stores.cassandra, stores.mysql), cfgHolder.cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger),
           },
-        },
-        { shutdownGraceTime: '1s' },
-      );
+      };
+      const worker = await createOrderWorker(workerDeps, { shutdownGraceTime: '1s' });
+      const paymentsWorker = await createPaymentsWorker(workerDeps, { shutdownGraceTime: '1s' });
       platform.worker = worker;
-      running = worker.run();
+      platform.paymentsWorker = paymentsWorker;
+      running = Promise.all([worker.run(), paymentsWorker.run()]).then(() => undefined);
       // A first workflow loads the bundle into the worker: tests with short payment windows then time the
       // saga's decisions, not a cold start.
       await stores.temporal.workflow.execute('noopWorkflow', { taskQueue, workflowId: `warm-${randomUUID()}` });
     },
     async stopWorker() {
-      if (platform.worker && platform.worker.getState() === 'RUNNING') platform.worker.shutdown();
+      for (const w of [platform.worker, platform.paymentsWorker]) if (w && w.getState() === 'RUNNING') w.shutdown();
       await running?.catch(() => undefined);
       platform.worker = undefined;
+      platform.paymentsWorker = undefined;
     },
     async stop() {
       await platform.stopWorker();

@@ -13,6 +13,7 @@ import type { OrderActivities } from '../../activities/order-activities';
 import { cancelUpdate, deliverUpdate, paymentResultSignal, shipUpdate, stateQuery } from '../../workflows/messages';
 import type { OrderInput, OrderOutcome, OrderView, Settlement, ShipmentView } from '../../workflows/types';
 import { localTestEnv, workflowBundle } from '../support/temporal-env';
+import { paymentsQueueOf } from '../../workflows/task-queues';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -86,6 +87,8 @@ interface Run {
   calls: Calls;
   handle: ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>;
   worker: Worker;
+  /** The charge and the settlement run on the payments queue, as in production (workflows/task-queues.ts). */
+  paymentsWorker: Worker;
   done: Promise<void>;
 }
 
@@ -93,14 +96,10 @@ async function startOrder(behaviour: Behaviour, input: Partial<OrderInput> = {})
   const taskQueue = `wf-${randomUUID()}`;
   const orderId = `o-${randomUUID()}`;
   const calls: Calls = {};
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    shutdownGraceTime: '200ms',
-    activities: fakeActivities(calls, behaviour),
-  });
-  const done = worker.run();
+  const activities = fakeActivities(calls, behaviour);
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), shutdownGraceTime: '200ms', activities });
+  const paymentsWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: paymentsQueueOf(taskQueue), shutdownGraceTime: '200ms', activities });
+  const done = Promise.all([worker.run(), paymentsWorker.run()]).then(() => undefined);
   const full: OrderInput = {
     orderId,
     userId: 'u1',
@@ -114,7 +113,7 @@ async function startOrder(behaviour: Behaviour, input: Partial<OrderInput> = {})
   };
   full.expiresAt ??= new Date(Date.now() + full.paymentTimeoutMs).toISOString();
   await env.client.workflow.start('orderWorkflow', { workflowId: orderId, taskQueue, args: [full] });
-  return { orderId, calls, handle: env.client.workflow.getHandle(orderId), worker, done };
+  return { orderId, calls, handle: env.client.workflow.getHandle(orderId), worker, paymentsWorker, done };
 }
 
 async function finish(run: Run): Promise<OrderOutcome> {
@@ -122,6 +121,7 @@ async function finish(run: Run): Promise<OrderOutcome> {
     return await run.handle.result();
   } finally {
     run.worker.shutdown();
+    run.paymentsWorker.shutdown();
     await run.done;
   }
 }
