@@ -16,6 +16,7 @@ import { methodNotAllowed, optionsHandler } from './methods';
 import { buildDocument } from './openapi';
 import { paymentsRouter } from './routes/payments';
 import { ROUTERS } from './routers';
+import { traceRequests } from './tracing';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -23,6 +24,7 @@ export function createApp(deps: ApiDeps): Express {
   app.set('trust proxy', deps.cfg.TRUST_PROXY); // whose X-Forwarded-For to believe (TRUST_PROXY)
   app.set('query parser', 'simple'); // no nested objects from ?a[b]=c: query values are strings or arrays
   app.use(helmet());
+  app.use(traceRequests());
   app.use(
     pinoHttp({
       logger,

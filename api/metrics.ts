@@ -17,6 +17,13 @@ export class ApiMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  /** Buyers refused for stock (409 out_of_stock): the flash sale's losers, or a catalog that runs dry. */
+  readonly stockRefusals = new Counter({
+    name: 'shopflow_stock_refusals_total',
+    help: '409 out_of_stock answers, by route (orders, checkout)',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

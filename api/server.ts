@@ -5,9 +5,11 @@ import { createApp } from './app';
 import { buildApiDeps } from './build';
 import { answerClientErrors } from './errors';
 import { applyHttpTimeouts } from './http-timeouts';
+import { initTracing } from '../telemetry/tracing';
 
 async function main(): Promise<void> {
   const cfg = config();
+  const tracing = initTracing(cfg, 'api');
   const deps = await buildApiDeps(cfg);
   const server = createApp(deps).listen(cfg.PORT, () => {
     logger.info({ port: cfg.PORT, docs: `http://127.0.0.1:${cfg.PORT}/docs`, temporalUi: cfg.TEMPORAL_UI_URL }, 'shopflow API listening');
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
     deps.load.close();
-    server.close(() => void deps.stores.close().then(() => process.exit(0)));
+    server.close(() => void Promise.allSettled([deps.stores.close(), tracing.shutdown()]).then(() => process.exit(0)));
     setTimeout(() => process.exit(1), 15_000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

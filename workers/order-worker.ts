@@ -9,14 +9,24 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, WorkerOpti
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Client as CassandraClient } from 'cassandra-driver';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { createOrderActivities } from '../activities/order-activities';
+import { initTracing, type Tracing } from '../telemetry/tracing';
 import { createNoopActivities } from '../activities/noop-activities';
 import { createReconcilerActivities, type RepairCounter } from '../activities/reconciler-activities';
 import type { Reconciler } from '../orders/reconciler';
 import type { PaymentGateway } from '../payments/gateway';
+import type { SagaMetrics } from '../activities/metrics';
+
+/** Bundles the workflows with their interceptors (when no pre-built bundle is at hand). */
+export function bundleWorkflows() {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH], logger: new DefaultLogger('WARN') });
+}
 
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** The workflow interceptors (OpenTelemetry) every bundle includes. */
+export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('../workflows/interceptors');
 
 export interface OrderWorkerDeps {
   connection: NativeConnection;
@@ -33,6 +43,18 @@ export interface OrderWorkerDeps {
   repairs?: RepairCounter;
   /** A bundle's code (tests build it once); otherwise the file on disk, otherwise bundled now. */
   workflowBundleCode?: string;
+  /** Order outcomes, saga latency and payment failures (the worker's /metrics). */
+  metrics?: SagaMetrics;
+  /** Where the workflows' spans go (telemetry/tracing.ts); without it they are dropped. */
+  tracing?: Pick<Tracing, 'resource' | 'spanProcessor'>;
+}
+
+/** Tracing off: the sink is still registered (the bundle's interceptors always call it) and drops the spans. */
+const droppedSpans = initTracing({ OTEL_SDK_DISABLED: true, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'shopflow', OTEL_TRACES_SAMPLER_ARG: 1 }, 'worker');
+
+/** The sinks every worker of this bundle registers: the interceptors export the workflows' spans through it. */
+export function workflowSinks(tracing: Pick<Tracing, 'resource' | 'spanProcessor'> = droppedSpans) {
+  return { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
 }
 
 export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
@@ -40,7 +62,8 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
     ? { workflowBundle: { code: deps.workflowBundleCode } }
     : existsSync(WORKFLOW_BUNDLE_PATH)
       ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
-      : { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) };
+      : { workflowBundle: await bundleWorkflows() };
+  const tracing = deps.tracing ?? droppedSpans;
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
@@ -51,6 +74,9 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
       ...createNoopActivities(),
       ...(deps.reconciler ? createReconcilerActivities(deps.reconciler, deps.repairs) : {}),
     },
+    // Tracing: activities continue the workflow's trace; the workflows' spans leave the sandbox by this sink.
+    interceptors: { activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })] },
+    sinks: workflowSinks(tracing),
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,

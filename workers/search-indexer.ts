@@ -12,10 +12,16 @@ import { createKafka, ensureTopics } from '../stores/kafka/client';
 import { createSearch } from '../stores/search';
 import { ItemDetailsStore } from '../catalog/details';
 import { SearchIndexConsumer, SearchIndexer } from '../search/indexer';
+import { ConsumerMetrics } from '../stores/kafka/consumer';
+import { MetricsServer } from '../telemetry/metrics-server';
+import { initTracing } from '../telemetry/tracing';
 
 async function main(): Promise<void> {
   const cfg = config();
+  const tracing = initTracing(cfg, 'search-indexer');
   const log = logger.child({ component: 'search-indexer' });
+  const metrics = new MetricsServer();
+  await metrics.listen(cfg.SEARCH_INDEXER_METRICS_PORT);
   const mysql = createMysql(cfg.MYSQL_URL, 10);
   const mongo = createMongo(cfg.MONGO_URL);
   await mongo.connect();
@@ -26,7 +32,7 @@ async function main(): Promise<void> {
 
   const indexer = new SearchIndexer(mysql, mongo.db(), search, log);
   if (process.argv.includes('--reindex')) log.info(await indexer.reindexAll(), 'reindexed every item');
-  const consumer = new SearchIndexConsumer(kafka, indexer, log, { groupId: cfg.SEARCH_INDEXER_GROUP, fromBeginning: true });
+  const consumer = new SearchIndexConsumer(kafka, indexer, log, { groupId: cfg.SEARCH_INDEXER_GROUP, fromBeginning: true, metrics: new ConsumerMetrics(metrics.registry) });
   await consumer.start();
 
   const details = new ItemDetailsStore(mongo.db());
@@ -44,7 +50,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'search indexer stopping');
     clearInterval(reconcile);
     await consumer.stop();
-    await Promise.allSettled([mysql.destroy(), mongo.close(), search.close()]);
+    await Promise.allSettled([mysql.destroy(), mongo.close(), search.close(), metrics.close(), tracing.shutdown()]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

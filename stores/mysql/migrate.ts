@@ -9,6 +9,7 @@ import * as notificationsByOrder from './migrations/021_notifications_by_order';
 import * as itemListing from './migrations/030_item_listing';
 import * as shippingAddresses from './migrations/031_shipping_addresses';
 import * as security from './migrations/040_security';
+import * as outboxTraceContext from './migrations/045_outbox_trace_context';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
  * from the compiled dist/. */
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '030_item_listing': itemListing,
   '031_shipping_addresses': shippingAddresses,
   '040_security': security,
+  '045_outbox_trace_context': outboxTraceContext,
 };
 
 const source: Knex.MigrationSource<string> = {

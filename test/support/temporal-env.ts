@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
-import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH } from '../../workers/order-worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { bundleWorkflows, WORKFLOW_BUNDLE_PATH } from '../../workers/order-worker';
 
 export function temporalBinary(): string {
   const p = process.env.TEMPORAL_CLI ?? path.join(process.env.SHOPFLOW_CACHE ?? path.join(os.homedir(), '.cache', 'shopflow'), 'bin', 'temporal');
@@ -39,7 +39,7 @@ let cached: { code: string } | undefined;
 export async function workflowBundle(): Promise<{ codePath: string } | { code: string }> {
   quietRuntime();
   if (existsSync(WORKFLOW_BUNDLE_PATH)) return { codePath: WORKFLOW_BUNDLE_PATH };
-  cached ??= { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') })).code };
+  cached ??= { code: (await bundleWorkflows()).code };
   return cached;
 }
 

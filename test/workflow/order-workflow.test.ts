@@ -13,6 +13,7 @@ import type { OrderActivities } from '../../activities/order-activities';
 import { cancelUpdate, deliverUpdate, paymentResultSignal, shipUpdate, stateQuery } from '../../workflows/messages';
 import type { OrderInput, OrderOutcome, OrderView, Settlement } from '../../workflows/types';
 import { localTestEnv, workflowBundle } from '../support/temporal-env';
+import { workflowSinks } from '../../workers/order-worker';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -74,6 +75,7 @@ async function startOrder(behaviour: Behaviour, input: Partial<OrderInput> = {})
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
+    sinks: workflowSinks(),
     shutdownGraceTime: '200ms',
     activities: fakeActivities(calls, behaviour),
   });
