@@ -12,6 +12,7 @@ import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, requireJsonBody, routeNotFound, unavailableStores } from './errors';
 import { shedWhenOverloaded } from './load-shedding';
+import { scrapeWithToken } from './metrics';
 import { methodNotAllowed, optionsHandler } from './methods';
 import { buildDocument } from './openapi';
 import { paymentsRouter } from './routes/payments';
@@ -49,6 +50,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(paymentsRouter(deps));
   app.use(express.json({ limit: deps.cfg.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(requireJsonBody);
+  app.get('/metrics', scrapeWithToken(deps.metrics, deps.cfg.METRICS_TOKEN));
   app.use(authenticate(deps.tokens, deps.stores.mysql));
 
   for (const router of ROUTERS) app.use(router(deps));

@@ -1,4 +1,5 @@
 /** Prometheus metrics (prom-client): request latency by route, orders by outcome, plus Node's defaults. */
+import { timingSafeEqual } from 'node:crypto';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 
@@ -39,4 +40,15 @@ export class ApiMetrics {
       next();
     };
   }
+}
+
+/** GET /metrics with Prometheus's scrape credential (METRICS_TOKEN, compared in constant time) answers here,
+ * before the bearer-token authentication (it is no JWT); anything else goes on to the admin-only route. */
+export function scrapeWithToken(metrics: ApiMetrics, token: string | undefined): RequestHandler {
+  const want = token ? Buffer.from(`Bearer ${token}`) : undefined;
+  return (req, res, next) => {
+    const given = Buffer.from(req.headers.authorization ?? '');
+    if (!want || given.length !== want.length || !timingSafeEqual(given, want)) return next();
+    metrics.registry.metrics().then((text) => void res.type(metrics.registry.contentType).send(text), next);
+  };
 }
