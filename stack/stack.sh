@@ -6,8 +6,7 @@
 #   stack.sh env                 the connection settings, as shell exports
 # A component whose URL is set in the environment (MYSQL_URL, REDIS_URL, TEMPORAL_ADDRESS, KAFKA_BROKERS,
 # CASSANDRA_CONTACT_POINTS, MONGO_URL, SEARCH_URL, SMTP_HOST for Mailpit, PROMETHEUS_URL, JAEGER_URL), or whose
-# server already answers,
-# is used as it is.
+# server already answers, is used as it is.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
