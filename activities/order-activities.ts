@@ -16,6 +16,7 @@ import { cancelAndRelease } from '../orders/cancel';
 import { GatewayRejected, toMinor, type PaymentGateway } from '../payments/gateway';
 import { settleCharge, settleOrderPayments } from '../payments/settlement';
 import { deliverLines, FulfilmentRefused, recordAction, shipLines, type DeliverRequest, type FulfilmentOutcome, type ShipRequest } from '../orders/shipments';
+import type { SagaMetrics } from './metrics';
 import type { ClaimedOrder, OrderStatus, OrderView, PaymentStatus, ReservationResult, Settlement } from '../workflows/types';
 
 export interface OrderActivityDeps {
@@ -25,6 +26,8 @@ export interface OrderActivityDeps {
   cassandra: CassandraClient;
   /** ISO 4217 code of the shop's prices (PAYMENT_CURRENCY). */
   currency?: string;
+  /** Where outcomes, saga latency and payment failures are counted (the worker's /metrics). */
+  metrics?: SagaMetrics;
 }
 
 /** The gateway refused for good (a 4xx): retrying cannot help, the saga decides. */
@@ -42,8 +45,15 @@ async function refusedIsFinal<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createOrderActivities({ mysql, redis, gateway, cassandra, currency = 'USD' }: OrderActivityDeps) {
+export function createOrderActivities({ mysql, redis, gateway, cassandra, currency = 'USD', metrics }: OrderActivityDeps) {
   const archive = new OrderArchive(cassandra, mysql);
+
+  /** Counts an order that this call moved out of `created` or `placed` (a retry that finds it done counts nothing). */
+  async function settled(orderId: string, outcome: 'placed' | 'canceled', reason: string): Promise<void> {
+    if (!metrics) return;
+    const row: { created_at: Date } | undefined = await mysql('orders').select('created_at').where({ order_id: orderId }).first().catch(() => undefined);
+    metrics.settled(outcome, reason, row?.created_at);
+  }
 
   /** The live order the saga runs for, marked as having its saga (the sweeper then leaves it alone). Never
    * inserts or reserves: a saga Reset or started for a finished order finds nothing and stops. */
@@ -74,7 +84,10 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
     /** The compensation: cancels a created or placed order and puts its stock back. A no-op once done (or
      * when the order was never written). */
     async cancelOrder({ orderId, reason, paymentStatus, actor }: { orderId: string; reason: string; paymentStatus: PaymentStatus; actor?: string }): Promise<OrderView | null> {
-      return cancelAndRelease(mysql, redis, orderId, reason, paymentStatus, actor);
+      const before: { status: OrderStatus } | undefined = metrics ? await mysql('orders').select('status').where({ order_id: orderId }).first() : undefined;
+      const view = await cancelAndRelease(mysql, redis, orderId, reason, paymentStatus, actor);
+      if (view?.status === 'canceled' && (before?.status === 'created' || before?.status === 'placed')) await settled(orderId, 'canceled', reason);
+      return view;
     },
 
     /** One seller's lines leave (saga v3). A refusal (not that seller's order, shipped already with another
@@ -117,8 +130,9 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
     /** Places a created order paid by `chargeId`. True when it is placed (now or by an earlier attempt);
      * false when it had left `created` (canceled meanwhile): then the caller refunds the charge. */
     async markPlaced({ orderId, chargeId, late }: { orderId: string; chargeId: string; late: boolean }): Promise<boolean> {
-      return mysql.transaction(async (trx) => {
-        const changed = await applyTransition(trx, orderId, {
+      let changed = false;
+      const placed = await mysql.transaction(async (trx) => {
+        changed = await applyTransition(trx, orderId, {
           from: ['created'],
           set: { status: 'placed', payment_status: 'succeeded', charge_id: chargeId, ...(late ? { late_payment: 'accepted' as const } : {}) },
         });
@@ -129,6 +143,8 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
         const row = await trx('orders').select('status', 'charge_id').where({ order_id: orderId }).first();
         return row?.status === 'placed' && (row.charge_id === chargeId || row.charge_id === null);
       });
+      if (changed) await settled(orderId, 'placed', late ? 'late_payment' : 'paid');
+      return placed;
     },
 
     /** LATE_PAYMENT_POLICY=accept: an expired order whose payment arrived late is placed again if its stock
@@ -205,6 +221,7 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
           { signal: ctx.cancellationSignal },
         );
         if (charge.status === 'declined') {
+          metrics?.paymentFailures.inc({ reason: charge.declineCode ?? 'card_declined' });
           throw ApplicationFailure.nonRetryable(`payment declined: ${charge.declineCode ?? 'card_declined'}`, 'PaymentDeclined', charge.chargeId);
         }
         // A charge voided or refunded already (e.g. a saga Reset after a cancel) pays for nothing: say pending,
@@ -212,6 +229,7 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
         return { status: charge.status === 'succeeded' ? 'succeeded' : 'pending', chargeId: charge.chargeId };
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the saga stopped waiting for the charge');
+        if (!(err instanceof ApplicationFailure)) metrics?.paymentFailures.inc({ reason: err instanceof GatewayRejected ? 'gateway_rejected' : 'gateway_unavailable' });
         throw gatewayFailure(err);
       } finally {
         clearInterval(beat);

@@ -8,11 +8,11 @@
  *   exactly once per event id), then the chunk's offsets are resolved and committed. A crash or rebalance in
  *   the middle of a batch replays at most the unfinished chunk, which the dedupe absorbs.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import { TOPICS } from '../stores/kafka/topics';
-import { firstFetchAfterJoin } from '../stores/kafka/client';
+import { ConsumerLifecycle, type BatchTools, type ConsumerMetrics } from '../stores/kafka/consumer';
 import { AnalyticsEvent, parseAnalyticsEvent } from './model';
 import { CategoryLookup, translateOrderEvents } from './orders';
 import type { AnalyticsPipeline } from './pipeline';
@@ -27,10 +27,11 @@ export interface AnalyticsConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** Tests: called after a chunk was applied and before its offsets are resolved (throwing simulates a crash). */
   afterChunkApplied?: (events: AnalyticsEvent[]) => Promise<void> | void;
+  metrics?: ConsumerMetrics;
 }
 
 export class AnalyticsConsumer {
-  private consumer: Consumer | undefined;
+  private readonly lifecycle: ConsumerLifecycle;
   private readonly categories: CategoryLookup;
   /** Counters for logs and the benchmark. */
   events = 0;
@@ -39,7 +40,7 @@ export class AnalyticsConsumer {
   lastLagMs = 0;
 
   constructor(
-    private readonly kafka: Kafka,
+    kafka: Kafka,
     private readonly producer: Producer,
     mysql: Knex,
     readonly pipeline: AnalyticsPipeline,
@@ -47,44 +48,53 @@ export class AnalyticsConsumer {
     private readonly opts: AnalyticsConsumerOptions,
   ) {
     this.categories = new CategoryLookup(mysql);
+    const { groupId, fromBeginning, metrics } = opts;
+    this.lifecycle = new ConsumerLifecycle(
+      kafka,
+      log,
+      {
+        name: 'analytics',
+        groupId,
+        fromBeginning,
+        metrics,
+        topics: [TOPICS.analytics.name, TOPICS.orders.name],
+        consumer: { maxWaitTimeInMs: 200, maxBytesPerPartition: 4 * 1024 * 1024 },
+        run: { autoCommitInterval: 1000, partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 2 },
+      },
+      (p, t) => this.onBatch(p, t),
+    );
   }
 
   /** Resolves once the group is joined and the first fetch has fixed the starting offsets. */
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 200, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
-    this.consumer = consumer;
-    const ready = firstFetchAfterJoin(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [TOPICS.analytics.name, TOPICS.orders.name], fromBeginning: this.opts.fromBeginning });
-    await consumer.run({ eachBatchAutoResolve: false, autoCommitInterval: 1000, partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 2, eachBatch: (p) => this.onBatch(p) });
-    await ready;
+    await this.lifecycle.start();
     this.log.info({ groupId: this.opts.groupId }, 'analytics consumer running');
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    this.consumer = undefined;
+    await this.lifecycle.stop();
   }
 
-  private async onBatch(p: EachBatchPayload): Promise<void> {
+  private async onBatch(p: EachBatchPayload, tools: BatchTools): Promise<void> {
     const { batch, isRunning, isStale } = p;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
-    if (batch.topic === TOPICS.orders.name) await this.onOrders(p);
-    else await this.onAnalytics(p);
+    if (batch.topic === TOPICS.orders.name) await this.onOrders(p, tools);
+    else await this.onAnalytics(p, tools);
   }
 
-  private async onOrders({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
+  private async onOrders({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload, { done }: BatchTools): Promise<void> {
     const events = await translateOrderEvents(batch.messages.map((m) => m.value), this.categories);
     if (events.length > 0) {
       await this.producer.send({ topic: TOPICS.analytics.name, acks: -1, messages: events.map((e) => ({ key: e.user_id ?? 'anonymous', value: JSON.stringify(e) })) });
       this.translated += events.length;
     }
     resolveOffset(batch.lastOffset());
+    done(batch.messages);
     await commitOffsetsIfNecessary();
     await heartbeat();
   }
 
-  private async onAnalytics({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onAnalytics({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload, { done }: BatchTools): Promise<void> {
     const size = this.opts.chunkSize ?? 500;
     for (let i = 0; i < batch.messages.length; i += size) {
       if (!isRunning() || isStale()) return;
@@ -103,6 +113,7 @@ export class AnalyticsConsumer {
       await this.pipeline.process(events);
       await this.opts.afterChunkApplied?.(events);
       resolveOffset(chunk[chunk.length - 1]!.offset);
+      done(chunk);
       await commitOffsetsIfNecessary();
       await heartbeat();
       this.events += chunk.length;

@@ -12,10 +12,12 @@ import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, requireJsonBody, routeNotFound, unavailableStores } from './errors';
 import { shedWhenOverloaded } from './load-shedding';
+import { scrapeWithToken } from './metrics';
 import { methodNotAllowed, optionsHandler } from './methods';
 import { buildDocument } from './openapi';
 import { paymentsRouter } from './routes/payments';
 import { ROUTERS } from './routers';
+import { traceRequests } from './tracing';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -23,6 +25,7 @@ export function createApp(deps: ApiDeps): Express {
   app.set('trust proxy', deps.cfg.TRUST_PROXY); // whose X-Forwarded-For to believe (TRUST_PROXY)
   app.set('query parser', 'simple'); // no nested objects from ?a[b]=c: query values are strings or arrays
   app.use(helmet());
+  app.use(traceRequests());
   app.use(
     pinoHttp({
       logger,
@@ -50,6 +53,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(paymentsRouter(deps));
   app.use(express.json({ limit: deps.cfg.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(requireJsonBody);
+  app.get('/metrics', scrapeWithToken(deps.metrics, deps.cfg.METRICS_TOKEN));
   app.use(authenticate(deps.tokens, deps.stores.mysql));
 
   for (const router of ROUTERS) app.use(router(deps));

@@ -1,4 +1,5 @@
 /** Prometheus metrics (prom-client): request latency by route, orders by outcome, plus Node's defaults. */
+import { timingSafeEqual } from 'node:crypto';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 
@@ -17,6 +18,13 @@ export class ApiMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  /** Buyers refused for stock (409 out_of_stock): the flash sale's losers, or a catalog that runs dry. */
+  readonly stockRefusals = new Counter({
+    name: 'shopflow_stock_refusals_total',
+    help: '409 out_of_stock answers, by route (orders, checkout)',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -32,4 +40,15 @@ export class ApiMetrics {
       next();
     };
   }
+}
+
+/** GET /metrics with Prometheus's scrape credential (METRICS_TOKEN, compared in constant time) answers here,
+ * before the bearer-token authentication (it is no JWT); anything else goes on to the admin-only route. */
+export function scrapeWithToken(metrics: ApiMetrics, token: string | undefined): RequestHandler {
+  const want = token ? Buffer.from(`Bearer ${token}`) : undefined;
+  return (req, res, next) => {
+    const given = Buffer.from(req.headers.authorization ?? '');
+    if (!want || given.length !== want.length || !timingSafeEqual(given, want)) return next();
+    metrics.registry.metrics().then((text) => void res.type(metrics.registry.contentType).send(text), next);
+  };
 }

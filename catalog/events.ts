@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DomainEvent } from '../outbox/outbox';
 import { TOPICS } from '../stores/kafka/topics';
+import { currentTraceparent } from '../telemetry/tracing';
 
 export interface PendingEvent {
   topic: string;
@@ -15,9 +16,10 @@ export interface PendingEvent {
 export async function enqueueEvents(trx: Knex.Transaction, events: PendingEvent[]): Promise<void> {
   if (events.length === 0) return;
   const occurred = new Date().toISOString();
+  const traceContext = currentTraceparent();
   const rows = events.map((e) => {
     const event: DomainEvent = { event_id: randomUUID(), type: e.type, occurred_at: occurred, data: e.data };
-    return { event_id: event.event_id, topic: e.topic, msg_key: e.key, payload: JSON.stringify(event) };
+    return { event_id: event.event_id, topic: e.topic, msg_key: e.key, payload: JSON.stringify(event), trace_context: traceContext };
   });
   for (let i = 0; i < rows.length; i += 500) await trx('outbox').insert(rows.slice(i, i + 500));
 }

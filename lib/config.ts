@@ -82,6 +82,23 @@ const schema = z.object({
   RECONCILE_GRACE: duration.default(2 * 60_000),
   /** The worker process's Prometheus endpoint (/metrics); 0 turns it off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Metrics (issue 15; stack/components/prometheus.sh scrapes these ports; 0 turns one off): the Temporal SDK's
+   * own worker metrics (task latencies, slots, sticky cache) served by the SDK in the worker process, and each
+   * Kafka consumer process's /metrics. */
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  SEARCH_INDEXER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9466),
+  NOTIFIER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9467),
+  ANALYTICS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9468),
+  /** A bearer that may read the API's /metrics besides an admin token (Prometheus's scrape credential). */
+  METRICS_TOKEN: z.string().min(16).optional(),
+  /** Tracing (OpenTelemetry, lib/tracing.ts): spans of every process exported over OTLP/HTTP to this endpoint
+   * (Jaeger on the native stack), service names `${OTEL_SERVICE_NAME}-api`, `-worker`, ...; OTEL_SDK_DISABLED=true
+   * turns it off. An unreachable collector only drops spans (bounded queue, short export timeout). */
+  OTEL_SDK_DISABLED: flag('0'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().default('http://127.0.0.1:4318'),
+  OTEL_SERVICE_NAME: z.string().min(1).default('shopflow'),
+  /** Fraction of new traces recorded (parent-based: a continued trace follows its parent's decision). */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
   /** The simulated gateway's ledger (charges, refunds, webhook outbox): a SQLite file, relative to the working
    * directory (the repo for `npm start`). */
   PAYMENT_GATEWAY_DB: z.string().min(1).default('.stack/data/gateway/gateway.sqlite'),
@@ -252,6 +269,7 @@ function refuseUnsafeOutsideDevMode(cfg: Config): void {
     if (cfg[name].startsWith('dev-only')) throw new Error(`${name} is the public dev-only default: set a secret of your own (or SHOPFLOW_DEV_MODE=1 for local development)`);
     if (cfg[name].length < 32) throw new Error(`${name} must be at least 32 characters (e.g. openssl rand -base64 48)`);
   }
+  if (cfg.METRICS_TOKEN?.startsWith('dev-only')) throw new Error('METRICS_TOKEN is the public dev-only default: set a secret of your own (or SHOPFLOW_DEV_MODE=1 for local development)');
   if (cfg.PAYMENT_GATEWAY === 'simulator') {
     throw new Error('PAYMENT_GATEWAY=simulator (test payment methods, every order free) is allowed only with SHOPFLOW_DEV_MODE=1');
   }

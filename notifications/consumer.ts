@@ -6,11 +6,11 @@
  * anywhere re-reads at most what it had not committed, and re-storing it changes nothing (the unique key on
  * source event and recipient): exactly one notification per change, whatever is redelivered.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import { TOPICS } from '../stores/kafka/topics';
-import { firstFetchAfterJoin } from '../stores/kafka/client';
+import { ConsumerLifecycle, type BatchTools, type ConsumerMetrics } from '../stores/kafka/consumer';
 import { customerDraft, notifies, NotificationDraft, OrderEvent, parseOrderEvent, SELLER_NEW_ORDER, sellerCancelDrafts, sellerDrafts } from './model';
 import type { NotificationRepository } from './repository';
 
@@ -26,36 +26,34 @@ export interface NotificationConsumerOptions {
   /** Test hook: runs after a chunk is stored and before its offsets are resolved; throwing here is a crash
    * between storing and committing. */
   beforeCommit?: (info: { inserted: number; messages: number }) => Promise<void>;
+  metrics?: ConsumerMetrics;
 }
 
 export class NotificationConsumer {
-  private consumer: Consumer | undefined;
+  private readonly lifecycle: ConsumerLifecycle;
   /** Counters for logs and tests. */
   events = 0;
   stored = 0;
   skipped = 0;
 
   constructor(
-    private readonly kafka: Kafka,
+    kafka: Kafka,
     private readonly mysql: Knex,
     private readonly repo: NotificationRepository,
     private readonly log: Logger,
     private readonly opts: NotificationConsumerOptions,
-  ) {}
+  ) {
+    const { groupId, fromBeginning, metrics } = opts;
+    this.lifecycle = new ConsumerLifecycle(kafka, log, { name: 'notifier', groupId, fromBeginning, metrics, topics: [TOPICS.orders.name], run: { autoCommit: true } }, (p, t) => this.onBatch(p, t));
+  }
 
   /** Resolves once the group is joined and the first fetch has fixed the starting offsets. */
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3000 });
-    this.consumer = consumer;
-    const ready = firstFetchAfterJoin(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [TOPICS.orders.name], fromBeginning: this.opts.fromBeginning });
-    await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch: (p) => this.onBatch(p) });
-    await ready;
+    await this.lifecycle.start();
     this.log.info({ groupId: this.opts.groupId }, 'notifier consuming order events');
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload, { done }: BatchTools): Promise<void> {
     const size = this.opts.chunkSize ?? 100;
     for (let i = 0; i < batch.messages.length; i += size) {
       if (!isRunning() || isStale()) return;
@@ -63,6 +61,7 @@ export class NotificationConsumer {
       const inserted = await this.handle(chunk, batch.partition);
       await this.opts.beforeCommit?.({ inserted, messages: chunk.length });
       resolveOffset(chunk[chunk.length - 1]!.offset);
+      done(chunk);
       await commitOffsetsIfNecessary();
       await heartbeat();
       if (inserted > 0) this.opts.onStored?.(inserted);
@@ -123,7 +122,6 @@ export class NotificationConsumer {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    this.consumer = undefined;
+    await this.lifecycle.stop();
   }
 }

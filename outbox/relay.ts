@@ -1,12 +1,16 @@
 import type { Knex } from 'knex';
 import type { Producer } from 'kafkajs';
 import type { Logger } from '../lib/logger';
+import { contextFrom, endSpan, headersOf, SpanKind, tracer } from '../telemetry/tracing';
+import type { OutboxMetrics } from './metrics';
 
 interface OutboxRow {
   id: number;
   topic: string;
   msg_key: string;
   payload: string;
+  created_at: Date;
+  trace_context: string | null;
 }
 
 /**
@@ -28,6 +32,8 @@ export class OutboxRelay {
     private readonly batchSize = 500,
     /** Published rows older than this are deleted (Kafka keeps the events; the table stays small). */
     private readonly retentionMs = 24 * 60 * 60_000,
+    /** Lag and counts (the worker's /metrics). */
+    private readonly metrics?: OutboxMetrics,
   ) {}
 
   start(): void {
@@ -74,29 +80,48 @@ export class OutboxRelay {
    * search) waits for this transaction, which lasts as long as the Kafka send retries (up to a minute while the
    * broker is down). That was the Kafka outage's 500s: the API's MySQL pool filled with inserts waiting on the
    * relay's lock. Read committed locks only the claimed rows; SKIP LOCKED still splits them between relays. */
+  private observe(rows: OutboxRow[]): void {
+    if (!this.metrics) return;
+    const now = Date.now();
+    for (const r of rows) {
+      this.metrics.published.inc({ topic: r.topic });
+      this.metrics.lag.observe(Math.max(0, (now - new Date(r.created_at).getTime()) / 1000));
+    }
+  }
+
   async publishBatch(): Promise<number> {
     this.running = true;
     try {
       return await this.mysql.transaction(async (trx) => {
         const rows: OutboxRow[] = await trx('outbox')
-          .select('id', 'topic', 'msg_key', 'payload')
+          .select('id', 'topic', 'msg_key', 'payload', 'created_at', 'trace_context')
           .whereNull('published_at')
           .orderBy('id')
           .limit(this.batchSize)
           .forUpdate()
           .skipLocked();
         if (rows.length === 0) return 0;
-        const byTopic = new Map<string, { key: string; value: string }[]>();
-        for (const r of rows) {
+        // A row written inside a trace is published in a span of that trace, whose context rides in the
+        // message's headers for the consumers to continue.
+        const spans = rows.map((r) => (r.trace_context ? tracer().startSpan(`${r.topic} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': r.topic, 'messaging.message.id': r.msg_key } }, contextFrom({ traceparent: r.trace_context })) : undefined));
+        const byTopic = new Map<string, { key: string; value: string; headers?: Record<string, string> }[]>();
+        rows.forEach((r, i) => {
           const list = byTopic.get(r.topic) ?? [];
-          list.push({ key: r.msg_key, value: r.payload });
+          list.push({ key: r.msg_key, value: r.payload, ...(spans[i] ? { headers: headersOf(spans[i]!) } : {}) });
           byTopic.set(r.topic, list);
-        }
-        await this.producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         });
+        try {
+          await this.producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
+        } catch (err) {
+          for (const span of spans) if (span) endSpan(span, err);
+          throw err;
+        }
         await trx('outbox').whereIn('id', rows.map((r) => r.id)).update({ published_at: trx.fn.now(3) });
+        for (const span of spans) if (span) endSpan(span);
+        this.observe(rows);
         return rows.length;
       }, { isolationLevel: 'read committed' });
     } finally {

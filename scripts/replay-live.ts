@@ -8,9 +8,9 @@
  */
 import { existsSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { config } from '../lib/config';
-import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH } from '../workers/order-worker';
+import { bundleWorkflows, WORKFLOW_BUNDLE_PATH } from '../workers/order-worker';
 
 const DEFAULT_QUERY = `(WorkflowType = 'orderWorkflow' OR WorkflowType = 'latePaymentWorkflow') AND ExecutionStatus = 'Running'`;
 
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
   const workflowBundle = existsSync(WORKFLOW_BUNDLE_PATH)
     ? { codePath: WORKFLOW_BUNDLE_PATH }
-    : await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+    : await bundleWorkflows();
   let replayed = 0;
   let failed = 0;
   const histories = client.workflow.list({ query, pageSize: 100 }).intoHistories({ concurrency: 5 });

@@ -17,7 +17,7 @@ export SHOPFLOW_DEV_MODE=${SHOPFLOW_DEV_MODE:-1}
 
 # Build unless dist/ is newer than every source file (a second start then skips it).
 stamp=dist/workflow-bundle.js
-if [ ! -f "$stamp" ] || [ -n "$(find api workflows activities workers orders outbox payments stores users carts catalog search analytics recommendations notifications lib scripts package-lock.json tsconfig.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find api workflows activities workers orders outbox payments stores users carts catalog search analytics recommendations notifications lib telemetry scripts package-lock.json tsconfig.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
   say "building (tsc + workflow bundle)"
   npm run --silent build
 else
@@ -56,6 +56,8 @@ shopflow is running
   API                 http://127.0.0.1:$PORT      (docs: http://127.0.0.1:$PORT/docs, readiness: /readyz)
   Temporal Web UI     http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}     (each order's saga under its order id)
   Mailpit             ${MAILPIT_URL:-http://127.0.0.1:8025}     (the notifications' e-mails)
+  Prometheus          ${PROMETHEUS_URL:-http://127.0.0.1:9090}     (dashboard: /consoles/shopflow.html, targets: /targets)
+  Jaeger              ${JAEGER_URL:-http://127.0.0.1:16686}    (traces: /api/traces?service=shopflow-api; OTLP ${OTEL_EXPORTER_OTLP_ENDPOINT:-})
   payment simulator   http://127.0.0.1:${PAYMENT_GATEWAY_PORT:-4010}
   logs                $LOG_DIR
 $demo

@@ -6,14 +6,14 @@
  * the newest state wins, an older read is refused by the engine as stale, and a sold-out item
  * (`in_stock: false`) leaves the results until it is restocked.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
 import type { Db } from 'mongodb';
 import type { Logger } from '../lib/logger';
 import { ItemDetailsStore } from '../catalog/details';
 import { ItemExtras, ItemRow, ITEM_COLUMNS } from '../catalog/model';
 import { TOPICS } from '../stores/kafka/topics';
-import { firstFetchAfterJoin } from '../stores/kafka/client';
+import { ConsumerLifecycle, type BatchTools, type ConsumerMetrics } from '../stores/kafka/consumer';
 import type { ItemDocument } from '../stores/search/mapping';
 import type { SearchPort, VersionedDocument } from '../stores/search/port';
 
@@ -112,6 +112,7 @@ export interface IndexerConsumerOptions {
   groupId: string;
   /** A new group reads the topics from the start (a production indexer) or only what comes next (tests). */
   fromBeginning: boolean;
+  metrics?: ConsumerMetrics;
 }
 
 /** True for an `item.deleted` event. */
@@ -138,27 +139,24 @@ export function itemIdOf(value: Buffer | null, key: Buffer | null): string | und
 
 /** The Kafka side: a consumer group of its own on shopflow.items and shopflow.inventory. */
 export class SearchIndexConsumer {
-  private consumer: Consumer | undefined;
+  private readonly lifecycle: ConsumerLifecycle;
   /** Event time to indexed, of the latest batch (ms), and counters, for logs and the benchmark. */
   lastLagMs = 0;
   batches = 0;
   events = 0;
 
-  constructor(private readonly kafka: Kafka, private readonly indexer: SearchIndexer, private readonly log: Logger, private readonly opts: IndexerConsumerOptions) {}
+  constructor(kafka: Kafka, private readonly indexer: SearchIndexer, private readonly log: Logger, private readonly opts: IndexerConsumerOptions) {
+    const { groupId, fromBeginning, metrics } = opts;
+    this.lifecycle = new ConsumerLifecycle(kafka, log, { name: 'search-indexer', groupId, fromBeginning, metrics, topics: [TOPICS.items.name, TOPICS.inventory.name] }, (p, t) => this.onBatch(p, t));
+  }
 
   /** Resolves once the group is joined and the first fetch has fixed the starting offsets. */
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3000 });
-    this.consumer = consumer;
-    const ready = firstFetchAfterJoin(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [TOPICS.items.name, TOPICS.inventory.name], fromBeginning: this.opts.fromBeginning });
-    await consumer.run({ eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
-    await ready;
+    await this.lifecycle.start();
     this.log.info({ groupId: this.opts.groupId }, 'search indexer consuming');
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload, { done }: BatchTools): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const ids = new Set<string>();
     const deleted = new Set<string>();
@@ -173,6 +171,7 @@ export class SearchIndexConsumer {
     const report = await this.indexer.sync([...ids]);
     await this.indexer.removeDeleted([...deleted]);
     resolveOffset(batch.lastOffset());
+    done(batch.messages);
     await heartbeat();
     this.batches += 1;
     this.events += batch.messages.length;
@@ -181,7 +180,6 @@ export class SearchIndexConsumer {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    this.consumer = undefined;
+    await this.lifecycle.stop();
   }
 }

@@ -5,12 +5,12 @@
 #   stack.sh down                stop what this stack started (data stays in $SHOPFLOW_STATE/data)
 #   stack.sh env                 the connection settings, as shell exports
 # A component whose URL is set in the environment (MYSQL_URL, REDIS_URL, TEMPORAL_ADDRESS, KAFKA_BROKERS,
-# CASSANDRA_CONTACT_POINTS, MONGO_URL, SEARCH_URL, SMTP_HOST for Mailpit), or whose server already answers,
-# is used as it is.
+# CASSANDRA_CONTACT_POINTS, MONGO_URL, SEARCH_URL, SMTP_HOST for Mailpit, PROMETHEUS_URL, JAEGER_URL), or whose
+# server already answers, is used as it is.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-COMPONENTS=(mariadb redis temporal kafka cassandra ferretdb opensearch mailpit)
+COMPONENTS=(mariadb redis temporal kafka cassandra ferretdb opensearch mailpit prometheus jaeger)
 for c in "${COMPONENTS[@]}"; do source "$STACK_DIR/components/$c.sh" 2>/dev/null || { echo "stack: missing stack/components/$c.sh" >&2; exit 1; }; done
 
 # is_external COMPONENT: the user pointed us at their own server for it (its variable is set).
@@ -76,6 +76,11 @@ export TEMPORAL_CLI=${TEMPORAL_CLI:-$SHOPFLOW_CACHE/bin/temporal}
 export SMTP_HOST=${SMTP_HOST:-$SMTP_HOST_DEFAULT}
 export SMTP_PORT=${SMTP_PORT}
 export MAILPIT_URL=${MAILPIT_URL:-$MAILPIT_URL_DEFAULT}
+export PROMETHEUS_URL=${PROMETHEUS_URL:-$PROMETHEUS_URL_DEFAULT}
+export PROMETHEUS_TARGETS_DIR=${PROMETHEUS_TARGETS_DIR}
+export METRICS_TOKEN=${METRICS_TOKEN}
+export JAEGER_URL=${JAEGER_URL:-$JAEGER_URL_DEFAULT}
+export OTEL_EXPORTER_OTLP_ENDPOINT=${OTEL_EXPORTER_OTLP_ENDPOINT:-$OTEL_EXPORTER_OTLP_ENDPOINT_DEFAULT}
 EOV
 }
 

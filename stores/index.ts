@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import type { MongoClient } from 'mongodb';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { Client as TemporalClient, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { logger } from '../lib/logger';
@@ -37,7 +38,8 @@ export async function connectTemporal(cfg: Config, lazy = false): Promise<Tempor
   const connection = lazy
     ? Connection.lazy({ ...options, interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))] })
     : await Connection.connect(options);
-  return new TemporalClient({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+  // Starting a saga carries the caller's trace into the workflow's headers (a no-op without tracing).
+  return new TemporalClient({ connection, namespace: cfg.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
 }
 
 export interface ConnectOptions {

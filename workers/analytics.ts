@@ -12,10 +12,16 @@ import { createKafka, createProducer, ensureTopics } from '../stores/kafka/clien
 import { AnalyticsConsumer } from '../analytics/consumer';
 import { AnalyticsPipeline } from '../analytics/pipeline';
 import { pipelineSettings } from '../analytics/settings';
+import { ConsumerMetrics } from '../stores/kafka/consumer';
+import { MetricsServer } from '../telemetry/metrics-server';
+import { initTracing } from '../telemetry/tracing';
 
 async function main(): Promise<void> {
   const cfg = config();
+  const tracing = initTracing(cfg, 'analytics');
   const log = logger.child({ component: 'analytics' });
+  const metrics = new MetricsServer();
+  await metrics.listen(cfg.ANALYTICS_METRICS_PORT);
   const mysql = createMysql(cfg.MYSQL_URL, 5);
   const redis = createRedis(cfg.REDIS_URL);
   const cassandra = cfg.ANALYTICS_RAW_LOG ? createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE) : undefined;
@@ -24,7 +30,7 @@ async function main(): Promise<void> {
   const producer = await createProducer(kafka);
 
   const pipeline = new AnalyticsPipeline(redis, cassandra, pipelineSettings(cfg));
-  const consumer = new AnalyticsConsumer(kafka, producer, mysql, pipeline, log, { groupId: cfg.ANALYTICS_GROUP, fromBeginning: true });
+  const consumer = new AnalyticsConsumer(kafka, producer, mysql, pipeline, log, { groupId: cfg.ANALYTICS_GROUP, fromBeginning: true, metrics: new ConsumerMetrics(metrics.registry) });
   await consumer.start();
   const report = setInterval(() => {
     if (consumer.events > 0) log.info({ events: consumer.events, applied: pipeline.applied, duplicates: pipeline.duplicates, translated: consumer.translated, skipped: consumer.skipped, lagMs: consumer.lastLagMs }, 'analytics progress');
@@ -37,7 +43,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'analytics stopping');
     clearInterval(report);
     await consumer.stop();
-    await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra?.shutdown()]);
+    await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra?.shutdown(), metrics.close(), tracing.shutdown()]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,10 +1,12 @@
 /**
  * The worker process: the order saga's Temporal worker (with the reconciler's activity, which its Temporal
  * Schedule runs), the saga and archive sweepers' activities (their Schedules run them too), the outbox relay
- * that publishes its events to Kafka, and a Prometheus endpoint.
+ * that publishes its events to Kafka, and Prometheus endpoints (the app's on WORKER_METRICS_PORT, the Temporal
+ * SDK's on TEMPORAL_METRICS_PORT). Traces (telemetry/tracing.ts): the workflows, activities and outbox
+ * publications continue the API's trace.
  * Stops cleanly on SIGTERM/SIGINT (running activities finish, the relay commits its batch).
  */
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { SagaSweeper } from './saga-sweeper';
 import { ArchiveSweeper } from './archive-sweeper';
@@ -22,22 +24,28 @@ import { Reconciler, reconcilerSettingsFrom } from '../orders/reconciler';
 import { ensureSchedules } from '../orders/schedules';
 import { WorkerMetrics } from './metrics-server';
 import { requireSearchAttributes } from './search-attributes-check';
+import { initTracing } from '../telemetry/tracing';
 
 async function main(): Promise<void> {
   const cfg = config();
+  const tracing = initTracing(cfg, 'worker');
+  // The SDK's worker metrics (task latencies, slots, sticky cache, ...) in the Prometheus format.
+  Runtime.install({
+    ...(cfg.TEMPORAL_METRICS_PORT > 0 ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${cfg.TEMPORAL_METRICS_PORT}`, useSecondsForDurations: true } } } } : {}),
+  });
   const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX);
   const redis = createRedis(cfg.REDIS_URL);
   const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE);
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-worker`);
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
-  const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL, 500, cfg.OUTBOX_RETENTION);
+  const metrics = new WorkerMetrics(mysql);
+  const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL, 500, cfg.OUTBOX_RETENTION, metrics.outbox);
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
   await requireSearchAttributes(client, cfg.TEMPORAL_NAMESPACE);
   const gateway = new HttpPaymentGateway(cfg.PAYMENT_GATEWAY_URL);
   const archive = new OrderArchive(cassandra, mysql);
-  const metrics = new WorkerMetrics();
   const reconciler = new Reconciler(mysql, redis, client, gateway, archive, reconcilerSettingsFrom(cfg), logger);
   // The sweepers run as Temporal Schedules (one of each whatever the number of workers), not on timers here.
   const sweepers = {
@@ -56,6 +64,8 @@ async function main(): Promise<void> {
     reconciler,
     sweepers,
     repairs: metrics.repairs,
+    metrics: metrics.saga,
+    tracing,
     activitySlots: cfg.MYSQL_POOL_MAX,
     paymentSlots: cfg.PAYMENT_ACTIVITY_SLOTS,
   };
@@ -74,6 +84,7 @@ async function main(): Promise<void> {
   await Promise.all([worker.run(), paymentsWorker.run()]); // resolve after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
   await relay.stop();
   await metrics.close();
+  await tracing.shutdown();
   await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra.shutdown(), connection.close(), client.connection.close()]);
   logger.info('order worker stopped');
 }

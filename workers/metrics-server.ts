@@ -1,37 +1,28 @@
 /**
- * The worker process's Prometheus endpoint: GET /metrics on WORKER_METRICS_PORT (loopback), with the
- * reconciler's repairs and Node's defaults.
+ * The worker process's Prometheus endpoint: GET /metrics on WORKER_METRICS_PORT (loopback), with the saga's
+ * outcomes, latency and payment failures (activities/metrics.ts), the outbox relay's lag and backlog
+ * (outbox/metrics.ts), the reconciler's repairs and Node's defaults. The Temporal SDK's own worker metrics are
+ * served by the SDK on TEMPORAL_METRICS_PORT (workers/main.ts).
  */
-import { createServer, type Server } from 'node:http';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Knex } from 'knex';
+import { Counter } from 'prom-client';
+import { SagaMetrics } from '../activities/metrics';
+import { OutboxMetrics } from '../outbox/metrics';
+import { MetricsServer } from '../telemetry/metrics-server';
 
-export class WorkerMetrics {
-  readonly registry = new Registry();
+export class WorkerMetrics extends MetricsServer {
   readonly repairs = new Counter({
     name: 'shopflow_reconciler_repairs_total',
     help: 'Drift the reconciler repaired (refunded, voided, order_canceled, saga_resumed) or left for a person (attention)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
-  private server: Server | undefined;
+  readonly saga = new SagaMetrics(this.registry);
+  readonly outbox: OutboxMetrics | undefined;
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
-  }
-
-  listen(port: number, host = '127.0.0.1'): Promise<void> {
-    if (port === 0) return Promise.resolve();
-    this.server = createServer(async (req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': this.registry.contentType }).end(await this.registry.metrics());
-    });
-    return new Promise((resolve, reject) => this.server!.once('error', reject).listen(port, host, () => resolve()));
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  /** With MySQL, the outbox's backlog is read at each scrape. */
+  constructor(mysql?: Knex) {
+    super();
+    this.outbox = mysql ? new OutboxMetrics(this.registry, mysql) : undefined;
   }
 }

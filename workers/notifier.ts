@@ -10,14 +10,20 @@ import { logger } from '../lib/logger';
 import { createMysql } from '../stores/mysql/client';
 import { createKafka, ensureTopics } from '../stores/kafka/client';
 import { createNotifier } from '../notifications/notifier';
+import { ConsumerMetrics } from '../stores/kafka/consumer';
+import { MetricsServer } from '../telemetry/metrics-server';
+import { initTracing } from '../telemetry/tracing';
 
 async function main(): Promise<void> {
   const cfg = config();
+  const tracing = initTracing(cfg, 'notifier');
   const log = logger.child({ component: 'notifier' });
+  const metrics = new MetricsServer();
+  await metrics.listen(cfg.NOTIFIER_METRICS_PORT);
   const mysql = createMysql(cfg.MYSQL_URL, 10);
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-notifier`);
   await ensureTopics(kafka);
-  const notifier = createNotifier(cfg, mysql, kafka, log);
+  const notifier = createNotifier(cfg, mysql, kafka, log, { consumer: { metrics: new ConsumerMetrics(metrics.registry) } });
   await notifier.start();
   log.info({ channel: notifier.channel.name, groupId: cfg.NOTIFICATIONS_GROUP }, 'notifier running');
 
@@ -31,7 +37,7 @@ async function main(): Promise<void> {
     try {
       await notifier.stop();
     } finally {
-      await mysql.destroy().catch(() => undefined);
+      await Promise.allSettled([mysql.destroy(), metrics.close(), tracing.shutdown()]);
     }
     process.exit(0);
   };

@@ -9,8 +9,10 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, WorkerOpti
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Client as CassandraClient } from 'cassandra-driver';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { createOrderActivities } from '../activities/order-activities';
 import { paymentsQueueOf } from '../workflows/task-queues';
+import { initTracing, type Tracing } from '../telemetry/tracing';
 import { createNoopActivities } from '../activities/noop-activities';
 import { createReconcilerActivities, type RepairCounter } from '../activities/reconciler-activities';
 import type { Reconciler } from '../orders/reconciler';
@@ -18,9 +20,17 @@ import { createSweepActivities } from '../activities/sweep-activities';
 import type { SagaSweeper } from './saga-sweeper';
 import type { ArchiveSweeper } from './archive-sweeper';
 import type { PaymentGateway } from '../payments/gateway';
+import type { SagaMetrics } from '../activities/metrics';
+
+/** Bundles the workflows with their interceptors (when no pre-built bundle is at hand). */
+export function bundleWorkflows() {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH], logger: new DefaultLogger('WARN') });
+}
 
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** The workflow interceptors (OpenTelemetry) every bundle includes. */
+export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('../workflows/interceptors');
 
 export interface OrderWorkerDeps {
   connection: NativeConnection;
@@ -43,14 +53,32 @@ export interface OrderWorkerDeps {
   activitySlots?: number;
   /** Concurrent payment activities (charges and settlements: HTTP calls to the gateway). */
   paymentSlots?: number;
+  /** Order outcomes, saga latency and payment failures (the worker's /metrics). */
+  metrics?: SagaMetrics;
+  /** Where the workflows' spans go (telemetry/tracing.ts); without it they are dropped. */
+  tracing?: Pick<Tracing, 'resource' | 'spanProcessor'>;
 }
+
+/** Tracing off: the sink is still registered (the bundle's interceptors always call it) and drops the spans. */
+const droppedSpans = initTracing({ OTEL_SDK_DISABLED: true, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'shopflow', OTEL_TRACES_SAMPLER_ARG: 1 }, 'worker');
+
+/** The sinks every worker of this bundle registers: the interceptors export the workflows' spans through it. */
+export function workflowSinks(tracing: Pick<Tracing, 'resource' | 'spanProcessor'> = droppedSpans) {
+  return { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
+}
+
+/** Activities continue the trace of the workflow that scheduled them. */
+const tracedActivities: WorkerOptions['interceptors'] = {
+  activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+};
 
 export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
   const workflowSource: Pick<WorkerOptions, 'workflowBundle'> = deps.workflowBundleCode
     ? { workflowBundle: { code: deps.workflowBundleCode } }
     : existsSync(WORKFLOW_BUNDLE_PATH)
       ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
-      : { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) };
+      : { workflowBundle: await bundleWorkflows() };
+  const tracing = deps.tracing ?? droppedSpans;
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
@@ -62,6 +90,9 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
       ...(deps.reconciler ? createReconcilerActivities(deps.reconciler, deps.repairs) : {}),
       ...(deps.sweepers ? createSweepActivities(deps.sweepers.sagas, deps.sweepers.archive) : {}),
     },
+    // Tracing: activities continue the workflow's trace; the workflows' spans leave the sandbox by this sink.
+    interceptors: tracedActivities,
+    sinks: workflowSinks(tracing),
     maxConcurrentActivityTaskExecutions: deps.activitySlots ?? 30,
     maxConcurrentLocalActivityExecutions: deps.activitySlots ?? 30,
     maxConcurrentWorkflowTaskExecutions: 100,
@@ -83,6 +114,7 @@ export async function createPaymentsWorker(deps: OrderWorkerDeps, extra: Partial
     namespace: deps.namespace,
     taskQueue: paymentsQueueOf(deps.taskQueue),
     activities: { chargePayment, settlePayment, refundPayment },
+    interceptors: tracedActivities,
     maxConcurrentActivityTaskExecutions: deps.paymentSlots ?? 100,
     ...extra,
   });

@@ -17,10 +17,16 @@ import { SearchIndexConsumer, SearchIndexer } from '../search/indexer';
 import { createRedis } from '../stores/redis/client';
 import { ItemViewCache } from '../catalog/item-views';
 import { ItemViewEvents } from '../catalog/item-view-events';
+import { ConsumerMetrics } from '../stores/kafka/consumer';
+import { MetricsServer } from '../telemetry/metrics-server';
+import { initTracing } from '../telemetry/tracing';
 
 async function main(): Promise<void> {
   const cfg = config();
+  const tracing = initTracing(cfg, 'search-indexer');
   const log = logger.child({ component: 'search-indexer' });
+  const metrics = new MetricsServer();
+  await metrics.listen(cfg.SEARCH_INDEXER_METRICS_PORT);
   const mysql = createMysql(cfg.MYSQL_URL, 10);
   const mongo = createMongo(cfg.MONGO_URL);
   await mongo.connect();
@@ -31,7 +37,7 @@ async function main(): Promise<void> {
 
   const indexer = new SearchIndexer(mysql, mongo.db(), search, log);
   if (process.argv.includes('--reindex')) log.info(await indexer.reindexAll(), 'reindexed every item');
-  const consumer = new SearchIndexConsumer(kafka, indexer, log, { groupId: cfg.SEARCH_INDEXER_GROUP, fromBeginning: true });
+  const consumer = new SearchIndexConsumer(kafka, indexer, log, { groupId: cfg.SEARCH_INDEXER_GROUP, fromBeginning: true, metrics: new ConsumerMetrics(metrics.registry) });
   await consumer.start();
   const redis = createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT });
   const itemCache = new ItemViewEvents(kafka, new ItemViewCache(redis, cfg.ITEM_VIEW_TTL), log, cfg.ITEM_CACHE_GROUP);
@@ -53,7 +59,7 @@ async function main(): Promise<void> {
     clearInterval(reconcile);
     await consumer.stop();
     await itemCache.stop();
-    await Promise.allSettled([mysql.destroy(), mongo.close(), search.close(), redis.quit()]);
+    await Promise.allSettled([mysql.destroy(), mongo.close(), search.close(), redis.quit(), metrics.close(), tracing.shutdown()]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

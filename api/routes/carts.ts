@@ -203,6 +203,7 @@ export function cartsRouter(deps: ApiDeps): Router {
           const result = await deps.orders.place({ userId, lines, paymentMethod: body.payment_method, idempotencyKey: key, shippingAddress, exemptFromLimits: req.principal?.role === 'admin' });
           deps.metrics.orders.inc({ outcome: result.kind });
           if (result.kind === 'out_of_stock') {
+            deps.metrics.stockRefusals.inc({ route: 'checkout' });
             throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock; the cart is unchanged', { order_id: result.orderId, items: result.shortages });
           }
           if (!result.replayed) await carts.removeOrdered(userId, result.order.items);

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
 import type { ApiDeps } from '../deps';
 import { z } from '../openapi';
@@ -40,11 +41,19 @@ export function healthRouter(deps: ApiDeps): Router {
   });
   r.get('/metrics', async (req, res, next) => {
     try {
-      requireRole(req, 'admin');
+      if (!scrapeTokenMatches(req.headers.authorization, deps.cfg.METRICS_TOKEN)) requireRole(req, 'admin');
       res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
     } catch (err) {
       next(err);
     }
   });
   return r;
+}
+
+/** Prometheus's scrape credential (METRICS_TOKEN), compared in constant time. */
+function scrapeTokenMatches(header: string | undefined, token: string | undefined): boolean {
+  if (!token || !header?.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice(7));
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
 }

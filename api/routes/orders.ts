@@ -90,6 +90,7 @@ export function ordersRouter(deps: ApiDeps): Router {
         const result = await deps.orders.place({ userId: body.user_id, lines: body.items, paymentMethod: body.payment_method, idempotencyKey: key, shippingAddress, exemptFromLimits: requirePrincipal(req).role === 'admin' });
         deps.metrics.orders.inc({ outcome: result.kind });
         if (result.kind === 'out_of_stock') {
+          deps.metrics.stockRefusals.inc({ route: 'orders' });
           throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock', { ...(result.orderId ? { order_id: result.orderId } : {}), items: result.shortages });
         }
         if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');

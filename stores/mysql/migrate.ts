@@ -9,6 +9,7 @@ import * as notificationsByOrder from './migrations/021_notifications_by_order';
 import * as itemListing from './migrations/030_item_listing';
 import * as shippingAddresses from './migrations/031_shipping_addresses';
 import * as security from './migrations/040_security';
+import * as outboxTraceContext from './migrations/045_outbox_trace_context';
 import * as shipments from './migrations/050_shipments';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '030_item_listing': itemListing,
   '031_shipping_addresses': shippingAddresses,
   '040_security': security,
+  '045_outbox_trace_context': outboxTraceContext,
   '050_shipments': shipments,
 };
 

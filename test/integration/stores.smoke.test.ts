@@ -8,7 +8,7 @@ import { loadConfig } from '../../lib/config';
 import { connectStores, checkReadiness, Stores } from '../../stores';
 import { TOPICS } from '../../stores/kafka/topics';
 import { createNoopActivities } from '../../activities/noop-activities';
-import { WORKFLOW_BUNDLE_PATH } from '../../workers/order-worker';
+import { WORKFLOW_BUNDLE_PATH, workflowSinks } from '../../workers/order-worker';
 import { existsSync } from 'node:fs';
 
 const cfg = loadConfig();
@@ -84,6 +84,7 @@ test('Temporal: a workflow runs an activity on a worker', async () => {
     connection,
     taskQueue,
     activities: createNoopActivities(),
+    sinks: workflowSinks(),
     ...(existsSync(WORKFLOW_BUNDLE_PATH) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } } : { workflowsPath: require.resolve('../../workflows') }),
   });
   await worker.runUntil(stores.temporal.workflow.execute('noopWorkflow', { taskQueue, workflowId: `smoke-${token}` }));

@@ -16,7 +16,7 @@ let worker: ChildProcess | undefined;
 
 function startWorkerProcess(): Promise<void> {
   worker = spawn(process.execPath, [WORKER], {
-    env: { ...process.env, TEMPORAL_TASK_QUEUE: p.cfg.TEMPORAL_TASK_QUEUE, PAYMENT_GATEWAY_URL: p.cfg.PAYMENT_GATEWAY_URL, LOG_LEVEL: 'info' },
+    env: { ...process.env, TEMPORAL_TASK_QUEUE: p.cfg.TEMPORAL_TASK_QUEUE, PAYMENT_GATEWAY_URL: p.cfg.PAYMENT_GATEWAY_URL, LOG_LEVEL: 'info', TEMPORAL_METRICS_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {

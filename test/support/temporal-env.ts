@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
-import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH } from '../../workers/order-worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { bundleWorkflows, WORKFLOW_BUNDLE_PATH } from '../../workers/order-worker';
 import { CustomerIdKey, NeedsAttentionKey, OrderStatusKey, OrderTotalKey, PaymentExpiresAtKey, PaymentStatusKey } from '../../workflows/search-attributes';
 
 export function temporalBinary(): string {
@@ -42,7 +42,7 @@ let cached: { code: string } | undefined;
 export async function workflowBundle(): Promise<{ codePath: string } | { code: string }> {
   quietRuntime();
   if (existsSync(WORKFLOW_BUNDLE_PATH)) return { codePath: WORKFLOW_BUNDLE_PATH };
-  cached ??= { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') })).code };
+  cached ??= { code: (await bundleWorkflows()).code };
   return cached;
 }
 

@@ -14,6 +14,7 @@ import { cancelUpdate, deliverUpdate, paymentResultSignal, shipUpdate, stateQuer
 import type { OrderInput, OrderOutcome, OrderView, Settlement, ShipmentView } from '../../workflows/types';
 import { localTestEnv, workflowBundle } from '../support/temporal-env';
 import { paymentsQueueOf } from '../../workflows/task-queues';
+import { workflowSinks } from '../../workers/order-worker';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -97,7 +98,7 @@ async function startOrder(behaviour: Behaviour, input: Partial<OrderInput> = {})
   const orderId = `o-${randomUUID()}`;
   const calls: Calls = {};
   const activities = fakeActivities(calls, behaviour);
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), shutdownGraceTime: '200ms', activities });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), sinks: workflowSinks(), shutdownGraceTime: '200ms', activities });
   const paymentsWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: paymentsQueueOf(taskQueue), shutdownGraceTime: '200ms', activities });
   const done = Promise.all([worker.run(), paymentsWorker.run()]).then(() => undefined);
   const full: OrderInput = {
