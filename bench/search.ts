@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   // 1. Load
   await fetch(`${cfg.SEARCH_URL}/${INDEX}`, { method: 'DELETE' });
   await search.ensureIndex();
-  let t = performance.now();
+  const t = performance.now();
   const CHUNK = 5000;
   for (let i = 0; i < N; i += CHUNK) {
     const docs = Array.from({ length: Math.min(CHUNK, N - i) }, (_, k) => ({ doc: generate(i + k), version: 1 }));

@@ -143,7 +143,7 @@ export class CatalogService {
     }));
     await this.details.stage(staged);
 
-    let restocked: BulkResult['restocked'] = [];
+    let restocked: BulkResult['restocked'];
     let createdRows = new Map<string, ItemRow>();
     try {
       restocked = await this.mysql.transaction(async (trx) => {

@@ -100,7 +100,7 @@ export function searchRouter(deps: ApiDeps): Router {
           logger.warn({ err }, 'the search engine refused a query');
           const status = (err as { statusCode?: unknown }).statusCode;
           if (typeof status === 'number' && status >= 400 && status < 500) throw new ApiError(400, 'search_rejected', 'the search engine cannot run this query; simplify it');
-          throw new Error('search engine error');
+          throw new Error('search engine error', { cause: err });
         }
         try {
           await recordAnalytics(mysql, { event_type: 'search', user_id: req.principal?.userId ?? null, search_query: query.query ?? '', clicked_items: [], item_ids: result.hits.slice(0, 20).map((h) => h.item_id), result_count: result.total });
