@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from 'mongodb';
-import { ApiError, conflict, forbidden, notFound } from '../api/errors';
+import { conflict, DomainError, forbidden, notFound } from '../lib/errors';
 import { isDuplicateKey } from '../stores/mysql/client';
 import type { Redis } from '../stores/redis/client';
 import { clearSoldOut } from '../orders/soldout-gate';
@@ -153,7 +153,7 @@ export class CatalogService {
           locked = await trx('items').select('item_id', 'supplier_id').whereIn('item_id', restocks.map((r) => r.item_id)).orderBy('item_id').forUpdate();
           const found = new Map(locked.map((r) => [lower(r.item_id), r]));
           const missing = restocks.filter((r) => !found.has(lower(r.item_id))).map((r) => r.item_id);
-          if (missing.length > 0) throw new ApiError(404, 'item_not_found', 'some items do not exist', { item_ids: missing });
+          if (missing.length > 0) throw new DomainError('not_found', 'item_not_found', 'some items do not exist', { item_ids: missing });
           if (actor.role !== 'admin') {
             const foreign = locked.filter((r) => r.supplier_id === null || lower(r.supplier_id) !== lower(actor.userId)).map((r) => r.item_id);
             if (foreign.length > 0) throw forbidden(`items of another supplier: ${foreign.join(', ')}`);

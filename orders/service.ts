@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApiError, conflict, notFound } from '../api/errors';
+import { conflict, DomainError, notFound } from '../lib/errors';
 import type { Config } from '../lib/config';
 import { cancelUpdate, deliverUpdate, shipUpdate } from '../workflows/messages';
 import type { OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, Shortage } from '../workflows/types';
@@ -62,8 +62,8 @@ export class OrderService {
     // One lock-free read answers both "do these items exist" and "is there visibly enough stock".
     const { stock, unlisted } = await orderableStock(this.mysql, lines);
     const missing = lines.map((l) => l.item_id).filter((id) => !stock.has(id));
-    if (missing.length > 0) throw new ApiError(404, 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
-    if (unlisted.length > 0) throw new ApiError(409, 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, { item_ids: unlisted });
+    if (missing.length > 0) throw new DomainError('not_found', 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
+    if (unlisted.length > 0) throw new DomainError('conflict', 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, { item_ids: unlisted });
     const gated: string[] = await soldOutItems(this.redis, lines.map((l) => l.item_id)).catch(() => []); // the gate is an optimisation only
     if (gated.length > 0) {
       const shortages = lines.filter((l) => gated.includes(l.item_id)).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
@@ -106,7 +106,7 @@ export class OrderService {
       reservation = await reserveOrder(this.mysql, { ...input, expiresAt: input.expiresAt!, shippingAddress: req.shippingAddress }, { fresh: !claim.replay });
     } catch (err) {
       if (ticketsTaken) await giveBack(this.redis, lines);
-      if (err instanceof InvalidOrder) throw new ApiError(404, 'not_found', err.message);
+      if (err instanceof InvalidOrder) throw new DomainError('not_found', 'not_found', err.message);
       throw err;
     }
     if (!reservation.ok) {
@@ -136,7 +136,7 @@ export class OrderService {
       .ignore();
     const row = await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).first();
     if (row.request_hash !== requestHash) {
-      throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      throw new DomainError('invalid', 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
     return { orderId: row.order_id, replay: row.order_id !== candidate };
   }
