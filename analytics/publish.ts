@@ -3,17 +3,16 @@
  * them to shopflow.analytics at least once), like the search events of search/analytics.ts. A failure to
  * record is logged and never fails the shopper's request.
  */
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { analyticsMessage, AnalyticsEvent, NewAnalyticsEvent } from '../events/analytics';
+import { enqueue } from '../outbox/outbox';
 import { logBestEffortFailure } from '../stores/errors';
-import { TOPICS } from '../stores/kafka/topics';
-import type { AnalyticsEvent } from './model';
 
-export type NewEvent = Omit<AnalyticsEvent, 'event_id' | 'timestamp' | 'search_query' | 'clicked_items'> & Partial<Pick<AnalyticsEvent, 'search_query' | 'clicked_items'>>;
+export type NewEvent = NewAnalyticsEvent;
 
 export async function publishAnalytics(mysql: Knex, e: NewEvent): Promise<AnalyticsEvent> {
-  const event: AnalyticsEvent = { event_id: randomUUID(), timestamp: new Date().toISOString(), search_query: '', clicked_items: [], ...e };
-  await mysql('outbox').insert({ event_id: event.event_id, topic: TOPICS.analytics.name, msg_key: event.user_id ?? 'anonymous', payload: JSON.stringify(event) });
+  const { event, message } = analyticsMessage(e);
+  await enqueue(mysql, [message]);
   return event;
 }
 

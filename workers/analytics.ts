@@ -10,8 +10,8 @@ import { createRedis } from '../stores/redis/client';
 import { createCassandra } from '../stores/cassandra/client';
 import { createKafka, createProducer, ensureTopics } from '../stores/kafka/client';
 import { AnalyticsConsumer } from '../analytics/consumer';
-import { AnalyticsPipeline } from '../analytics/pipeline';
-import { pipelineSettings } from '../analytics/settings';
+import { AnalyticsPipeline } from '../read-models/pipeline';
+import { pipelineSettings } from '../read-models/settings';
 
 async function main(): Promise<void> {
   const cfg = config();

@@ -13,7 +13,7 @@ import { logBestEffortFailure } from '../../stores/errors';
 import { sharedStore } from '../rate-limits';
 import { logger } from '../../lib/logger';
 import { recordAnalytics } from '../../search/analytics';
-import { checkPage, checkText, parseFilter, SearchInputError, SEARCH_LIMITS, SORTS } from '../../search/query';
+import { checkPage, checkText, parseFilter, SearchInputError, SEARCH_LIMITS, searchItems, SORTS } from '../../search/query';
 
 const Price = z
   .string()
@@ -93,7 +93,7 @@ export function searchRouter(deps: ApiDeps): Router {
         }
         let result;
         try {
-          result = await search.search(q);
+          result = await searchItems(search, q);
         } catch (err) {
           if (engineUnavailable(err)) throw new ApiError(503, 'search_unavailable', 'search is unavailable right now; try again shortly', { store: 'search' });
           // The engine's own messages name indexes and exception types: logged here, never sent to the client.
