@@ -1,5 +1,5 @@
 /**
- * Per-buyer purchase limits against stock hoarding (issue 13, review H1): an unpaid order holds its stock until
+ * Per-buyer purchase limits against stock hoarding: an unpaid order holds its stock until
  * it expires, and sign-up is open, so without limits one account can hold a flash sale's whole stock and
  * re-place after each expiry. Checked in OrderService.place() before anything is reserved:
  *  - live unpaid orders (`created`) per buyer: at most PURCHASE_MAX_UNPAID_ORDERS (429: pay or wait);

@@ -1,5 +1,5 @@
 /**
- * Real-time reports for admins (issue 7), from the analytics consumer's minute buckets in Redis
+ * Real-time reports for admins, from the analytics consumer's minute buckets in Redis
  * (analytics/reports.ts): sales per item and per category, top and zero-result queries, the funnel
  * view -> cart -> order, and events per type. Every route needs an admin token (403 for anyone else).
  *
