@@ -8,7 +8,6 @@ import { cleanAddress, findAddress, ShippingAddress } from '../users/addresses';
 // A line of text: no control characters, and something visible. Two linear patterns, checked only once the
 // length check passed (`abort`): a single pattern with a `*` on each side of the visible character backtracks
 // quadratically on a long line of spaces (test/integration/stall.test.ts).
-// eslint-disable-next-line no-control-regex
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]+$/;
 const VISIBLE = /\S/;
 const Line = (max: number) =>

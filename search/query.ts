@@ -51,7 +51,6 @@ export class SearchInputError extends Error {}
 
 /** Document fields that are not attribute filters (price has min_price/max_price; stock is never a filter). */
 const RESERVED = new Set(['item_id', 'supplier_id', 'name', 'description', 'price', 'stock', 'in_stock', 'images', 'updated_at', 'attributes', '_id', '_source', '_index']);
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** `category:Electronics,brand:Sony` -> categories and attribute filters; anything else is a SearchInputError. */

@@ -14,7 +14,6 @@ import { z } from '../openapi';
 import { route } from '../validate';
 import { ReportService, Window } from '../../analytics/reports';
 
-// eslint-disable-next-line no-control-regex
 const LINE = /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$/;
 const WindowFields = {
   last: z.string().regex(/^[1-9][0-9]{0,5}$/, 'minutes: 1 to 999999').transform(Number).optional().openapi({ description: 'the last N minutes up to now (takes precedence over from/to)' }),

@@ -20,7 +20,6 @@ const Price = z
   .regex(/^\d{1,8}(\.\d{1,2})?$/, 'a price such as 10 or 899.99 (not negative)')
   .transform(Number);
 // Every rule is in the document (patterns, lengths), so schema-valid input is never refused for a hidden reason.
-// eslint-disable-next-line no-control-regex
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 const FILTER_ONE = `[A-Za-z][A-Za-z0-9_ -]{0,63}:[^,\\u0000-\\u001f\\u007f]{0,${SEARCH_LIMITS.maxFilterValue - 1}}[^,\\s\\u0000-\\u001f\\u007f]`;
 const FILTER = new RegExp(`^${FILTER_ONE}(,${FILTER_ONE}){0,${SEARCH_LIMITS.maxFilters - 1}}$`);
