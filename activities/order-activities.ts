@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import { ArchiveOutcome, OrderArchive } from '../orders/archive';
 import { recordRefundOn } from '../orders/refunds';
-import { enqueueStockChanged, takeStock } from '../orders/inventory';
+import { enqueueStockChanged, takeStock } from '../stock/levels';
 import { OutOfStock, ReservationInput, withLockRetry } from '../orders/reservation';
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
 import { mirrorKey, OrderMirror } from '../orders/mirror';

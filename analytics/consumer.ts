@@ -15,7 +15,8 @@ import { TOPICS } from '../stores/kafka/topics';
 import { ConsumerLifecycle, type BatchTools, type ConsumerMetrics } from '../stores/kafka/consumer';
 import { AnalyticsEvent, parseAnalyticsEvent } from './model';
 import { CategoryLookup, translateOrderEvents } from './orders';
-import type { AnalyticsPipeline } from './pipeline';
+/** What the consumer hands each chunk to (read-models/pipeline.ts). */
+type AnalyticsPipeline = { process(events: AnalyticsEvent[]): Promise<unknown> };
 
 export interface AnalyticsConsumerOptions {
   groupId: string;

@@ -1,7 +1,7 @@
 /** What one analytics event adds to the real-time reports (minute buckets), as ops for the exactly-once applier. */
 import { AnalyticsEvent, minuteOf, normalizeQuery, toCents } from './model';
 import { FunnelStage, ReportKeys } from './keys';
-import type { Op } from './store';
+import type { Op } from '../stores/redis/exactly-once';
 
 const STAGE: Partial<Record<AnalyticsEvent['event_type'], FunnelStage>> = { item_view: 'view', cart_add: 'cart', wishlist_add: 'wishlist', order_placed: 'order' };
 

@@ -5,40 +5,24 @@
  * the consumer's dedupe drops the second). The saga's own events are never changed.
  */
 import type { Knex } from 'knex';
+import { parseWith } from '../events/envelope';
+import { OrderEvent } from '../events/orders';
 import type { AnalyticsEvent, OrderLineFact } from './model';
 
 const TRANSLATED: Record<string, AnalyticsEvent['event_type']> = { 'order.placed': 'order_placed', 'order.canceled': 'order_canceled' };
 
 export const translatedEventId = (sourceEventId: string): string => `order-analytics-${sourceEventId}`;
 
-interface OrderEventShape {
-  event_id?: unknown;
-  type?: unknown;
-  occurred_at?: unknown;
-  data?: { order_id?: unknown; user_id?: unknown; items?: unknown; total_price?: unknown };
-}
-
-/** The order event's fields, if it is one this module translates and it is well formed. */
+/** The order event's fields (contract: events/orders.ts), if it is one this module translates and it has 1 to
+ * 200 lines. */
 export function readOrderEvent(value: Buffer | string | null): { eventId: string; type: AnalyticsEvent['event_type']; at: string; orderId: string; userId: string; lines: { item_id: string; quantity: number; price: number }[]; total: number } | undefined {
-  if (!value) return undefined;
-  let ev: OrderEventShape;
-  try {
-    ev = JSON.parse(value.toString()) as OrderEventShape;
-  } catch {
-    return undefined;
-  }
-  const type = typeof ev?.type === 'string' ? TRANSLATED[ev.type] : undefined;
-  const d = ev?.data;
-  if (!type || typeof ev.event_id !== 'string' || typeof ev.occurred_at !== 'string' || Number.isNaN(Date.parse(ev.occurred_at))) return undefined;
-  if (!d || typeof d.order_id !== 'string' || typeof d.user_id !== 'string' || !Array.isArray(d.items)) return undefined;
-  const lines = [];
-  for (const l of d.items as { item_id?: unknown; quantity?: unknown; price?: unknown }[]) {
-    if (typeof l?.item_id !== 'string' || typeof l.quantity !== 'number' || typeof l.price !== 'number') return undefined;
-    if (l.item_id.length === 0 || l.item_id.length > 50 || !(l.quantity > 0) || !(l.price >= 0)) return undefined;
-    lines.push({ item_id: l.item_id, quantity: l.quantity, price: l.price });
-  }
-  if (lines.length === 0 || lines.length > 200) return undefined;
-  return { eventId: ev.event_id, type, at: ev.occurred_at, orderId: d.order_id, userId: d.user_id, lines, total: typeof d.total_price === 'number' ? d.total_price : 0 };
+  const ev = parseWith(OrderEvent, value);
+  const type = ev ? TRANSLATED[ev.type] : undefined;
+  if (!ev || !type) return undefined;
+  const d = ev.data;
+  if (d.items.length === 0 || d.items.length > 200) return undefined;
+  const lines = d.items.map((l) => ({ item_id: l.item_id, quantity: l.quantity, price: l.price }));
+  return { eventId: ev.event_id, type, at: ev.occurred_at, orderId: d.order_id, userId: d.user_id, lines, total: d.total_price ?? 0 };
 }
 
 /** Item categories from the catalog (MySQL), cached briefly in memory: a category rarely changes. */

@@ -4,18 +4,16 @@
  * off the request's path (./outbox-buffer.ts). A failure to record is logged and never fails the shopper's
  * request.
  */
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { analyticsMessage, AnalyticsEvent, NewAnalyticsEvent } from '../events/analytics';
 import { logBestEffortFailure } from '../stores/errors';
-import { TOPICS } from '../stores/kafka/topics';
-import type { AnalyticsEvent } from './model';
 import { analyticsOutbox } from './outbox-buffer';
 
-export type NewEvent = Omit<AnalyticsEvent, 'event_id' | 'timestamp' | 'search_query' | 'clicked_items'> & Partial<Pick<AnalyticsEvent, 'search_query' | 'clicked_items'>>;
+export type NewEvent = NewAnalyticsEvent;
 
 export async function publishAnalytics(mysql: Knex, e: NewEvent): Promise<AnalyticsEvent> {
-  const event: AnalyticsEvent = { event_id: randomUUID(), timestamp: new Date().toISOString(), search_query: '', clicked_items: [], ...e };
-  await analyticsOutbox(mysql).enqueue({ event_id: event.event_id, topic: TOPICS.analytics.name, msg_key: event.user_id ?? 'anonymous', payload: JSON.stringify(event) });
+  const { event, message } = analyticsMessage(e);
+  await analyticsOutbox(mysql).enqueue({ event_id: message.event_id, topic: message.topic, msg_key: message.key, payload: message.payload });
   return event;
 }
 

@@ -1,6 +1,7 @@
 /** The contract's error format: `{"error": {"code", "message", "details?"}}`, for every failure of every route. */
 import { STATUS_CODES, Server } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { DomainError, ErrorKind } from '../lib/errors';
 import { logger } from '../lib/logger';
 import { classifyStoreError, storeFaults, StoreName } from '../stores/errors';
 
@@ -25,6 +26,13 @@ export const conflict = (code: string, message: string, details?: unknown) => ne
  * `unavailableStores` below. `store` names the store (or `api` for the process itself). */
 export const unavailable = (store: StoreName | 'api', kind: 'unavailable' | 'overloaded', message?: string) =>
   new ApiError(503, kind === 'overloaded' ? 'overloaded' : 'service_unavailable', message ?? (kind === 'overloaded' ? `too busy right now (${store}); try again shortly` : `a service this needs (${store}) is unavailable right now; try again shortly`), { store });
+
+/** The one place where a domain error's kind becomes an HTTP status. */
+const STATUS_OF_KIND: Record<ErrorKind, number> = { invalid: 400, forbidden: 403, not_found: 404, conflict: 409, limited: 429, unavailable: 503 };
+// The contract's few codes whose status is not their kind's.
+const STATUS_OF_CODE: Record<string, number> = { idempotency_key_reused: 422 };
+
+export const fromDomain = (e: DomainError) => new ApiError(STATUS_OF_CODE[e.code] ?? STATUS_OF_KIND[e.kind], e.code, e.message, e.details);
 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
@@ -59,7 +67,7 @@ export const routeNotFound: RequestHandler = (req, res) => {
 export function unavailableStores(retryAfterMs: number): ErrorRequestHandler {
   const retryAfter = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
   return (err, req, res, next) => {
-    let e = err;
+    let e = err instanceof DomainError ? fromDomain(err) : err;
     if (!(e instanceof ApiError)) {
       const fault = classifyStoreError(e);
       if (fault) {
@@ -76,6 +84,7 @@ export function unavailableStores(retryAfterMs: number): ErrorRequestHandler {
  * with no stack trace in the response (the log has it). */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (res.headersSent) return;
+  if (err instanceof DomainError) err = fromDomain(err);
   if (err instanceof ApiError) {
     // RFC 6750: a missing or bad bearer token names the scheme the client should use.
     if (err.status === 401 && err.code === 'unauthorized') res.setHeader('WWW-Authenticate', 'Bearer realm="shopflow"');

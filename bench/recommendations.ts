@@ -30,8 +30,8 @@ import { createCassandra } from '../stores/cassandra/client';
 import { createKafka, createProducer, ensureTopics } from '../stores/kafka/client';
 import { TOPICS } from '../stores/kafka/topics';
 import { AnalyticsConsumer } from '../analytics/consumer';
-import { AnalyticsPipeline } from '../analytics/pipeline';
-import { pipelineSettings } from '../analytics/settings';
+import { AnalyticsPipeline } from '../read-models/pipeline';
+import { pipelineSettings } from '../read-models/settings';
 import type { AnalyticsEvent } from '../analytics/model';
 import { DEFAULT_TUNING, RecommendationService, RecsTuning } from '../recommendations/service';
 

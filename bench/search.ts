@@ -23,10 +23,10 @@ import { createMongo } from '../stores/mongo/client';
 import { createRedis } from '../stores/redis/client';
 import { createKafka, createProducer, ensureTopics } from '../stores/kafka/client';
 import { OutboxRelay } from '../outbox/relay';
-import { enqueueStockChanged, returnStock, takeStock } from '../orders/inventory';
+import { enqueueStockChanged, returnStock, takeStock } from '../stock/levels';
 import { CatalogService } from '../catalog/service';
 import { SearchIndexConsumer, SearchIndexer } from '../search/indexer';
-import type { SearchQuery } from '../search/query';
+import { searchItems, SearchQuery } from '../search/query';
 
 const env = process.env;
 const N = Number(env.BENCH_ITEMS ?? 100_000);
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   // 1. Load
   await fetch(`${cfg.SEARCH_URL}/${INDEX}`, { method: 'DELETE' });
   await search.ensureIndex();
-  let t = performance.now();
+  const t = performance.now();
   const CHUNK = 5000;
   for (let i = 0; i < N; i += CHUNK) {
     const docs = Array.from({ length: Math.min(CHUNK, N - i) }, (_, k) => ({ doc: generate(i + k), version: 1 }));
@@ -98,8 +98,8 @@ async function main(): Promise<void> {
     const min = Math.floor(Math.random() * 500);
     return { text: any(NOUNS), sort: 'price', categories: [any(CATEGORIES)], attributes: { brand: [any(BRANDS)] }, minPrice: min, maxPrice: min + 1000, limit: 20, offset: 0 };
   };
-  for (let i = 0; i < 50; i++) await search.search(query()); // warm up
-  const sample = await search.search({ text: 'tv', sort: 'price', categories: ['Electronics'], attributes: { brand: ['Sony'] }, limit: 20, offset: 0 });
+  for (let i = 0; i < 50; i++) await searchItems(search, query()); // warm up
+  const sample = await searchItems(search, { text: 'tv', sort: 'price', categories: ['Electronics'], attributes: { brand: ['Sony'] }, limit: 20, offset: 0 });
   console.log(`sample: "tv" category:Electronics brand:Sony sort=price -> ${sample.total} hits, first ${JSON.stringify(sample.hits[0] ?? null)}`);
   let totalHits = 0;
   const latencies: number[] = [];
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         const q = query();
         const s = performance.now();
         try {
-          const r = await search.search(q);
+          const r = await searchItems(search, q);
           totalHits += r.total; // (not `x += await ...`: that reads x before the await and loses updates)
           latencies.push(performance.now() - s);
         } catch {
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     const tag = randomUUID().slice(0, 8);
     const category = `BenchLag${tag}`;
     const item = await catalog.create({ item_id: `bench-lag-${tag}`, name: `bench lag ${tag}`, category, price: 1, stock: 5 }, null);
-    const visible = async () => (await search.search({ sort: 'relevance', categories: [category], attributes: {}, limit: 1, offset: 0 })).total === 1;
+    const visible = async () => (await searchItems(search, { sort: 'relevance', categories: [category], attributes: {}, limit: 1, offset: 0 })).total === 1;
     const waitFor = async (cond: () => Promise<boolean>) => {
       const deadline = Date.now() + 30_000;
       while (!(await cond())) {

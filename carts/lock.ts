@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '../stores/redis/client';
-import { ApiError } from '../api/errors';
+import { DomainError } from '../lib/errors';
 
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
@@ -24,7 +24,7 @@ export class UserLock {
     const deadline = Date.now() + this.opts.waitMs;
     let delay = 5;
     while ((await this.redis.set(lockKey, token, 'PX', this.opts.ttlMs, 'NX')) !== 'OK') {
-      if (Date.now() >= deadline) throw this.opts.busy?.() ?? new ApiError(503, 'busy', 'this resource is being changed by another request; try again');
+      if (Date.now() >= deadline) throw this.opts.busy?.() ?? new DomainError('unavailable', 'busy', 'this resource is being changed by another request; try again');
       await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
       delay = Math.min(delay * 2, 100);
     }

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Collection, Db } from 'mongodb';
-import { ApiError } from '../api/errors';
+import { conflict, DomainError } from '../lib/errors';
 import type { Redis } from '../stores/redis/client';
 import type { OrderLine } from '../workflows/types';
 import { UserLock } from './lock';
@@ -30,8 +30,8 @@ interface CatalogRow {
   stock: number;
 }
 
-export const itemNotFound = (itemId: string) => new ApiError(404, 'item_not_found', `unknown item: ${itemId}`, { item_ids: [itemId] });
-const notInList = (what: string, itemId: string) => new ApiError(404, 'not_found', `item ${itemId} is not in the ${what}`);
+export const itemNotFound = (itemId: string) => new DomainError('not_found', 'item_not_found', `unknown item: ${itemId}`, { item_ids: [itemId] });
+const notInList = (what: string, itemId: string) => new DomainError('not_found', 'not_found', `item ${itemId} is not in the ${what}`);
 
 export class CartService {
   private readonly carts: Collection<CartDoc>;
@@ -53,7 +53,7 @@ export class CartService {
     this.checkoutLock = new UserLock(redis, {
       ttlMs: checkoutTtlMs,
       waitMs: 0,
-      busy: () => new ApiError(409, 'checkout_in_progress', 'a checkout of this cart is in progress'),
+      busy: () => conflict('checkout_in_progress', 'a checkout of this cart is in progress'),
     });
   }
 
@@ -220,7 +220,7 @@ export class CartService {
   }
 }
 
-const cartLimit = (message: string) => new ApiError(409, 'limit_reached', message);
+const cartLimit = (message: string) => conflict('limit_reached', message);
 
 function sortLines<L extends { item_id: string; added_at: Date }>(lines: L[]): L[] {
   return lines.sort((a, b) => a.added_at.getTime() - b.added_at.getTime() || (a.item_id < b.item_id ? -1 : a.item_id > b.item_id ? 1 : 0));

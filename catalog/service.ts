@@ -5,17 +5,17 @@
  *
  * Stock: a seller's restock (`stock` in PUT /items/{id} and the bulk route) gives the units ON HAND, counted on
  * the shelf, which include the units of orders not yet shipped. What is left to sell (`items.stock`) is set to
- * on hand minus the units those orders hold (orders/inventory.ts `heldUnits`), under the item row's lock; so a
- * count taken while orders are open, followed by their release, can never inflate the stock (issue 11).
+ * on hand minus the units those orders hold (stock/levels.ts `writeRestocks`), under the item row's lock; so a
+ * count taken while orders are open, followed by their release, can never inflate the stock.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from 'mongodb';
-import { ApiError, conflict, forbidden, notFound } from '../api/errors';
+import { conflict, DomainError, forbidden, notFound } from '../lib/errors';
 import { isDuplicateKey } from '../stores/mysql/client';
 import type { Redis } from '../stores/redis/client';
-import { clearSoldOut } from '../orders/soldout-gate';
-import { availableFrom, heldUnits } from '../orders/inventory';
+import { clearSoldOut } from '../stock/soldout-gate';
+import { writeRestocks } from '../stock/levels';
 import { logger } from '../lib/logger';
 import { findUserById } from '../users/repository';
 import { ItemDetailsCache } from './cache';
@@ -158,7 +158,7 @@ export class CatalogService {
     }));
     await this.details.stage(staged);
 
-    let restocked: BulkResult['restocked'] = [];
+    let restocked: BulkResult['restocked'];
     let createdRows = new Map<string, ItemRow>();
     try {
       restocked = await this.mysql.transaction(async (trx) => {
@@ -168,7 +168,7 @@ export class CatalogService {
           locked = await trx('items').select('item_id', 'supplier_id').whereIn('item_id', restocks.map((r) => r.item_id)).orderBy('item_id').forUpdate();
           const found = new Map(locked.map((r) => [lower(r.item_id), r]));
           const missing = restocks.filter((r) => !found.has(lower(r.item_id))).map((r) => r.item_id);
-          if (missing.length > 0) throw new ApiError(404, 'item_not_found', 'some items do not exist', { item_ids: missing });
+          if (missing.length > 0) throw new DomainError('not_found', 'item_not_found', 'some items do not exist', { item_ids: missing });
           if (actor.role !== 'admin') {
             const foreign = locked.filter((r) => r.supplier_id === null || lower(r.supplier_id) !== lower(actor.userId)).map((r) => r.item_id);
             if (foreign.length > 0) throw forbidden(`items of another supplier: ${foreign.join(', ')}`);
@@ -193,14 +193,13 @@ export class CatalogService {
           const r = byLower.get(lower(row.item_id))!;
           return r.stock !== undefined || r.price !== undefined;
         });
-        const held = await heldUnits(trx, changed.map((row) => row.item_id));
-        for (const row of changed) {
-          const r = byLower.get(lower(row.item_id))!;
-          const set: Record<string, unknown> = { updated_at: trx.fn.now(3) };
-          if (r.stock !== undefined) set.stock = availableFrom(r.stock, held.get(row.item_id) ?? 0); // on hand, less what orders hold
-          if (r.price !== undefined) set.price = r.price;
-          await trx('items').where({ item_id: row.item_id }).update(set);
-        }
+        await writeRestocks(
+          trx,
+          changed.map((row) => {
+            const r = byLower.get(lower(row.item_id))!;
+            return { item_id: row.item_id, set: { updated_at: trx.fn.now(3), ...(r.price !== undefined ? { price: r.price } : {}) }, onHand: r.stock };
+          }),
+        );
         const touched = [...staged.map((s) => s.itemId), ...locked.map((r) => r.item_id)];
         const after: ItemRow[] = touched.length ? await trx('items').select(...ITEM_COLUMNS).whereIn('item_id', touched) : [];
         const afterById = new Map(after.map((r) => [r.item_id, r]));
@@ -272,9 +271,8 @@ export class CatalogService {
         Object.assign(set, { name: next.name, category: next.category, description: next.description, details_rev: rev });
       }
       if (patch.price !== undefined) set.price = patch.price;
-      if (patch.stock !== undefined) set.stock = availableFrom(patch.stock, (await heldUnits(trx, [row.item_id])).get(row.item_id) ?? 0); // on hand, less what orders hold
       if (patch.listed !== undefined) set.listed = patch.listed; // delisting hides it from search and orders
-      await trx('items').where({ item_id: row.item_id }).update(set);
+      await writeRestocks(trx, [{ item_id: row.item_id, set, onHand: patch.stock }]);
       const after = (await trx('items').select(...ITEM_COLUMNS).where({ item_id: row.item_id }).first()) as ItemRow;
       const events = [itemUpserted(after)];
       if (patch.stock !== undefined) events.push(stockChanged(after, 'restock'));

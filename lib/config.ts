@@ -139,7 +139,7 @@ const schema = z.object({
   PURCHASE_MAX_UNPAID_ORDERS: z.coerce.number().int().positive().default(3),
   PURCHASE_MAX_UNITS_PER_ITEM: z.coerce.number().int().positive().default(10),
   PURCHASE_EXPIRED_COOLDOWN: duration.default(5 * 60_000),
-  /** Catalog and search (issue 4). How long an item's details stay in the Redis cache (0: no cache). */
+  /** Catalog and search. How long an item's details stay in the Redis cache (0: no cache). */
   ITEM_CACHE_TTL: duration.default(10 * 60_000),
   /** Most lines (creates + restocks) in one POST /items/bulk; the body must also fit BODY_LIMIT. */
   ITEMS_BULK_MAX: z.coerce.number().int().positive().max(5000).default(500),
@@ -153,7 +153,7 @@ const schema = z.object({
   /** Account registrations per minute per IP (each costs an argon2id hash). */
   RATE_LIMIT_REGISTER: z.coerce.number().int().positive().default(20),
 
-  // ---- Analytics and recommendations (issue 7: analytics/, recommendations/, workers/analytics.ts) ----
+  // ---- Analytics and recommendations (analytics/, recommendations/, read-models/, workers/analytics.ts) ----
   /** The analytics consumer's Kafka group (instances of one group share the partitions). */
   ANALYTICS_GROUP: z.string().default('shopflow-analytics'),
   /** Prefix of every analytics and recommendation key in Redis (one environment per prefix). */
@@ -171,7 +171,7 @@ const schema = z.object({
   RECS_CO_CAP: z.coerce.number().int().positive().max(10_000).default(200),
   RECS_HISTORY_CAP: z.coerce.number().int().positive().max(10_000).default(200),
 
-  // ---- Notifications (issue 6: notifications/, workers/notifier.ts, api/routes/notifications.ts) ----
+  // ---- Notifications (notifications/, workers/notifier.ts, api/routes/notifications.ts) ----
   /** The notifier's Kafka consumer group on shopflow.orders. */
   NOTIFICATIONS_GROUP: z.string().min(1).default('shopflow-notifications'),
   /** How notifications are delivered: email (SMTP), webhook (HTTP POST), or none (stored and marked sent). */
@@ -197,7 +197,7 @@ const schema = z.object({
   NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   NOTIFY_RETRY_BASE: duration.default(2_000),
 
-  // ---- Degrading under faults and load (issue 11 point 5, issue 12: stores/errors.ts, api/load-shedding.ts) ----
+  // ---- Degrading under faults and load (stores/errors.ts, api/load-shedding.ts) ----
   /** The Retry-After of every 503 (a store down, or load shed), rounded up to whole seconds. */
   RETRY_AFTER: duration.default(5_000),
   /** Longest wait for a MySQL pool connection before the request fails (503): below a client's patience and

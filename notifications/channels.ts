@@ -76,7 +76,7 @@ export class WebhookChannel implements NotificationChannel {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new Error(`webhook unreachable: ${(err as Error).message}`);
+      throw new Error(`webhook unreachable: ${(err as Error).message}`, { cause: err });
     }
     await res.arrayBuffer().catch(() => undefined);
     if (res.ok) return;

@@ -12,7 +12,8 @@
  *   so notifying it would make every order two messages and every failed payment a confusing pair.
  *   `order.archived` is internal housekeeping.
  */
-import { z } from 'zod';
+import { OrderEvent } from '../events/orders';
+import { parseWith } from '../events/envelope';
 
 export type Audience = 'customer' | 'seller' | 'direct';
 export type DeliveryStatus = 'pending' | 'sent' | 'failed';
@@ -43,33 +44,8 @@ export interface NotificationDraft {
   source_event_id: string | null;
 }
 
-const Line = z.object({ item_id: z.string().min(1).max(50), quantity: z.number().int().nonnegative(), price: z.number().optional() });
-/** The part of an order event the notifier reads (the outbox envelope with the OrderView as data). Anything
- * else in the payload is ignored; an event that does not match is skipped, never retried forever. */
-export const OrderEvent = z.object({
-  event_id: z.string().min(1).max(36),
-  type: z.string().min(1).max(50),
-  occurred_at: z.string().optional(),
-  data: z
-    .object({
-      order_id: z.string().min(1).max(50),
-      user_id: z.string().min(1).max(50),
-      status: z.string().optional(),
-      items: z.array(Line).max(1000).default([]),
-      total_price: z.number().optional(),
-      cancel_reason: z.string().nullable().optional(),
-      reason: z.string().optional(),
-      // The shipment a shipping event is about (saga v3: one event per seller's package).
-      shipment: z.object({ supplier_id: z.string().max(50), carrier: z.string().max(100), tracking_number: z.string().max(100) }).optional(),
-      shipments: z.array(z.object({ supplier_id: z.string().max(50), status: z.string().max(20) })).max(1000).optional(),
-      shipping_address: z
-        .object({ name: z.string(), line1: z.string(), line2: z.string().optional(), city: z.string(), region: z.string().optional(), postal_code: z.string(), country: z.string(), phone: z.string().optional() })
-        .nullable()
-        .optional(),
-    })
-    .passthrough(),
-});
-export type OrderEvent = z.infer<typeof OrderEvent>;
+/** The order event (contract: events/orders.ts); one that does not match is skipped, never retried forever. */
+export { OrderEvent };
 
 /** Event type -> the customer's notification type. */
 export const CUSTOMER_TYPES: Record<string, string> = {
@@ -86,17 +62,7 @@ export const SELLER_NEW_ORDER = 'new_order';
 export const SELLER_ORDER_CANCELED = 'order_to_ship_canceled';
 
 /** Parses a Kafka message value; undefined when it is not an order event this service understands. */
-export function parseOrderEvent(value: Buffer | null): OrderEvent | undefined {
-  if (!value) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(value.toString());
-  } catch {
-    return undefined;
-  }
-  const r = OrderEvent.safeParse(raw);
-  return r.success ? r.data : undefined;
-}
+export const parseOrderEvent = (value: Buffer | null): OrderEvent | undefined => parseWith(OrderEvent, value);
 
 /** True when the event makes any notification (so the consumer only looks up what it needs). */
 export function notifies(ev: OrderEvent): boolean {
@@ -137,14 +103,14 @@ export function customerDraft(ev: OrderEvent): NotificationDraft | undefined {
   if (!type) return undefined;
   const id = ev.data.order_id;
   const count = ev.data.items.reduce((s, l) => s + l.quantity, 0);
-  const message = {
+  const message = (<Record<string, string>>{
     'order.placed': `Your order ${id} is confirmed: ${units(count)}${money(ev.data.total_price)}. We will tell you when it ships.`,
     'order.canceled': cancelText(ev),
     'order.refunded': `The payment for your order ${id} was refunded${money(ev.data.total_price)}.`,
     'order.in_transit': ev.data.shipment ? `A package of your order ${id} has shipped${packageText(ev)}.` : `Your order ${id} has shipped and is on its way.`,
     'order.shipment_delivered': `A package of your order ${id} was delivered${packageText(ev)}; ${inTransit(ev)} still on its way.`,
     'order.delivered': ev.data.shipment ? `Your order ${id} was delivered${packageText(ev)}.` : `Your order ${id} was delivered.`,
-  }[ev.type]!;
+  })[ev.type]!;
   return { user_id: ev.data.user_id, audience: 'customer', type, message, order_id: id, source_event_id: ev.event_id };
 }
 

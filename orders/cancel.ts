@@ -6,10 +6,10 @@
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { OrderView, PaymentStatus } from '../workflows/types';
-import { enqueueStockChanged, returnStock } from './inventory';
+import { enqueueStockChanged, returnStock } from '../stock/levels';
 import { applyTransition, enqueueOrderEvent, loadOrder } from './repository';
 import { withLockRetry } from './reservation';
-import { clearSoldOut } from './soldout-gate';
+import { clearSoldOut } from '../stock/soldout-gate';
 
 export async function cancelAndRelease(mysql: Knex, redis: Redis, orderId: string, reason: string, paymentStatus: PaymentStatus, actor?: string): Promise<OrderView | null> {
   const { view, released } = await withLockRetry(() =>

@@ -5,7 +5,7 @@
  * and its MySQL delete.
  */
 import type { Knex } from 'knex';
-import { ApiError } from '../api/errors';
+import { invalid } from '../lib/errors';
 import type { OrderStatus, OrderView } from '../workflows/types';
 import { loadOrder, OrderRecord } from './repository';
 import { OrderArchive, OrderCursor } from './archive';
@@ -34,7 +34,7 @@ export function decodeCursor(cursor: string): OrderCursor {
     if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(at))) throw new Error('bad');
     return { at: new Date(at), id };
   } catch {
-    throw new ApiError(400, 'invalid_request', 'the cursor is not one this API gave out');
+    throw invalid('the cursor is not one this API gave out');
   }
 }
 

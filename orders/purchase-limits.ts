@@ -1,5 +1,5 @@
 /**
- * Per-buyer purchase limits against stock hoarding (issue 13, review H1): an unpaid order holds its stock until
+ * Per-buyer purchase limits against stock hoarding: an unpaid order holds its stock until
  * it expires, and sign-up is open, so without limits one account can hold a flash sale's whole stock and
  * re-place after each expiry. Checked in OrderService.place() before anything is reserved:
  *  - live unpaid orders (`created`) per buyer: at most PURCHASE_MAX_UNPAID_ORDERS (429: pay or wait);
@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
-import { ApiError } from '../api/errors';
+import { DomainError } from '../lib/errors';
 import type { Config } from '../lib/config';
 import { logger } from '../lib/logger';
 import type { OrderLine } from '../workflows/types';
@@ -33,8 +33,9 @@ const LOCK_POLL_MS = 20;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const LIVE = ['created', 'placed', 'in_transit'];
 
-const refused = (status: 409 | 429, limit: string, message: string, details: Record<string, unknown> = {}) =>
-  new ApiError(status, 'purchase_limit', message, { limit, ...details });
+// A limit on what the buyer holds is a conflict (409); one that passes with time is `limited` (429).
+const refused = (kind: 'conflict' | 'limited', limit: string, message: string, details: Record<string, unknown> = {}) =>
+  new DomainError(kind, 'purchase_limit', message, { limit, ...details });
 
 export class PurchaseLimits {
   constructor(
@@ -67,12 +68,12 @@ export class PurchaseLimits {
     );
     const unpaid = Number(row.unpaid);
     if (unpaid >= maxUnpaid) {
-      throw refused(429, 'unpaid_orders', `you have ${unpaid} unpaid orders (at most ${maxUnpaid}): pay or cancel one first`, { max: maxUnpaid, current: unpaid });
+      throw refused('limited', 'unpaid_orders', `you have ${unpaid} unpaid orders (at most ${maxUnpaid}): pay or cancel one first`, { max: maxUnpaid, current: unpaid });
     }
     if (cooldownMs > 0 && row.since_expired_us !== null) {
       const leftMs = cooldownMs - Number(row.since_expired_us) / 1000;
       if (leftMs > 0) {
-        throw refused(429, 'expired_order_cooldown', 'an order of yours expired unpaid a moment ago: wait before ordering again', { retry_after_seconds: Math.ceil(leftMs / 1000) });
+        throw refused('limited', 'expired_order_cooldown', 'an order of yours expired unpaid a moment ago: wait before ordering again', { retry_after_seconds: Math.ceil(leftMs / 1000) });
       }
     }
     const held: { item_id: string; held: string | number }[] = await this.mysql('orders as o')
@@ -87,7 +88,7 @@ export class PurchaseLimits {
       .map((l) => ({ item_id: l.item_id, requested: l.quantity, held: heldBy.get(l.item_id) ?? 0 }))
       .filter((l) => l.held + l.requested > maxUnits);
     if (over.length > 0) {
-      throw refused(409, 'units_per_item', `at most ${maxUnits} units of one item per customer across live orders`, { max: maxUnits, items: over });
+      throw refused('conflict', 'units_per_item', `at most ${maxUnits} units of one item per customer across live orders`, { max: maxUnits, items: over });
     }
   }
 
@@ -98,11 +99,11 @@ export class PurchaseLimits {
     const deadline = Date.now() + LOCK_WAIT_MS;
     try {
       while ((await this.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
-        if (Date.now() > deadline) throw refused(429, 'concurrent_placements', 'another order of yours is being placed; try again in a moment');
+        if (Date.now() > deadline) throw refused('limited', 'concurrent_placements', 'another order of yours is being placed; try again in a moment');
         await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
       }
     } catch (err) {
-      if (err instanceof ApiError) throw err;
+      if (err instanceof DomainError) throw err;
       logger.warn({ err, userId }, 'purchase lock unavailable (Redis); checking limits without it');
       return async () => undefined;
     }

@@ -4,8 +4,8 @@
  * writes one event.
  */
 import type { Knex } from 'knex';
-import { enqueueEvent } from '../outbox/outbox';
-import { TOPICS } from '../stores/kafka/topics';
+import { enqueue } from '../outbox/outbox';
+import { orderEventMessage, OrderEventType } from '../events/orders';
 import type { OrderStatus, OrderView, PaymentStatus, PricedLine } from '../workflows/types';
 import type { ShippingAddress } from '../users/addresses';
 import { loadShipments, type Shipment } from './shipment-records';
@@ -62,13 +62,13 @@ export function toView(row: OrderRow, items: PricedLine[], shipments: Shipment[]
   };
 }
 
-export type OrderEventType = 'order.created' | 'order.placed' | 'order.canceled' | 'order.refunded' | 'order.in_transit' | 'order.shipment_delivered' | 'order.delivered' | 'order.archived';
+export type { OrderEventType };
 
 /** Publishes (through the outbox) an event carrying the order as it now is. */
 export async function enqueueOrderEvent(trx: Knex.Transaction, type: OrderEventType, orderId: string, extra: Record<string, unknown> = {}, loaded?: OrderView): Promise<void> {
   const view = loaded ?? (await loadOrder(trx, orderId));
   if (!view) throw new Error(`order ${orderId} vanished inside its own transaction`);
-  await enqueueEvent(trx, TOPICS.orders.name, orderId, type, { ...view, ...extra });
+  await enqueue(trx, [orderEventMessage(type, { ...view, ...extra })]);
 }
 
 export interface Transition {

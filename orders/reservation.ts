@@ -7,9 +7,9 @@
 import type { Knex } from 'knex';
 import { isDuplicateKey, isLockConflict } from '../stores/mysql/client';
 import type { OrderInput, ReservationResult, Shortage } from '../workflows/types';
-import { normalizeLines, takeStock } from './inventory';
-import { enqueueEvent } from '../outbox/outbox';
-import { TOPICS } from '../stores/kafka/topics';
+import { normalizeLines, stockLevels, takeStock, visibleShortages } from '../stock/levels';
+import { stockChangedMessage } from '../events/stock';
+import { enqueue } from '../outbox/outbox';
 import { enqueueOrderEvent, loadOrder } from './repository';
 import type { ShippingAddress } from '../users/addresses';
 
@@ -79,9 +79,7 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput, opts: R
         await trx('order_status_history').insert({ order_id: orderId, status: 'created' });
         const order = (await loadOrder(trx, orderId))!;
         await enqueueOrderEvent(trx, 'order.created', orderId, {}, order);
-        for (const l of lines) {
-          await enqueueEvent(trx, TOPICS.inventory.name, l.item_id, 'stock.changed', { item_id: l.item_id, delta: -l.quantity, cause: 'reserved' });
-        }
+        await enqueue(trx, lines.map((l) => stockChangedMessage({ item_id: l.item_id, delta: -l.quantity, cause: 'reserved' })));
         // Last, the hot rows: their locks are held only from here to the commit (nothing else in this
         // transaction touches an item row, see migration 003), so buyers of one item queue behind a short step.
         const shortages = await takeStock(trx, lines);
@@ -100,21 +98,4 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput, opts: R
     if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2') throw new InvalidOrder(`unknown user or item in order ${orderId}`);
     throw err;
   }
-}
-
-/** Like stockLevels, and which of the items are delisted (one read: the order API's hot path). */
-export async function orderableStock(mysql: Knex, lines: { item_id: string }[]): Promise<{ stock: Map<string, number>; unlisted: string[] }> {
-  const rows: { item_id: string; stock: number; listed: number }[] = await mysql('items').select('item_id', 'stock', 'listed').whereIn('item_id', lines.map((l) => l.item_id));
-  return { stock: new Map(rows.map((r) => [r.item_id, Number(r.stock)])), unlisted: rows.filter((r) => !r.listed).map((r) => r.item_id) };
-}
-
-/** The committed stock of the lines' items right now (a plain, non-locking read); unknown items are absent. */
-export async function stockLevels(mysql: Knex, lines: { item_id: string }[]): Promise<Map<string, number>> {
-  const rows: { item_id: string; stock: number }[] = await mysql('items').select('item_id', 'stock').whereIn('item_id', lines.map((l) => l.item_id));
-  return new Map(rows.map((r) => [r.item_id, Number(r.stock)]));
-}
-
-/** The lines that `stock` cannot cover. */
-export function visibleShortages(lines: { item_id: string; quantity: number }[], stock: Map<string, number>): Shortage[] {
-  return lines.filter((l) => (stock.get(l.item_id) ?? 0) < l.quantity).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: stock.get(l.item_id) ?? 0 }));
 }

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApiError, conflict, notFound } from '../api/errors';
+import { conflict, DomainError, notFound } from '../lib/errors';
 import type { Config } from '../lib/config';
 import {
   cancelUpdate,
@@ -20,16 +20,16 @@ import {
 } from '../workflows/messages';
 import type { DeliverArgs, OrderDetails, OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, ShipArgs, Shortage } from '../workflows/types';
 import { logBestEffortFailure } from '../stores/errors';
-import { InvalidOrder, orderableStock, reserveOrder, visibleShortages } from './reservation';
+import { InvalidOrder, reserveOrder } from './reservation';
 import { startSaga } from './saga';
-import { normalizeLines } from './inventory';
+import { normalizeLines, orderableStock, visibleShortages } from '../stock/levels';
 import { loadOrder } from './repository';
 import type { OrderArchive } from './archive';
 import { orderPaymentFacts, type OrderPaymentFacts } from './payment-facts';
 import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
-import { markSoldOut, soldOutItems } from './soldout-gate';
+import { markSoldOut, soldOutItems } from '../stock/soldout-gate';
 import { ItemViewCache } from '../catalog/item-views';
-import { admit, giveBack } from './stock-tickets';
+import { admit, giveBack } from '../stock/tickets';
 import type { ShippingAddress } from '../users/addresses';
 import { PurchaseLimits, PurchaseLimitSettings } from './purchase-limits';
 import { expireUserKeys } from './idempotency-keys';
@@ -86,8 +86,8 @@ export class OrderService {
     // One lock-free read answers both "do these items exist" and "is there visibly enough stock".
     const { stock, unlisted } = await orderableStock(this.mysql, lines);
     const missing = lines.map((l) => l.item_id).filter((id) => !stock.has(id));
-    if (missing.length > 0) throw new ApiError(404, 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
-    if (unlisted.length > 0) throw new ApiError(409, 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, { item_ids: unlisted });
+    if (missing.length > 0) throw new DomainError('not_found', 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
+    if (unlisted.length > 0) throw new DomainError('conflict', 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, { item_ids: unlisted });
     const gated = await this.gatedShortages(lines);
     if (gated) return { kind: 'out_of_stock', orderId: null, shortages: gated };
     let ticketsTaken = false;
@@ -127,7 +127,7 @@ export class OrderService {
       reservation = await reserveOrder(this.mysql, { ...input, expiresAt: input.expiresAt!, shippingAddress: req.shippingAddress }, { fresh: !claim.replay });
     } catch (err) {
       if (ticketsTaken) await giveBack(this.redis, lines);
-      if (err instanceof InvalidOrder) throw new ApiError(404, 'not_found', err.message);
+      if (err instanceof InvalidOrder) throw new DomainError('not_found', 'not_found', err.message);
       throw err;
     }
     if (!reservation.ok) {
@@ -158,7 +158,7 @@ export class OrderService {
       .ignore();
     const row = await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).first();
     if (row.request_hash !== requestHash) {
-      throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      throw new DomainError('invalid', 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
     }
     return { orderId: row.order_id, replay: row.order_id !== candidate };
   }

@@ -1,19 +1,16 @@
-import { randomUUID } from 'node:crypto';
+/** The one writer of the transactional outbox. Event contracts and their messages: events/. */
 import type { Knex } from 'knex';
+import type { OutboxMessage } from '../events/envelope';
 import { currentTraceparent } from '../telemetry/tracing';
 
-/** A domain event as it travels on Kafka. `event_id` lets every consumer drop a redelivery. */
-export interface DomainEvent<P = Record<string, unknown>> {
-  event_id: string;
-  type: string;
-  occurred_at: string;
-  data: P;
-}
-
-/** Writes an event into the outbox inside the caller's transaction: it is published if and only if the
- * change it reports commits. The active trace goes with it (the relay hands it on in the Kafka headers). */
-export async function enqueueEvent(trx: Knex.Transaction, topic: string, key: string, type: string, data: Record<string, unknown>): Promise<DomainEvent> {
-  const event: DomainEvent = { event_id: randomUUID(), type, occurred_at: new Date().toISOString(), data };
-  await trx('outbox').insert({ event_id: event.event_id, topic, msg_key: key, payload: JSON.stringify(event), trace_context: currentTraceparent() });
-  return event;
+/** Writes messages into the outbox inside the caller's transaction: they are published if and only if the change
+ * they report commits. Many rows go in one INSERT (500 at most). The active trace goes with them (the relay hands
+ * it on in the Kafka headers). */
+export async function enqueue(db: Knex | Knex.Transaction, messages: OutboxMessage[]): Promise<void> {
+  const traceContext = currentTraceparent();
+  for (let i = 0; i < messages.length; i += 500) {
+    await db('outbox').insert(
+      messages.slice(i, i + 500).map((m) => ({ event_id: m.event_id, topic: m.topic, msg_key: m.key, payload: m.payload, trace_context: traceContext })),
+    );
+  }
 }

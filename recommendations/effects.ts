@@ -10,9 +10,8 @@
  * The history-dependent pairing (`cross`) runs inside the same atomic script, after the earlier events of the
  * batch (one user's events are on one partition, in order).
  */
-import type { AnalyticsEvent } from '../analytics/model';
-import { normalizeQuery } from '../analytics/model';
-import type { Op } from '../analytics/store';
+import { AnalyticsEvent, normalizeQuery } from '../events/analytics';
+import type { Op } from '../stores/redis/exactly-once';
 import type { RecsKeys } from './keys';
 
 export interface RecsWeights {

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 source stack/lib.sh
 
 [ -d node_modules/.bin ] || { say "npm ci"; npm ci --no-audit --no-fund; }
+# Lint first (seconds): ESLint, the import rules of .dependency-cruiser.cjs, Prettier's format. Quiet when clean.
+say "lint"
+npm run --silent lint >"$LOG_DIR/lint.log" 2>&1 || fail lint "npm run lint found problems (ESLint, dependency-cruiser or Prettier)"
 bash stack/stack.sh up
 # Tests use their own database, keyspace, index and task queues, never the dev data.
 source scripts/test-env.sh

@@ -6,6 +6,10 @@
  * the newest state wins, an older read is refused by the engine as stale, and a sold-out item
  * (`in_stock: false`) leaves the results until it is restocked.
  */
+import { z } from 'zod';
+import { parseWith } from '../events/envelope';
+import { ItemDeleted, ItemUpserted } from '../events/items';
+import { StockChanged } from '../events/stock';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
 import type { Db } from 'mongodb';
@@ -115,24 +119,18 @@ export interface IndexerConsumerOptions {
   metrics?: ConsumerMetrics;
 }
 
+/** The events the indexer reads (contracts: events/items.ts, events/stock.ts); all name an item. */
+const ItemEvent = z.union([ItemUpserted, ItemDeleted, StockChanged]);
+
 /** True for an `item.deleted` event. */
 export function isDeletion(value: Buffer | null): boolean {
-  try {
-    return (JSON.parse(value?.toString() ?? '') as { type?: unknown })?.type === 'item.deleted';
-  } catch {
-    return false;
-  }
+  return parseWith(ItemEvent, value)?.type === 'item.deleted';
 }
 
-/** Parses an event (the outbox envelope) to the item it names; undefined for anything else. */
+/** The item an event names; for anything that is not one of its events, the message key (if it can be an id). */
 export function itemIdOf(value: Buffer | null, key: Buffer | null): string | undefined {
-  try {
-    const ev = JSON.parse(value?.toString() ?? '') as { data?: { item_id?: unknown } };
-    const id = ev?.data?.item_id;
-    if (typeof id === 'string' && id.length > 0 && id.length <= 50) return id;
-  } catch {
-    /* fall through to the key */
-  }
+  const ev = parseWith(ItemEvent, value);
+  if (ev) return ev.data.item_id;
   const k = key?.toString();
   return k && k.length <= 50 ? k : undefined;
 }

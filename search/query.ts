@@ -5,6 +5,7 @@
  * attribute key that matched ATTRIBUTE_KEY. Out-of-stock items are filtered out of every query.
  */
 import { ATTRIBUTE_KEY } from '../catalog/model';
+import type { SearchPort } from '../stores/search/port';
 
 export const SORTS = ['relevance', 'price', '-price'] as const;
 export type SortOrder = (typeof SORTS)[number];
@@ -50,7 +51,6 @@ export class SearchInputError extends Error {}
 
 /** Document fields that are not attribute filters (price has min_price/max_price; stock is never a filter). */
 const RESERVED = new Set(['item_id', 'supplier_id', 'name', 'description', 'price', 'stock', 'in_stock', 'images', 'updated_at', 'attributes', '_id', '_source', '_index']);
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** `category:Electronics,brand:Sony` -> categories and attribute filters; anything else is a SearchInputError. */
@@ -134,4 +134,10 @@ export function toHit(source: Record<string, unknown>): SearchHit {
     attributes: (source.attributes as Record<string, string>) ?? {},
     images: (source.images as string[]) ?? [],
   };
+}
+
+/** Runs a search on the engine: the body built (and checked) here, the hits mapped back. */
+export async function searchItems(engine: SearchPort, q: SearchQuery): Promise<SearchResult> {
+  const r = await engine.search(buildSearchBody(q));
+  return { total: r.total, hits: r.sources.map(toHit) };
 }

@@ -1,5 +1,5 @@
 /**
- * Real-time reports for admins (issue 7), from the analytics consumer's minute buckets in Redis
+ * Real-time reports for admins, from the analytics consumer's minute buckets in Redis
  * (analytics/reports.ts): sales per item and per category, top and zero-result queries, the funnel
  * view -> cart -> order, and events per type. Every route needs an admin token (403 for anyone else).
  *
@@ -14,7 +14,6 @@ import { z } from '../openapi';
 import { route } from '../validate';
 import { ReportService, Window } from '../../analytics/reports';
 
-// eslint-disable-next-line no-control-regex
 const LINE = /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$/;
 const WindowFields = {
   last: z.string().regex(/^[1-9][0-9]{0,5}$/, 'minutes: 1 to 999999').transform(Number).optional().openapi({ description: 'the last N minutes up to now (takes precedence over from/to)' }),

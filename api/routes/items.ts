@@ -18,10 +18,8 @@ import { catalogCacheHeaders } from '../cache-headers';
 // Every rule is a JSON-schema keyword (pattern, lengths, maxProperties), so the OpenAPI document says
 // exactly what is accepted: schema-valid input is never refused for a reason the document hides.
 // A line of text: no control characters, at least one visible character.
-// eslint-disable-next-line no-control-regex
 const LINE = /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$/;
 // Free text: newlines and tabs allowed, other control characters not.
-// eslint-disable-next-line no-control-regex
 const TEXT = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
 const Text = (max: number) => z.string().min(1).max(max, { abort: true }).regex(LINE, 'visible characters, no control characters');
 const Name = Text(255);

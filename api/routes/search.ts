@@ -16,14 +16,13 @@ import { logger } from '../../lib/logger';
 import { recordAnalytics } from '../../search/analytics';
 import { SearchResultCache } from '../../search/result-cache';
 import { catalogCacheHeaders } from '../cache-headers';
-import { checkPage, checkText, parseFilter, SearchInputError, SEARCH_LIMITS, SORTS } from '../../search/query';
+import { checkPage, checkText, parseFilter, SearchInputError, SEARCH_LIMITS, searchItems, SORTS } from '../../search/query';
 
 const Price = z
   .string()
   .regex(/^\d{1,8}(\.\d{1,2})?$/, 'a price such as 10 or 899.99 (not negative)')
   .transform(Number);
 // Every rule is in the document (patterns, lengths), so schema-valid input is never refused for a hidden reason.
-// eslint-disable-next-line no-control-regex
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 const FILTER_ONE = `[A-Za-z][A-Za-z0-9_ -]{0,63}:[^,\\u0000-\\u001f\\u007f]{0,${SEARCH_LIMITS.maxFilterValue - 1}}[^,\\s\\u0000-\\u001f\\u007f]`;
 const FILTER = new RegExp(`^${FILTER_ONE}(,${FILTER_ONE}){0,${SEARCH_LIMITS.maxFilters - 1}}$`);
@@ -97,14 +96,14 @@ export function searchRouter(deps: ApiDeps): Router {
         }
         let result;
         try {
-          result = await results.get(q, () => search.search(q));
+          result = await results.get(q, () => searchItems(search, q));
         } catch (err) {
           if (engineUnavailable(err)) throw new ApiError(503, 'search_unavailable', 'search is unavailable right now; try again shortly', { store: 'search' });
           // The engine's own messages name indexes and exception types: logged here, never sent to the client.
           logger.warn({ err }, 'the search engine refused a query');
           const status = (err as { statusCode?: unknown }).statusCode;
           if (typeof status === 'number' && status >= 400 && status < 500) throw new ApiError(400, 'search_rejected', 'the search engine cannot run this query; simplify it');
-          throw new Error('search engine error');
+          throw new Error('search engine error', { cause: err });
         }
         try {
           await recordAnalytics(mysql, { event_type: 'search', user_id: req.principal?.userId ?? null, search_query: query.query ?? '', clicked_items: [], item_ids: result.hits.slice(0, 20).map((h) => h.item_id), result_count: result.total });

@@ -14,7 +14,6 @@ const User = z
   .object({ user_id: z.string(), name: z.string(), email: z.string(), phone: z.string().nullable(), role: z.enum(['customer', 'supplier', 'admin']) })
   .openapi('User');
 // A name: no control characters, something visible (a linear check: a lookahead, then one character class).
-// eslint-disable-next-line no-control-regex
 const Name = z.string().trim().min(1).max(255, { abort: true }).regex(/^(?=[^\u0000-\u001f\u007f]*?\S)[^\u0000-\u001f\u007f]*$/, 'visible characters, no control characters');
 const Phone = z.string().max(20, { abort: true }).regex(/^\+?[0-9 ()-]{5,20}$/, 'a phone number');
 const UpdateProfile = z.object({ name: Name.optional(), phone: Phone.nullable().optional() }).strict().openapi('UpdateProfileRequest');

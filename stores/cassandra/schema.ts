@@ -1,7 +1,7 @@
 import type { Client } from 'cassandra-driver';
 
-/** The keyspace and tables: finished orders by id and by user (with items and status history), and the raw
- * analytics events by day. Every statement is IF NOT EXISTS, so re-running is harmless. */
+/** The keyspace and tables: finished orders by id, by user and by status and day (with items and status
+ * history), and the raw analytics events by day and bucket. Every statement is IF NOT EXISTS, so re-running is harmless. */
 export function cassandraSchema(keyspace: string): string[] {
   return [
     `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`,
@@ -14,21 +14,16 @@ export function cassandraSchema(keyspace: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${keyspace}.orders_by_user (
        user_id text, created_at timestamp, order_id text, status text, total_price decimal,
        PRIMARY KEY ((user_id), created_at, order_id)) WITH CLUSTERING ORDER BY (created_at DESC, order_id DESC)`,
-    // Finished orders by status and creation day (UTC), for admins (issue 16). Written with the other two tables.
+    // Finished orders by status and creation day (UTC), for admins. Written with the other two tables.
     `CREATE TABLE IF NOT EXISTS ${keyspace}.orders_by_status_day (
        status text, day date, created_at timestamp, order_id text, user_id text, total_price decimal,
        PRIMARY KEY ((status, day), created_at, order_id)) WITH CLUSTERING ORDER BY (created_at DESC, order_id DESC)`,
-    `CREATE TABLE IF NOT EXISTS ${keyspace}.analytics_events_by_day (
-       day date, event_time timestamp, event_id text, event_type text, user_id text, search_query text,
-       clicked_items list<text>, item_ids list<text>, payload text,
-       PRIMARY KEY ((day), event_time, event_id))`,
-    // The analytics raw log as written since issue 7: the day split into 16 buckets by event id (analytics/raw-store.ts),
+    // The analytics raw log: the day split into 16 buckets by event id (analytics/raw-store.ts),
     // so a busy day is 16 partitions spread over the ring instead of one unbounded one.
     `CREATE TABLE IF NOT EXISTS ${keyspace}.analytics_events_by_day_bucket (
        day date, bucket int, event_time timestamp, event_id text, event_type text, user_id text, search_query text,
        clicked_items list<text>, item_ids list<text>, payload text,
        PRIMARY KEY ((day, bucket), event_time, event_id))`,
-    `CREATE TABLE IF NOT EXISTS ${keyspace}.smoke (id text PRIMARY KEY, value text)`,
   ];
 }
 
@@ -37,7 +32,7 @@ export function cassandraSchema(keyspace: string): string[] {
 const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
   ['orders_by_id', 'expires_at', 'timestamp'],
   ['orders_by_id', 'charge_id', 'text'],
-  // The order's shipping address as JSON text (issue 16); null for orders archived before addresses existed.
+  // The order's shipping address as JSON text; null for orders archived before addresses existed.
   ['orders_by_id', 'shipping_address', 'text'],
   // Its per-seller shipments as JSON text (issue 16); null for orders archived before shipments existed.
   ['orders_by_id', 'shipments', 'text'],

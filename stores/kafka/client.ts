@@ -63,13 +63,13 @@ export function firstFetchAfterJoin(consumer: Consumer): Promise<void> {
   });
 }
 
-/** Creates the platform's topics if they do not exist (harmless to re-run). */
-export async function ensureTopics(kafka: Kafka): Promise<void> {
+/** Creates the platform's topics (or the ones given) if they do not exist (harmless to re-run). */
+export async function ensureTopics(kafka: Kafka, topics: { name: string; partitions: number }[] = Object.values(TOPICS)): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = Object.values(TOPICS).filter((t) => !existing.has(t.name));
+    const missing = topics.filter((t) => !existing.has(t.name));
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,

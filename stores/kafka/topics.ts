@@ -5,5 +5,4 @@ export const TOPICS = {
   inventory: { name: 'shopflow.inventory', partitions: 6 },
   items: { name: 'shopflow.items', partitions: 6 },
   analytics: { name: 'shopflow.analytics', partitions: 6 },
-  smoke: { name: 'shopflow.smoke', partitions: 1 },
 } as const;

@@ -1,8 +1,7 @@
 import { Client } from '@elastic/elasticsearch';
 import { ADDED_FIELDS, ITEMS_INDEX_BODY, ItemDocument } from './mapping';
-import type { BulkOutcome, SearchPort, VersionedDocument } from './port';
+import type { BulkOutcome, RawSearchResult, SearchBody, SearchPort, VersionedDocument } from './port';
 import { bulkOperations, bulkOutcome } from './bulk';
-import { buildSearchBody, SearchQuery, SearchResult, toHit } from '../../search/query';
 
 /** For Elasticsearch 8 deployments (the `elasticsearch` profile of docker-compose.yml). The client refuses
  * OpenSearch (product check), hence the separate adapter. */
@@ -33,10 +32,10 @@ export class ElasticsearchAdapter implements SearchPort {
     const res = await this.client.bulk({ operations: bulkOperations(this.index, docs) as never });
     return bulkOutcome(res.items as never[]);
   }
-  async search(query: SearchQuery): Promise<SearchResult> {
-    const res = await this.client.search<Record<string, unknown>>({ index: this.index, ...(buildSearchBody(query) as object) });
+  async search(body: SearchBody): Promise<RawSearchResult> {
+    const res = await this.client.search<Record<string, unknown>>({ index: this.index, ...body });
     const total = res.hits.total;
-    return { total: typeof total === 'number' ? total : total?.value ?? 0, hits: res.hits.hits.map((h) => toHit(h._source ?? {})) };
+    return { total: typeof total === 'number' ? total : total?.value ?? 0, sources: res.hits.hits.map((h) => h._source ?? {}) };
   }
   async get(itemId: string): Promise<ItemDocument | null> {
     const res = await this.client.get<ItemDocument>({ index: this.index, id: itemId }, { ignore: [404] });

@@ -1,8 +1,7 @@
 import { Client } from '@opensearch-project/opensearch';
 import { ADDED_FIELDS, ITEMS_INDEX_BODY, ItemDocument } from './mapping';
-import type { BulkOutcome, SearchPort, VersionedDocument } from './port';
+import type { BulkOutcome, RawSearchResult, SearchBody, SearchPort, VersionedDocument } from './port';
 import { bulkOperations, bulkOutcome } from './bulk';
-import { buildSearchBody, SearchQuery, SearchResult, toHit } from '../../search/query';
 
 export class OpenSearchAdapter implements SearchPort {
   private readonly client: Client;
@@ -33,10 +32,10 @@ export class OpenSearchAdapter implements SearchPort {
     const res = await this.client.bulk({ body: bulkOperations(this.index, docs) as never });
     return bulkOutcome((res.body as unknown as { items: never[] }).items);
   }
-  async search(query: SearchQuery): Promise<SearchResult> {
-    const res = await this.client.search({ index: this.index, body: buildSearchBody(query) as never });
+  async search(body: SearchBody): Promise<RawSearchResult> {
+    const res = await this.client.search({ index: this.index, body: body as never });
     const hits = res.body.hits as { total: number | { value: number }; hits: { _source?: Record<string, unknown> }[] };
-    return { total: typeof hits.total === 'number' ? hits.total : hits.total.value, hits: hits.hits.map((h) => toHit(h._source ?? {})) };
+    return { total: typeof hits.total === 'number' ? hits.total : hits.total.value, sources: hits.hits.map((h) => h._source ?? {}) };
   }
   async get(itemId: string): Promise<ItemDocument | null> {
     const res = await this.client.get({ index: this.index, id: itemId }, { ignore: [404] });

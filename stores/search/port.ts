@@ -1,5 +1,4 @@
 import type { ItemDocument } from './mapping';
-import type { SearchQuery, SearchResult } from '../../search/query';
 
 /** One document of a bulk write, with the item row's version: the engine keeps it as the document's external
  * version (`external_gte`), so an older state never overwrites a newer one. */
@@ -15,15 +14,23 @@ export interface BulkOutcome {
   failed: { item_id: string; status: number; reason: string }[];
 }
 
+/** A search request body in the query DSL both engines speak (the search domain builds it: search/query.ts),
+ * and the documents' sources that matched. */
+export type SearchBody = Record<string, unknown>;
+export interface RawSearchResult {
+  total: number;
+  sources: Record<string, unknown>[];
+}
+
 /** What the platform needs from a search engine. OpenSearch (the native stack) and Elasticsearch 8 each have
- * an adapter; both speak the same query DSL, built once (search/query.ts). */
+ * an adapter. */
 export interface SearchPort {
   ping(): Promise<void>;
   ensureIndex(): Promise<void>;
   upsert(doc: ItemDocument): Promise<void>;
   bulkUpsert(docs: VersionedDocument[]): Promise<BulkOutcome>;
   get(itemId: string): Promise<ItemDocument | null>;
-  search(query: SearchQuery): Promise<SearchResult>;
+  search(body: SearchBody): Promise<RawSearchResult>;
   remove(itemId: string): Promise<void>;
   refresh(): Promise<void>;
   close(): Promise<void>;

@@ -17,6 +17,7 @@ import { demoCatalog, DEMO_CUSTOMER, DEMO_SELLERS, FLASH_ITEM_ID } from '../../d
 import { findUserByEmail } from '../../users/repository';
 import { verifyPassword } from '../../users/passwords';
 import { makeItem } from '../support/fixtures';
+import { searchItems } from '../../search/query';
 
 const cfg = loadConfig(process.env);
 const quiet = logger.child({}, { level: 'silent' });
@@ -118,10 +119,10 @@ describe('an empty shop', () => {
     expect(await verifyPassword(customer!.password_hash, password)).toBe(true);
 
     // Indexed for search, sold-out demo items excluded.
-    const tv = await search.search({ text: 'tv', sort: 'relevance', categories: [], attributes: {}, limit: 100, offset: 0 });
+    const tv = await searchItems(search, { text: 'tv', sort: 'relevance', categories: [], attributes: {}, limit: 100, offset: 0 });
     expect(tv.total).toBeGreaterThan(0);
     expect(tv.hits.every((h) => h.category === 'Electronics')).toBe(true);
-    const all = await search.search({ sort: 'relevance', categories: [], attributes: {}, limit: 1, offset: 0 });
+    const all = await searchItems(search, { sort: 'relevance', categories: [], attributes: {}, limit: 1, offset: 0 });
     expect(all.total).toBe(rows.filter((r) => r.stock > 0).length);
 
     // A second start finds data and leaves it alone.

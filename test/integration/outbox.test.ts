@@ -8,10 +8,12 @@ import { createMysql } from '../../stores/mysql/client';
 import { OutboxRelay } from '../../outbox/relay';
 import { logger } from '../../lib/logger';
 import type { Producer } from 'kafkajs';
-import { TOPICS } from '../../stores/kafka/topics';
+import { createKafka, ensureTopics } from '../../stores/kafka/client';
+import { TEST_TOPIC } from '../support/fixtures';
 
 const cfg = loadConfig(process.env);
 const mysql = createMysql(cfg.MYSQL_URL, 2);
+beforeAll(() => ensureTopics(createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-outbox-test`), [TEST_TOPIC]));
 afterAll(() => mysql.destroy());
 
 const DAY = 24 * 60 * 60_000;
@@ -19,7 +21,7 @@ async function row(publishedAgoMs: number | null, createdAgoMs: number): Promise
   const eventId = randomUUID();
   await mysql('outbox').insert({
     event_id: eventId,
-    topic: TOPICS.smoke.name, // a real topic: a relay running meanwhile may publish the unpublished row
+    topic: TEST_TOPIC.name, // a real topic: a relay running meanwhile may publish the unpublished row
     msg_key: 'k',
     payload: '{}',
     created_at: new Date(Date.now() - createdAgoMs),

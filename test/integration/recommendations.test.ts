@@ -14,8 +14,8 @@ import { makeItem, makeUser, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
 import { logger } from '../../lib/logger';
 import { AnalyticsConsumer } from '../../analytics/consumer';
-import { AnalyticsPipeline } from '../../analytics/pipeline';
-import { pipelineSettings } from '../../analytics/settings';
+import { AnalyticsPipeline } from '../../read-models/pipeline';
+import { pipelineSettings } from '../../read-models/settings';
 import { RecsKeys } from '../../recommendations/keys';
 
 const tag = randomUUID().replace(/-/g, '').slice(0, 10);

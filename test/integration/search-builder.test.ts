@@ -5,7 +5,7 @@
  */
 import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildSearchBody, parseFilter, SearchInputError, SearchQuery } from '../../search/query';
+import { buildSearchBody, parseFilter, SearchInputError, searchItems, SearchQuery } from '../../search/query';
 import { ElasticsearchAdapter } from '../../stores/search/elasticsearch';
 import { itemIdOf } from '../../search/indexer';
 
@@ -82,7 +82,7 @@ describe('the Elasticsearch adapter shares the builder', () => {
     seen = [];
     const es = new ElasticsearchAdapter(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'items_x');
     const q: SearchQuery = { ...base, text: 'tv', sort: 'price', categories: ['Electronics'], attributes: { brand: ['Sony'] } };
-    const r = await es.search(q);
+    const r = await searchItems(es, q);
     expect(r).toEqual({ total: 1, hits: [{ item_id: 'a', name: 'A', price: 1.5, category: 'C', supplier_id: null, attributes: { brand: 'X' }, images: [] }] });
     expect(seen[0]!.path).toContain('/items_x/_search');
     expect(seen[0]!.body).toEqual(buildSearchBody(q));

@@ -60,7 +60,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await consumer?.stop();
   await p?.stop();
-  // eslint-disable-next-line no-console
   console.log(`search index lag (API answer -> visible in search), ms: ${JSON.stringify(lags)}`);
 });
 

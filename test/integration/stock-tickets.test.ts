@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config';
 import { createRedis } from '../../stores/redis/client';
-import { admit, giveBack, ticketKey, TICKET_TTL_MS } from '../../orders/stock-tickets';
-import { clearSoldOut } from '../../orders/soldout-gate';
+import { admit, giveBack, ticketKey, TICKET_TTL_MS } from '../../stock/tickets';
+import { clearSoldOut } from '../../stock/soldout-gate';
 
 const redis = createRedis(loadConfig(process.env).REDIS_URL);
 afterAll(() => redis.quit());

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../lib/config';
 import { connectStores, checkReadiness, Stores } from '../../stores';
-import { TOPICS } from '../../stores/kafka/topics';
+import { ensureTopics } from '../../stores/kafka/client';
+import { TEST_TOPIC } from '../support/fixtures';
 import { createNoopActivities } from '../../activities/noop-activities';
 import { WORKFLOW_BUNDLE_PATH, workflowSinks } from '../../workers/order-worker';
 import { existsSync } from 'node:fs';
@@ -17,6 +18,8 @@ const token = randomUUID();
 
 beforeAll(async () => {
   stores = await connectStores(cfg);
+  await ensureTopics(stores.kafka, [TEST_TOPIC]);
+  await stores.cassandra.execute(`CREATE TABLE IF NOT EXISTS ${cfg.CASSANDRA_KEYSPACE}.smoke (id text PRIMARY KEY, value text)`);
 });
 afterAll(async () => {
   await stores.close();
@@ -44,7 +47,7 @@ test('Redis: write and read a key with a TTL', async () => {
 test('Kafka: a produced message is consumed', async () => {
   const consumer = stores.kafka.consumer({ groupId: `smoke-${token}` });
   await consumer.connect();
-  await consumer.subscribe({ topic: TOPICS.smoke.name, fromBeginning: true });
+  await consumer.subscribe({ topic: TEST_TOPIC.name, fromBeginning: true });
   const seen = new Promise<string>((resolve) => {
     void consumer.run({
       eachMessage: async ({ message }) => {
@@ -52,7 +55,7 @@ test('Kafka: a produced message is consumed', async () => {
       },
     });
   });
-  await stores.producer.send({ topic: TOPICS.smoke.name, messages: [{ key: 'smoke', value: token }] });
+  await stores.producer.send({ topic: TEST_TOPIC.name, messages: [{ key: 'smoke', value: token }] });
   await expect(seen).resolves.toBe('smoke');
   await consumer.disconnect();
 });

@@ -36,3 +36,6 @@ export async function stockOf(mysql: Knex, itemId: string): Promise<number> {
   const row = await mysql('items').select('stock').where({ item_id: itemId }).first();
   return Number(row.stock);
 }
+
+/** A topic for tests only (the smoke test, the outbox's housekeeping): created by the tests that use it. */
+export const TEST_TOPIC = { name: 'shopflow.smoke', partitions: 1 };

@@ -30,10 +30,11 @@ describe('which events notify whom', () => {
       expect(d).toMatchObject({ user_id: 'u-buyer', audience: 'customer', type: t.replace('.', '_'), order_id: 'o-1', source_event_id: 'e-1' });
       expect(d.message).toContain('o-1');
     }
-    for (const t of ['order.created', 'order.archived', 'stock.changed']) {
+    for (const t of ['order.created', 'order.archived']) {
       expect(notifies(event(t))).toBe(false);
       expect(customerDraft(event(t))).toBeUndefined();
     }
+    expect(parseOrderEvent(Buffer.from(JSON.stringify({ event_id: 'e', type: 'stock.changed', occurred_at: new Date().toISOString(), data: { item_id: 'a' } })))).toBeUndefined();
     expect(customerDraft(event('order.placed'))!.message).toContain('4 units (total 14.00)');
     expect(customerDraft(event('order.canceled', { reason: 'payment_declined' }))!.message).toContain('declined');
     expect(customerDraft(event('order.canceled', { cancel_reason: 'payment_timeout' }))!.message).toContain('in time');

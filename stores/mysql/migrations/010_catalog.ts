@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Catalog (issue 4): every item row gets
+ * Catalog: every item row gets
  * - `version`, bumped by the database on every UPDATE of the row (a trigger, so the saga's conditional stock
  *   UPDATEs bump it too without knowing about it). The search index stores it as the document's external
  *   version: an older state of an item can never overwrite a newer one, whatever order events arrive in.

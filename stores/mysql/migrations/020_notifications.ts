@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Notifications (issue 6): one row per message to one user, written by the notifier's Kafka consumer (one per
+ * Notifications: one row per message to one user, written by the notifier's Kafka consumer (one per
  * order change) or by `POST /notifications`, and delivered by the notifier's sender loop.
  * - `UNIQUE (source_event_id, user_id, audience)`: the consumer inserts with INSERT IGNORE, so a redelivered
  *   event (same `event_id`) never makes a second notification. Direct notifications have no source event (NULL,

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Items (issue 16): `listed` (a seller delists an item: out of search, refused by new orders, still named by
+ * Items: `listed` (a seller delists an item: out of search, refused by new orders, still named by
  * old ones) and `ever_ordered` (set by the first reservation that takes the item's stock; only an item never
  * ordered may be deleted). Existing rows that were ever updated may have been ordered by an order that is
  * archived by now (its lines left MySQL), so they count as ordered: only untouched rows (version 1) do not.

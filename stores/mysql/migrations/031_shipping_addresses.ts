@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Shipping addresses (issue 16): a user's saved addresses, and each order's own copy of the address it ships
+ * Shipping addresses: a user's saved addresses, and each order's own copy of the address it ships
  * to (JSON; null only for orders placed before addresses existed).
  */
 export async function up(knex: Knex): Promise<void> {

@@ -1,12 +1,16 @@
 /**
- * Stock in MySQL, the authority. Every change is a conditional UPDATE done by the database
+ * Stock (`items.stock`) in MySQL, the authority; this folder is the only code that changes it (reservations,
+ * releases, restocks), with the sold-out gate (./soldout-gate.ts) and the admission tickets (./tickets.ts) in
+ * front of it. A new item's first level is its catalog row's insert (catalog/service.ts): no order holds it yet.
+ * Every change is a conditional UPDATE done by the database Every change is a conditional UPDATE done by the database
  * (`stock = stock - ? WHERE stock >= ?`), never a read-modify-write in code, and rows are always touched in
  * item_id order, so two multi-item orders crossing each other's items cannot deadlock.
  */
 import type { Knex } from 'knex';
-import { enqueueEvent } from '../outbox/outbox';
-import { TOPICS } from '../stores/kafka/topics';
-import type { OrderLine, Shortage } from '../workflows/types';
+import { stockChangedMessage } from '../events/stock';
+import { enqueue } from '../outbox/outbox';
+import type { StockLine as OrderLine, Shortage } from './model';
+import { itemsStock, readStock } from './table';
 
 /** Sums repeated items and sorts by item_id: the fixed lock order. */
 export function normalizeLines(lines: OrderLine[]): OrderLine[] {
@@ -29,8 +33,8 @@ export async function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Prom
     if ((res as { affectedRows: number }).affectedRows === 0) short.push(line);
   }
   if (short.length === 0) return [];
-  const rows: { item_id: string; stock: number; listed: number }[] = await trx('items').select('item_id', 'stock', 'listed').whereIn('item_id', short.map((l) => l.item_id));
-  const available = new Map(rows.map((r) => [r.item_id, r.listed ? Number(r.stock) : 0]));
+  const rows = await readStock(trx, short.map((l) => l.item_id));
+  const available = new Map(rows.map((r) => [r.item_id, r.listed ? r.stock : 0]));
   return short.map((l) => ({ item_id: l.item_id, requested: l.quantity, available: available.get(l.item_id) ?? 0 }));
 }
 
@@ -42,11 +46,9 @@ export async function returnStock(trx: Knex.Transaction, lines: OrderLine[]): Pr
 }
 
 /** Publishes the items' new stock levels (search sync hides sold-out items, shows restocked ones). */
-export async function enqueueStockChanged(trx: Knex.Transaction, itemIds: string[], cause: string): Promise<void> {
-  const rows: { item_id: string; stock: number }[] = await trx('items').select('item_id', 'stock').whereIn('item_id', itemIds).orderBy('item_id');
-  for (const r of rows) {
-    await enqueueEvent(trx, TOPICS.inventory.name, r.item_id, 'stock.changed', { item_id: r.item_id, stock: Number(r.stock), cause });
-  }
+export async function enqueueStockChanged(trx: Knex.Transaction, itemIds: string[], cause: 'reserved' | 'released'): Promise<void> {
+  const rows = await readStock(trx, itemIds);
+  await enqueue(trx, rows.map((r) => stockChangedMessage({ item_id: r.item_id, stock: r.stock, cause })));
 }
 
 /**
@@ -71,3 +73,34 @@ export async function heldUnits(trx: Knex.Transaction, itemIds: string[]): Promi
 
 /** What is left to sell when `onHand` units are on the shelf and `held` of them are promised to orders. */
 export const availableFrom = (onHand: number, held: number): number => Math.max(0, onHand - held);
+
+/**
+ * A seller's restock: `onHand` units are on the shelf. Writes each item row once, with the catalog's other
+ * changes of that row (`set`: one UPDATE, so the version trigger counts one change), and the stock left to sell
+ * when a count is given: on hand less what orders hold. Call it with the rows locked (FOR UPDATE), as
+ * `heldUnits` requires.
+ */
+export async function writeRestocks(trx: Knex.Transaction, rows: { item_id: string; set: Record<string, unknown>; onHand?: number }[]): Promise<void> {
+  const held = await heldUnits(trx, rows.filter((r) => r.onHand !== undefined).map((r) => r.item_id));
+  for (const r of rows) {
+    const set = r.onHand === undefined ? r.set : { ...r.set, stock: availableFrom(r.onHand, held.get(r.item_id) ?? 0) };
+    await itemsStock(trx).where({ item_id: r.item_id }).update(set);
+  }
+}
+
+/** Like stockLevels, and which of the items are delisted (one read: the order API's hot path). */
+export async function orderableStock(mysql: Knex, lines: { item_id: string }[]): Promise<{ stock: Map<string, number>; unlisted: string[] }> {
+  const rows: { item_id: string; stock: number; listed: number }[] = await itemsStock(mysql).select('item_id', 'stock', 'listed').whereIn('item_id', lines.map((l) => l.item_id));
+  return { stock: new Map(rows.map((r) => [r.item_id, Number(r.stock)])), unlisted: rows.filter((r) => !r.listed).map((r) => r.item_id) };
+}
+
+/** The committed stock of the lines' items right now (a plain, non-locking read); unknown items are absent. */
+export async function stockLevels(mysql: Knex, lines: { item_id: string }[]): Promise<Map<string, number>> {
+  const rows: { item_id: string; stock: number }[] = await itemsStock(mysql).select('item_id', 'stock').whereIn('item_id', lines.map((l) => l.item_id));
+  return new Map(rows.map((r) => [r.item_id, Number(r.stock)]));
+}
+
+/** The lines that `stock` cannot cover. */
+export function visibleShortages(lines: { item_id: string; quantity: number }[], stock: Map<string, number>): Shortage[] {
+  return lines.filter((l) => (stock.get(l.item_id) ?? 0) < l.quantity).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: stock.get(l.item_id) ?? 0 }));
+}

@@ -9,7 +9,7 @@
  * keys derived inside the script (the co-occurrence lists of the items in a user's history): fine on one Redis
  * node; a Redis Cluster would need those keys under one hash tag or the history read outside the script.
  */
-import type { Redis } from '../stores/redis/client';
+import type { Redis } from './client';
 
 export type Op =
   /** ZINCRBY key amount member */

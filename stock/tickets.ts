@@ -6,11 +6,11 @@
  * buyer whose lock-free read happened to see stock.
  *
  * MySQL stays the authority: a ticket only lets a buyer *try*. Counters live for TICKET_TTL_MS and then start
- * again from MySQL; releases and restocks delete them (orders/soldout-gate.ts), so a wrong "no" lasts at most
+ * again from MySQL; releases and restocks delete them (./soldout-gate.ts), so a wrong "no" lasts at most
  * that long. When Redis cannot be reached, everyone is let through and MySQL alone decides.
  */
 import type { Redis } from 'ioredis';
-import type { OrderLine, Shortage } from '../workflows/types';
+import type { StockLine as OrderLine, Shortage } from './model';
 
 export const ticketKey = (itemId: string) => `tickets:${itemId}`;
 export const TICKET_TTL_MS = 2000;

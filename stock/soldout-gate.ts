@@ -5,8 +5,8 @@
  * restock made elsewhere goes unseen.
  */
 import type { Redis } from 'ioredis';
-import type { Shortage } from '../workflows/types';
-import { ticketKey } from './stock-tickets';
+import type { Shortage } from './model';
+import { ticketKey } from './tickets';
 
 const key = (itemId: string) => `soldout:${itemId}`;
 export const SOLDOUT_TTL_MS = 1000;

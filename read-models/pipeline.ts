@@ -1,5 +1,6 @@
 /**
- * What the consumer does with a chunk of analytics events, without Kafka (the consumer and the benchmark use
+ * The analytics stream's two read models, reports (analytics/) and recommendations (recommendations/), applied
+ * together; neither folder imports the other, they meet here. What the consumer does with a chunk of analytics events, without Kafka (the consumer and the benchmark use
  * it): append them to the raw log in Cassandra (idempotent by key) and apply each one's report and
  * recommendation effects to Redis through the exactly-once script, side by side. Only then does the consumer
  * commit the offsets, so a crash anywhere replays the chunk harmlessly.
@@ -9,11 +10,11 @@ import type { Client } from 'cassandra-driver';
 import type { Redis } from '../stores/redis/client';
 import { RecsKeys } from '../recommendations/keys';
 import { recsOps, RecsEffectOptions } from '../recommendations/effects';
-import { reportOps } from './effects';
-import { ReportKeys } from './keys';
-import type { AnalyticsEvent } from './model';
-import { RawEventStore } from './raw-store';
-import { ExactlyOnceApplier } from './store';
+import { reportOps } from '../analytics/effects';
+import { ReportKeys } from '../analytics/keys';
+import type { AnalyticsEvent } from '../events/analytics';
+import { RawEventStore } from '../analytics/raw-store';
+import { ExactlyOnceApplier } from '../stores/redis/exactly-once';
 
 export interface PipelineSettings {
   prefix: string;
