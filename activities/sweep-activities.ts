@@ -1,6 +1,6 @@
 /** The sweepers' activities (their Temporal Schedules run them), built from the sweepers they drive. */
-import type { SagaSweeper } from '../workers/saga-sweeper';
-import type { ArchiveSweeper } from '../workers/archive-sweeper';
+import type { SagaSweeper } from '../orders/saga-sweeper';
+import type { ArchiveSweeper } from '../orders/archive-sweeper';
 
 export function createSweepActivities(sagas: SagaSweeper, archive: ArchiveSweeper) {
   return {

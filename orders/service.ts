@@ -138,7 +138,7 @@ export class OrderService {
 
     await this.views.drop(lines.map((l) => l.item_id)); // the stock shown drops with the reservation
     // 2. Start its saga. If Temporal cannot be reached now, the order stays reserved and the sweeper
-    // (workers/saga-sweeper.ts) starts the saga once it can: a reserved order never goes without one.
+    // (orders/saga-sweeper.ts) starts the saga once it can: a reserved order never goes without one.
     await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>
       logBestEffortFailure(err, 'saga not started yet; the sweeper will start it', { orderId: input.orderId }),
     );

@@ -8,8 +8,8 @@
  */
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { SagaSweeper } from './saga-sweeper';
-import { ArchiveSweeper } from './archive-sweeper';
+import { SagaSweeper } from '../orders/saga-sweeper';
+import { ArchiveSweeper } from '../orders/archive-sweeper';
 import { OrderArchive } from '../orders/archive';
 import { config } from '../lib/config';
 import { logger } from '../lib/logger';

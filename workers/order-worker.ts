@@ -17,8 +17,8 @@ import { createNoopActivities } from '../activities/noop-activities';
 import { createReconcilerActivities, type RepairCounter } from '../activities/reconciler-activities';
 import type { Reconciler } from '../orders/reconciler';
 import { createSweepActivities } from '../activities/sweep-activities';
-import type { SagaSweeper } from './saga-sweeper';
-import type { ArchiveSweeper } from './archive-sweeper';
+import type { SagaSweeper } from '../orders/saga-sweeper';
+import type { ArchiveSweeper } from '../orders/archive-sweeper';
 import type { PaymentGateway } from '../payments/gateway';
 import type { SagaMetrics } from '../activities/metrics';
 

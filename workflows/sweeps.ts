@@ -6,12 +6,12 @@ const { sweepSagas, sweepArchive } = proxyActivities<SweepActivities>({
   retry: { initialInterval: '2s', maximumAttempts: 3 },
 });
 
-/** One pass of the saga sweeper (workers/saga-sweeper.ts), started by the `shopflow-saga-sweeper` Schedule. */
+/** One pass of the saga sweeper (orders/saga-sweeper.ts), started by the `shopflow-saga-sweeper` Schedule. */
 export async function sagaSweepWorkflow(): Promise<Record<string, number>> {
   return sweepSagas();
 }
 
-/** One pass of the archive sweeper (workers/archive-sweeper.ts), started by the `shopflow-archive-sweeper` Schedule. */
+/** One pass of the archive sweeper (orders/archive-sweeper.ts), started by the `shopflow-archive-sweeper` Schedule. */
 export async function archiveSweepWorkflow(): Promise<{ archived: number }> {
   return sweepArchive();
 }

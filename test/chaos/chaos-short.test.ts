@@ -7,7 +7,7 @@
  */
 import { startPlatform, Platform } from '../support/platform';
 import { OrderArchive } from '../../orders/archive';
-import { SagaSweeper } from '../../workers/saga-sweeper';
+import { SagaSweeper } from '../../orders/saga-sweeper';
 import { logger } from '../../lib/logger';
 import { faultByName, recordedPid } from './faults';
 import { runRound, RoundOptions } from './run';

@@ -9,7 +9,7 @@ import { call, eventually, TEST_SHIPMENT } from '../support/http';
 import { OrderArchive } from '../../orders/archive';
 import { reserveOrder } from '../../orders/reservation';
 import { applyTransition } from '../../orders/repository';
-import { ArchiveSweeper } from '../../workers/archive-sweeper';
+import { ArchiveSweeper } from '../../orders/archive-sweeper';
 import { logger } from '../../lib/logger';
 
 let p: Platform;

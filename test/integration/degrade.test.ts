@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually, HttpResult } from '../support/http';
-import { SagaSweeper } from '../../workers/saga-sweeper';
+import { SagaSweeper } from '../../orders/saga-sweeper';
 import { OutboxRelay } from '../../outbox/relay';
 import { applyTransition } from '../../orders/repository';
 import type { Producer } from 'kafkajs';

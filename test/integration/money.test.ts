@@ -9,7 +9,7 @@ import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
 import { reserveOrder } from '../../orders/reservation';
-import { SagaSweeper } from '../../workers/saga-sweeper';
+import { SagaSweeper } from '../../orders/saga-sweeper';
 import { logger } from '../../lib/logger';
 import { shipUpdate, stateQuery } from '../../workflows/messages';
 import { sellersOf } from '../../orders/shipment-records';

@@ -12,7 +12,7 @@ import { TOPICS } from '../../stores/kafka/topics';
 import { mirrorKey } from '../../orders/mirror';
 import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature';
 import { reserveOrder } from '../../orders/reservation';
-import { SagaSweeper } from '../../workers/saga-sweeper';
+import { SagaSweeper } from '../../orders/saga-sweeper';
 import { logger } from '../../lib/logger';
 
 let p: Platform;

@@ -14,8 +14,8 @@ import type { Redis } from 'ioredis';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import { sagaInputFor, startSaga } from '../orders/saga';
-import { cancelAndRelease } from '../orders/cancel';
+import { sagaInputFor, startSaga } from './saga';
+import { cancelAndRelease } from './cancel';
 import { runPeriodically } from '../lib/periodic';
 import type { PaymentMethod } from '../workflows/types';
 

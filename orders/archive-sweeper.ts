@@ -6,9 +6,9 @@
  */
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
-import { FINAL_STATUSES, OrderArchive } from '../orders/archive';
+import { FINAL_STATUSES, OrderArchive } from './archive';
 import { runPeriodically } from '../lib/periodic';
-import { expireKeys } from '../orders/idempotency-keys';
+import { expireKeys } from './idempotency-keys';
 
 export class ArchiveSweeper {
   private stopTimer: (() => void) | undefined;
