@@ -12,7 +12,10 @@ export default tseslint.config(
   {
     rules: {
       // `_`-prefixed names are deliberately unused (express's 4-argument error handlers, skipped tuple slots).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // Input validation matches control characters on purpose, to refuse them (names, addresses, queries).
       'no-control-regex': 'off',
     },

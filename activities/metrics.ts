@@ -13,15 +13,25 @@ export class SagaMetrics {
   readonly paymentFailures: Counter<'reason'>;
 
   constructor(registry: Registry) {
-    this.outcomes = new Counter({ name: 'shopflow_order_outcomes_total', help: 'Orders that reached placed or canceled (reason: payment_timeout, payment_failed, customer, ...)', labelNames: ['outcome', 'reason'], registers: [registry] });
+    this.outcomes = new Counter({
+      name: 'shopflow_order_outcomes_total',
+      help: 'Orders that reached placed or canceled (reason: payment_timeout, payment_failed, customer, ...)',
+      labelNames: ['outcome', 'reason'],
+      registers: [registry],
+    });
     this.duration = new Histogram({
       name: 'shopflow_saga_duration_seconds',
-      help: 'From the order\'s creation to placed or canceled',
+      help: "From the order's creation to placed or canceled",
       labelNames: ['outcome'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
       registers: [registry],
     });
-    this.paymentFailures = new Counter({ name: 'shopflow_payment_failures_total', help: 'Charges declined (decline code) or refused by the gateway', labelNames: ['reason'], registers: [registry] });
+    this.paymentFailures = new Counter({
+      name: 'shopflow_payment_failures_total',
+      help: 'Charges declined (decline code) or refused by the gateway',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
   }
 
   /** An order left `created` for good (placed or canceled) at this moment. */

@@ -15,9 +15,24 @@ import { mirrorKey, OrderMirror } from '../orders/mirror';
 import { cancelAndRelease } from '../orders/cancel';
 import { GatewayRejected, toMinor, type PaymentGateway } from '../payments/gateway';
 import { settleCharge, settleOrderPayments } from '../payments/settlement';
-import { deliverLines, FulfilmentRefused, recordAction, shipLines, type DeliverRequest, type FulfilmentOutcome, type ShipRequest } from '../orders/shipments';
+import {
+  deliverLines,
+  FulfilmentRefused,
+  recordAction,
+  shipLines,
+  type DeliverRequest,
+  type FulfilmentOutcome,
+  type ShipRequest,
+} from '../orders/shipments';
 import type { SagaMetrics } from './metrics';
-import type { ClaimedOrder, OrderStatus, OrderView, PaymentStatus, ReservationResult, Settlement } from '../workflows/types';
+import type {
+  ClaimedOrder,
+  OrderStatus,
+  OrderView,
+  PaymentStatus,
+  ReservationResult,
+  Settlement,
+} from '../workflows/types';
 
 export interface OrderActivityDeps {
   mysql: Knex;
@@ -32,7 +47,9 @@ export interface OrderActivityDeps {
 
 /** The gateway refused for good (a 4xx): retrying cannot help, the saga decides. */
 function gatewayFailure(err: unknown): unknown {
-  return err instanceof GatewayRejected ? ApplicationFailure.nonRetryable(err.message, 'GatewayRejected', err.code) : err;
+  return err instanceof GatewayRejected
+    ? ApplicationFailure.nonRetryable(err.message, 'GatewayRejected', err.code)
+    : err;
 }
 
 /** A refused fulfilment step fails the activity for good (type FulfilmentRefused), with the reason. */
@@ -45,22 +62,39 @@ async function refusedIsFinal<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createOrderActivities({ mysql, redis, gateway, cassandra, currency = 'USD', metrics }: OrderActivityDeps) {
+export function createOrderActivities({
+  mysql,
+  redis,
+  gateway,
+  cassandra,
+  currency = 'USD',
+  metrics,
+}: OrderActivityDeps) {
   const archive = new OrderArchive(cassandra, mysql);
 
   /** Counts an order that this call moved out of `created` or `placed` (a retry that finds it done counts nothing). */
   async function settled(orderId: string, outcome: 'placed' | 'canceled', reason: string): Promise<void> {
     if (!metrics) return;
-    const row: { created_at: Date } | undefined = await mysql('orders').select('created_at').where({ order_id: orderId }).first().catch(() => undefined);
+    const row: { created_at: Date } | undefined = await mysql('orders')
+      .select('created_at')
+      .where({ order_id: orderId })
+      .first()
+      .catch(() => undefined);
     metrics.settled(outcome, reason, row?.created_at);
   }
 
   /** The live order the saga runs for, marked as having its saga (the sweeper then leaves it alone). Never
    * inserts or reserves: a saga Reset or started for a finished order finds nothing and stops. */
   async function claim(orderId: string): Promise<ClaimedOrder | null> {
-    const row: { status: OrderStatus; charge_id: string | null } | undefined = await mysql('orders').select('status', 'charge_id').where({ order_id: orderId }).first();
+    const row: { status: OrderStatus; charge_id: string | null } | undefined = await mysql('orders')
+      .select('status', 'charge_id')
+      .where({ order_id: orderId })
+      .first();
     if (!row || (row.status !== 'created' && row.status !== 'placed')) return null;
-    await mysql('orders').where({ order_id: orderId }).whereNull('saga_started_at').update({ saga_started_at: mysql.fn.now(3) });
+    await mysql('orders')
+      .where({ order_id: orderId })
+      .whereNull('saga_started_at')
+      .update({ saga_started_at: mysql.fn.now(3) });
     const order = await loadOrder(mysql, orderId);
     return order ? { order, chargeId: row.charge_id } : null;
   }
@@ -83,10 +117,23 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
 
     /** The compensation: cancels a created or placed order and puts its stock back. A no-op once done (or
      * when the order was never written). */
-    async cancelOrder({ orderId, reason, paymentStatus, actor }: { orderId: string; reason: string; paymentStatus: PaymentStatus; actor?: string }): Promise<OrderView | null> {
-      const before: { status: OrderStatus } | undefined = metrics ? await mysql('orders').select('status').where({ order_id: orderId }).first() : undefined;
+    async cancelOrder({
+      orderId,
+      reason,
+      paymentStatus,
+      actor,
+    }: {
+      orderId: string;
+      reason: string;
+      paymentStatus: PaymentStatus;
+      actor?: string;
+    }): Promise<OrderView | null> {
+      const before: { status: OrderStatus } | undefined = metrics
+        ? await mysql('orders').select('status').where({ order_id: orderId }).first()
+        : undefined;
       const view = await cancelAndRelease(mysql, redis, orderId, reason, paymentStatus, actor);
-      if (view?.status === 'canceled' && (before?.status === 'created' || before?.status === 'placed')) await settled(orderId, 'canceled', reason);
+      if (view?.status === 'canceled' && (before?.status === 'created' || before?.status === 'placed'))
+        await settled(orderId, 'canceled', reason);
       return view;
     },
 
@@ -103,18 +150,46 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
 
     /** An operator's later payment deadline (saga v3): MySQL first (the sweeper and the reconciler read it),
      * then the Redis mirror. False when the order no longer waits for its payment. */
-    async extendPaymentWindow({ orderId, expiresAt, actor, note }: { orderId: string; expiresAt: string; actor: string; note?: string }): Promise<boolean> {
+    async extendPaymentWindow({
+      orderId,
+      expiresAt,
+      actor,
+      note,
+    }: {
+      orderId: string;
+      expiresAt: string;
+      actor: string;
+      note?: string;
+    }): Promise<boolean> {
       const extended = await mysql.transaction(async (trx) => {
-        const changed = await trx('orders').where({ order_id: orderId, status: 'created' }).where('expires_at', '<', new Date(expiresAt)).update({ expires_at: new Date(expiresAt), updated_at: trx.fn.now(3) });
+        const changed = await trx('orders')
+          .where({ order_id: orderId, status: 'created' })
+          .where('expires_at', '<', new Date(expiresAt))
+          .update({ expires_at: new Date(expiresAt), updated_at: trx.fn.now(3) });
         const row = await trx('orders').select('status', 'expires_at').where({ order_id: orderId }).first();
         if (row?.status !== 'created') return false;
-        if (changed) await recordAction(trx, orderId, 'created', `payment window extended to ${expiresAt}${note ? `: ${note}` : ''}`, actor);
+        if (changed)
+          await recordAction(
+            trx,
+            orderId,
+            'created',
+            `payment window extended to ${expiresAt}${note ? `: ${note}` : ''}`,
+            actor,
+          );
         return true;
       });
       if (extended) {
         const ttl = Date.parse(expiresAt) - Date.now();
         const raw = await redis.get(mirrorKey(orderId)).catch(() => null);
-        if (raw && ttl > 0) await redis.set(mirrorKey(orderId), JSON.stringify({ ...(JSON.parse(raw) as OrderMirror), expiry_time: expiresAt }), 'PX', ttl).catch(() => undefined);
+        if (raw && ttl > 0)
+          await redis
+            .set(
+              mirrorKey(orderId),
+              JSON.stringify({ ...(JSON.parse(raw) as OrderMirror), expiry_time: expiresAt }),
+              'PX',
+              ttl,
+            )
+            .catch(() => undefined);
       }
       return extended;
     },
@@ -129,12 +204,25 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
 
     /** Places a created order paid by `chargeId`. True when it is placed (now or by an earlier attempt);
      * false when it had left `created` (canceled meanwhile): then the caller refunds the charge. */
-    async markPlaced({ orderId, chargeId, late }: { orderId: string; chargeId: string; late: boolean }): Promise<boolean> {
+    async markPlaced({
+      orderId,
+      chargeId,
+      late,
+    }: {
+      orderId: string;
+      chargeId: string;
+      late: boolean;
+    }): Promise<boolean> {
       let changed = false;
       const placed = await mysql.transaction(async (trx) => {
         changed = await applyTransition(trx, orderId, {
           from: ['created'],
-          set: { status: 'placed', payment_status: 'succeeded', charge_id: chargeId, ...(late ? { late_payment: 'accepted' as const } : {}) },
+          set: {
+            status: 'placed',
+            payment_status: 'succeeded',
+            charge_id: chargeId,
+            ...(late ? { late_payment: 'accepted' as const } : {}),
+          },
         });
         if (changed) {
           await enqueueOrderEvent(trx, 'order.placed', orderId);
@@ -161,11 +249,21 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
             if (shortages.length > 0) throw new OutOfStock(shortages);
             await applyTransition(trx, orderId, {
               from: ['canceled'],
-              set: { status: 'placed', payment_status: 'succeeded', late_payment: 'accepted', cancel_reason: null, charge_id: chargeId },
+              set: {
+                status: 'placed',
+                payment_status: 'succeeded',
+                late_payment: 'accepted',
+                cancel_reason: null,
+                charge_id: chargeId,
+              },
               reason: 'late_payment_accepted',
             });
             await enqueueOrderEvent(trx, 'order.placed', orderId, { late_payment: 'accepted' });
-            await enqueueStockChanged(trx, lines.map((l: { item_id: string }) => l.item_id), 'reserved');
+            await enqueueStockChanged(
+              trx,
+              lines.map((l: { item_id: string }) => l.item_id),
+              'reserved',
+            );
             return true;
           }),
         );
@@ -181,7 +279,15 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
       await recordRefundOn(mysql, archive, orderId, late);
     },
 
-    async advanceFulfilment({ orderId, from, to }: { orderId: string; from: OrderStatus; to: 'in_transit' | 'delivered' }): Promise<void> {
+    async advanceFulfilment({
+      orderId,
+      from,
+      to,
+    }: {
+      orderId: string;
+      from: OrderStatus;
+      to: 'in_transit' | 'delivered';
+    }): Promise<void> {
       await mysql.transaction(async (trx) => {
         if (await applyTransition(trx, orderId, { from: [from], set: { status: to } })) {
           await enqueueOrderEvent(trx, `order.${to}`, orderId);
@@ -194,7 +300,11 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
     async archiveOrder({ orderId }: { orderId: string }): Promise<ArchiveOutcome> {
       const outcome = await archive.archive(orderId);
       // A live order here would be a saga bug: fail loudly (a person looks) rather than end the saga without it.
-      if (outcome === 'not_finished') throw ApplicationFailure.nonRetryable(`order ${orderId} is not finished and cannot be archived`, 'OrderNotFinished');
+      if (outcome === 'not_finished')
+        throw ApplicationFailure.nonRetryable(
+          `order ${orderId} is not finished and cannot be archived`,
+          'OrderNotFinished',
+        );
       return outcome;
     },
 
@@ -202,7 +312,12 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
     async mirrorOrder(order: OrderView): Promise<void> {
       const ttl = Date.parse(order.expires_at) - Date.now();
       if (ttl <= 0) return;
-      const mirror: OrderMirror = { order_id: order.order_id, user_id: order.user_id, status: order.status, expiry_time: order.expires_at };
+      const mirror: OrderMirror = {
+        order_id: order.order_id,
+        user_id: order.user_id,
+        status: order.status,
+        expiry_time: order.expires_at,
+      };
       await redis.set(mirrorKey(order.order_id), JSON.stringify(mirror), 'PX', ttl);
     },
 
@@ -212,24 +327,43 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
 
     /** Charges with the order id as the gateway's idempotency key: a retried charge never charges twice.
      * Heartbeats while the gateway thinks, so the saga's cancel reaches it and aborts the request. */
-    async chargePayment(req: { orderId: string; amount: number; paymentMethod: string; expiresAt: string }): Promise<{ status: 'succeeded' | 'pending'; chargeId: string }> {
+    async chargePayment(req: {
+      orderId: string;
+      amount: number;
+      paymentMethod: string;
+      expiresAt: string;
+    }): Promise<{ status: 'succeeded' | 'pending'; chargeId: string }> {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 500);
       try {
         const charge = await gateway.createCharge(
-          { idempotencyKey: req.orderId, orderId: req.orderId, amountMinor: toMinor(req.amount), currency, paymentMethod: req.paymentMethod, expiresAt: req.expiresAt },
+          {
+            idempotencyKey: req.orderId,
+            orderId: req.orderId,
+            amountMinor: toMinor(req.amount),
+            currency,
+            paymentMethod: req.paymentMethod,
+            expiresAt: req.expiresAt,
+          },
           { signal: ctx.cancellationSignal },
         );
         if (charge.status === 'declined') {
           metrics?.paymentFailures.inc({ reason: charge.declineCode ?? 'card_declined' });
-          throw ApplicationFailure.nonRetryable(`payment declined: ${charge.declineCode ?? 'card_declined'}`, 'PaymentDeclined', charge.chargeId);
+          throw ApplicationFailure.nonRetryable(
+            `payment declined: ${charge.declineCode ?? 'card_declined'}`,
+            'PaymentDeclined',
+            charge.chargeId,
+          );
         }
         // A charge voided or refunded already (e.g. a saga Reset after a cancel) pays for nothing: say pending,
         // the saga's deadline and settlement decide.
         return { status: charge.status === 'succeeded' ? 'succeeded' : 'pending', chargeId: charge.chargeId };
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the saga stopped waiting for the charge');
-        if (!(err instanceof ApplicationFailure)) metrics?.paymentFailures.inc({ reason: err instanceof GatewayRejected ? 'gateway_rejected' : 'gateway_unavailable' });
+        if (!(err instanceof ApplicationFailure))
+          metrics?.paymentFailures.inc({
+            reason: err instanceof GatewayRejected ? 'gateway_rejected' : 'gateway_unavailable',
+          });
         throw gatewayFailure(err);
       } finally {
         clearInterval(beat);
@@ -252,7 +386,13 @@ export function createOrderActivities({ mysql, redis, gateway, cassandra, curren
     },
 
     /** Voids every pending charge of the order and refunds every captured one but `keepChargeId`. */
-    async settlePayment({ orderId, keepChargeId }: { orderId: string; keepChargeId: string | null }): Promise<Settlement> {
+    async settlePayment({
+      orderId,
+      keepChargeId,
+    }: {
+      orderId: string;
+      keepChargeId: string | null;
+    }): Promise<Settlement> {
       try {
         return await settleOrderPayments(gateway, orderId, keepChargeId);
       } catch (err) {

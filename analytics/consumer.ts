@@ -83,10 +83,20 @@ export class AnalyticsConsumer {
     else await this.onAnalytics(p, tools);
   }
 
-  private async onOrders({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload, { done }: BatchTools): Promise<void> {
-    const events = await translateOrderEvents(batch.messages.map((m) => m.value), this.categories);
+  private async onOrders(
+    { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload,
+    { done }: BatchTools,
+  ): Promise<void> {
+    const events = await translateOrderEvents(
+      batch.messages.map((m) => m.value),
+      this.categories,
+    );
     if (events.length > 0) {
-      await this.producer.send({ topic: TOPICS.analytics.name, acks: -1, messages: events.map((e) => ({ key: e.user_id ?? 'anonymous', value: JSON.stringify(e) })) });
+      await this.producer.send({
+        topic: TOPICS.analytics.name,
+        acks: -1,
+        messages: events.map((e) => ({ key: e.user_id ?? 'anonymous', value: JSON.stringify(e) })),
+      });
       this.translated += events.length;
     }
     resolveOffset(batch.lastOffset());
@@ -95,7 +105,10 @@ export class AnalyticsConsumer {
     await heartbeat();
   }
 
-  private async onAnalytics({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload, { done }: BatchTools): Promise<void> {
+  private async onAnalytics(
+    { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload,
+    { done }: BatchTools,
+  ): Promise<void> {
     const size = this.opts.chunkSize ?? 500;
     for (let i = 0; i < batch.messages.length; i += size) {
       if (!isRunning() || isStale()) return;
@@ -107,7 +120,10 @@ export class AnalyticsConsumer {
         if (e) events.push(e);
         else {
           this.skipped += 1;
-          this.log.warn({ topic: batch.topic, partition: batch.partition, offset: m.offset }, 'analytics: not an analytics event, skipped');
+          this.log.warn(
+            { topic: batch.topic, partition: batch.partition, offset: m.offset },
+            'analytics: not an analytics event, skipped',
+          );
         }
         oldest = Math.min(oldest, Number(m.timestamp));
       }

@@ -3,7 +3,12 @@ import { AnalyticsEvent, minuteOf, normalizeQuery, toCents } from './model';
 import { FunnelStage, ReportKeys } from './keys';
 import type { Op } from '../stores/redis/exactly-once';
 
-const STAGE: Partial<Record<AnalyticsEvent['event_type'], FunnelStage>> = { item_view: 'view', cart_add: 'cart', wishlist_add: 'wishlist', order_placed: 'order' };
+const STAGE: Partial<Record<AnalyticsEvent['event_type'], FunnelStage>> = {
+  item_view: 'view',
+  cart_add: 'cart',
+  wishlist_add: 'wishlist',
+  order_placed: 'order',
+};
 
 export function reportOps(e: AnalyticsEvent, keys: ReportKeys, ttl: number): Op[] {
   const m = minuteOf(Date.parse(e.timestamp));
@@ -34,7 +39,9 @@ export function reportOps(e: AnalyticsEvent, keys: ReportKeys, ttl: number): Op[
   if (stage) {
     // One funnel step per event overall, and once per category the event touches (an order of two items of
     // one category is one order of that category).
-    const cats = new Set((e.categories ?? e.lines?.map((l) => l.category) ?? []).filter((c): c is string => typeof c === 'string'));
+    const cats = new Set(
+      (e.categories ?? e.lines?.map((l) => l.category) ?? []).filter((c): c is string => typeof c === 'string'),
+    );
     ops.push({ kind: 'hincr', key: keys.funnel(m), member: stage, amount: 1, ttl });
     if (e.user_id) ops.push({ kind: 'pfadd', key: keys.funnelUsers(m, stage), member: e.user_id, ttl });
     for (const c of cats) {

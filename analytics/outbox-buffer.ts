@@ -43,7 +43,10 @@ export class AnalyticsOutbox {
   private closed = false;
   flushes = 0;
 
-  constructor(private readonly mysql: Knex, private readonly s: BufferSettings = DEFAULTS) {}
+  constructor(
+    private readonly mysql: Knex,
+    private readonly s: BufferSettings = DEFAULTS,
+  ) {}
 
   /** Events queued or being written, not yet committed: what a crash would lose now. */
   get pending(): number {
@@ -55,7 +58,10 @@ export class AnalyticsOutbox {
    * buffer is full, once the event's batch has committed (rejecting if that INSERT fails).
    */
   enqueue(row: OutboxRow, opts: { wait?: boolean } = {}): Promise<void> {
-    if (this.closed) return this.mysql('outbox').insert(row).then(() => undefined);
+    if (this.closed)
+      return this.mysql('outbox')
+        .insert(row)
+        .then(() => undefined);
     const mustWait = opts.wait || this.pending >= this.s.ANALYTICS_BUFFER_MAX;
     const p: Pending = { row };
     const committed = mustWait ? new Promise<void>((resolve, reject) => (p.done = { resolve, reject })) : undefined;
@@ -101,7 +107,12 @@ export class AnalyticsOutbox {
         // Waiting callers learn of the failure; the others' events stay queued for the retry.
         for (const b of batch) b.done?.reject(err);
         this.queue.unshift(...batch.filter((b) => !b.done));
-        logBestEffortFailure(err, 'analytics events could not be written yet; retrying', { queued: this.queue.length }, 'error');
+        logBestEffortFailure(
+          err,
+          'analytics events could not be written yet; retrying',
+          { queued: this.queue.length },
+          'error',
+        );
         return;
       } finally {
         this.inFlight = 0;

@@ -13,7 +13,12 @@ export type NewEvent = NewAnalyticsEvent;
 
 export async function publishAnalytics(mysql: Knex, e: NewEvent): Promise<AnalyticsEvent> {
   const { event, message } = analyticsMessage(e);
-  await analyticsOutbox(mysql).enqueue({ event_id: message.event_id, topic: message.topic, msg_key: message.key, payload: message.payload });
+  await analyticsOutbox(mysql).enqueue({
+    event_id: message.event_id,
+    topic: message.topic,
+    msg_key: message.key,
+    payload: message.payload,
+  });
   return event;
 }
 
@@ -28,10 +33,19 @@ export async function recordItemEvent(
   try {
     let category = opts.category;
     if (category === undefined) {
-      const row: { category: string } | undefined = await mysql('items').select('category').where({ item_id: itemId }).first();
+      const row: { category: string } | undefined = await mysql('items')
+        .select('category')
+        .where({ item_id: itemId })
+        .first();
       category = row?.category ?? null;
     }
-    await publishAnalytics(mysql, { event_type: type, user_id: userId, item_ids: [itemId], categories: [category], ...(opts.quantity ? { quantity: opts.quantity } : {}) });
+    await publishAnalytics(mysql, {
+      event_type: type,
+      user_id: userId,
+      item_ids: [itemId],
+      categories: [category],
+      ...(opts.quantity ? { quantity: opts.quantity } : {}),
+    });
   } catch (err) {
     logBestEffortFailure(err, 'analytics event could not be written', { type, itemId }, 'error');
   }

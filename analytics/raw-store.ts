@@ -34,7 +34,10 @@ interface Row {
 }
 
 export class RawEventStore {
-  constructor(private readonly cassandra: Client, private readonly concurrency = 16) {}
+  constructor(
+    private readonly cassandra: Client,
+    private readonly concurrency = 16,
+  ) {}
 
   /** Writes the events as unlogged batches of one partition each (one mutation per batch on the replica),
    * at most `BATCH_ROWS` rows (payloads are small; Cassandra refuses batches over 50 KiB by default). */
@@ -47,17 +50,33 @@ export class RawEventStore {
       const bucket = bucketOf(e.event_id);
       const k = `${day}/${bucket}`;
       const rows = byPartition.get(k) ?? [];
-      rows.push([types.LocalDate.fromString(day), bucket, new Date(at), e.event_id, e.event_type, e.user_id, e.search_query, e.clicked_items, e.item_ids, JSON.stringify(e)]);
+      rows.push([
+        types.LocalDate.fromString(day),
+        bucket,
+        new Date(at),
+        e.event_id,
+        e.event_type,
+        e.user_id,
+        e.search_query,
+        e.clicked_items,
+        e.item_ids,
+        JSON.stringify(e),
+      ]);
       byPartition.set(k, rows);
     }
     const batches: unknown[][][] = [];
-    for (const rows of byPartition.values()) for (let i = 0; i < rows.length; i += BATCH_ROWS) batches.push(rows.slice(i, i + BATCH_ROWS));
+    for (const rows of byPartition.values())
+      for (let i = 0; i < rows.length; i += BATCH_ROWS) batches.push(rows.slice(i, i + BATCH_ROWS));
     let next = 0;
     const worker = async () => {
       while (next < batches.length) {
         const b = batches[next++]!;
         if (b.length === 1) await this.cassandra.execute(INSERT, b[0], { prepare: true });
-        else await this.cassandra.batch(b.map((params) => ({ query: INSERT, params })), { prepare: true, logged: false });
+        else
+          await this.cassandra.batch(
+            b.map((params) => ({ query: INSERT, params })),
+            { prepare: true, logged: false },
+          );
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
@@ -67,12 +86,17 @@ export class RawEventStore {
   private async *bucket(day: string, bucket: number, fetchSize: number): AsyncGenerator<Row> {
     let pageState: string | undefined;
     do {
-      const rs = await this.cassandra.execute('SELECT event_time, event_id, payload FROM analytics_events_by_day_bucket WHERE day = ? AND bucket = ?', [types.LocalDate.fromString(day), bucket], {
-        prepare: true,
-        fetchSize,
-        pageState,
-      });
-      for (const r of rs.rows) yield { at: (r.event_time as Date).getTime(), id: r.event_id as string, payload: r.payload as string };
+      const rs = await this.cassandra.execute(
+        'SELECT event_time, event_id, payload FROM analytics_events_by_day_bucket WHERE day = ? AND bucket = ?',
+        [types.LocalDate.fromString(day), bucket],
+        {
+          prepare: true,
+          fetchSize,
+          pageState,
+        },
+      );
+      for (const r of rs.rows)
+        yield { at: (r.event_time as Date).getTime(), id: r.event_id as string, payload: r.payload as string };
       pageState = rs.pageState ?? undefined;
     } while (pageState);
   }
@@ -98,9 +122,13 @@ export class RawEventStore {
   /** Whether an event is in the log (tests). */
   async has(e: Pick<AnalyticsEvent, 'event_id' | 'timestamp'>): Promise<boolean> {
     const at = Date.parse(e.timestamp);
-    const rs = await this.cassandra.execute('SELECT event_id FROM analytics_events_by_day_bucket WHERE day = ? AND bucket = ? AND event_time = ? AND event_id = ?', [types.LocalDate.fromString(dayOf(at)), bucketOf(e.event_id), new Date(at), e.event_id], {
-      prepare: true,
-    });
+    const rs = await this.cassandra.execute(
+      'SELECT event_id FROM analytics_events_by_day_bucket WHERE day = ? AND bucket = ? AND event_time = ? AND event_id = ?',
+      [types.LocalDate.fromString(dayOf(at)), bucketOf(e.event_id), new Date(at), e.event_id],
+      {
+        prepare: true,
+      },
+    );
     return rs.rowLength > 0;
   }
 }

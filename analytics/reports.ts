@@ -34,7 +34,10 @@ const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 10_000) / 
 
 export class ReportService {
   readonly keys: ReportKeys;
-  constructor(private readonly redis: Redis, prefix: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
     this.keys = new ReportKeys(prefix);
   }
 
@@ -61,17 +64,28 @@ export class ReportService {
   }
 
   /** Sales per item or per category: the given members, or the top `limit` by revenue in the window. */
-  async sales(by: 'item' | 'category', w: Window, opts: { limit: number; members?: string[] }): Promise<({ id: string } & SalesRow)[]> {
+  async sales(
+    by: 'item' | 'category',
+    w: Window,
+    opts: { limit: number; members?: string[] },
+  ): Promise<({ id: string } & SalesRow)[]> {
     const minutes = this.minutes(w);
-    const key = (m: number, metric: SalesMetric) => (by === 'item' ? this.keys.itemSales(m, metric) : this.keys.categorySales(m, metric));
+    const key = (m: number, metric: SalesMetric) =>
+      by === 'item' ? this.keys.itemSales(m, metric) : this.keys.categorySales(m, metric);
     if (minutes.length === 0) return [];
     let ids = opts.members;
     if (!ids) {
       // Top by revenue; members with units but no revenue (free items) rank after by units.
-      const byRev = await this.top(minutes.map((m) => key(m, 'rev')), opts.limit);
+      const byRev = await this.top(
+        minutes.map((m) => key(m, 'rev')),
+        opts.limit,
+      );
       ids = byRev.map((r) => r.member);
       if (ids.length < opts.limit) {
-        const byUnits = await this.top(minutes.map((m) => key(m, 'units')), opts.limit);
+        const byUnits = await this.top(
+          minutes.map((m) => key(m, 'units')),
+          opts.limit,
+        );
         for (const r of byUnits) if (ids.length < opts.limit && !ids.includes(r.member)) ids.push(r.member);
       }
     }
@@ -79,7 +93,14 @@ export class ReportService {
     const pipe = this.redis.pipeline();
     for (const m of minutes) for (const metric of METRICS) pipe.zmscore(key(m, metric), ...ids);
     const res = (await pipe.exec()) ?? [];
-    const rows = ids.map((id) => ({ id, units: 0, revenue: 0, canceled_units: 0, canceled_value: 0, per_minute: [] as SalesRow['per_minute'] }));
+    const rows = ids.map((id) => ({
+      id,
+      units: 0,
+      revenue: 0,
+      canceled_units: 0,
+      canceled_value: 0,
+      per_minute: [] as SalesRow['per_minute'],
+    }));
     let k = 0;
     for (const m of minutes) {
       const vals = METRICS.map(() => {
@@ -108,7 +129,12 @@ export class ReportService {
 
   async funnel(w: Window, category?: string): Promise<FunnelReport> {
     const minutes = this.minutes(w);
-    if (minutes.length === 0) return { category: category ?? null, stages: FUNNEL_STAGES.map((stage) => ({ stage, events: 0, users: 0 })), conversion: { view_to_cart: null, cart_to_order: null, view_to_order: null } };
+    if (minutes.length === 0)
+      return {
+        category: category ?? null,
+        stages: FUNNEL_STAGES.map((stage) => ({ stage, events: 0, users: 0 })),
+        conversion: { view_to_cart: null, cart_to_order: null, view_to_order: null },
+      };
     const pipe = this.redis.pipeline();
     for (const m of minutes) pipe.hgetall(this.keys.funnel(m, category));
     for (const s of FUNNEL_STAGES) pipe.pfcount(...minutes.map((m) => this.keys.funnelUsers(m, s, category)));
@@ -117,7 +143,8 @@ export class ReportService {
     for (let i = 0; i < minutes.length; i++) {
       const [err, h] = res[i]!;
       if (err) throw err;
-      for (const [stage, n] of Object.entries(h as Record<string, string>)) events[stage] = (events[stage] ?? 0) + Number(n);
+      for (const [stage, n] of Object.entries(h as Record<string, string>))
+        events[stage] = (events[stage] ?? 0) + Number(n);
     }
     const stages = FUNNEL_STAGES.map((stage, j) => {
       const [err, users] = res[minutes.length + j]!;
@@ -128,7 +155,11 @@ export class ReportService {
     return {
       category: category ?? null,
       stages,
-      conversion: { view_to_cart: ratio(u.cart, u.view), cart_to_order: ratio(u.order, u.cart), view_to_order: ratio(u.order, u.view) },
+      conversion: {
+        view_to_cart: ratio(u.cart, u.view),
+        cart_to_order: ratio(u.order, u.cart),
+        view_to_order: ratio(u.order, u.view),
+      },
     };
   }
 

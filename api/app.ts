@@ -41,7 +41,15 @@ export function createApp(deps: ApiDeps): Express {
       // A successful read (GET/HEAD, 2xx/3xx) is logged at debug: writing a line per catalog read was a tenth of
       // the API's CPU under load (issue 12's profile), and /metrics counts them anyway. LOG_LEVEL=debug shows them.
       customLogLevel: (req, res, err) =>
-        res.statusCode === 503 ? 'info' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.method === 'GET' || req.method === 'HEAD' ? 'debug' : 'info',
+        res.statusCode === 503
+          ? 'info'
+          : err || res.statusCode >= 500
+            ? 'error'
+            : res.statusCode >= 400
+              ? 'warn'
+              : req.method === 'GET' || req.method === 'HEAD'
+                ? 'debug'
+                : 'info',
     }),
   );
   app.use(deps.metrics.middleware());

@@ -26,12 +26,19 @@ export class TokenService {
   // on every call, which was the API's largest CPU cost per request in the flash-sale profile.
   private readonly key: KeyObject;
 
-  constructor(secret: string, private readonly ttlSeconds: number) {
+  constructor(
+    secret: string,
+    private readonly ttlSeconds: number,
+  ) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   issue(p: { userId: string; role: Role; tokenVersion?: number }): string {
-    return jwt.sign({ role: p.role, ver: p.tokenVersion ?? 0 }, this.key, { algorithm: 'HS256', subject: p.userId, expiresIn: this.ttlSeconds });
+    return jwt.sign({ role: p.role, ver: p.tokenVersion ?? 0 }, this.key, {
+      algorithm: 'HS256',
+      subject: p.userId,
+      expiresIn: this.ttlSeconds,
+    });
   }
 
   verify(token: string): Principal | undefined {
@@ -63,7 +70,8 @@ export function authenticate(tokens: TokenService, mysql: Knex): RequestHandler 
       if (!p) return next(unauthorized('the token is invalid or expired'));
       findAuthState(mysql, p.userId).then((state) => {
         if (!state) return next(unauthorized('the account of this token no longer exists'));
-        if (state.token_version !== p.tokenVersion || state.role !== p.role) return next(unauthorized('this token was revoked (password or role changed): log in again'));
+        if (state.token_version !== p.tokenVersion || state.role !== p.role)
+          return next(unauthorized('this token was revoked (password or role changed): log in again'));
         req.principal = { ...p, supplierApproved: state.role === 'supplier' && state.supplier_approved };
         next();
       }, next);
@@ -96,6 +104,7 @@ export function requireSelfOrAdmin(req: Request, userId: string): Principal {
 /** Item writes: an admin, or a supplier an admin approved (POST /admin/suppliers/{id}/approve). */
 export function requireApprovedSupplierOrAdmin(req: Request): Principal {
   const p = requireRole(req, 'supplier', 'admin');
-  if (p.role === 'supplier' && !p.supplierApproved) throw new ApiError(403, 'supplier_not_approved', 'your supplier account waits for an admin to approve it');
+  if (p.role === 'supplier' && !p.supplierApproved)
+    throw new ApiError(403, 'supplier_not_approved', 'your supplier account waits for an admin to approve it');
   return p;
 }

@@ -39,7 +39,13 @@ async function ensureAdminWhenReachable(s: Stores, cfg: Config): Promise<void> {
     if (!classifyStoreError(err)) throw err;
     logger.warn({ err }, 'MySQL is unavailable at start: the admin account is made once it answers');
     const retry = (): void => {
-      setTimeout(() => void attempt().catch((e) => (classifyStoreError(e) ? retry() : logger.error({ err: e }, 'admin account not made'))), 5_000).unref();
+      setTimeout(
+        () =>
+          void attempt().catch((e) =>
+            classifyStoreError(e) ? retry() : logger.error({ err: e }, 'admin account not made'),
+          ),
+        5_000,
+      ).unref();
     };
     retry();
   }

@@ -16,8 +16,10 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new ApiError(400, 'invalid_request', message, details);
-export const unauthorized = (message = 'a valid bearer token is required') => new ApiError(401, 'unauthorized', message);
+export const badRequest = (message: string, details?: unknown) =>
+  new ApiError(400, 'invalid_request', message, details);
+export const unauthorized = (message = 'a valid bearer token is required') =>
+  new ApiError(401, 'unauthorized', message);
 export const forbidden = (message = 'you may not do this') => new ApiError(403, 'forbidden', message);
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 export const conflict = (code: string, message: string, details?: unknown) => new ApiError(409, code, message, details);
@@ -25,14 +27,30 @@ export const conflict = (code: string, message: string, details?: unknown) => ne
 /** 503: a store is down (`service_unavailable`) or the API sheds load (`overloaded`); Retry-After is added by
  * `unavailableStores` below. `store` names the store (or `api` for the process itself). */
 export const unavailable = (store: StoreName | 'api', kind: 'unavailable' | 'overloaded', message?: string) =>
-  new ApiError(503, kind === 'overloaded' ? 'overloaded' : 'service_unavailable', message ?? (kind === 'overloaded' ? `too busy right now (${store}); try again shortly` : `a service this needs (${store}) is unavailable right now; try again shortly`), { store });
+  new ApiError(
+    503,
+    kind === 'overloaded' ? 'overloaded' : 'service_unavailable',
+    message ??
+      (kind === 'overloaded'
+        ? `too busy right now (${store}); try again shortly`
+        : `a service this needs (${store}) is unavailable right now; try again shortly`),
+    { store },
+  );
 
 /** The one place where a domain error's kind becomes an HTTP status. */
-const STATUS_OF_KIND: Record<ErrorKind, number> = { invalid: 400, forbidden: 403, not_found: 404, conflict: 409, limited: 429, unavailable: 503 };
+const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  limited: 429,
+  unavailable: 503,
+};
 // The contract's few codes whose status is not their kind's.
 const STATUS_OF_CODE: Record<string, number> = { idempotency_key_reused: 422 };
 
-export const fromDomain = (e: DomainError) => new ApiError(STATUS_OF_CODE[e.code] ?? STATUS_OF_KIND[e.kind], e.code, e.message, e.details);
+export const fromDomain = (e: DomainError) =>
+  new ApiError(STATUS_OF_CODE[e.code] ?? STATUS_OF_KIND[e.kind], e.code, e.message, e.details);
 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
@@ -75,7 +93,8 @@ export function unavailableStores(retryAfterMs: number): ErrorRequestHandler {
         e = unavailable(fault.store, fault.kind);
       }
     }
-    if (e instanceof ApiError && e.status === 503 && !res.headersSent && !res.getHeader('Retry-After')) res.setHeader('Retry-After', retryAfter);
+    if (e instanceof ApiError && e.status === 503 && !res.headersSent && !res.getHeader('Retry-After'))
+      res.setHeader('Retry-After', retryAfter);
     next(e);
   };
 }
@@ -92,7 +111,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   const type = (err as { type?: string }).type;
-  const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+  const status =
+    (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
   if (type === 'entity.parse.failed') {
     res.status(400).json(errorBody('invalid_json', 'the request body is not valid JSON'));
     return;
@@ -120,8 +140,14 @@ export function answerClientErrors(server: Server): void {
       return;
     }
     const [status, code] =
-      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout'] : [400, 'malformed_request'];
-    const body = JSON.stringify(errorBody(code, status === 400 ? 'the HTTP request is malformed' : STATUS_CODES[status]!.toLowerCase()));
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'request_timeout']
+          : [400, 'malformed_request'];
+    const body = JSON.stringify(
+      errorBody(code, status === 400 ? 'the HTTP request is malformed' : STATUS_CODES[status]!.toLowerCase()),
+    );
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );

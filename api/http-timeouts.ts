@@ -8,7 +8,10 @@ import type { Config } from '../lib/config';
  * (slow senders do not hold sockets forever); the time the API takes to answer is not limited here: every store
  * wait is bounded instead (MYSQL_ACQUIRE_TIMEOUT, REDIS_COMMAND_TIMEOUT, the clients' timeouts).
  */
-export function applyHttpTimeouts(server: Server, cfg: Pick<Config, 'HTTP_KEEP_ALIVE_TIMEOUT' | 'HTTP_HEADERS_TIMEOUT' | 'HTTP_REQUEST_TIMEOUT'>): void {
+export function applyHttpTimeouts(
+  server: Server,
+  cfg: Pick<Config, 'HTTP_KEEP_ALIVE_TIMEOUT' | 'HTTP_HEADERS_TIMEOUT' | 'HTTP_REQUEST_TIMEOUT'>,
+): void {
   server.keepAliveTimeout = cfg.HTTP_KEEP_ALIVE_TIMEOUT;
   // Node refuses a headers timeout above the request timeout.
   server.requestTimeout = Math.max(cfg.HTTP_REQUEST_TIMEOUT, cfg.HTTP_HEADERS_TIMEOUT);

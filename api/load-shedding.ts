@@ -19,7 +19,9 @@ import { unavailable } from './errors';
 export type LoadSettings = Pick<Config, 'SHED_MYSQL_PENDING' | 'SHED_MYSQL_WAIT' | 'SHED_EVENT_LOOP_DELAY'>;
 
 /** Why a request would be shed now, or undefined when it may go on. */
-export type Overload = { store: 'mysql'; reason: 'pool_queue' | 'pool_wait' | 'pool_recent_wait' } | { store: 'api'; reason: 'event_loop_delay' };
+export type Overload =
+  | { store: 'mysql'; reason: 'pool_queue' | 'pool_wait' | 'pool_recent_wait' }
+  | { store: 'api'; reason: 'event_loop_delay' };
 
 const SAMPLE_MS = 500;
 const RESOLUTION_MS = 10;
@@ -32,7 +34,10 @@ export class LoadMonitor {
   private loopDelayMs = 0;
   shed = 0;
 
-  constructor(mysql: Knex, private readonly s: LoadSettings) {
+  constructor(
+    mysql: Knex,
+    private readonly s: LoadSettings,
+  ) {
     this.pool = new PoolPressureGauge(mysql);
     if (s.SHED_EVENT_LOOP_DELAY > 0) {
       this.loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -47,12 +52,15 @@ export class LoadMonitor {
   /** Whether a new order should be refused now, and why. */
   overload(): Overload | undefined {
     const p = this.pool.read();
-    if (p.max > 0 && p.used >= p.max && p.pending >= this.s.SHED_MYSQL_PENDING) return { store: 'mysql', reason: 'pool_queue' };
+    if (p.max > 0 && p.used >= p.max && p.pending >= this.s.SHED_MYSQL_PENDING)
+      return { store: 'mysql', reason: 'pool_queue' };
     if (p.oldestWaitMs >= this.s.SHED_MYSQL_WAIT) return { store: 'mysql', reason: 'pool_wait' };
     // Still no free connection, and a request that just got one (or gave up) had waited too long: the queue
     // has emptied by timing out, not by draining, so a new request would wait as long.
-    if (p.max > 0 && p.used >= p.max && p.recentWaitMs >= this.s.SHED_MYSQL_WAIT) return { store: 'mysql', reason: 'pool_recent_wait' };
-    if (this.loop && this.loopDelayMs >= this.s.SHED_EVENT_LOOP_DELAY) return { store: 'api', reason: 'event_loop_delay' };
+    if (p.max > 0 && p.used >= p.max && p.recentWaitMs >= this.s.SHED_MYSQL_WAIT)
+      return { store: 'mysql', reason: 'pool_recent_wait' };
+    if (this.loop && this.loopDelayMs >= this.s.SHED_EVENT_LOOP_DELAY)
+      return { store: 'api', reason: 'event_loop_delay' };
     return undefined;
   }
 
@@ -79,6 +87,14 @@ export function shedWhenOverloaded(monitor: LoadMonitor): RequestHandler {
       lastLog = Date.now();
       logger.warn({ ...why, ...monitor.snapshot() }, 'shedding new orders: 503 overloaded');
     }
-    next(unavailable(why.store, 'overloaded', why.store === 'api' ? 'the service is too busy right now; try again shortly' : 'too many orders are waiting for the database; try again shortly'));
+    next(
+      unavailable(
+        why.store,
+        'overloaded',
+        why.store === 'api'
+          ? 'the service is too busy right now; try again shortly'
+          : 'too many orders are waiting for the database; try again shortly',
+      ),
+    );
   };
 }

@@ -58,6 +58,13 @@ export function methodNotAllowed(registry: OpenAPIRegistry): RequestHandler {
     const allow = allowed((matcher ??= buildMatcher(registry)), req.path);
     if (!allow || allow.includes(req.method)) return next();
     res.setHeader('Allow', allow.join(', '));
-    res.status(405).json(errorBody('method_not_allowed', `${req.method} is not allowed here; use ${allow.filter((m) => m !== 'OPTIONS' && m !== 'HEAD').join(' or ')}`));
+    res
+      .status(405)
+      .json(
+        errorBody(
+          'method_not_allowed',
+          `${req.method} is not allowed here; use ${allow.filter((m) => m !== 'OPTIONS' && m !== 'HEAD').join(' or ')}`,
+        ),
+      );
   };
 }

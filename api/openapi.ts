@@ -28,7 +28,12 @@ export function newRegistry(): OpenAPIRegistry {
 export function buildDocument(registry: OpenAPIRegistry) {
   return new OpenApiGeneratorV3(registry.definitions).generateDocument({
     openapi: '3.0.3',
-    info: { title: 'shopflow API', version: '0.1.0', description: 'E-commerce order platform: accounts, catalog, search, carts, orders (a Temporal saga), notifications, recommendations.' },
+    info: {
+      title: 'shopflow API',
+      version: '0.1.0',
+      description:
+        'E-commerce order platform: accounts, catalog, search, carts, orders (a Temporal saga), notifications, recommendations.',
+    },
     servers: [{ url: '/' }],
   });
 }

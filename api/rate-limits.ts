@@ -30,6 +30,7 @@ export function orderPlacementLimit(cfg: Pick<Config, 'RATE_LIMIT_ORDERS' | 'RAT
     keyGenerator: (req) => req.principal?.userId ?? 'anonymous',
     skip: (req) => !req.principal,
     validate: { keyGeneratorIpFallback: false }, // keyed by user id, not by IP
-    handler: (_req, res) => void res.status(429).json(errorBody('rate_limited', 'too many orders in a minute; slow down')),
+    handler: (_req, res) =>
+      void res.status(429).json(errorBody('rate_limited', 'too many orders in a minute; slow down')),
   });
 }

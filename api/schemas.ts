@@ -2,7 +2,11 @@
 import { z } from './openapi';
 import { AddressSchema } from './address';
 
-export const Id = z.string().min(1).max(50, { abort: true }).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
+export const Id = z
+  .string()
+  .min(1)
+  .max(50, { abort: true })
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
 export const UserIdParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) });
 export const IdParams = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) });
 export const Money = z.number().nonnegative().max(99_999_999.99).multipleOf(0.01);
@@ -29,18 +33,24 @@ export const OrderSchema = z
     expires_at: z.string(),
     created_at: z.string(),
     updated_at: z.string(),
-    shipping_address: AddressSchema.nullable().openapi({ description: 'where the order ships (null only for orders placed before addresses existed)' }),
+    shipping_address: AddressSchema.nullable().openapi({
+      description: 'where the order ships (null only for orders placed before addresses existed)',
+    }),
     shipments: z
       .array(
-        z.object({
-          supplier_id: z.string(),
-          carrier: z.string(),
-          tracking_number: z.string(),
-          status: z.enum(['in_transit', 'delivered']),
-          shipped_at: z.string(),
-          delivered_at: z.string().nullable(),
-        }).openapi('Shipment'),
+        z
+          .object({
+            supplier_id: z.string(),
+            carrier: z.string(),
+            tracking_number: z.string(),
+            status: z.enum(['in_transit', 'delivered']),
+            shipped_at: z.string(),
+            delivered_at: z.string().nullable(),
+          })
+          .openapi('Shipment'),
       )
-      .openapi({ description: "one per seller that shipped its lines; the order is delivered once every seller's shipment is" }),
+      .openapi({
+        description: "one per seller that shipped its lines; the order is delivered once every seller's shipment is",
+      }),
   })
   .openapi('Order');

@@ -13,7 +13,10 @@ async function main(): Promise<void> {
   const tracing = initTracing(cfg, 'api');
   const deps = await buildApiDeps(cfg);
   const server = createApp(deps).listen(cfg.PORT, () => {
-    logger.info({ port: cfg.PORT, docs: `http://127.0.0.1:${cfg.PORT}/docs`, temporalUi: cfg.TEMPORAL_UI_URL }, 'shopflow API listening');
+    logger.info(
+      { port: cfg.PORT, docs: `http://127.0.0.1:${cfg.PORT}/docs`, temporalUi: cfg.TEMPORAL_UI_URL },
+      'shopflow API listening',
+    );
   });
   answerClientErrors(server);
   applyHttpTimeouts(server, cfg);
@@ -24,7 +27,12 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
     deps.load.close();
     // Requests in flight finish, then the buffered analytics events are written, then the stores close.
-    server.close(() => void closeAnalyticsOutbox(deps.stores.mysql).finally(() => Promise.allSettled([deps.stores.close(), tracing.shutdown()]).then(() => process.exit(0))));
+    server.close(
+      () =>
+        void closeAnalyticsOutbox(deps.stores.mysql).finally(() =>
+          Promise.allSettled([deps.stores.close(), tracing.shutdown()]).then(() => process.exit(0)),
+        ),
+    );
     setTimeout(() => process.exit(1), 15_000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

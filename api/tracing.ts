@@ -7,7 +7,11 @@ import { contextFrom, endSpan, SpanKind, tracer } from '../telemetry/tracing';
 export function traceRequests(): RequestHandler {
   return (req, res, next) => {
     if (req.url === '/healthz' || req.url === '/metrics') return next();
-    const span = tracer().startSpan(`${req.method} request`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } }, contextFrom(req.headers));
+    const span = tracer().startSpan(
+      `${req.method} request`,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } },
+      contextFrom(req.headers),
+    );
     res.on('finish', () => {
       // The route pattern, as in the metrics (known only once routed).
       const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched';

@@ -12,7 +12,11 @@ import { ErrorSchema } from './openapi';
 
 type Method = 'get' | 'post' | 'put' | 'delete' | 'patch';
 
-export interface RouteSpec<B extends ZodType | undefined, P extends ZodType | undefined, Q extends ZodType | undefined> {
+export interface RouteSpec<
+  B extends ZodType | undefined,
+  P extends ZodType | undefined,
+  Q extends ZodType | undefined,
+> {
   method: Method;
   /** Express path (`/orders/:id`); the document gets `/orders/{id}`. */
   path: string;
@@ -39,16 +43,28 @@ export interface Validated<B, P, Q> {
   query: Q;
 }
 
-const errorStatuses: Record<number, string> = { 400: 'Invalid input', 401: 'No valid token', 403: 'Not allowed', 404: 'Not found', 429: 'Too many requests' };
+const errorStatuses: Record<number, string> = {
+  400: 'Invalid input',
+  401: 'No valid token',
+  403: 'Not allowed',
+  404: 'Not found',
+  429: 'Too many requests',
+};
 
-export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined>): void {
+export function registerRoute(
+  registry: OpenAPIRegistry,
+  spec: RouteSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined>,
+): void {
   const responses: RouteConfig['responses'] = {};
   for (const [status, r] of Object.entries(spec.responses)) {
-    responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: r.schema } } } : { description: r.description };
+    responses[status] = r.schema
+      ? { description: r.description, content: { 'application/json': { schema: r.schema } } }
+      : { description: r.description };
   }
   const implied = [400, ...(needsToken(spec) ? [401, 403] : [])];
   for (const s of implied) {
-    if (!responses[s]) responses[s] = { description: errorStatuses[s]!, content: { 'application/json': { schema: ErrorSchema } } };
+    if (!responses[s])
+      responses[s] = { description: errorStatuses[s]!, content: { 'application/json': { schema: ErrorSchema } } };
   }
   registry.registerPath({
     method: spec.method,
@@ -57,7 +73,14 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec<ZodType
     tags: spec.tags,
     ...(needsToken(spec) ? { security: [{ bearerAuth: [] }] } : {}),
     request: {
-      ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } }, required: !spec.body.safeParse(undefined).success } } : {}),
+      ...(spec.body
+        ? {
+            body: {
+              content: { 'application/json': { schema: spec.body } },
+              required: !spec.body.safeParse(undefined).success,
+            },
+          }
+        : {}),
       ...(spec.params ? { params: spec.params as never } : {}),
       ...(spec.query ? { query: spec.query as never } : {}),
       ...(spec.headers ? { headers: spec.headers as never } : {}),
@@ -66,12 +89,16 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec<ZodType
   });
 }
 
-const needsToken = (spec: { auth?: boolean; roles?: Role[]; selfParam?: string }) => Boolean(spec.auth || spec.roles || spec.selfParam);
+const needsToken = (spec: { auth?: boolean; roles?: Role[]; selfParam?: string }) =>
+  Boolean(spec.auth || spec.roles || spec.selfParam);
 
 function check<T extends ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const r = schema.safeParse(value);
   if (!r.success) {
-    throw badRequest(`invalid ${where}`, r.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message })));
+    throw badRequest(
+      `invalid ${where}`,
+      r.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message })),
+    );
   }
   return r.data;
 }
@@ -80,7 +107,11 @@ function check<T extends ZodType>(schema: T, value: unknown, where: string): z.i
 export function route<B extends ZodType | undefined, P extends ZodType | undefined, Q extends ZodType | undefined>(
   registry: OpenAPIRegistry,
   spec: RouteSpec<B, P, Q>,
-  handler: (req: Request, input: Validated<Out<B>, Out<P>, Out<Q>>, res: Parameters<RequestHandler>[1]) => Promise<unknown>,
+  handler: (
+    req: Request,
+    input: Validated<Out<B>, Out<P>, Out<Q>>,
+    res: Parameters<RequestHandler>[1],
+  ) => Promise<unknown>,
 ): RequestHandler {
   registerRoute(registry, spec);
   return async (req, res, next) => {

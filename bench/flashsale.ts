@@ -27,19 +27,33 @@ async function startApiProcess(taskQueue: string, port: number): Promise<{ url: 
   // BENCH_API_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API process under the burst.
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../api/cluster.js')], {
-    env: { ...process.env, PORT: String(port), TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_ORDERS: '1000000', MYSQL_POOL_MAX: '60', LOG_LEVEL: 'fatal' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      RATE_LIMIT_ORDERS: '1000000',
+      MYSQL_POOL_MAX: '60',
+      LOG_LEVEL: 'fatal',
+    },
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { url, stop: () => child.kill('SIGTERM') };
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, stop: () => child.kill('SIGTERM') };
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
   throw new Error('the API process did not start');
 }
 
-const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+const pct = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 async function main() {
@@ -49,11 +63,24 @@ async function main() {
   try {
     const users: TestUser[] = [];
     for (let i = 0; i < Math.max(BUYERS, SAGAS); i += 20) {
-      users.push(...(await Promise.all(Array.from({ length: Math.min(20, Math.max(BUYERS, SAGAS) - i) }, () => makeUser(p.stores.mysql, p.deps.tokens)))));
+      users.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(20, Math.max(BUYERS, SAGAS) - i) }, () =>
+            makeUser(p.stores.mysql, p.deps.tokens),
+          ),
+        )),
+      );
     }
     // Warm-up: a few orders so connection pools and the workflow cache are ready.
     const warm = await makeItem(p.stores.mysql, { stock: 100 });
-    await Promise.all(users.slice(0, 10).map((u) => call(base, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: warm, quantity: 1 }] } })));
+    await Promise.all(
+      users.slice(0, 10).map((u) =>
+        call(base, 'POST', '/orders', {
+          token: u.token,
+          body: { user_id: u.userId, items: [{ item_id: warm, quantity: 1 }] },
+        }),
+      ),
+    );
 
     // 1. Flash sale.
     const item = await makeItem(p.stores.mysql, { stock: UNITS, price: 99 });
@@ -62,7 +89,10 @@ async function main() {
     const results = await Promise.all(
       users.slice(0, BUYERS).map(async (u) => {
         const s = performance.now();
-        const r = await call(base, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }] } });
+        const r = await call(base, 'POST', '/orders', {
+          token: u.token,
+          body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }] },
+        });
         latencies.push(performance.now() - s);
         return r.status;
       }),
@@ -72,18 +102,30 @@ async function main() {
     const accepted = results.filter((s) => s === 201).length;
     const rejected = results.filter((s) => s === 409).length;
     const errors = results.filter((s) => s >= 500).length;
-    const sold = Number((await p.stores.mysql('order_items').where({ item_id: item }).sum({ n: 'quantity' }).first())!.n ?? 0);
+    const sold = Number(
+      (await p.stores.mysql('order_items').where({ item_id: item }).sum({ n: 'quantity' }).first())!.n ?? 0,
+    );
     const stock = await stockOf(p.stores.mysql, item);
 
     // 2. Saga throughput (to placed).
     const plenty = await makeItem(p.stores.mysql, { stock: SAGAS * 2, price: 5 });
     const s0 = performance.now();
     const orders = await Promise.all(
-      users.slice(0, SAGAS).map((u) => call(base, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: plenty, quantity: 1 }] } })),
+      users.slice(0, SAGAS).map((u) =>
+        call(base, 'POST', '/orders', {
+          token: u.token,
+          body: { user_id: u.userId, items: [{ item_id: plenty, quantity: 1 }] },
+        }),
+      ),
     );
     const ids = orders.filter((r) => r.status === 201).map((r) => r.body.order_id as string);
     for (;;) {
-      const row = await p.stores.mysql('orders').whereIn('order_id', ids).where({ status: 'placed' }).count({ n: '*' }).first();
+      const row = await p.stores
+        .mysql('orders')
+        .whereIn('order_id', ids)
+        .where({ status: 'placed' })
+        .count({ n: '*' })
+        .first();
       if (Number(row!.n) === ids.length) break;
       if (performance.now() - s0 > 120_000) throw new Error('sagas did not complete in 120 s');
       await new Promise((r) => setTimeout(r, 20));
@@ -93,19 +135,32 @@ async function main() {
     // 3. Ceiling: no-op workflow + one activity.
     const n0 = performance.now();
     await Promise.all(
-      Array.from({ length: SAGAS }, () => p.stores.temporal.workflow.execute('noopWorkflow', { taskQueue: p.cfg.TEMPORAL_TASK_QUEUE, workflowId: `noop-${randomUUID()}` })),
+      Array.from({ length: SAGAS }, () =>
+        p.stores.temporal.workflow.execute('noopWorkflow', {
+          taskQueue: p.cfg.TEMPORAL_TASK_QUEUE,
+          workflowId: `noop-${randomUUID()}`,
+        }),
+      ),
     );
     const noopSecs = (performance.now() - n0) / 1000;
 
     const sagaRate = ids.length / sagaSecs;
     const noopRate = SAGAS / noopSecs;
-    console.log(`\nflash-sale benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, native stack`);
+    console.log(
+      `\nflash-sale benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, native stack`,
+    );
     console.log(`flash sale: ${BUYERS} concurrent buyers for ${UNITS} units`);
-    console.log(`  accepted ${accepted} (${(accepted / wall).toFixed(1)}/s), rejected ${rejected} (${(rejected / wall).toFixed(1)}/s), 5xx ${errors}, wall ${wall.toFixed(2)} s`);
-    console.log(`  POST /orders latency p50 ${ms(pct(latencies, 0.5))}  p99 ${ms(pct(latencies, 0.99))}  max ${ms(latencies.at(-1)!)}`);
+    console.log(
+      `  accepted ${accepted} (${(accepted / wall).toFixed(1)}/s), rejected ${rejected} (${(rejected / wall).toFixed(1)}/s), 5xx ${errors}, wall ${wall.toFixed(2)} s`,
+    );
+    console.log(
+      `  POST /orders latency p50 ${ms(pct(latencies, 0.5))}  p99 ${ms(pct(latencies, 0.99))}  max ${ms(latencies.at(-1)!)}`,
+    );
     console.log(`  oversold units: ${Math.max(0, sold - UNITS)} (sold ${sold}, stock left ${stock})`);
     console.log(`sagas: ${ids.length} orders to placed in ${sagaSecs.toFixed(2)} s = ${sagaRate.toFixed(1)} sagas/s`);
-    console.log(`ceiling: ${SAGAS} no-op workflows (one activity) in ${noopSecs.toFixed(2)} s = ${noopRate.toFixed(1)} workflows/s`);
+    console.log(
+      `ceiling: ${SAGAS} no-op workflows (one activity) in ${noopSecs.toFixed(2)} s = ${noopRate.toFixed(1)} workflows/s`,
+    );
     console.log(`sagas / ceiling: ${(sagaRate / noopRate).toFixed(2)} (target >= 0.5)`);
   } finally {
     api.stop();

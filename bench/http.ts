@@ -30,16 +30,106 @@ const BUYERS = 200;
 const PORT = Number(env.PORT ?? 3390);
 const LOG = path.resolve(env.LOG_DIR ?? '.stack/logs', 'bench-api.log');
 
-const ADJ = ['smart', 'wireless', 'compact', 'premium', 'classic', 'portable', 'ultra', 'pro', 'mini', 'deluxe', 'quiet', 'rugged', 'slim', 'retro', 'solar', 'steel', 'wooden', 'glass', 'cotton', 'leather', 'digital', 'analog', 'foldable', 'heated', 'cordless'];
-const NOUN = ['tv', 'speaker', 'headphones', 'laptop', 'phone', 'camera', 'lamp', 'chair', 'desk', 'blender', 'drill', 'ball', 'jacket', 'watch', 'router', 'monitor', 'keyboard', 'mouse', 'tablet', 'charger', 'kettle', 'toaster', 'backpack', 'tent', 'bicycle', 'guitar', 'printer', 'mirror', 'rug', 'pillow', 'sofa', 'heater', 'fan', 'grill', 'scale', 'clock', 'vase', 'bottle', 'helmet', 'sneakers'];
-const BRAND = ['Sony', 'Samsung', 'Bose', 'Philips', 'Dell', 'Canon', 'Anker', 'Dyson', 'Bosch', 'Lego', 'Nike', 'Puma', 'Acme', 'Zenith', 'Orion'];
+const ADJ = [
+  'smart',
+  'wireless',
+  'compact',
+  'premium',
+  'classic',
+  'portable',
+  'ultra',
+  'pro',
+  'mini',
+  'deluxe',
+  'quiet',
+  'rugged',
+  'slim',
+  'retro',
+  'solar',
+  'steel',
+  'wooden',
+  'glass',
+  'cotton',
+  'leather',
+  'digital',
+  'analog',
+  'foldable',
+  'heated',
+  'cordless',
+];
+const NOUN = [
+  'tv',
+  'speaker',
+  'headphones',
+  'laptop',
+  'phone',
+  'camera',
+  'lamp',
+  'chair',
+  'desk',
+  'blender',
+  'drill',
+  'ball',
+  'jacket',
+  'watch',
+  'router',
+  'monitor',
+  'keyboard',
+  'mouse',
+  'tablet',
+  'charger',
+  'kettle',
+  'toaster',
+  'backpack',
+  'tent',
+  'bicycle',
+  'guitar',
+  'printer',
+  'mirror',
+  'rug',
+  'pillow',
+  'sofa',
+  'heater',
+  'fan',
+  'grill',
+  'scale',
+  'clock',
+  'vase',
+  'bottle',
+  'helmet',
+  'sneakers',
+];
+const BRAND = [
+  'Sony',
+  'Samsung',
+  'Bose',
+  'Philips',
+  'Dell',
+  'Canon',
+  'Anker',
+  'Dyson',
+  'Bosch',
+  'Lego',
+  'Nike',
+  'Puma',
+  'Acme',
+  'Zenith',
+  'Orion',
+];
 const CATEGORIES = ['Electronics', 'Home', 'Garden', 'Toys', 'Sports', 'Fashion', 'Office', 'Outdoors'];
 
 function item(i: number) {
   const adj = ADJ[i % ADJ.length]!;
   const noun = NOUN[Math.floor(i / ADJ.length) % NOUN.length]!;
   const brand = BRAND[i % BRAND.length]!;
-  return { item_id: `hb-${String(i).padStart(6, '0')}`, name: `${brand} ${adj} ${noun} ${i % 997}`, category: CATEGORIES[i % CATEGORIES.length]!, description: `A ${adj} ${noun} by ${brand}.`, price: 5 + (i % 500), stock: 1_000_000 };
+  return {
+    item_id: `hb-${String(i).padStart(6, '0')}`,
+    name: `${brand} ${adj} ${noun} ${i % 997}`,
+    category: CATEGORIES[i % CATEGORIES.length]!,
+    description: `A ${adj} ${noun} by ${brand}.`,
+    price: 5 + (i % 500),
+    stock: 1_000_000,
+  };
 }
 
 async function seed() {
@@ -58,18 +148,36 @@ async function seed() {
       for (let i = 0; i < N; i += 5000) {
         const docs = Array.from({ length: Math.min(5000, N - i) }, (_, k) => {
           const r = item(i + k);
-          const doc: ItemDocument = { ...r, supplier_id: null, in_stock: true, images: [], attributes: {}, updated_at: new Date().toISOString() };
+          const doc: ItemDocument = {
+            ...r,
+            supplier_id: null,
+            in_stock: true,
+            images: [],
+            attributes: {},
+            updated_at: new Date().toISOString(),
+          };
           return { doc, version: 1 };
         });
         const out = await search.bulkUpsert(docs);
         if (out.failed.length) throw new Error(`bulk index refused ${out.failed.length}: ${out.failed[0]!.reason}`);
       }
       await search.refresh();
-      console.log(`seeded ${N} items (MySQL multi-row INSERTs + bulk index) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(
+        `seeded ${N} items (MySQL multi-row INSERTs + bulk index) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
     }
-    await mysql('items').insert({ item_id: 'hb-soldout', name: 'Bench sold-out item', category: 'Bench', price: 10, stock: 0 }).onConflict('item_id').merge({ stock: 0, listed: true });
+    await mysql('items')
+      .insert({ item_id: 'hb-soldout', name: 'Bench sold-out item', category: 'Bench', price: 10, stock: 0 })
+      .onConflict('item_id')
+      .merge({ stock: 0, listed: true });
     const hash = await hashPassword('bench-password');
-    const users = Array.from({ length: BUYERS }, (_, i) => ({ user_id: `u-hb-${i}`, name: `Bench buyer ${i}`, email: `hb-${i}@bench.shopflow.dev`, role: 'customer', password_hash: hash }));
+    const users = Array.from({ length: BUYERS }, (_, i) => ({
+      user_id: `u-hb-${i}`,
+      name: `Bench buyer ${i}`,
+      email: `hb-${i}@bench.shopflow.dev`,
+      role: 'customer',
+      password_hash: hash,
+    }));
     await mysql('users').insert(users).onConflict('user_id').ignore();
     const tokens = new TokenService(cfg.JWT_SECRET, 3600);
     return users.map((u) => ({ user: u.user_id, token: tokens.issue({ userId: u.user_id, role: 'customer' }) }));
@@ -82,11 +190,27 @@ async function seed() {
 async function startApi(): Promise<ChildProcess> {
   const out = openSync(LOG, 'a');
   const child = spawn(process.execPath, [path.resolve(__dirname, '../api/cluster.js')], {
-    env: { ...env, PORT: String(PORT), LOG_LEVEL: env.BENCH_API_LOG_LEVEL ?? 'info', RATE_LIMIT_ORDERS: '100000000', RATE_LIMIT_LOGIN: '100000000', RATE_LIMIT_SEARCH_CLICKS: '100000000', PURCHASE_MAX_UNPAID_ORDERS: '100000', PURCHASE_MAX_UNITS_PER_ITEM: '100000000', PURCHASE_EXPIRED_COOLDOWN: '0' },
+    env: {
+      ...env,
+      PORT: String(PORT),
+      LOG_LEVEL: env.BENCH_API_LOG_LEVEL ?? 'info',
+      RATE_LIMIT_ORDERS: '100000000',
+      RATE_LIMIT_LOGIN: '100000000',
+      RATE_LIMIT_SEARCH_CLICKS: '100000000',
+      PURCHASE_MAX_UNPAID_ORDERS: '100000',
+      PURCHASE_MAX_UNITS_PER_ITEM: '100000000',
+      PURCHASE_EXPIRED_COOLDOWN: '0',
+    },
     stdio: ['ignore', out, out],
   });
   for (let i = 0; i < 150; i++) {
-    if (await fetch(`http://127.0.0.1:${PORT}/readyz`).then((r) => r.ok, () => false)) return child;
+    if (
+      await fetch(`http://127.0.0.1:${PORT}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return child;
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -94,10 +218,20 @@ async function startApi(): Promise<ChildProcess> {
   throw new Error(`the API did not start (see ${LOG})`);
 }
 
-interface Run { rps: number; p50: number; p99: number; statuses: Record<string, number>; errors: string }
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+  errors: string;
+}
 
 function wrk(script: string, connections: number, seconds = SECONDS, extraEnv: Record<string, string> = {}): Run {
-  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${PORT}`], { env: { ...env, ...extraEnv }, encoding: 'utf8' });
+  const out = execFileSync(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${PORT}`],
+    { env: { ...env, ...extraEnv }, encoding: 'utf8' },
+  );
   const unit = (v: string, u: string) => Number(v) * (u === 'us' ? 0.001 : u === 's' ? 1000 : u === 'm' ? 60_000 : 1);
   const lat = (q: string) => {
     const m = out.match(new RegExp(`^\\s+${q}%\\s+([\\d.]+)(us|ms|s|m)`, 'm'));
@@ -105,7 +239,13 @@ function wrk(script: string, connections: number, seconds = SECONDS, extraEnv: R
   };
   const statuses: Record<string, number> = {};
   for (const m of out.matchAll(/^status (\d+) (\d+)$/gm)) statuses[m[1]!] = Number(m[2]);
-  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN), p50: lat('50'), p99: lat('99'), statuses, errors: out.match(/Socket errors:.*$/m)?.[0] ?? '' };
+  return {
+    rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN),
+    p50: lat('50'),
+    p99: lat('99'),
+    statuses,
+    errors: out.match(/Socket errors:.*$/m)?.[0] ?? '',
+  };
 }
 
 async function main() {
@@ -126,7 +266,11 @@ async function main() {
   const ordersScript = script('orders');
   const ordersFile = path.join(dir, 'orders.txt');
   writeFileSync(ordersFile, buyers.map((b) => `${b.user} ${b.token} hb-soldout`).join('\n') + '\n');
-  const distinct = Array.from({ length: QUERIES }, (_, i) => `/search?query=${encodeURIComponent(`${ADJ[i % ADJ.length]} ${NOUN[Math.floor(i / ADJ.length) % NOUN.length]}`)}${i >= ADJ.length * NOUN.length ? `&min_price=${i % 50}` : ''}`);
+  const distinct = Array.from(
+    { length: QUERIES },
+    (_, i) =>
+      `/search?query=${encodeURIComponent(`${ADJ[i % ADJ.length]} ${NOUN[Math.floor(i / ADJ.length) % NOUN.length]}`)}${i >= ADJ.length * NOUN.length ? `&min_price=${i % 50}` : ''}`,
+  );
 
   const cfg = config();
   const mysql = createMysql(cfg.MYSQL_URL, 2);
@@ -138,30 +282,59 @@ async function main() {
   const probe = (label: string, run: () => Run) => {
     const health = wrk(pathsScript, CONNECTIONS, SECONDS, paths('healthz', ['/healthz']));
     const r = run();
-    const codes = Object.entries(r.statuses).map(([c, n]) => `${c}:${n}`).join(' ');
+    const codes = Object.entries(r.statuses)
+      .map(([c, n]) => `${c}:${n}`)
+      .join(' ');
     if (label.startsWith('`GET /items') || label.startsWith('`GET /search')) reads += r.statuses['200'] ?? 0;
-    rows.push(`| ${label} | ${fmt(r.rps)} | ${fmt(r.p50)} ms | ${fmt(r.p99)} ms | ${(r.rps / health.rps).toFixed(2)} | ${fmt(health.rps)} | ${codes} ${r.errors}|`);
+    rows.push(
+      `| ${label} | ${fmt(r.rps)} | ${fmt(r.p50)} ms | ${fmt(r.p99)} ms | ${(r.rps / health.rps).toFixed(2)} | ${fmt(health.rps)} | ${codes} ${r.errors}|`,
+    );
     console.log(rows[rows.length - 1]);
   };
   try {
     // Warm-up: connections, JIT, caches (not measured).
-    wrk(pathsScript, 50, 3, paths('warm', ['/healthz', '/items/hb-000001', '/search?query=smart%20lamp', ...distinct.slice(0, 100)]));
-    console.log(`\nbench:http: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, API_PROCESSES=${env.API_PROCESSES ?? '0 (one per core)'}, wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, ${N} items`);
-    console.log('| probe | requests/s | p50 | p99 | ratio to /healthz | /healthz requests/s (run just before) | answers |');
+    wrk(
+      pathsScript,
+      50,
+      3,
+      paths('warm', ['/healthz', '/items/hb-000001', '/search?query=smart%20lamp', ...distinct.slice(0, 100)]),
+    );
+    console.log(
+      `\nbench:http: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, API_PROCESSES=${env.API_PROCESSES ?? '0 (one per core)'}, wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, ${N} items`,
+    );
+    console.log(
+      '| probe | requests/s | p50 | p99 | ratio to /healthz | /healthz requests/s (run just before) | answers |',
+    );
     console.log('|---|---|---|---|---|---|---|');
-    probe('`GET /items/{id}` (one hot item)', () => wrk(pathsScript, CONNECTIONS, SECONDS, paths('item', ['/items/hb-000042'])));
-    probe('`GET /search?query=...` (one hot query)', () => wrk(pathsScript, CONNECTIONS, SECONDS, paths('hot', ['/search?query=wireless%20speaker'])));
-    probe(`\`GET /search\`, ${QUERIES} distinct queries over ${N / 1000}k items, ${DISTINCT_CONNECTIONS} connections`, () => wrk(pathsScript, DISTINCT_CONNECTIONS, SECONDS, paths('distinct', distinct)));
-    probe('`POST /orders`, sold out (409)', () => wrk(ordersScript, CONNECTIONS, SECONDS, { BENCH_ORDERS_FILE: ordersFile }));
+    probe('`GET /items/{id}` (one hot item)', () =>
+      wrk(pathsScript, CONNECTIONS, SECONDS, paths('item', ['/items/hb-000042'])),
+    );
+    probe('`GET /search?query=...` (one hot query)', () =>
+      wrk(pathsScript, CONNECTIONS, SECONDS, paths('hot', ['/search?query=wireless%20speaker'])),
+    );
+    probe(
+      `\`GET /search\`, ${QUERIES} distinct queries over ${N / 1000}k items, ${DISTINCT_CONNECTIONS} connections`,
+      () => wrk(pathsScript, DISTINCT_CONNECTIONS, SECONDS, paths('distinct', distinct)),
+    );
+    probe('`POST /orders`, sold out (409)', () =>
+      wrk(ordersScript, CONNECTIONS, SECONDS, { BENCH_ORDERS_FILE: ordersFile }),
+    );
   } finally {
     api.kill('SIGTERM');
     await new Promise((r) => (api.exitCode !== null ? r(undefined) : api.once('exit', r)));
     rmSync(dir, { recursive: true, force: true });
     // Every answered view and search left its event (written by group commit, the rest at the graceful stop);
     // then they go: nothing publishes the bench database's outbox.
-    const [[{ events }]] = await mysql.raw(`SELECT COUNT(*) AS events FROM outbox WHERE id > ? AND topic = 'shopflow.analytics'`, [since]);
-    console.log(`analytics events in the outbox after the stop: ${events} (item views and searches answered 200 in the probes: ${reads}, plus the warm-up's)`);
-    await mysql.raw(`DELETE FROM outbox WHERE id > ? AND topic = 'shopflow.analytics' AND published_at IS NULL`, [since]);
+    const [[{ events }]] = await mysql.raw(
+      `SELECT COUNT(*) AS events FROM outbox WHERE id > ? AND topic = 'shopflow.analytics'`,
+      [since],
+    );
+    console.log(
+      `analytics events in the outbox after the stop: ${events} (item views and searches answered 200 in the probes: ${reads}, plus the warm-up's)`,
+    );
+    await mysql.raw(`DELETE FROM outbox WHERE id > ? AND topic = 'shopflow.analytics' AND published_at IS NULL`, [
+      since,
+    ]);
     await mysql.destroy();
   }
 }

@@ -87,7 +87,14 @@ function generate(run: string) {
   for (let i = 0; i < N_ITEMS; i++) {
     const cat = i % CATS;
     const rank = byCat[cat]!.length;
-    const it: Item = { id: `bench-${run}-${i}`, cat, brand: Math.floor(rand() * BRANDS_PER_CAT), pop: 1 / (rank + 1) ** 0.9, price: Math.round((5 + rand() * 500) * 100) / 100, companions: [] };
+    const it: Item = {
+      id: `bench-${run}-${i}`,
+      cat,
+      brand: Math.floor(rand() * BRANDS_PER_CAT),
+      pop: 1 / (rank + 1) ** 0.9,
+      price: Math.round((5 + rand() * 500) * 100) / 100,
+      companions: [],
+    };
     byCat[cat]!.push(it);
     items.push(it);
   }
@@ -115,7 +122,14 @@ function generate(run: string) {
       const views = [anchor, ...Array.from({ length: 2 + Math.floor(rand() * 3) }, () => pick(cat))];
       const clicks = [anchor, ...(rand() < 0.5 ? [views[1]!] : [])];
       const purchase = rand() < 0.5 ? [anchor, ...anchor.companions.filter(() => rand() < 0.6)] : [];
-      return { at, views, query: `cat${cat} brand${anchor.brand}`, clicks, cart: rand() < 0.6 ? anchor : undefined, purchase };
+      return {
+        at,
+        views,
+        query: `cat${cat} brand${anchor.brand}`,
+        clicks,
+        cart: rand() < 0.6 ? anchor : undefined,
+        purchase,
+      };
     });
     // What a shopper would buy in a session, from the hidden preferences (the oracle's ranking).
     const expected = new Map<string, number>();
@@ -140,14 +154,28 @@ function toEvents(userId: string, s: Session): AnalyticsEvent[] {
   const base = { user_id: userId, search_query: '', clicked_items: [] as string[] };
   const out: AnalyticsEvent[] = [];
   let t = s.at;
-  const ev = (e: Partial<AnalyticsEvent> & Pick<AnalyticsEvent, 'event_type' | 'item_ids'>) => out.push({ ...base, event_id: randomUUID(), timestamp: new Date((t += 1000)).toISOString(), ...e });
+  const ev = (e: Partial<AnalyticsEvent> & Pick<AnalyticsEvent, 'event_type' | 'item_ids'>) =>
+    out.push({ ...base, event_id: randomUUID(), timestamp: new Date((t += 1000)).toISOString(), ...e });
   ev({ event_type: 'search', search_query: s.query, item_ids: s.views.map((v) => v.id), result_count: s.views.length });
-  for (const c of s.clicks) ev({ event_type: 'search_click', search_query: s.query, clicked_items: [c.id], item_ids: [c.id] });
+  for (const c of s.clicks)
+    ev({ event_type: 'search_click', search_query: s.query, clicked_items: [c.id], item_ids: [c.id] });
   for (const v of s.views) ev({ event_type: 'item_view', item_ids: [v.id], categories: [cat(v)] });
   if (s.cart) ev({ event_type: 'cart_add', item_ids: [s.cart.id], categories: [cat(s.cart)], quantity: 1 });
   if (s.purchase.length > 0) {
-    const lines = [...new Set(s.purchase)].map((it) => ({ item_id: it.id, quantity: 1, price: it.price, category: cat(it) }));
-    ev({ event_type: 'order_placed', item_ids: lines.map((l) => l.item_id), categories: lines.map((l) => l.category), order_id: randomUUID(), lines, total_price: lines.reduce((a, l) => a + l.price, 0) });
+    const lines = [...new Set(s.purchase)].map((it) => ({
+      item_id: it.id,
+      quantity: 1,
+      price: it.price,
+      category: cat(it),
+    }));
+    ev({
+      event_type: 'order_placed',
+      item_ids: lines.map((l) => l.item_id),
+      categories: lines.map((l) => l.category),
+      order_id: randomUUID(),
+      lines,
+      total_price: lines.reduce((a, l) => a + l.price, 0),
+    });
   }
   return out;
 }
@@ -171,7 +199,15 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const { items, users } = generate(run);
   for (let i = 0; i < items.length; i += 500) {
-    await mysql('items').insert(items.slice(i, i + 500).map((it) => ({ item_id: it.id, name: `Bench ${it.cat}/${it.brand} #${it.id}`, category: `Bench-c${it.cat}`, price: it.price, stock: 1000 })));
+    await mysql('items').insert(
+      items.slice(i, i + 500).map((it) => ({
+        item_id: it.id,
+        name: `Bench ${it.cat}/${it.brand} #${it.id}`,
+        category: `Bench-c${it.cat}`,
+        price: it.price,
+        stock: 1000,
+      })),
+    );
   }
   const train: AnalyticsEvent[] = [];
   const heldOut = new Map<string, Set<string>>();
@@ -183,19 +219,37 @@ async function main(): Promise<void> {
       train.push(...toEvents(u.id, s));
       for (const it of s.purchase) bought.add(it.id);
     }
-    const later = new Set(u.sessions.slice(cut).flatMap((s) => s.purchase.map((it) => it.id)).filter((id) => !bought.has(id)));
+    const later = new Set(
+      u.sessions
+        .slice(cut)
+        .flatMap((s) => s.purchase.map((it) => it.id))
+        .filter((id) => !bought.has(id)),
+    );
     if (later.size > 0) heldOut.set(u.id, later);
     oracleOf.set(u.id, u.oracle.filter((id) => !bought.has(id)).slice(0, K));
   }
   train.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
-  const counts = train.reduce<Record<string, number>>((m, e) => ((m[e.event_type] = (m[e.event_type] ?? 0) + 1), m), {});
-  console.log(`generated in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${items.length} items, ${users.length} shoppers, ${train.length} training events ${JSON.stringify(counts)}, ${heldOut.size} shoppers with held-out purchases`);
+  const counts = train.reduce<Record<string, number>>(
+    (m, e) => ((m[e.event_type] = (m[e.event_type] ?? 0) + 1), m),
+    {},
+  );
+  console.log(
+    `generated in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${items.length} items, ${users.length} shoppers, ${train.length} training events ${JSON.stringify(counts)}, ${heldOut.size} shoppers with held-out purchases`,
+  );
 
   const settings = pipelineSettings(cfg, prefix);
   // Write-side weights can be tried without a code change, e.g. BENCH_WEIGHTS='{"view":0.5}'.
-  if (env.BENCH_WEIGHTS) settings.recs.weights = { ...settings.recs.weights, ...(JSON.parse(env.BENCH_WEIGHTS) as Partial<typeof settings.recs.weights>) };
+  if (env.BENCH_WEIGHTS)
+    settings.recs.weights = {
+      ...settings.recs.weights,
+      ...(JSON.parse(env.BENCH_WEIGHTS) as Partial<typeof settings.recs.weights>),
+    };
   const pipeline = new AnalyticsPipeline(redis, cfg.ANALYTICS_RAW_LOG ? cassandra : undefined, settings);
-  const consumer = new AnalyticsConsumer(kafka, producer, mysql, pipeline, logger, { groupId: `bench-recs-${run}`, fromBeginning: false, partitionsConsumedConcurrently: PARTITIONS });
+  const consumer = new AnalyticsConsumer(kafka, producer, mysql, pipeline, logger, {
+    groupId: `bench-recs-${run}`,
+    fromBeginning: false,
+    partitionsConsumedConcurrently: PARTITIONS,
+  });
   await consumer.start();
 
   const loadBefore = loadavg()[0]!.toFixed(1);
@@ -206,7 +260,11 @@ async function main(): Promise<void> {
     if (!firstApplied && pipeline.applied > 0) firstApplied = performance.now();
   }, 20);
   for (let i = 0; i < train.length; i += 2000) {
-    await producer.send({ topic: TOPICS.analytics.name, acks: -1, messages: train.slice(i, i + 2000).map((e) => ({ key: e.user_id!, value: JSON.stringify(e) })) });
+    await producer.send({
+      topic: TOPICS.analytics.name,
+      acks: -1,
+      messages: train.slice(i, i + 2000).map((e) => ({ key: e.user_id!, value: JSON.stringify(e) })),
+    });
   }
   const pubSecs = (performance.now() - pubStart) / 1000;
   // Done when every shopper's last training event is applied (other processes' events may share the topic).
@@ -249,15 +307,27 @@ async function main(): Promise<void> {
   }
   const n = heldOut.size;
   const f = (x: number) => (x / n).toFixed(4);
-  console.log(`\nmachine: ${cpus().length} CPU (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; raw log to Cassandra: ${cfg.ANALYTICS_RAW_LOG}`);
-  console.log(`feed: ${train.length} events published in ${pubSecs.toFixed(1)} s; consumer: ${consumeSecs.toFixed(1)} s from first to last event applied = ${Math.round(train.length / consumeSecs)} events/s sustained (${cfg.ANALYTICS_RAW_LOG ? 'Cassandra + ' : ''}Redis, exactly once); load average before/after ${loadBefore} / ${loadavg()[0]!.toFixed(1)}`);
-  console.log(`  consumer wall time in store calls (side by side, ${PARTITIONS} partitions at a time): Cassandra ${(pipeline.rawMs / 1000).toFixed(1)} s, Redis ${(pipeline.redisMs / 1000).toFixed(1)} s`);
-  console.log(`scored ${n} shoppers on held-out purchases (avg ${([...heldOut.values()].reduce((a, s) => a + s.size, 0) / n).toFixed(2)} items each)`);
+  console.log(
+    `\nmachine: ${cpus().length} CPU (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; raw log to Cassandra: ${cfg.ANALYTICS_RAW_LOG}`,
+  );
+  console.log(
+    `feed: ${train.length} events published in ${pubSecs.toFixed(1)} s; consumer: ${consumeSecs.toFixed(1)} s from first to last event applied = ${Math.round(train.length / consumeSecs)} events/s sustained (${cfg.ANALYTICS_RAW_LOG ? 'Cassandra + ' : ''}Redis, exactly once); load average before/after ${loadBefore} / ${loadavg()[0]!.toFixed(1)}`,
+  );
+  console.log(
+    `  consumer wall time in store calls (side by side, ${PARTITIONS} partitions at a time): Cassandra ${(pipeline.rawMs / 1000).toFixed(1)} s, Redis ${(pipeline.redisMs / 1000).toFixed(1)} s`,
+  );
+  console.log(
+    `scored ${n} shoppers on held-out purchases (avg ${([...heldOut.values()].reduce((a, s) => a + s.size, 0) / n).toFixed(2)} items each)`,
+  );
   console.log(`  recommendations  precision@${K} ${f(pOurs)}  recall@${K} ${f(rOurs)}`);
   console.log(`  most popular     precision@${K} ${f(pBase)}  recall@${K} ${f(rBase)}`);
   console.log(`  ratio (precision) ${(pOurs / Math.max(pBase, 1e-9)).toFixed(2)}x   target >= 2x`);
-  console.log(`  (ceiling: an oracle that knows each shopper's hidden preferences: precision@${K} ${f(pOracle)}  recall@${K} ${f(rOracle)})`);
-  console.log(`serving (forUser, Redis + MySQL stock check): p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`);
+  console.log(
+    `  (ceiling: an oracle that knows each shopper's hidden preferences: precision@${K} ${f(pOracle)}  recall@${K} ${f(rOracle)})`,
+  );
+  console.log(
+    `serving (forUser, Redis + MySQL stock check): p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`,
+  );
 
   if (env.BENCH_ABLATION === '1') {
     // The same model read with other settings: what each part of the scoring contributes.
@@ -267,8 +337,14 @@ async function main(): Promise<void> {
       ['category weight 0.1', { categoryWeight: 0.1 }],
       ['category weight 0.25', { categoryWeight: 0.25 }],
       ['category weight 1', { categoryWeight: 1 }],
-      ['bought-together lists only', { lists: { bought: { buy: 1, view: 0 }, carted: { buy: 1, view: 0 }, viewed: { buy: 1, view: 0 } } }],
-      ['viewed-together lists only', { lists: { bought: { buy: 0, view: 1 }, carted: { buy: 0, view: 1 }, viewed: { buy: 0, view: 1 } } }],
+      [
+        'bought-together lists only',
+        { lists: { bought: { buy: 1, view: 0 }, carted: { buy: 1, view: 0 }, viewed: { buy: 1, view: 0 } } },
+      ],
+      [
+        'viewed-together lists only',
+        { lists: { bought: { buy: 0, view: 1 }, carted: { buy: 0, view: 1 }, viewed: { buy: 0, view: 1 } } },
+      ],
       ['viewed seeds: buy lists 1', { lists: { ...DEFAULT_TUNING.lists, viewed: { buy: 1, view: 1 } } }],
       ['decay 0.97, 40 viewed seeds', { decay: 0.97, seeds: { ...DEFAULT_TUNING.seeds, viewed: 40 } }],
       ['+ revisit viewed/carted 0.2', { revisitWeight: 0.2 }],

@@ -35,10 +35,83 @@ const SECONDS = Number(env.BENCH_SECONDS ?? 15);
 const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 8);
 const LAG_ROUNDS = Number(env.BENCH_LAG_ROUNDS ?? 20);
 
-const CATEGORIES = ['Electronics', 'Books', 'Home', 'Garden', 'Toys', 'Sports', 'Beauty', 'Grocery', 'Fashion', 'Automotive', 'Music', 'Office', 'Pets', 'Baby', 'Health', 'Tools', 'Games', 'Jewelry', 'Shoes', 'Outdoors'];
-const BRANDS = ['Sony', 'Samsung', 'LG', 'Bose', 'Apple', 'Philips', 'Panasonic', 'Dell', 'HP', 'Lenovo', 'Asus', 'Acer', 'Canon', 'Nikon', 'JBL', 'Xiaomi', 'Huawei', 'Nokia', 'Logitech', 'Razer', 'Anker', 'Dyson', 'Bosch', 'Makita', 'Lego', 'Hasbro', 'Mattel', 'Nike', 'Adidas', 'Puma'];
+const CATEGORIES = [
+  'Electronics',
+  'Books',
+  'Home',
+  'Garden',
+  'Toys',
+  'Sports',
+  'Beauty',
+  'Grocery',
+  'Fashion',
+  'Automotive',
+  'Music',
+  'Office',
+  'Pets',
+  'Baby',
+  'Health',
+  'Tools',
+  'Games',
+  'Jewelry',
+  'Shoes',
+  'Outdoors',
+];
+const BRANDS = [
+  'Sony',
+  'Samsung',
+  'LG',
+  'Bose',
+  'Apple',
+  'Philips',
+  'Panasonic',
+  'Dell',
+  'HP',
+  'Lenovo',
+  'Asus',
+  'Acer',
+  'Canon',
+  'Nikon',
+  'JBL',
+  'Xiaomi',
+  'Huawei',
+  'Nokia',
+  'Logitech',
+  'Razer',
+  'Anker',
+  'Dyson',
+  'Bosch',
+  'Makita',
+  'Lego',
+  'Hasbro',
+  'Mattel',
+  'Nike',
+  'Adidas',
+  'Puma',
+];
 const COLORS = ['black', 'white', 'red', 'blue', 'green', 'silver', 'gold', 'grey', 'pink', 'purple'];
-const NOUNS = ['tv', 'speaker', 'headphones', 'laptop', 'phone', 'camera', 'lamp', 'chair', 'desk', 'blender', 'drill', 'ball', 'jacket', 'watch', 'router', 'monitor', 'keyboard', 'mouse', 'tablet', 'charger'];
+const NOUNS = [
+  'tv',
+  'speaker',
+  'headphones',
+  'laptop',
+  'phone',
+  'camera',
+  'lamp',
+  'chair',
+  'desk',
+  'blender',
+  'drill',
+  'ball',
+  'jacket',
+  'watch',
+  'router',
+  'monitor',
+  'keyboard',
+  'mouse',
+  'tablet',
+  'charger',
+];
 const ADJECTIVES = ['smart', 'wireless', 'compact', 'premium', 'classic', 'portable', 'ultra', 'pro', 'mini', 'deluxe'];
 
 /** mulberry32: a small seeded generator (repeatable data; consecutive draws independent enough). */
@@ -70,7 +143,8 @@ function generate(i: number): ItemDocument {
   };
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
 async function main(): Promise<void> {
@@ -90,17 +164,37 @@ async function main(): Promise<void> {
   }
   await search.refresh();
   const loadS = (performance.now() - t) / 1000;
-  console.log(`load: ${N} items into ${INDEX} (${cfg.SEARCH_ENGINE}) in ${loadS.toFixed(1)} s = ${Math.round(N / loadS)} docs/s`);
+  console.log(
+    `load: ${N} items into ${INDEX} (${cfg.SEARCH_ENGINE}) in ${loadS.toFixed(1)} s = ${Math.round(N / loadS)} docs/s`,
+  );
 
   // 2. Query throughput and latency
   const any = <T>(a: readonly T[]) => a[Math.floor(Math.random() * a.length)]!;
   const query = (): SearchQuery => {
     const min = Math.floor(Math.random() * 500);
-    return { text: any(NOUNS), sort: 'price', categories: [any(CATEGORIES)], attributes: { brand: [any(BRANDS)] }, minPrice: min, maxPrice: min + 1000, limit: 20, offset: 0 };
+    return {
+      text: any(NOUNS),
+      sort: 'price',
+      categories: [any(CATEGORIES)],
+      attributes: { brand: [any(BRANDS)] },
+      minPrice: min,
+      maxPrice: min + 1000,
+      limit: 20,
+      offset: 0,
+    };
   };
   for (let i = 0; i < 50; i++) await searchItems(search, query()); // warm up
-  const sample = await searchItems(search, { text: 'tv', sort: 'price', categories: ['Electronics'], attributes: { brand: ['Sony'] }, limit: 20, offset: 0 });
-  console.log(`sample: "tv" category:Electronics brand:Sony sort=price -> ${sample.total} hits, first ${JSON.stringify(sample.hits[0] ?? null)}`);
+  const sample = await searchItems(search, {
+    text: 'tv',
+    sort: 'price',
+    categories: ['Electronics'],
+    attributes: { brand: ['Sony'] },
+    limit: 20,
+    offset: 0,
+  });
+  console.log(
+    `sample: "tv" category:Electronics brand:Sony sort=price -> ${sample.total} hits, first ${JSON.stringify(sample.hits[0] ?? null)}`,
+  );
   let totalHits = 0;
   const latencies: number[] = [];
   const end = performance.now() + SECONDS * 1000;
@@ -138,14 +232,22 @@ async function main(): Promise<void> {
   const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL);
   relay.start();
   const indexer = new SearchIndexer(mysql, mongo.db(), search, logger);
-  const consumer = new SearchIndexConsumer(kafka, indexer, logger, { groupId: `bench-search-${randomUUID().slice(0, 8)}`, fromBeginning: false });
+  const consumer = new SearchIndexConsumer(kafka, indexer, logger, {
+    groupId: `bench-search-${randomUUID().slice(0, 8)}`,
+    fromBeginning: false,
+  });
   await consumer.start();
   try {
     const catalog = new CatalogService(mysql, mongo.db(), redis, { cacheTtlMs: 0 });
     const tag = randomUUID().slice(0, 8);
     const category = `BenchLag${tag}`;
-    const item = await catalog.create({ item_id: `bench-lag-${tag}`, name: `bench lag ${tag}`, category, price: 1, stock: 5 }, null);
-    const visible = async () => (await searchItems(search, { sort: 'relevance', categories: [category], attributes: {}, limit: 1, offset: 0 })).total === 1;
+    const item = await catalog.create(
+      { item_id: `bench-lag-${tag}`, name: `bench lag ${tag}`, category, price: 1, stock: 5 },
+      null,
+    );
+    const visible = async () =>
+      (await searchItems(search, { sort: 'relevance', categories: [category], attributes: {}, limit: 1, offset: 0 }))
+        .total === 1;
     const waitFor = async (cond: () => Promise<boolean>) => {
       const deadline = Date.now() + 30_000;
       while (!(await cond())) {

@@ -24,7 +24,11 @@ export class UserLock {
     const deadline = Date.now() + this.opts.waitMs;
     let delay = 5;
     while ((await this.redis.set(lockKey, token, 'PX', this.opts.ttlMs, 'NX')) !== 'OK') {
-      if (Date.now() >= deadline) throw this.opts.busy?.() ?? new DomainError('unavailable', 'busy', 'this resource is being changed by another request; try again');
+      if (Date.now() >= deadline)
+        throw (
+          this.opts.busy?.() ??
+          new DomainError('unavailable', 'busy', 'this resource is being changed by another request; try again')
+        );
       await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
       delay = Math.min(delay * 2, 100);
     }

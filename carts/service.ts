@@ -30,8 +30,10 @@ interface CatalogRow {
   stock: number;
 }
 
-export const itemNotFound = (itemId: string) => new DomainError('not_found', 'item_not_found', `unknown item: ${itemId}`, { item_ids: [itemId] });
-const notInList = (what: string, itemId: string) => new DomainError('not_found', 'not_found', `item ${itemId} is not in the ${what}`);
+export const itemNotFound = (itemId: string) =>
+  new DomainError('not_found', 'item_not_found', `unknown item: ${itemId}`, { item_ids: [itemId] });
+const notInList = (what: string, itemId: string) =>
+  new DomainError('not_found', 'not_found', `item ${itemId} is not in the ${what}`);
 
 export class CartService {
   private readonly carts: Collection<CartDoc>;
@@ -80,9 +82,13 @@ export class CartService {
       if (line) {
         const next = line.quantity + quantity;
         if (next > MAX_LINE_QUANTITY) throw cartLimit(`a cart line holds at most ${MAX_LINE_QUANTITY} units`);
-        await this.carts.updateOne({ _id: userId }, { $inc: { [`lines.${k}.quantity`]: quantity }, $set: { updated_at: now } });
+        await this.carts.updateOne(
+          { _id: userId },
+          { $inc: { [`lines.${k}.quantity`]: quantity }, $set: { updated_at: now } },
+        );
       } else {
-        if (Object.keys(doc?.lines ?? {}).length >= MAX_CART_LINES) throw cartLimit(`a cart holds at most ${MAX_CART_LINES} different items`);
+        if (Object.keys(doc?.lines ?? {}).length >= MAX_CART_LINES)
+          throw cartLimit(`a cart holds at most ${MAX_CART_LINES} different items`);
         const stored: StoredCartLine = { item_id: itemId, quantity, added_at: now };
         await this.carts.updateOne(
           { _id: userId },
@@ -110,7 +116,10 @@ export class CartService {
   async removeFromCart(userId: string, itemId: string): Promise<CartLineView[]> {
     const k = lineKey(itemId);
     return this.lock.with(`cart:${userId}`, async () => {
-      const r = await this.carts.updateOne({ _id: userId, [`lines.${k}`]: { $exists: true } }, { $unset: { [`lines.${k}`]: '' }, $set: { updated_at: new Date() } });
+      const r = await this.carts.updateOne(
+        { _id: userId, [`lines.${k}`]: { $exists: true } },
+        { $unset: { [`lines.${k}`]: '' }, $set: { updated_at: new Date() } },
+      );
       if (r.matchedCount === 0) throw notInList('cart', itemId);
       return this.getCart(userId);
     });
@@ -165,7 +174,8 @@ export class CartService {
     return this.lock.with(`wishlist:${userId}`, async () => {
       const doc = await this.wishlists.findOne({ _id: userId });
       if (doc?.lines?.[k]) return false;
-      if (Object.keys(doc?.lines ?? {}).length >= MAX_WISHLIST_LINES) throw cartLimit(`a wishlist holds at most ${MAX_WISHLIST_LINES} items`);
+      if (Object.keys(doc?.lines ?? {}).length >= MAX_WISHLIST_LINES)
+        throw cartLimit(`a wishlist holds at most ${MAX_WISHLIST_LINES} items`);
       const now = new Date();
       const stored: StoredWishLine = { item_id: itemId, added_at: now };
       await this.wishlists.updateOne(
@@ -180,7 +190,10 @@ export class CartService {
   async removeFromWishlist(userId: string, itemId: string): Promise<void> {
     const k = lineKey(itemId);
     await this.lock.with(`wishlist:${userId}`, async () => {
-      const r = await this.wishlists.updateOne({ _id: userId, [`lines.${k}`]: { $exists: true } }, { $unset: { [`lines.${k}`]: '' }, $set: { updated_at: new Date() } });
+      const r = await this.wishlists.updateOne(
+        { _id: userId, [`lines.${k}`]: { $exists: true } },
+        { $unset: { [`lines.${k}`]: '' }, $set: { updated_at: new Date() } },
+      );
       if (r.matchedCount === 0) throw notInList('wishlist', itemId);
     });
   }
@@ -208,13 +221,18 @@ export class CartService {
 
   private async catalog(itemIds: string[]): Promise<Map<string, CatalogRow>> {
     if (itemIds.length === 0) return new Map();
-    const rows: CatalogRow[] = await this.mysql('items').select('item_id', 'name', 'price', 'stock').whereIn('item_id', itemIds);
+    const rows: CatalogRow[] = await this.mysql('items')
+      .select('item_id', 'name', 'price', 'stock')
+      .whereIn('item_id', itemIds);
     return new Map(rows.map((r) => [r.item_id, { ...r, price: Number(r.price), stock: Number(r.stock) }]));
   }
 
   /** The item's id as the catalog spells it (MySQL compares ids case-insensitively); 404 for an unknown item. */
   private async canonicalItemId(itemId: string): Promise<string> {
-    const row: { item_id: string } | undefined = await this.mysql('items').select('item_id').where({ item_id: itemId }).first();
+    const row: { item_id: string } | undefined = await this.mysql('items')
+      .select('item_id')
+      .where({ item_id: itemId })
+      .first();
     if (!row) throw itemNotFound(itemId);
     return row.item_id;
   }
@@ -223,5 +241,8 @@ export class CartService {
 const cartLimit = (message: string) => conflict('limit_reached', message);
 
 function sortLines<L extends { item_id: string; added_at: Date }>(lines: L[]): L[] {
-  return lines.sort((a, b) => a.added_at.getTime() - b.added_at.getTime() || (a.item_id < b.item_id ? -1 : a.item_id > b.item_id ? 1 : 0));
+  return lines.sort(
+    (a, b) =>
+      a.added_at.getTime() - b.added_at.getTime() || (a.item_id < b.item_id ? -1 : a.item_id > b.item_id ? 1 : 0),
+  );
 }

@@ -15,7 +15,10 @@ const key = (itemId: string, rev: string) => `item:details:v2:${itemId}:${rev}`;
 export class ItemDetailsCache {
   hits = 0;
   misses = 0;
-  constructor(private readonly redis: Redis, private readonly ttlMs: number) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlMs: number,
+  ) {}
 
   async get(itemId: string, rev: string): Promise<ItemExtras | undefined> {
     try {

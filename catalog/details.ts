@@ -40,7 +40,14 @@ export interface StageEntry {
 }
 
 function snapshot(d: DetailsSnapshot): DetailsSnapshot {
-  return { rev: d.rev, name: d.name, category: d.category, description: d.description ?? null, attributes: d.attributes ?? {}, images: d.images ?? [] };
+  return {
+    rev: d.rev,
+    name: d.name,
+    category: d.category,
+    description: d.description ?? null,
+    attributes: d.attributes ?? {},
+    images: d.images ?? [],
+  };
 }
 
 /** The revision `rev` of a document, if the document still holds it. */
@@ -73,12 +80,14 @@ export class ItemDetailsStore {
   /** Writes new revisions (pending) for many items in one round trip; the committed revision stays as `prev`. */
   async stage(entries: StageEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const existing = new Map((await this.coll.find({ _id: { $in: entries.map((e) => e.itemId) } }).toArray()).map((d) => [d._id, d]));
+    const existing = new Map(
+      (await this.coll.find({ _id: { $in: entries.map((e) => e.itemId) } }).toArray()).map((d) => [d._id, d]),
+    );
     const now = new Date();
     await this.bulk(
       entries.map((e) => {
         const d = existing.get(e.itemId);
-        const prev = d ? revisionOf(d, e.committedRev) ?? snapshot(d) : null;
+        const prev = d ? (revisionOf(d, e.committedRev) ?? snapshot(d)) : null;
         const doc: DetailsDoc = {
           _id: e.itemId,
           supplier_id: e.supplierId,
@@ -100,7 +109,11 @@ export class ItemDetailsStore {
   /** After the MySQL commit: the staged revisions are committed (best effort; reconcile does it otherwise). */
   async confirm(entries: { itemId: string; rev: string }[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.bulk(entries.map((e) => ({ updateOne: { filter: { _id: e.itemId, rev: e.rev }, update: { $set: { pending: false } } } })));
+    await this.bulk(
+      entries.map((e) => ({
+        updateOne: { filter: { _id: e.itemId, rev: e.rev }, update: { $set: { pending: false } } },
+      })),
+    );
   }
 
   /** After a failed MySQL write: new items' staged documents go (best effort; reconcile does it otherwise).
@@ -121,7 +134,9 @@ export class ItemDetailsStore {
     const wanted = items.filter((i) => i.details_rev);
     const out = new Map<string, ItemExtras>();
     if (wanted.length === 0) return out;
-    const docs = new Map((await this.coll.find({ _id: { $in: wanted.map((i) => i.item_id) } }).toArray()).map((d) => [d._id, d]));
+    const docs = new Map(
+      (await this.coll.find({ _id: { $in: wanted.map((i) => i.item_id) } }).toArray()).map((d) => [d._id, d]),
+    );
     for (const i of wanted) {
       const r = revisionOf(docs.get(i.item_id), i.details_rev);
       if (r) out.set(i.item_id, { attributes: r.attributes, images: r.images ?? [] });
@@ -135,10 +150,18 @@ export class ItemDetailsStore {
    */
   async reconcile(mysql: Knex, olderThanMs: number, limit = 1000): Promise<ReconcileReport> {
     const cutoff = new Date(Date.now() - olderThanMs);
-    const docs = await this.coll.find({ pending: true, staged_at: { $lt: cutoff } }).limit(limit).toArray();
+    const docs = await this.coll
+      .find({ pending: true, staged_at: { $lt: cutoff } })
+      .limit(limit)
+      .toArray();
     const report: ReconcileReport = { scanned: docs.length, orphansRemoved: 0, rolledBack: 0, confirmed: 0 };
     if (docs.length === 0) return report;
-    const rows: { item_id: string; details_rev: string | null }[] = await mysql('items').select('item_id', 'details_rev').whereIn('item_id', docs.map((d) => d._id));
+    const rows: { item_id: string; details_rev: string | null }[] = await mysql('items')
+      .select('item_id', 'details_rev')
+      .whereIn(
+        'item_id',
+        docs.map((d) => d._id),
+      );
     // MySQL compares ids case-insensitively, Mongo exactly: match on the exact spelling.
     const byId = new Map(rows.map((r) => [r.item_id, r.details_rev]));
     for (const d of docs) {
@@ -155,7 +178,18 @@ export class ItemDetailsStore {
         const p = d.prev;
         await this.coll.updateOne(
           { _id: d._id, rev: d.rev },
-          { $set: { rev: p.rev, name: p.name, category: p.category, description: p.description, attributes: p.attributes, images: p.images, prev: null, pending: false } },
+          {
+            $set: {
+              rev: p.rev,
+              name: p.name,
+              category: p.category,
+              description: p.description,
+              attributes: p.attributes,
+              images: p.images,
+              prev: null,
+              pending: false,
+            },
+          },
         );
         report.rolledBack += 1;
       }

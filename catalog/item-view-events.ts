@@ -16,12 +16,22 @@ export class ItemViewEvents {
   private consumer: Consumer | undefined;
   events = 0;
 
-  constructor(private readonly kafka: Kafka, private readonly views: ItemViewCache, private readonly log: Logger, private readonly groupId: string) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly views: ItemViewCache,
+    private readonly log: Logger,
+    private readonly groupId: string,
+  ) {}
 
   /** Resolves once the group is joined; only events from then on matter (the cache holds nothing older than
    * its TTL), so a new group starts at the end of the topics. */
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3000 });
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+    });
     this.consumer = consumer;
     const ready = firstFetchAfterJoin(consumer);
     await consumer.connect();

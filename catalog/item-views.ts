@@ -30,7 +30,10 @@ return 1`;
 export class ItemViewCache {
   hits = 0;
   misses = 0;
-  constructor(private readonly redis: Redis, private readonly ttlMs: number) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlMs: number,
+  ) {}
 
   get enabled(): boolean {
     return this.ttlMs > 0;
@@ -56,7 +59,15 @@ export class ItemViewCache {
   async fill(view: ItemView, gen: string): Promise<void> {
     if (gen === 'unavailable') return;
     try {
-      await this.redis.eval(FILL, 2, viewKey(view.item_id), genKey(view.item_id), gen, JSON.stringify(view), String(this.ttlMs));
+      await this.redis.eval(
+        FILL,
+        2,
+        viewKey(view.item_id),
+        genKey(view.item_id),
+        gen,
+        JSON.stringify(view),
+        String(this.ttlMs),
+      );
     } catch (err) {
       logBestEffortFailure(err, 'item view cache write failed', { itemId: view.item_id });
     }
@@ -68,11 +79,16 @@ export class ItemViewCache {
     if (itemIds.length === 0 || !this.enabled) return;
     const m = this.redis.multi();
     // The generation lives longer than any read in flight (and the view itself).
-    for (const id of new Set(itemIds.map((i) => i.toLowerCase()))) m.incr(genKey(id)).pexpire(genKey(id), this.ttlMs + 60_000).del(viewKey(id));
+    for (const id of new Set(itemIds.map((i) => i.toLowerCase())))
+      m.incr(genKey(id))
+        .pexpire(genKey(id), this.ttlMs + 60_000)
+        .del(viewKey(id));
     try {
       await m.exec();
     } catch (err) {
-      logBestEffortFailure(err, 'item view cache drop failed (the stock events drop it again)', { itemIds: itemIds.slice(0, 5) });
+      logBestEffortFailure(err, 'item view cache drop failed (the stock events drop it again)', {
+        itemIds: itemIds.slice(0, 5),
+      });
     }
   }
 }

@@ -97,7 +97,20 @@ export interface Actor {
   role: 'customer' | 'supplier' | 'admin';
 }
 
-export const ITEM_COLUMNS = ['item_id', 'supplier_id', 'name', 'category', 'price', 'stock', 'description', 'version', 'details_rev', 'listed', 'created_at', 'updated_at'] as const;
+export const ITEM_COLUMNS = [
+  'item_id',
+  'supplier_id',
+  'name',
+  'category',
+  'price',
+  'stock',
+  'description',
+  'version',
+  'details_rev',
+  'listed',
+  'created_at',
+  'updated_at',
+] as const;
 
 export function toView(row: ItemRow, { attributes, images }: ItemExtras): ItemView {
   return {

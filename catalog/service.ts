@@ -22,7 +22,18 @@ import { ItemDetailsCache } from './cache';
 import { ItemViewCache } from './item-views';
 import { ItemDetailsStore, StageEntry } from './details';
 import { enqueueEvents, itemDeleted, itemUpserted, PendingEvent, stockChanged } from './events';
-import { Actor, ItemDetails, ItemExtras, ItemPatch, ItemRow, ItemView, ITEM_COLUMNS, NewItem, Restock, toView } from './model';
+import {
+  Actor,
+  ItemDetails,
+  ItemExtras,
+  ItemPatch,
+  ItemRow,
+  ItemView,
+  ITEM_COLUMNS,
+  NewItem,
+  Restock,
+  toView,
+} from './model';
 
 export interface CatalogOptions {
   cacheTtlMs: number;
@@ -47,7 +58,12 @@ export class CatalogService {
   readonly cache: ItemDetailsCache;
   readonly views: ItemViewCache;
 
-  constructor(private readonly mysql: Knex, mongo: Db, private readonly redis: Redis, opts: CatalogOptions) {
+  constructor(
+    private readonly mysql: Knex,
+    mongo: Db,
+    private readonly redis: Redis,
+    opts: CatalogOptions,
+  ) {
     this.details = new ItemDetailsStore(mongo);
     this.cache = new ItemDetailsCache(redis, opts.cacheTtlMs);
     this.views = new ItemViewCache(redis, opts.viewTtlMs ?? 0);
@@ -56,7 +72,10 @@ export class CatalogService {
   // ---- reads ----
 
   async findRow(itemId: string, db: Knex | Knex.Transaction = this.mysql): Promise<ItemRow | undefined> {
-    return db('items').select(...ITEM_COLUMNS).where({ item_id: itemId }).first();
+    return db('items')
+      .select(...ITEM_COLUMNS)
+      .where({ item_id: itemId })
+      .first();
   }
 
   /** GET /items/{id}: from Redis when cached (./item-views.ts); otherwise the MySQL row first (no row, no
@@ -107,7 +126,10 @@ export class CatalogService {
       .orderBy('item_id')
       .limit(limit)
       .offset(offset);
-    return { supplier_id: user.user_id, items: rows.map((r) => ({ item_id: r.item_id, name: r.name, price: Number(r.price), stock: Number(r.stock) })) };
+    return {
+      supplier_id: user.user_id,
+      items: rows.map((r) => ({ item_id: r.item_id, name: r.name, price: Number(r.price), stock: Number(r.stock) })),
+    };
   }
 
   // ---- writes ----
@@ -115,7 +137,8 @@ export class CatalogService {
   /** Who supplies items this actor creates: a supplier itself; an admin whoever it names (or nobody). */
   async resolveSupplier(actor: Actor, requested: string | undefined): Promise<string | null> {
     if (actor.role === 'supplier') {
-      if (requested !== undefined && lower(requested) !== lower(actor.userId)) throw forbidden('a supplier creates items under its own supplier id');
+      if (requested !== undefined && lower(requested) !== lower(actor.userId))
+        throw forbidden('a supplier creates items under its own supplier id');
       return actor.userId;
     }
     if (actor.role !== 'admin') throw forbidden('this needs the role supplier or admin');
@@ -137,7 +160,9 @@ export class CatalogService {
    * unknown or foreign item, an id taken) fails the whole request before anything is committed.
    */
   async bulk(creates: NewItem[], restocks: Restock[], supplierId: string | null, actor: Actor): Promise<BulkResult> {
-    const ids = [...creates.flatMap((c) => (c.item_id ? [c.item_id] : [])), ...restocks.map((r) => r.item_id)].map(lower);
+    const ids = [...creates.flatMap((c) => (c.item_id ? [c.item_id] : [])), ...restocks.map((r) => r.item_id)].map(
+      lower,
+    );
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
     if (dup) throw conflict('duplicate_item', `item ${dup} appears in more than one line of the request`);
     if (creates.length === 0 && restocks.length === 0) return { created: [], restocked: [] };
@@ -145,7 +170,8 @@ export class CatalogService {
     const explicit = creates.flatMap((c) => (c.item_id ? [c.item_id] : []));
     if (explicit.length > 0) {
       const taken: { item_id: string }[] = await this.mysql('items').select('item_id').whereIn('item_id', explicit);
-      if (taken.length > 0) throw conflict('item_exists', 'some item ids are taken', { item_ids: taken.map((t) => t.item_id) });
+      if (taken.length > 0)
+        throw conflict('item_exists', 'some item ids are taken', { item_ids: taken.map((t) => t.item_id) });
     }
 
     const staged: (StageEntry & { item: NewItem })[] = creates.map((item) => ({
@@ -154,7 +180,13 @@ export class CatalogService {
       supplierId,
       committedRev: null,
       rev: randomUUID(),
-      details: { name: item.name, category: item.category, description: item.description ?? null, attributes: item.attributes ?? {}, images: item.images ?? [] },
+      details: {
+        name: item.name,
+        category: item.category,
+        description: item.description ?? null,
+        attributes: item.attributes ?? {},
+        images: item.images ?? [],
+      },
     }));
     await this.details.stage(staged);
 
@@ -165,12 +197,22 @@ export class CatalogService {
         const events: PendingEvent[] = [];
         let locked: { item_id: string; supplier_id: string | null }[] = [];
         if (restocks.length > 0) {
-          locked = await trx('items').select('item_id', 'supplier_id').whereIn('item_id', restocks.map((r) => r.item_id)).orderBy('item_id').forUpdate();
+          locked = await trx('items')
+            .select('item_id', 'supplier_id')
+            .whereIn(
+              'item_id',
+              restocks.map((r) => r.item_id),
+            )
+            .orderBy('item_id')
+            .forUpdate();
           const found = new Map(locked.map((r) => [lower(r.item_id), r]));
           const missing = restocks.filter((r) => !found.has(lower(r.item_id))).map((r) => r.item_id);
-          if (missing.length > 0) throw new DomainError('not_found', 'item_not_found', 'some items do not exist', { item_ids: missing });
+          if (missing.length > 0)
+            throw new DomainError('not_found', 'item_not_found', 'some items do not exist', { item_ids: missing });
           if (actor.role !== 'admin') {
-            const foreign = locked.filter((r) => r.supplier_id === null || lower(r.supplier_id) !== lower(actor.userId)).map((r) => r.item_id);
+            const foreign = locked
+              .filter((r) => r.supplier_id === null || lower(r.supplier_id) !== lower(actor.userId))
+              .map((r) => r.item_id);
             if (foreign.length > 0) throw forbidden(`items of another supplier: ${foreign.join(', ')}`);
           }
         }
@@ -197,16 +239,26 @@ export class CatalogService {
           trx,
           changed.map((row) => {
             const r = byLower.get(lower(row.item_id))!;
-            return { item_id: row.item_id, set: { updated_at: trx.fn.now(3), ...(r.price !== undefined ? { price: r.price } : {}) }, onHand: r.stock };
+            return {
+              item_id: row.item_id,
+              set: { updated_at: trx.fn.now(3), ...(r.price !== undefined ? { price: r.price } : {}) },
+              onHand: r.stock,
+            };
           }),
         );
         const touched = [...staged.map((s) => s.itemId), ...locked.map((r) => r.item_id)];
-        const after: ItemRow[] = touched.length ? await trx('items').select(...ITEM_COLUMNS).whereIn('item_id', touched) : [];
+        const after: ItemRow[] = touched.length
+          ? await trx('items')
+              .select(...ITEM_COLUMNS)
+              .whereIn('item_id', touched)
+          : [];
         const afterById = new Map(after.map((r) => [r.item_id, r]));
         createdRows = afterById;
-        for (const id of [...staged.map((s) => s.itemId), ...changed.map((r) => r.item_id)]) events.push(itemUpserted(afterById.get(id)!));
+        for (const id of [...staged.map((s) => s.itemId), ...changed.map((r) => r.item_id)])
+          events.push(itemUpserted(afterById.get(id)!));
         for (const row of changed) {
-          if (byLower.get(lower(row.item_id))!.stock !== undefined) events.push(stockChanged(afterById.get(row.item_id)!, 'restock'));
+          if (byLower.get(lower(row.item_id))!.stock !== undefined)
+            events.push(stockChanged(afterById.get(row.item_id)!, 'restock'));
         }
         await enqueueEvents(trx, events);
         return locked.map((l) => {
@@ -215,21 +267,30 @@ export class CatalogService {
         });
       });
     } catch (err) {
-      await this.details.discardNew(staged.map((s) => ({ itemId: s.itemId, rev: s.rev }))).catch((e) => logger.warn({ err: e }, 'discarding staged item details failed; reconcile removes them'));
+      await this.details
+        .discardNew(staged.map((s) => ({ itemId: s.itemId, rev: s.rev })))
+        .catch((e) => logger.warn({ err: e }, 'discarding staged item details failed; reconcile removes them'));
       if (isDuplicateKey(err)) throw conflict('item_exists', 'an item id is taken');
       throw err;
     }
-    await this.details.confirm(staged.map((s) => ({ itemId: s.itemId, rev: s.rev }))).catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
+    await this.details
+      .confirm(staged.map((s) => ({ itemId: s.itemId, rev: s.rev })))
+      .catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
 
     // The rows as MySQL committed them (read back inside the transaction).
-    const created = staged.map((s) => toView(createdRows.get(s.itemId)!, { attributes: s.details.attributes, images: s.details.images ?? [] }));
+    const created = staged.map((s) =>
+      toView(createdRows.get(s.itemId)!, { attributes: s.details.attributes, images: s.details.images ?? [] }),
+    );
     await this.views.drop([...staged.map((s) => s.itemId), ...restocked.map((r) => r.item_id)]);
     await this.reopenSales(restocked.filter((r) => r.stock > 0).map((r) => r.item_id));
     return { created, restocked };
   }
 
   private checkOwner(row: ItemRow, actor: Actor): void {
-    if (actor.role !== 'admin' && (actor.role !== 'supplier' || row.supplier_id === null || lower(row.supplier_id) !== lower(actor.userId))) {
+    if (
+      actor.role !== 'admin' &&
+      (actor.role !== 'supplier' || row.supplier_id === null || lower(row.supplier_id) !== lower(actor.userId))
+    ) {
       throw forbidden('only the supplier of the item or an admin may change it');
     }
   }
@@ -250,12 +311,21 @@ export class CatalogService {
     let oldRev: string | null = null;
     let staged: { itemId: string; rev: string } | undefined;
     const canonical = await this.mysql.transaction(async (trx) => {
-      const row = await trx('items').select(...ITEM_COLUMNS).where({ item_id: itemId }).forUpdate().first() as ItemRow | undefined;
+      const row = (await trx('items')
+        .select(...ITEM_COLUMNS)
+        .where({ item_id: itemId })
+        .forUpdate()
+        .first()) as ItemRow | undefined;
       if (!row) throw notFound(`item ${itemId}`);
       this.checkOwner(row, actor);
       oldRev = row.details_rev;
       const set: Record<string, unknown> = { updated_at: trx.fn.now(3) };
-      const touchesDetails = patch.name !== undefined || patch.category !== undefined || patch.description !== undefined || patch.attributes !== undefined || patch.images !== undefined;
+      const touchesDetails =
+        patch.name !== undefined ||
+        patch.category !== undefined ||
+        patch.description !== undefined ||
+        patch.attributes !== undefined ||
+        patch.images !== undefined;
       if (touchesDetails) {
         const committed = await this.details.committed(row.item_id, row.details_rev);
         const next: ItemDetails = {
@@ -266,21 +336,33 @@ export class CatalogService {
           images: patch.images ?? committed?.images ?? [],
         };
         const rev = randomUUID();
-        await this.details.stage([{ itemId: row.item_id, supplierId: row.supplier_id, committedRev: row.details_rev, rev, details: next }]);
+        await this.details.stage([
+          { itemId: row.item_id, supplierId: row.supplier_id, committedRev: row.details_rev, rev, details: next },
+        ]);
         staged = { itemId: row.item_id, rev };
-        Object.assign(set, { name: next.name, category: next.category, description: next.description, details_rev: rev });
+        Object.assign(set, {
+          name: next.name,
+          category: next.category,
+          description: next.description,
+          details_rev: rev,
+        });
       }
       if (patch.price !== undefined) set.price = patch.price;
       if (patch.listed !== undefined) set.listed = patch.listed; // delisting hides it from search and orders
       await writeRestocks(trx, [{ item_id: row.item_id, set, onHand: patch.stock }]);
-      const after = (await trx('items').select(...ITEM_COLUMNS).where({ item_id: row.item_id }).first()) as ItemRow;
+      const after = (await trx('items')
+        .select(...ITEM_COLUMNS)
+        .where({ item_id: row.item_id })
+        .first()) as ItemRow;
       const events = [itemUpserted(after)];
       if (patch.stock !== undefined) events.push(stockChanged(after, 'restock'));
       await enqueueEvents(trx, events);
       return row.item_id;
     });
     if (staged) {
-      await this.details.confirm([staged]).catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
+      await this.details
+        .confirm([staged])
+        .catch((e) => logger.warn({ err: e }, 'confirming item details failed; reconcile does it'));
       await this.cache.invalidate(canonical, oldRev);
     }
     await this.views.drop([canonical]);
@@ -295,16 +377,25 @@ export class CatalogService {
    */
   async remove(itemId: string, actor: Actor): Promise<void> {
     const row = await this.mysql.transaction(async (trx) => {
-      const r = (await trx('items').select(...ITEM_COLUMNS, 'ever_ordered').where({ item_id: itemId }).forUpdate().first()) as ItemRow | undefined;
+      const r = (await trx('items')
+        .select(...ITEM_COLUMNS, 'ever_ordered')
+        .where({ item_id: itemId })
+        .forUpdate()
+        .first()) as ItemRow | undefined;
       if (!r) throw notFound(`item ${itemId}`);
       this.checkOwner(r, actor);
       const live = await trx('order_items').select('order_id').where({ item_id: r.item_id }).first();
-      if (r.ever_ordered || live) throw conflict('item_ordered', 'this item was ordered: delist it instead (PUT /items/{id} {"listed": false})');
+      if (r.ever_ordered || live)
+        throw conflict('item_ordered', 'this item was ordered: delist it instead (PUT /items/{id} {"listed": false})');
       await trx('items').where({ item_id: r.item_id }).delete();
       await enqueueEvents(trx, [itemDeleted(r)]);
       return r;
     });
-    await this.details.coll.deleteOne({ _id: row.item_id }).catch((e) => logger.warn({ err: e, itemId }, 'deleting item details failed; the orphan is harmless (no row, no item)'));
+    await this.details.coll
+      .deleteOne({ _id: row.item_id })
+      .catch((e) =>
+        logger.warn({ err: e, itemId }, 'deleting item details failed; the orphan is harmless (no row, no item)'),
+      );
     await this.cache.invalidate(row.item_id, row.details_rev);
     await this.views.drop([row.item_id]);
   }
@@ -312,6 +403,8 @@ export class CatalogService {
   /** A restock reopens sales at once: the order API's sold-out gate would otherwise refuse for up to its TTL.
    * Best effort: the gate's own TTL is the fallback. */
   private async reopenSales(itemIds: string[]): Promise<void> {
-    await clearSoldOut(this.redis, itemIds).catch((err) => logger.warn({ err, itemIds }, 'clearing the sold-out gate failed; it expires on its own'));
+    await clearSoldOut(this.redis, itemIds).catch((err) =>
+      logger.warn({ err, itemIds }, 'clearing the sold-out gate failed; it expires on its own'),
+    );
   }
 }

@@ -46,9 +46,19 @@ const CATEGORIES: CategorySpec[] = [
     seller: 'volt',
     brands: ['Sony', 'Samsung', 'LG', 'Philips', 'Anker'],
     products: [
-      { type: 'TV', min: 299, max: 1899, attrs: { 'screen size': ['43 inches', '55 inches', '65 inches'], resolution: ['4K', '8K', 'Full HD'] } },
+      {
+        type: 'TV',
+        min: 299,
+        max: 1899,
+        attrs: { 'screen size': ['43 inches', '55 inches', '65 inches'], resolution: ['4K', '8K', 'Full HD'] },
+      },
       { type: 'Headphones', min: 29, max: 399, attrs: { type: ['over-ear', 'in-ear'], wireless: ['yes', 'no'] } },
-      { type: 'Bluetooth Speaker', min: 25, max: 299, attrs: { colour: ['black', 'blue', 'red'], waterproof: ['yes', 'no'] } },
+      {
+        type: 'Bluetooth Speaker',
+        min: 25,
+        max: 299,
+        attrs: { colour: ['black', 'blue', 'red'], waterproof: ['yes', 'no'] },
+      },
       { type: 'Power Bank', min: 15, max: 89, attrs: { capacity: ['10000 mAh', '20000 mAh'] } },
     ],
   },
@@ -57,9 +67,19 @@ const CATEGORIES: CategorySpec[] = [
     seller: 'volt',
     brands: ['Lenovo', 'Dell', 'Asus', 'Logitech'],
     products: [
-      { type: 'Laptop', min: 449, max: 2499, attrs: { memory: ['8 GB', '16 GB', '32 GB'], screen: ['13 inches', '14 inches', '16 inches'] } },
+      {
+        type: 'Laptop',
+        min: 449,
+        max: 2499,
+        attrs: { memory: ['8 GB', '16 GB', '32 GB'], screen: ['13 inches', '14 inches', '16 inches'] },
+      },
       { type: 'Wireless Mouse', min: 12, max: 99, attrs: { colour: ['black', 'white', 'grey'] } },
-      { type: 'Mechanical Keyboard', min: 49, max: 229, attrs: { layout: ['US', 'UK', 'DE'], switches: ['red', 'brown', 'blue'] } },
+      {
+        type: 'Mechanical Keyboard',
+        min: 49,
+        max: 229,
+        attrs: { layout: ['US', 'UK', 'DE'], switches: ['red', 'brown', 'blue'] },
+      },
     ],
   },
   {
@@ -68,7 +88,12 @@ const CATEGORIES: CategorySpec[] = [
     brands: ['Bosch', 'Tefal', 'Smeg', 'KitchenAid'],
     products: [
       { type: 'Coffee Maker', min: 39, max: 699, attrs: { type: ['drip', 'espresso', 'pod'] } },
-      { type: 'Electric Kettle', min: 19, max: 149, attrs: { capacity: ['1.0 l', '1.7 l'], colour: ['steel', 'cream', 'black'] } },
+      {
+        type: 'Electric Kettle',
+        min: 19,
+        max: 149,
+        attrs: { capacity: ['1.0 l', '1.7 l'], colour: ['steel', 'cream', 'black'] },
+      },
       { type: 'Blender', min: 29, max: 499, attrs: { power: ['600 W', '1000 W', '1500 W'] } },
       { type: 'Toaster', min: 19, max: 199, attrs: { slots: ['2', '4'] } },
     ],
@@ -78,9 +103,19 @@ const CATEGORIES: CategorySpec[] = [
     seller: 'hearth',
     brands: ['Penguin', 'Vintage', "O'Reilly"],
     products: [
-      { type: 'Novel', min: 8, max: 24, attrs: { format: ['paperback', 'hardcover'], language: ['English', 'French'] } },
+      {
+        type: 'Novel',
+        min: 8,
+        max: 24,
+        attrs: { format: ['paperback', 'hardcover'], language: ['English', 'French'] },
+      },
       { type: 'Cookbook', min: 14, max: 45, attrs: { format: ['paperback', 'hardcover'] } },
-      { type: 'Programming Guide', min: 29, max: 69, attrs: { topic: ['TypeScript', 'Databases', 'Distributed Systems'] } },
+      {
+        type: 'Programming Guide',
+        min: 29,
+        max: 69,
+        attrs: { topic: ['TypeScript', 'Databases', 'Distributed Systems'] },
+      },
     ],
   },
   {
@@ -88,7 +123,12 @@ const CATEGORIES: CategorySpec[] = [
     seller: 'stride',
     brands: ['Nike', 'Adidas', 'Decathlon', 'Asics'],
     products: [
-      { type: 'Running Shoes', min: 49, max: 219, attrs: { size: ['40', '42', '44'], colour: ['black', 'white', 'orange'] } },
+      {
+        type: 'Running Shoes',
+        min: 49,
+        max: 219,
+        attrs: { size: ['40', '42', '44'], colour: ['black', 'white', 'orange'] },
+      },
       { type: 'Yoga Mat', min: 15, max: 89, attrs: { thickness: ['4 mm', '6 mm'] } },
       { type: 'Bike Helmet', min: 29, max: 179, attrs: { size: ['S', 'M', 'L'] } },
     ],
@@ -110,7 +150,11 @@ export interface DemoItem extends NewItem {
   seller: string;
 }
 
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 /** Demo product pictures: a placeholder service that renders a stable picture per seed. */
 export const demoImages = (itemId: string) => [`https://picsum.photos/seed/${itemId}/640/480`];
@@ -127,7 +171,8 @@ export function demoCatalog(perProductBrand = 5): DemoItem[] {
           if (rnd() < 0.35) continue; // not every brand makes every variant: a less regular catalog
           n += 1;
           const attributes: Record<string, string> = { brand };
-          for (const [k, choices] of Object.entries(p.attrs)) attributes[k] = choices[Math.floor(rnd() * choices.length)]!;
+          for (const [k, choices] of Object.entries(p.attrs))
+            attributes[k] = choices[Math.floor(rnd() * choices.length)]!;
           const price = Math.round((p.min + rnd() * (p.max - p.min)) * 100) / 100;
           const model = `${String.fromCharCode(65 + Math.floor(rnd() * 26))}${100 + Math.floor(rnd() * 900)}`;
           const item_id = `demo-${slug(c.category)}-${String(n).padStart(3, '0')}`;
@@ -136,7 +181,10 @@ export function demoCatalog(perProductBrand = 5): DemoItem[] {
             seller: c.seller,
             name: `${brand} ${p.type} ${model}`,
             category: c.category,
-            description: `${brand}'s ${p.type.toLowerCase()} ${model}: ${Object.entries(attributes).filter(([k]) => k !== 'brand').map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+            description: `${brand}'s ${p.type.toLowerCase()} ${model}: ${Object.entries(attributes)
+              .filter(([k]) => k !== 'brand')
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}.`,
             price,
             stock: rnd() < 0.05 ? 0 : 5 + Math.floor(rnd() * 96),
             attributes,

@@ -24,7 +24,13 @@ export interface DemoStores {
 
 export type DemoOutcome =
   | { loaded: false; reason: string }
-  | { loaded: true; items: number; sellers: { name: string; email: string }[]; customer: { email: string; user_id: string }; indexed: number };
+  | {
+      loaded: true;
+      items: number;
+      sellers: { name: string; email: string }[];
+      customer: { email: string; user_id: string };
+      indexed: number;
+    };
 
 const LOCK = 'shopflow_demo_data';
 
@@ -56,7 +62,8 @@ async function account(mysql: Knex, name: string, email: string, password: strin
 async function load(s: DemoStores, password: string, log: Logger): Promise<DemoOutcome> {
   const catalog = new CatalogService(s.mysql, s.mongo, s.redis, { cacheTtlMs: 60_000 });
   const sellerIds = new Map<string, string>();
-  for (const seller of DEMO_SELLERS) sellerIds.set(seller.key, await account(s.mysql, seller.name, seller.email, password, 'supplier'));
+  for (const seller of DEMO_SELLERS)
+    sellerIds.set(seller.key, await account(s.mysql, seller.name, seller.email, password, 'supplier'));
   const customerId = await account(s.mysql, DEMO_CUSTOMER.name, DEMO_CUSTOMER.email, password, 'customer');
   if ((await listAddresses(s.mysql, customerId)).length === 0) await addAddress(s.mysql, customerId, DEMO_ADDRESS);
 

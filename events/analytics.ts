@@ -12,7 +12,15 @@ import type { OutboxMessage } from './envelope';
 
 export const ANALYTICS_EVENT_VERSION = 1;
 
-export const EVENT_TYPES = ['search', 'search_click', 'item_view', 'cart_add', 'wishlist_add', 'order_placed', 'order_canceled'] as const;
+export const EVENT_TYPES = [
+  'search',
+  'search_click',
+  'item_view',
+  'cart_add',
+  'wishlist_add',
+  'order_placed',
+  'order_canceled',
+] as const;
 export type AnalyticsEventType = (typeof EVENT_TYPES)[number];
 
 export interface OrderLineFact {
@@ -64,7 +72,17 @@ export const AnalyticsEventSchema = z.object({
   result_count: z.number().int().nonnegative().optional(),
   quantity: z.number().int().positive().max(1_000_000).optional(),
   order_id: z.string().max(100).optional(),
-  lines: z.array(z.object({ item_id: ItemId, quantity: z.number().int().positive().max(1_000_000), price: z.number().nonnegative(), category: Text(255).nullable() })).max(200).optional(),
+  lines: z
+    .array(
+      z.object({
+        item_id: ItemId,
+        quantity: z.number().int().positive().max(1_000_000),
+        price: z.number().nonnegative(),
+        category: Text(255).nullable(),
+      }),
+    )
+    .max(200)
+    .optional(),
   total_price: z.number().nonnegative().optional(),
   source_event_id: z.string().max(100).optional(),
 });
@@ -81,10 +99,25 @@ export function parseAnalyticsEvent(value: Buffer | string | null): AnalyticsEve
 }
 
 /** The outbox message of an analytics event; a new event gets its id and time here. */
-export type NewAnalyticsEvent = Omit<AnalyticsEvent, 'event_id' | 'timestamp' | 'search_query' | 'clicked_items'> & Partial<AnalyticsEvent>;
+export type NewAnalyticsEvent = Omit<AnalyticsEvent, 'event_id' | 'timestamp' | 'search_query' | 'clicked_items'> &
+  Partial<AnalyticsEvent>;
 export function analyticsMessage(e: NewAnalyticsEvent): { event: AnalyticsEvent; message: OutboxMessage } {
-  const event: AnalyticsEvent = { event_id: randomUUID(), timestamp: new Date().toISOString(), search_query: '', clicked_items: [], ...e };
-  return { event, message: { event_id: event.event_id, topic: TOPICS.analytics.name, key: event.user_id ?? 'anonymous', payload: JSON.stringify(event) } };
+  const event: AnalyticsEvent = {
+    event_id: randomUUID(),
+    timestamp: new Date().toISOString(),
+    search_query: '',
+    clicked_items: [],
+    ...e,
+  };
+  return {
+    event,
+    message: {
+      event_id: event.event_id,
+      topic: TOPICS.analytics.name,
+      key: event.user_id ?? 'anonymous',
+      payload: JSON.stringify(event),
+    },
+  };
 }
 
 /** Queries are counted case- and space-insensitively (by both read models of these events). */

@@ -23,7 +23,8 @@ export interface EventContract<T extends string, D extends z.ZodType> {
 }
 
 /** The schema of a contract's whole message (envelope and data), as consumers parse it. */
-export const envelopeOf = <T extends string, D extends z.ZodType>(c: EventContract<T, D>) => envelope(z.literal(c.type), c.version, c.data);
+export const envelopeOf = <T extends string, D extends z.ZodType>(c: EventContract<T, D>) =>
+  envelope(z.literal(c.type), c.version, c.data);
 
 export function envelope<T extends z.ZodType<string>, D extends z.ZodType>(type: T, version: number, data: D) {
   return z.object({
@@ -36,13 +37,26 @@ export function envelope<T extends z.ZodType<string>, D extends z.ZodType>(type:
 }
 
 /** The outbox message of one event (the producers' only way to make one). */
-export function messageOf<T extends string, D extends z.ZodType>(c: EventContract<T, D>, key: string, data: z.input<D>, at = new Date()): OutboxMessage {
+export function messageOf<T extends string, D extends z.ZodType>(
+  c: EventContract<T, D>,
+  key: string,
+  data: z.input<D>,
+  at = new Date(),
+): OutboxMessage {
   const event_id = randomUUID();
-  return { event_id, topic: c.topic, key, payload: JSON.stringify({ event_id, type: c.type, v: c.version, occurred_at: at.toISOString(), data }) };
+  return {
+    event_id,
+    topic: c.topic,
+    key,
+    payload: JSON.stringify({ event_id, type: c.type, v: c.version, occurred_at: at.toISOString(), data }),
+  };
 }
 
 /** Parses a Kafka message value with a schema; undefined when it is not JSON or does not match. */
-export function parseWith<S extends z.ZodType>(schema: S, value: Buffer | string | null | undefined): z.output<S> | undefined {
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: Buffer | string | null | undefined,
+): z.output<S> | undefined {
   if (!value) return undefined;
   let raw: unknown;
   try {

@@ -4,11 +4,33 @@ import { z } from 'zod';
 import { TOPICS } from '../stores/kafka/topics';
 import { envelope, envelopeOf, EventContract, messageOf } from './envelope';
 
-export const ORDER_EVENT_TYPES = ['order.created', 'order.placed', 'order.canceled', 'order.refunded', 'order.in_transit', 'order.shipment_delivered', 'order.delivered', 'order.archived'] as const;
+export const ORDER_EVENT_TYPES = [
+  'order.created',
+  'order.placed',
+  'order.canceled',
+  'order.refunded',
+  'order.in_transit',
+  'order.shipment_delivered',
+  'order.delivered',
+  'order.archived',
+] as const;
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
-const Line = z.object({ item_id: z.string().min(1).max(50), quantity: z.number().int().positive(), price: z.number().nonnegative() });
-const Address = z.object({ name: z.string(), line1: z.string(), line2: z.string().optional(), city: z.string(), region: z.string().optional(), postal_code: z.string(), country: z.string(), phone: z.string().optional() });
+const Line = z.object({
+  item_id: z.string().min(1).max(50),
+  quantity: z.number().int().positive(),
+  price: z.number().nonnegative(),
+});
+const Address = z.object({
+  name: z.string(),
+  line1: z.string(),
+  line2: z.string().optional(),
+  city: z.string(),
+  region: z.string().optional(),
+  postal_code: z.string(),
+  country: z.string(),
+  phone: z.string().optional(),
+});
 
 /** Version 1. Consumers read the fields named here; anything else the producer adds passes through. */
 export const OrderEventData = z
@@ -27,13 +49,24 @@ export const OrderEventData = z
     /** order.placed: a payment accepted after the deadline. */
     late_payment: z.string().nullable().optional(),
     /** order.in_transit, order.shipment_delivered, order.delivered (saga v3): the seller's package this event is about. */
-    shipment: z.object({ supplier_id: z.string().max(50), carrier: z.string().max(100), tracking_number: z.string().max(100) }).passthrough().optional(),
+    shipment: z
+      .object({ supplier_id: z.string().max(50), carrier: z.string().max(100), tracking_number: z.string().max(100) })
+      .passthrough()
+      .optional(),
     /** Every seller's shipment so far (saga v3). */
-    shipments: z.array(z.object({ supplier_id: z.string().max(50), status: z.string().max(20) }).passthrough()).max(1000).optional(),
+    shipments: z
+      .array(z.object({ supplier_id: z.string().max(50), status: z.string().max(20) }).passthrough())
+      .max(1000)
+      .optional(),
   })
   .passthrough();
 
-const contract = <T extends OrderEventType>(type: T): EventContract<T, typeof OrderEventData> => ({ type, version: 1, topic: TOPICS.orders.name, data: OrderEventData });
+const contract = <T extends OrderEventType>(type: T): EventContract<T, typeof OrderEventData> => ({
+  type,
+  version: 1,
+  topic: TOPICS.orders.name,
+  data: OrderEventData,
+});
 
 /** One schema per order event type, all of one data shape. */
 export const OrderEvents = Object.fromEntries(ORDER_EVENT_TYPES.map((t) => [t, envelopeOf(contract(t))])) as {
@@ -43,4 +76,5 @@ export const OrderEvents = Object.fromEntries(ORDER_EVENT_TYPES.map((t) => [t, e
 export const OrderEvent = envelope(z.enum(ORDER_EVENT_TYPES), 1, OrderEventData);
 export type OrderEvent = z.infer<typeof OrderEvent>;
 
-export const orderEventMessage = (type: OrderEventType, data: z.input<typeof OrderEventData>) => messageOf(contract(type), data.order_id, data);
+export const orderEventMessage = (type: OrderEventType, data: z.input<typeof OrderEventData>) =>
+  messageOf(contract(type), data.order_id, data);

@@ -17,8 +17,14 @@ export const StockChangedData = z.object({
   version: z.number().int().optional(),
 });
 
-const StockChangedContract: EventContract<'stock.changed', typeof StockChangedData> = { type: 'stock.changed', version: 1, topic: TOPICS.inventory.name, data: StockChangedData };
+const StockChangedContract: EventContract<'stock.changed', typeof StockChangedData> = {
+  type: 'stock.changed',
+  version: 1,
+  topic: TOPICS.inventory.name,
+  data: StockChangedData,
+};
 export const StockChanged = envelopeOf(StockChangedContract);
 export type StockChanged = z.infer<typeof StockChanged>;
 
-export const stockChangedMessage = (data: z.input<typeof StockChangedData>) => messageOf(StockChangedContract, data.item_id, data);
+export const stockChangedMessage = (data: z.input<typeof StockChangedData>) =>
+  messageOf(StockChangedContract, data.item_id, data);

@@ -24,7 +24,11 @@ export function parseDurationMs(text: string): number {
   return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
 }
 
-const flag = (fallback: '0' | '1') => z.enum(['0', '1', 'true', 'false']).default(fallback).transform((v) => v === '1' || v === 'true');
+const flag = (fallback: '0' | '1') =>
+  z
+    .enum(['0', '1', 'true', 'false'])
+    .default(fallback)
+    .transform((v) => v === '1' || v === 'true');
 
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -70,7 +74,10 @@ const schema = z.object({
   GATEWAY_LATENCY: duration.default(30),
   GATEWAY_LATE_SUCCESS_DELAY: duration.optional(),
   /** The shop's currency (ISO 4217): charges are made in its minor units. */
-  PAYMENT_CURRENCY: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+  PAYMENT_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('USD'),
   /** The reconciler (orders/reconciler.ts, a Temporal Schedule): how often it runs, how far back it compares the
    * gateway's charges with the orders, and how old a charge or an expired order must be before it acts (younger
    * ones are their saga's to settle). */
@@ -119,7 +126,10 @@ const schema = z.object({
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8).optional(),
   /** npm start loads a demo catalog, sellers and a demo customer into an empty shop (no items at all); 0 turns it off. */
-  DEMO_DATA: z.enum(['0', '1', 'false', 'true']).default('1').transform((v) => v === '1' || v === 'true'),
+  DEMO_DATA: z
+    .enum(['0', '1', 'false', 'true'])
+    .default('1')
+    .transform((v) => v === '1' || v === 'true'),
   /** The demo accounts' password (printed by npm start; demo only, never a real account). */
   DEMO_PASSWORD: z.string().min(8).default('shopflow-demo'),
   BODY_LIMIT: z.string().default('100kb'),
@@ -164,7 +174,10 @@ const schema = z.object({
    * least the analytics topic's retention if a new consumer group may replay it into the same prefix. */
   ANALYTICS_DEDUPE_TTL: duration.default(7 * 24 * 3_600_000),
   /** Append every analytics event to Cassandra (analytics_events_by_day_bucket). */
-  ANALYTICS_RAW_LOG: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  ANALYTICS_RAW_LOG: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /** How long a user's history and the co-occurrence lists live without new activity. */
   RECS_TTL: duration.default(90 * 24 * 3_600_000),
   /** Co-occurring items kept per item, and items kept per user history list. */
@@ -180,7 +193,10 @@ const schema = z.object({
   SMTP_HOST: z.string().min(1).default('127.0.0.1'),
   SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(1025),
   /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
-  SMTP_SECURE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  SMTP_SECURE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   SMTP_USER: z.string().optional(),
   SMTP_PASSWORD: z.string().optional(),
   NOTIFY_EMAIL_FROM: z.string().min(3).default('shopflow <notifications@shopflow.local>'),
@@ -258,7 +274,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** The secrets that sign tokens and webhooks: their dev-only defaults are public (they are in this repo). */
 const SIGNING_SECRETS = ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'NOTIFY_WEBHOOK_SECRET'] as const;
-const secretsInUse = (cfg: Config) => SIGNING_SECRETS.filter((n) => n !== 'NOTIFY_WEBHOOK_SECRET' || cfg.NOTIFY_CHANNEL === 'webhook');
+const secretsInUse = (cfg: Config) =>
+  SIGNING_SECRETS.filter((n) => n !== 'NOTIFY_WEBHOOK_SECRET' || cfg.NOTIFY_CHANNEL === 'webhook');
 
 /** Fails closed: outside SHOPFLOW_DEV_MODE a dev-only or short signing secret, or the simulated gateway, stops
  * the process at start (whatever NODE_ENV says), since with them anyone can sign an admin token, forge a
@@ -266,12 +283,20 @@ const secretsInUse = (cfg: Config) => SIGNING_SECRETS.filter((n) => n !== 'NOTIF
 function refuseUnsafeOutsideDevMode(cfg: Config): void {
   if (cfg.SHOPFLOW_DEV_MODE) return;
   for (const name of secretsInUse(cfg)) {
-    if (cfg[name].startsWith('dev-only')) throw new Error(`${name} is the public dev-only default: set a secret of your own (or SHOPFLOW_DEV_MODE=1 for local development)`);
+    if (cfg[name].startsWith('dev-only'))
+      throw new Error(
+        `${name} is the public dev-only default: set a secret of your own (or SHOPFLOW_DEV_MODE=1 for local development)`,
+      );
     if (cfg[name].length < 32) throw new Error(`${name} must be at least 32 characters (e.g. openssl rand -base64 48)`);
   }
-  if (cfg.METRICS_TOKEN?.startsWith('dev-only')) throw new Error('METRICS_TOKEN is the public dev-only default: set a secret of your own (or SHOPFLOW_DEV_MODE=1 for local development)');
+  if (cfg.METRICS_TOKEN?.startsWith('dev-only'))
+    throw new Error(
+      'METRICS_TOKEN is the public dev-only default: set a secret of your own (or SHOPFLOW_DEV_MODE=1 for local development)',
+    );
   if (cfg.PAYMENT_GATEWAY === 'simulator') {
-    throw new Error('PAYMENT_GATEWAY=simulator (test payment methods, every order free) is allowed only with SHOPFLOW_DEV_MODE=1');
+    throw new Error(
+      'PAYMENT_GATEWAY=simulator (test payment methods, every order free) is allowed only with SHOPFLOW_DEV_MODE=1',
+    );
   }
 }
 

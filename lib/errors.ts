@@ -22,7 +22,9 @@ export class DomainError extends Error {
   }
 }
 
-export const invalid = (message: string, details?: unknown, code = 'invalid_request') => new DomainError('invalid', code, message, details);
+export const invalid = (message: string, details?: unknown, code = 'invalid_request') =>
+  new DomainError('invalid', code, message, details);
 export const notFound = (what: string) => new DomainError('not_found', 'not_found', `${what} not found`);
 export const forbidden = (message = 'you may not do this') => new DomainError('forbidden', 'forbidden', message);
-export const conflict = (code: string, message: string, details?: unknown) => new DomainError('conflict', code, message, details);
+export const conflict = (code: string, message: string, details?: unknown) =>
+  new DomainError('conflict', code, message, details);

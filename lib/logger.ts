@@ -5,7 +5,18 @@ import pino from 'pino';
 export const LOG_OPTIONS: pino.LoggerOptions = {
   level: process.env.LOG_LEVEL ?? 'info',
   base: { service: process.env.SHOPFLOW_SERVICE ?? 'shopflow' },
-  redact: ['req.headers.authorization', 'password', '*.password', 'password_hash', '*.password_hash', '*.current_password', '*.new_password', 'err.sql', '*.err.sql', 'err.bindings'],
+  redact: [
+    'req.headers.authorization',
+    'password',
+    '*.password',
+    'password_hash',
+    '*.password_hash',
+    '*.current_password',
+    '*.new_password',
+    'err.sql',
+    '*.err.sql',
+    'err.bindings',
+  ],
 };
 
 /** One structured JSON logger for every process; `LOG_LEVEL` sets its level. */

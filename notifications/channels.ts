@@ -22,7 +22,17 @@ export class EmailChannel implements NotificationChannel {
   readonly name = 'email';
   private readonly transport: Transporter;
 
-  constructor(private readonly opts: { host: string; port: number; secure: boolean; user?: string; password?: string; from: string; timeoutMs: number }) {
+  constructor(
+    private readonly opts: {
+      host: string;
+      port: number;
+      secure: boolean;
+      user?: string;
+      password?: string;
+      from: string;
+      timeoutMs: number;
+    },
+  ) {
     this.transport = nodemailer.createTransport({
       host: opts.host,
       port: opts.port,
@@ -63,7 +73,11 @@ export function webhookBody(n: Outgoing): string {
  * is permanent; anything else is retried. */
 export class WebhookChannel implements NotificationChannel {
   readonly name = 'webhook';
-  constructor(private readonly url: string, private readonly secret: string, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly url: string,
+    private readonly secret: string,
+    private readonly timeoutMs: number,
+  ) {}
 
   async send(n: Outgoing): Promise<void> {
     const body = webhookBody(n);
@@ -71,7 +85,11 @@ export class WebhookChannel implements NotificationChannel {
     try {
       res = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signPayload(this.secret, body), 'idempotency-key': n.notification_id },
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signPayload(this.secret, body),
+          'idempotency-key': n.notification_id,
+        },
         body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
@@ -81,7 +99,8 @@ export class WebhookChannel implements NotificationChannel {
     await res.arrayBuffer().catch(() => undefined);
     if (res.ok) return;
     const msg = `webhook answered ${res.status}`;
-    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new PermanentDeliveryError(msg);
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
+      throw new PermanentDeliveryError(msg);
     throw new Error(msg);
   }
 }

@@ -11,7 +11,16 @@ import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import { TOPICS } from '../stores/kafka/topics';
 import { ConsumerLifecycle, type BatchTools, type ConsumerMetrics } from '../stores/kafka/consumer';
-import { customerDraft, notifies, NotificationDraft, OrderEvent, parseOrderEvent, SELLER_NEW_ORDER, sellerCancelDrafts, sellerDrafts } from './model';
+import {
+  customerDraft,
+  notifies,
+  NotificationDraft,
+  OrderEvent,
+  parseOrderEvent,
+  SELLER_NEW_ORDER,
+  sellerCancelDrafts,
+  sellerDrafts,
+} from './model';
 import type { NotificationRepository } from './repository';
 
 export interface NotificationConsumerOptions {
@@ -44,7 +53,12 @@ export class NotificationConsumer {
     private readonly opts: NotificationConsumerOptions,
   ) {
     const { groupId, fromBeginning, metrics } = opts;
-    this.lifecycle = new ConsumerLifecycle(kafka, log, { name: 'notifier', groupId, fromBeginning, metrics, topics: [TOPICS.orders.name], run: { autoCommit: true } }, (p, t) => this.onBatch(p, t));
+    this.lifecycle = new ConsumerLifecycle(
+      kafka,
+      log,
+      { name: 'notifier', groupId, fromBeginning, metrics, topics: [TOPICS.orders.name], run: { autoCommit: true } },
+      (p, t) => this.onBatch(p, t),
+    );
   }
 
   /** Resolves once the group is joined and the first fetch has fixed the starting offsets. */
@@ -53,7 +67,10 @@ export class NotificationConsumer {
     this.log.info({ groupId: this.opts.groupId }, 'notifier consuming order events');
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload, { done }: BatchTools): Promise<void> {
+  private async onBatch(
+    { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload,
+    { done }: BatchTools,
+  ): Promise<void> {
     const size = this.opts.chunkSize ?? 100;
     for (let i = 0; i < batch.messages.length; i += size) {
       if (!isRunning() || isStale()) return;
@@ -91,7 +108,9 @@ export class NotificationConsumer {
   }
 
   private async draftsFor(events: OrderEvent[]): Promise<NotificationDraft[]> {
-    const placedItems = [...new Set(events.filter((e) => e.type === 'order.placed').flatMap((e) => e.data.items.map((l) => l.item_id)))];
+    const placedItems = [
+      ...new Set(events.filter((e) => e.type === 'order.placed').flatMap((e) => e.data.items.map((l) => l.item_id))),
+    ];
     const suppliers = new Map<string, string>();
     for (let i = 0; i < placedItems.length; i += 500) {
       const rows: { item_id: string; supplier_id: string }[] = await this.mysql('items')
@@ -100,13 +119,16 @@ export class NotificationConsumer {
         .whereNotNull('supplier_id');
       for (const r of rows) suppliers.set(r.item_id, r.supplier_id);
     }
-    const drafts = events.flatMap((e) => [customerDraft(e), ...sellerDrafts(e, suppliers)].filter((d): d is NotificationDraft => d !== undefined));
+    const drafts = events.flatMap((e) =>
+      [customerDraft(e), ...sellerDrafts(e, suppliers)].filter((d): d is NotificationDraft => d !== undefined),
+    );
     // A canceled order is announced to the sellers who were told to ship it: stored earlier, or drafted above
     // (one order's events arrive in order on one partition, so its `placed` is never behind its `canceled`).
     const canceled = events.filter((e) => e.type === 'order.canceled');
     if (canceled.length > 0) {
       const told = new Map<string, string[]>();
-      const note = (orderId: string | null, userId: string) => orderId && told.set(orderId, [...(told.get(orderId) ?? []), userId]);
+      const note = (orderId: string | null, userId: string) =>
+        orderId && told.set(orderId, [...(told.get(orderId) ?? []), userId]);
       for (const d of drafts) if (d.audience === 'seller' && d.type === SELLER_NEW_ORDER) note(d.order_id, d.user_id);
       for (const r of await this.repo.sellersToldOf(canceled.map((e) => e.data.order_id))) note(r.order_id, r.user_id);
       drafts.push(...canceled.flatMap((e) => sellerCancelDrafts(e, told.get(e.data.order_id) ?? [])));
@@ -115,7 +137,9 @@ export class NotificationConsumer {
     const ids = [...new Set(drafts.map((d) => d.user_id))];
     const known = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
-      const rows: { user_id: string }[] = await this.mysql('users').select('user_id').whereIn('user_id', ids.slice(i, i + 500));
+      const rows: { user_id: string }[] = await this.mysql('users')
+        .select('user_id')
+        .whereIn('user_id', ids.slice(i, i + 500));
       for (const r of rows) known.add(r.user_id);
     }
     return drafts.filter((d) => known.has(d.user_id));

@@ -107,9 +107,13 @@ export function customerDraft(ev: OrderEvent): NotificationDraft | undefined {
     'order.placed': `Your order ${id} is confirmed: ${units(count)}${money(ev.data.total_price)}. We will tell you when it ships.`,
     'order.canceled': cancelText(ev),
     'order.refunded': `The payment for your order ${id} was refunded${money(ev.data.total_price)}.`,
-    'order.in_transit': ev.data.shipment ? `A package of your order ${id} has shipped${packageText(ev)}.` : `Your order ${id} has shipped and is on its way.`,
+    'order.in_transit': ev.data.shipment
+      ? `A package of your order ${id} has shipped${packageText(ev)}.`
+      : `Your order ${id} has shipped and is on its way.`,
     'order.shipment_delivered': `A package of your order ${id} was delivered${packageText(ev)}; ${inTransit(ev)} still on its way.`,
-    'order.delivered': ev.data.shipment ? `Your order ${id} was delivered${packageText(ev)}.` : `Your order ${id} was delivered.`,
+    'order.delivered': ev.data.shipment
+      ? `Your order ${id} was delivered${packageText(ev)}.`
+      : `Your order ${id} was delivered.`,
   })[ev.type]!;
   return { user_id: ev.data.user_id, audience: 'customer', type, message, order_id: id, source_event_id: ev.event_id };
 }

@@ -97,18 +97,27 @@ export class NotificationRepository {
 
   /** A user's notifications, newest first, `limit` per page. */
   async listForUser(userId: string, opts: { limit: number; after?: number; unread?: boolean }): Promise<Page> {
-    const q = this.db('notifications').where({ user_id: userId }).orderBy('id', 'desc').limit(opts.limit + 1);
+    const q = this.db('notifications')
+      .where({ user_id: userId })
+      .orderBy('id', 'desc')
+      .limit(opts.limit + 1);
     if (opts.after !== undefined) q.where('id', '<', opts.after);
     if (opts.unread === true) q.whereNull('read_at');
     if (opts.unread === false) q.whereNotNull('read_at');
     const rows: Row[] = await q;
     const page = rows.slice(0, opts.limit);
-    return { notifications: page.map(toNotification), next_cursor: rows.length > opts.limit ? encodeCursor(page[page.length - 1]!.id) : null };
+    return {
+      notifications: page.map(toNotification),
+      next_cursor: rows.length > opts.limit ? encodeCursor(page[page.length - 1]!.id) : null,
+    };
   }
 
   /** Marks one of this user's notifications read (once: the first read time stays). */
   async markRead(userId: string, notificationId: string): Promise<Notification | undefined> {
-    await this.db('notifications').where({ notification_id: notificationId, user_id: userId }).whereNull('read_at').update({ read_at: this.db.fn.now(3) });
+    await this.db('notifications')
+      .where({ notification_id: notificationId, user_id: userId })
+      .whereNull('read_at')
+      .update({ read_at: this.db.fn.now(3) });
     const n = await this.get(notificationId);
     return n && n.user_id === userId ? n : undefined;
   }
@@ -116,7 +125,10 @@ export class NotificationRepository {
   /** The sellers told to ship these orders (their `new_order` notifications). */
   async sellersToldOf(orderIds: string[]): Promise<{ order_id: string; user_id: string }[]> {
     if (orderIds.length === 0) return [];
-    return this.db('notifications').distinct('order_id', 'user_id').whereIn('order_id', orderIds).where({ audience: 'seller', type: SELLER_NEW_ORDER });
+    return this.db('notifications')
+      .distinct('order_id', 'user_id')
+      .whereIn('order_id', orderIds)
+      .where({ audience: 'seller', type: SELLER_NEW_ORDER });
   }
 
   /** All notifications made from one event (tests and diagnostics). */
@@ -153,14 +165,22 @@ export class NotificationRepository {
   }
 
   /** A failed attempt: retried after `retryInMs`, or marked failed when it was the last one. */
-  async markAttemptFailed(notificationId: string, channel: string, error: string, final: boolean, retryInMs: number): Promise<void> {
+  async markAttemptFailed(
+    notificationId: string,
+    channel: string,
+    error: string,
+    final: boolean,
+    retryInMs: number,
+  ): Promise<void> {
     await this.db('notifications')
       .where({ notification_id: notificationId, delivery_status: 'pending' })
       .update({
         channel,
         last_error: error.slice(0, 500),
         claim_token: null,
-        ...(final ? { delivery_status: 'failed' } : { next_attempt_at: this.db.raw('NOW(3) + INTERVAL ? MICROSECOND', [retryInMs * 1000]) }),
+        ...(final
+          ? { delivery_status: 'failed' }
+          : { next_attempt_at: this.db.raw('NOW(3) + INTERVAL ? MICROSECOND', [retryInMs * 1000]) }),
       });
   }
 }

@@ -30,7 +30,12 @@ export class NotificationSender {
   sent = 0;
   failedAttempts = 0;
 
-  constructor(private readonly repo: NotificationRepository, private readonly channel: NotificationChannel, private readonly log: Logger, private readonly opts: SenderOptions) {}
+  constructor(
+    private readonly repo: NotificationRepository,
+    private readonly channel: NotificationChannel,
+    private readonly log: Logger,
+    private readonly opts: SenderOptions,
+  ) {}
 
   start(): void {
     if (this.running) return;
@@ -82,8 +87,17 @@ export class NotificationSender {
       const final = err instanceof PermanentDeliveryError || n.attempts >= this.opts.maxAttempts;
       const retryIn = backoffMs(n.attempts, this.opts.retryBaseMs);
       this.failedAttempts += 1;
-      this.log.warn({ notification_id: n.notification_id, attempt: n.attempts, final, err: (err as Error).message }, 'notification delivery failed');
-      await this.repo.markAttemptFailed(n.notification_id, this.channel.name, (err as Error).message ?? String(err), final, retryIn);
+      this.log.warn(
+        { notification_id: n.notification_id, attempt: n.attempts, final, err: (err as Error).message },
+        'notification delivery failed',
+      );
+      await this.repo.markAttemptFailed(
+        n.notification_id,
+        this.channel.name,
+        (err as Error).message ?? String(err),
+        final,
+        retryIn,
+      );
       return;
     }
     await this.repo.markSent(n.notification_id, this.channel.name);

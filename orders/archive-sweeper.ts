@@ -23,7 +23,11 @@ export class ArchiveSweeper {
   ) {}
 
   start(everyMs = 60_000): void {
-    this.stopTimer = runPeriodically(() => this.pass(), everyMs, (err) => this.log.warn({ err }, 'archive sweeper: sweep failed, will retry'));
+    this.stopTimer = runPeriodically(
+      () => this.pass(),
+      everyMs,
+      (err) => this.log.warn({ err }, 'archive sweeper: sweep failed, will retry'),
+    );
   }
 
   /** One pass as the schedule runs it: the sweep, then expired Idempotency-Keys. Returns the ids archived. */

@@ -71,8 +71,17 @@ export class OrderArchive {
 
   /** Step 1: the Cassandra copy (every table in one logged batch, so none is written without the others). */
   async copy(order: ArchivedOrder): Promise<void> {
-    const lines = order.items.map((i) => ({ item_id: i.item_id, quantity: i.quantity, price: types.BigDecimal.fromString(i.price.toFixed(2)) }));
-    const history = order.history.map((h) => ({ status: h.status, reason: h.reason, at: new Date(h.at), actor: h.actor ?? null }));
+    const lines = order.items.map((i) => ({
+      item_id: i.item_id,
+      quantity: i.quantity,
+      price: types.BigDecimal.fromString(i.price.toFixed(2)),
+    }));
+    const history = order.history.map((h) => ({
+      status: h.status,
+      reason: h.reason,
+      at: new Date(h.at),
+      actor: h.actor ?? null,
+    }));
     const total = types.BigDecimal.fromString(order.total_price.toFixed(2));
     await this.cassandra.batch(
       [
@@ -81,20 +90,42 @@ export class OrderArchive {
                     late_payment, expires_at, created_at, updated_at, archived_at, items, history, charge_id, shipping_address, shipments)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           params: [
-            order.order_id, order.user_id, order.status, total, order.payment_method, order.payment_status, order.cancel_reason,
-            order.late_payment, new Date(order.expires_at), new Date(order.created_at), new Date(order.updated_at),
-            new Date(order.updated_at), lines, history, order.charge_id, order.shipping_address ? JSON.stringify(order.shipping_address) : null,
+            order.order_id,
+            order.user_id,
+            order.status,
+            total,
+            order.payment_method,
+            order.payment_status,
+            order.cancel_reason,
+            order.late_payment,
+            new Date(order.expires_at),
+            new Date(order.created_at),
+            new Date(order.updated_at),
+            new Date(order.updated_at),
+            lines,
+            history,
+            order.charge_id,
+            order.shipping_address ? JSON.stringify(order.shipping_address) : null,
             JSON.stringify(order.shipments),
           ],
         },
         {
-          query: 'INSERT INTO orders_by_user (user_id, created_at, order_id, status, total_price) VALUES (?, ?, ?, ?, ?)',
+          query:
+            'INSERT INTO orders_by_user (user_id, created_at, order_id, status, total_price) VALUES (?, ?, ?, ?, ?)',
           params: [order.user_id, new Date(order.created_at), order.order_id, order.status, total],
         },
         {
           // Admins' "delivered on day D" (an archived order's status is final, so its row never moves).
-          query: 'INSERT INTO orders_by_status_day (status, day, created_at, order_id, user_id, total_price) VALUES (?, ?, ?, ?, ?, ?)',
-          params: [order.status, types.LocalDate.fromString(new Date(order.created_at).toISOString().slice(0, 10)), new Date(order.created_at), order.order_id, order.user_id, total],
+          query:
+            'INSERT INTO orders_by_status_day (status, day, created_at, order_id, user_id, total_price) VALUES (?, ?, ?, ?, ?, ?)',
+          params: [
+            order.status,
+            types.LocalDate.fromString(new Date(order.created_at).toISOString().slice(0, 10)),
+            new Date(order.created_at),
+            order.order_id,
+            order.user_id,
+            total,
+          ],
         },
       ],
       { prepare: true, logged: true },
@@ -116,10 +147,16 @@ export class OrderArchive {
    * (and writes the event), the other learns it was done. Callers check that the order is archived first: on a
    * missing row the condition would hold and create one. */
   async markRefunded(orderId: string, late: boolean): Promise<'recorded' | 'already_recorded' | 'missing'> {
-    const set = late ? "payment_status = 'refunded', late_payment = 'refunded', updated_at = ?" : "payment_status = 'refunded', updated_at = ?";
-    const rs = await this.cassandra.execute(`UPDATE orders_by_id SET ${set} WHERE order_id = ? IF payment_status != 'refunded'`, [new Date(), orderId], {
-      prepare: true,
-    });
+    const set = late
+      ? "payment_status = 'refunded', late_payment = 'refunded', updated_at = ?"
+      : "payment_status = 'refunded', updated_at = ?";
+    const rs = await this.cassandra.execute(
+      `UPDATE orders_by_id SET ${set} WHERE order_id = ? IF payment_status != 'refunded'`,
+      [new Date(), orderId],
+      {
+        prepare: true,
+      },
+    );
     const row = rs.first();
     if (row?.['[applied]']) return 'recorded';
     return row?.payment_status === 'refunded' ? 'already_recorded' : 'missing';
@@ -127,7 +164,9 @@ export class OrderArchive {
 
   /** An archived order by id, or null. */
   async find(orderId: string): Promise<ArchivedOrder | null> {
-    const rs = await this.cassandra.execute('SELECT * FROM orders_by_id WHERE order_id = ?', [orderId], { prepare: true });
+    const rs = await this.cassandra.execute('SELECT * FROM orders_by_id WHERE order_id = ?', [orderId], {
+      prepare: true,
+    });
     const row = rs.first();
     return row ? fromRow(row) : null;
   }
@@ -136,7 +175,10 @@ export class OrderArchive {
    * A user's archived orders strictly older than `before`, newest first: at most `limit`, and `more` when
    * others follow. A status filter is applied while paging through the user's partition.
    */
-  async pageByUser(userId: string, opts: { before?: OrderCursor; status?: OrderStatus; limit: number }): Promise<{ orders: ArchivedOrder[]; more: boolean }> {
+  async pageByUser(
+    userId: string,
+    opts: { before?: OrderCursor; status?: OrderStatus; limit: number },
+  ): Promise<{ orders: ArchivedOrder[]; more: boolean }> {
     const params: unknown[] = [userId];
     let cql = 'SELECT order_id, status FROM orders_by_user WHERE user_id = ?';
     if (opts.before) {
@@ -146,22 +188,33 @@ export class OrderArchive {
     const ids: string[] = [];
     let pageState: string | undefined;
     do {
-      const rs = await this.cassandra.execute(cql, params, { prepare: true, fetchSize: Math.max(50, opts.limit + 1), pageState });
+      const rs = await this.cassandra.execute(cql, params, {
+        prepare: true,
+        fetchSize: Math.max(50, opts.limit + 1),
+        pageState,
+      });
       for (const row of rs.rows) {
         if (!opts.status || row.status === opts.status) ids.push(row.order_id as string);
         if (ids.length > opts.limit) break;
       }
       pageState = rs.pageState ?? undefined;
     } while (pageState && ids.length <= opts.limit);
-    const orders = (await Promise.all(ids.slice(0, opts.limit).map((id) => this.find(id)))).filter((o): o is ArchivedOrder => o !== null);
+    const orders = (await Promise.all(ids.slice(0, opts.limit).map((id) => this.find(id)))).filter(
+      (o): o is ArchivedOrder => o !== null,
+    );
     return { orders, more: ids.length > opts.limit };
   }
 
   /** Archived orders of one status created on one day (UTC, YYYY-MM-DD), newest first, strictly older than
    * `before`: at most `limit`, and `more` when others follow. One partition, read in key order. */
-  async pageByStatusDay(status: OrderStatus, day: string, opts: { before?: OrderCursor; limit: number }): Promise<{ orders: ArchivedSummary[]; more: boolean }> {
+  async pageByStatusDay(
+    status: OrderStatus,
+    day: string,
+    opts: { before?: OrderCursor; limit: number },
+  ): Promise<{ orders: ArchivedSummary[]; more: boolean }> {
     const params: unknown[] = [status, types.LocalDate.fromString(day)];
-    let cql = 'SELECT order_id, user_id, status, total_price, created_at FROM orders_by_status_day WHERE status = ? AND day = ?';
+    let cql =
+      'SELECT order_id, user_id, status, total_price, created_at FROM orders_by_status_day WHERE status = ? AND day = ?';
     if (opts.before) {
       cql += ' AND (created_at, order_id) < (?, ?)';
       params.push(opts.before.at, opts.before.id);
@@ -169,7 +222,13 @@ export class OrderArchive {
     cql += ' LIMIT ?';
     params.push(opts.limit + 1);
     const rs = await this.cassandra.execute(cql, params, { prepare: true, fetchSize: opts.limit + 1 });
-    const orders = rs.rows.slice(0, opts.limit).map((r) => ({ order_id: r.order_id as string, user_id: r.user_id as string, status: r.status as string, total_price: num(r.total_price), created_at: iso(r.created_at)! }));
+    const orders = rs.rows.slice(0, opts.limit).map((r) => ({
+      order_id: r.order_id as string,
+      user_id: r.user_id as string,
+      status: r.status as string,
+      total_price: num(r.total_price),
+      created_at: iso(r.created_at)!,
+    }));
     return { orders, more: rs.rows.length > opts.limit };
   }
 
@@ -178,11 +237,22 @@ export class OrderArchive {
     const view = await loadOrder(this.mysql, orderId);
     if (!view) return null;
     const charge = await this.mysql('orders').select('charge_id').where({ order_id: orderId }).first();
-    const rows: { status: string; reason: string | null; at: Date; actor: string | null }[] = await this.mysql('order_status_history')
+    const rows: { status: string; reason: string | null; at: Date; actor: string | null }[] = await this.mysql(
+      'order_status_history',
+    )
       .select('status', 'reason', 'at', 'actor')
       .where({ order_id: orderId })
       .orderBy('id');
-    return { ...view, charge_id: charge?.charge_id ?? null, history: rows.map((r) => ({ status: r.status, reason: r.reason, at: new Date(r.at).toISOString(), actor: r.actor })) };
+    return {
+      ...view,
+      charge_id: charge?.charge_id ?? null,
+      history: rows.map((r) => ({
+        status: r.status,
+        reason: r.reason,
+        at: new Date(r.at).toISOString(),
+        actor: r.actor,
+      })),
+    };
   }
 }
 
@@ -195,7 +265,9 @@ function fromRow(row: types.Row): ArchivedOrder {
     quantity: l.quantity,
     price: num(l.price),
   }));
-  const history = ((row.history ?? []) as { status: string; reason: string | null; at: Date; actor?: string | null }[]).map((h) => ({
+  const history = (
+    (row.history ?? []) as { status: string; reason: string | null; at: Date; actor?: string | null }[]
+  ).map((h) => ({
     status: h.status,
     reason: h.reason,
     at: iso(h.at)!,

@@ -11,10 +11,19 @@ import { applyTransition, enqueueOrderEvent, loadOrder } from './repository';
 import { withLockRetry } from './reservation';
 import { clearSoldOut } from '../stock/soldout-gate';
 
-export async function cancelAndRelease(mysql: Knex, redis: Redis, orderId: string, reason: string, paymentStatus: PaymentStatus, actor?: string): Promise<OrderView | null> {
+export async function cancelAndRelease(
+  mysql: Knex,
+  redis: Redis,
+  orderId: string,
+  reason: string,
+  paymentStatus: PaymentStatus,
+  actor?: string,
+): Promise<OrderView | null> {
   const { view, released } = await withLockRetry(() =>
     mysql.transaction(async (trx) => {
-      const lines: { item_id: string; quantity: number }[] = await trx('order_items').select('item_id', 'quantity').where({ order_id: orderId });
+      const lines: { item_id: string; quantity: number }[] = await trx('order_items')
+        .select('item_id', 'quantity')
+        .where({ order_id: orderId });
       const changed = await applyTransition(trx, orderId, {
         from: ['created', 'placed'],
         set: { status: 'canceled', payment_status: paymentStatus, cancel_reason: reason },
@@ -24,7 +33,11 @@ export async function cancelAndRelease(mysql: Knex, redis: Redis, orderId: strin
       if (changed) {
         await returnStock(trx, lines);
         await enqueueOrderEvent(trx, 'order.canceled', orderId, { reason });
-        await enqueueStockChanged(trx, lines.map((l) => l.item_id), 'released');
+        await enqueueStockChanged(
+          trx,
+          lines.map((l) => l.item_id),
+          'released',
+        );
       }
       return { view: await loadOrder(trx, orderId), released: changed ? lines.map((l) => l.item_id) : [] };
     }),

@@ -26,7 +26,8 @@ export interface OrdersPage {
 }
 
 /** An opaque cursor: the last order's (created_at, order_id), base64url. */
-export const encodeCursor = (c: OrderCursor): string => Buffer.from(JSON.stringify([c.at.toISOString(), c.id])).toString('base64url');
+export const encodeCursor = (c: OrderCursor): string =>
+  Buffer.from(JSON.stringify([c.at.toISOString(), c.id])).toString('base64url');
 
 export function decodeCursor(cursor: string): OrderCursor {
   try {
@@ -40,9 +41,15 @@ export function decodeCursor(cursor: string): OrderCursor {
 
 /** Newest first: created_at descending, then order_id descending (the archive's clustering order). */
 const newestFirst = (a: OrderView, b: OrderView) =>
-  Date.parse(b.created_at) - Date.parse(a.created_at) || (a.order_id < b.order_id ? 1 : a.order_id > b.order_id ? -1 : 0);
+  Date.parse(b.created_at) - Date.parse(a.created_at) ||
+  (a.order_id < b.order_id ? 1 : a.order_id > b.order_id ? -1 : 0);
 
-export async function listUserOrders(mysql: Knex, archive: OrderArchive, userId: string, query: OrdersPageQuery): Promise<OrdersPage> {
+export async function listUserOrders(
+  mysql: Knex,
+  archive: OrderArchive,
+  userId: string,
+  query: OrdersPageQuery,
+): Promise<OrdersPage> {
   const before = query.cursor ? decodeCursor(query.cursor) : undefined;
   // MySQL first, then the archive (see orders/archive.ts: an order moving meanwhile is never missed by both).
   const live = await liveOrders(mysql, userId, { ...query, before });
@@ -55,27 +62,58 @@ export async function listUserOrders(mysql: Knex, archive: OrderArchive, userId:
     logger.warn({ err: (err as Error).message, userId }, 'order archive unavailable; answering with live orders only');
     const page = live.slice(0, query.limit);
     const last = page.at(-1);
-    return { orders: page, next_cursor: live.length > query.limit && last ? encodeCursor({ at: new Date(last.created_at), id: last.order_id }) : null, history_unavailable: true };
+    return {
+      orders: page,
+      next_cursor:
+        live.length > query.limit && last ? encodeCursor({ at: new Date(last.created_at), id: last.order_id }) : null,
+      history_unavailable: true,
+    };
   }
   const seen = new Set<string>();
-  const merged = [...live, ...archived.orders.map((o) => { const { history: _history, charge_id: _charge, ...view } = o as OrderView & { history?: unknown; charge_id?: unknown }; return view; })]
+  const merged = [
+    ...live,
+    ...archived.orders.map((o) => {
+      const {
+        history: _history,
+        charge_id: _charge,
+        ...view
+      } = o as OrderView & { history?: unknown; charge_id?: unknown };
+      return view;
+    }),
+  ]
     .sort(newestFirst)
     .filter((o) => !seen.has(o.order_id) && seen.add(o.order_id));
   const page = merged.slice(0, query.limit);
   const last = page.at(-1);
   const more = merged.length > query.limit || archived.more;
-  return { orders: page, next_cursor: more && last ? encodeCursor({ at: new Date(last.created_at), id: last.order_id }) : null };
+  return {
+    orders: page,
+    next_cursor: more && last ? encodeCursor({ at: new Date(last.created_at), id: last.order_id }) : null,
+  };
 }
 
 /** Up to limit + 1 live orders of the user after the cursor. */
-async function liveOrders(mysql: Knex, userId: string, q: { status?: OrderStatus; limit: number; before?: OrderCursor }): Promise<OrderView[]> {
+async function liveOrders(
+  mysql: Knex,
+  userId: string,
+  q: { status?: OrderStatus; limit: number; before?: OrderCursor },
+): Promise<OrderView[]> {
   let sql = mysql('orders').select('order_id').where({ user_id: userId });
   if (q.status) sql = sql.where({ status: q.status });
   const before = q.before;
   if (before) {
-    sql = sql.where((w) => w.where('created_at', '<', before.at).orWhere((x) => x.where('created_at', '=', before.at).andWhere('order_id', '<', before.id)));
+    sql = sql.where((w) =>
+      w
+        .where('created_at', '<', before.at)
+        .orWhere((x) => x.where('created_at', '=', before.at).andWhere('order_id', '<', before.id)),
+    );
   }
-  const rows: { order_id: string }[] = await sql.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'order_id', order: 'desc' }]).limit(q.limit + 1);
+  const rows: { order_id: string }[] = await sql
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'order_id', order: 'desc' },
+    ])
+    .limit(q.limit + 1);
   // An order archived since the select above is read from the archive's side of the merge instead.
   return (await Promise.all(rows.map((r) => loadOrder(mysql, r.order_id)))).filter((o): o is OrderRecord => o !== null);
 }

@@ -15,11 +15,20 @@ export interface OrderPaymentFacts {
 }
 
 /** MySQL first, then the archive (the copy exists before the row goes); null when the order is nowhere. */
-export async function orderPaymentFacts(mysql: Knex, archive: OrderArchive, orderId: string): Promise<OrderPaymentFacts | null> {
-  const live = await mysql('orders').select('status', 'charge_id', 'cancel_reason').where({ order_id: orderId }).first();
+export async function orderPaymentFacts(
+  mysql: Knex,
+  archive: OrderArchive,
+  orderId: string,
+): Promise<OrderPaymentFacts | null> {
+  const live = await mysql('orders')
+    .select('status', 'charge_id', 'cancel_reason')
+    .where({ order_id: orderId })
+    .first();
   if (live) return { status: live.status, chargeId: live.charge_id ?? null, cancelReason: live.cancel_reason ?? null };
   const archived = await archive.find(orderId);
-  return archived ? { status: archived.status, chargeId: archived.charge_id, cancelReason: archived.cancel_reason } : null;
+  return archived
+    ? { status: archived.status, chargeId: archived.charge_id, cancelReason: archived.cancel_reason }
+    : null;
 }
 
 const PAID: OrderStatus[] = ['placed', 'in_transit', 'delivered'];

@@ -23,7 +23,10 @@ import type { Config } from '../lib/config';
 import { logger } from '../lib/logger';
 import type { OrderLine } from '../workflows/types';
 
-export type PurchaseLimitSettings = Pick<Config, 'PURCHASE_MAX_UNPAID_ORDERS' | 'PURCHASE_MAX_UNITS_PER_ITEM' | 'PURCHASE_EXPIRED_COOLDOWN'>;
+export type PurchaseLimitSettings = Pick<
+  Config,
+  'PURCHASE_MAX_UNPAID_ORDERS' | 'PURCHASE_MAX_UNITS_PER_ITEM' | 'PURCHASE_EXPIRED_COOLDOWN'
+>;
 
 const lockKey = (userId: string) => `purchase-lock:${userId}`;
 /** Longer than a placement can take (reservation plus ORDER_RESERVE_DEADLINE for the saga start). */
@@ -47,7 +50,12 @@ export class PurchaseLimits {
   /** Runs `place` (which reserves) once the buyer is within every limit, holding the buyer's lock throughout.
    * `isReplay` (checked under the lock) lets a request whose Idempotency-Key already made an order through to
    * its replay, whatever the limits say now. */
-  async enforce<T>(userId: string, lines: OrderLine[], isReplay: () => Promise<boolean>, place: () => Promise<T>): Promise<T> {
+  async enforce<T>(
+    userId: string,
+    lines: OrderLine[],
+    isReplay: () => Promise<boolean>,
+    place: () => Promise<T>,
+  ): Promise<T> {
     const release = await this.lock(userId);
     try {
       if (!(await isReplay())) await this.check(userId, lines);
@@ -59,7 +67,11 @@ export class PurchaseLimits {
 
   /** Throws the first limit the buyer would exceed with these lines. */
   async check(userId: string, lines: OrderLine[]): Promise<void> {
-    const { PURCHASE_MAX_UNPAID_ORDERS: maxUnpaid, PURCHASE_MAX_UNITS_PER_ITEM: maxUnits, PURCHASE_EXPIRED_COOLDOWN: cooldownMs } = this.cfg;
+    const {
+      PURCHASE_MAX_UNPAID_ORDERS: maxUnpaid,
+      PURCHASE_MAX_UNITS_PER_ITEM: maxUnits,
+      PURCHASE_EXPIRED_COOLDOWN: cooldownMs,
+    } = this.cfg;
     const [[row]] = await this.mysql.raw(
       `SELECT (SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = 'created') AS unpaid,
               (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(updated_at), NOW(3)) FROM orders
@@ -68,19 +80,32 @@ export class PurchaseLimits {
     );
     const unpaid = Number(row.unpaid);
     if (unpaid >= maxUnpaid) {
-      throw refused('limited', 'unpaid_orders', `you have ${unpaid} unpaid orders (at most ${maxUnpaid}): pay or cancel one first`, { max: maxUnpaid, current: unpaid });
+      throw refused(
+        'limited',
+        'unpaid_orders',
+        `you have ${unpaid} unpaid orders (at most ${maxUnpaid}): pay or cancel one first`,
+        { max: maxUnpaid, current: unpaid },
+      );
     }
     if (cooldownMs > 0 && row.since_expired_us !== null) {
       const leftMs = cooldownMs - Number(row.since_expired_us) / 1000;
       if (leftMs > 0) {
-        throw refused('limited', 'expired_order_cooldown', 'an order of yours expired unpaid a moment ago: wait before ordering again', { retry_after_seconds: Math.ceil(leftMs / 1000) });
+        throw refused(
+          'limited',
+          'expired_order_cooldown',
+          'an order of yours expired unpaid a moment ago: wait before ordering again',
+          { retry_after_seconds: Math.ceil(leftMs / 1000) },
+        );
       }
     }
     const held: { item_id: string; held: string | number }[] = await this.mysql('orders as o')
       .join('order_items as oi', 'oi.order_id', 'o.order_id')
       .where('o.user_id', userId)
       .whereIn('o.status', LIVE)
-      .whereIn('oi.item_id', lines.map((l) => l.item_id))
+      .whereIn(
+        'oi.item_id',
+        lines.map((l) => l.item_id),
+      )
       .groupBy('oi.item_id')
       .select('oi.item_id', this.mysql.raw('SUM(oi.quantity) AS held'));
     const heldBy = new Map(held.map((h) => [h.item_id, Number(h.held)]));
@@ -88,7 +113,12 @@ export class PurchaseLimits {
       .map((l) => ({ item_id: l.item_id, requested: l.quantity, held: heldBy.get(l.item_id) ?? 0 }))
       .filter((l) => l.held + l.requested > maxUnits);
     if (over.length > 0) {
-      throw refused('conflict', 'units_per_item', `at most ${maxUnits} units of one item per customer across live orders`, { max: maxUnits, items: over });
+      throw refused(
+        'conflict',
+        'units_per_item',
+        `at most ${maxUnits} units of one item per customer across live orders`,
+        { max: maxUnits, items: over },
+      );
     }
   }
 
@@ -99,7 +129,12 @@ export class PurchaseLimits {
     const deadline = Date.now() + LOCK_WAIT_MS;
     try {
       while ((await this.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
-        if (Date.now() > deadline) throw refused('limited', 'concurrent_placements', 'another order of yours is being placed; try again in a moment');
+        if (Date.now() > deadline)
+          throw refused(
+            'limited',
+            'concurrent_placements',
+            'another order of yours is being placed; try again in a moment',
+          );
         await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
       }
     } catch (err) {
@@ -108,7 +143,9 @@ export class PurchaseLimits {
       return async () => undefined;
     }
     return async () => {
-      await this.redis.eval(RELEASE, 1, key, token).catch((err) => logger.warn({ err, userId }, 'purchase lock not released; it expires'));
+      await this.redis
+        .eval(RELEASE, 1, key, token)
+        .catch((err) => logger.warn({ err, userId }, 'purchase lock not released; it expires'));
     };
   }
 }

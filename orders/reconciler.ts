@@ -78,10 +78,24 @@ export class Reconciler {
   ) {}
 
   async run(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { chargesChecked: 0, refunded: [], voided: [], ordersCanceled: [], sagasResumed: [], attention: [] };
+    const report: ReconcileReport = {
+      chargesChecked: 0,
+      refunded: [],
+      voided: [],
+      ordersCanceled: [],
+      sagasResumed: [],
+      attention: [],
+    };
     await this.repairOrphanedOrders(report);
     await this.repairStrayCharges(report);
-    if (report.refunded.length + report.voided.length + report.ordersCanceled.length + report.sagasResumed.length + report.attention.length > 0) {
+    if (
+      report.refunded.length +
+        report.voided.length +
+        report.ordersCanceled.length +
+        report.sagasResumed.length +
+        report.attention.length >
+      0
+    ) {
       this.log.warn({ report }, 'reconciler: repaired drift');
     }
     return report;
@@ -125,7 +139,10 @@ export class Reconciler {
     const columns = ['order_id', 'status', 'expires_at', 'user_id', 'payment_method'];
     const byId = new Map<string, OrphanRow>();
     for (let i = 0; i < closed.length; i += 500) {
-      const rows: OrphanRow[] = await this.mysql('orders').select(columns).whereIn('order_id', closed.slice(i, i + 500)).whereIn('status', ['created', 'placed']);
+      const rows: OrphanRow[] = await this.mysql('orders')
+        .select(columns)
+        .whereIn('order_id', closed.slice(i, i + 500))
+        .whereIn('status', ['created', 'placed']);
       for (const r of rows) byId.set(r.order_id, r);
     }
     const stale: OrphanRow[] = await this.mysql('orders')
@@ -178,7 +195,10 @@ export class Reconciler {
           await this.reconcileCharge(charge, report);
         } catch (err) {
           report.attention.push(charge.chargeId);
-          this.log.warn({ err, chargeId: charge.chargeId, orderId: charge.orderId }, 'reconciler: could not settle a charge');
+          this.log.warn(
+            { err, chargeId: charge.chargeId, orderId: charge.orderId },
+            'reconciler: could not settle a charge',
+          );
         }
       }
       if (!hasMore || charges.length === 0) return;
@@ -187,7 +207,8 @@ export class Reconciler {
   }
 
   private async reconcileCharge(charge: Charge, report: ReconcileReport): Promise<void> {
-    const holdsMoney = charge.status === 'pending' || (charge.status === 'succeeded' && charge.amountMinor > charge.amountRefundedMinor);
+    const holdsMoney =
+      charge.status === 'pending' || (charge.status === 'succeeded' && charge.amountMinor > charge.amountRefundedMinor);
     if (!holdsMoney) return;
     const order = await orderPaymentFacts(this.mysql, this.archive, charge.orderId);
     if (isPaidBy(order, charge.chargeId)) return; // it pays for the order
@@ -196,7 +217,8 @@ export class Reconciler {
     const done = await settleCharge(this.gateway, charge);
     if (done.kind === 'refunded') {
       report.refunded.push(charge.chargeId);
-      if (order) await recordRefundOn(this.mysql, this.archive, charge.orderId, order.cancelReason === 'payment_timeout');
+      if (order)
+        await recordRefundOn(this.mysql, this.archive, charge.orderId, order.cancelReason === 'payment_timeout');
     } else if (done.kind === 'voided') report.voided.push(charge.chargeId);
     else if (done.kind === 'unsettled') report.attention.push(charge.chargeId);
   }

@@ -10,7 +10,12 @@ import { enqueueOrderEvent } from './repository';
 
 export type RefundRecord = 'recorded' | 'already_recorded' | 'missing';
 
-export async function recordRefundOn(mysql: Knex, archive: OrderArchive, orderId: string, late: boolean): Promise<RefundRecord> {
+export async function recordRefundOn(
+  mysql: Knex,
+  archive: OrderArchive,
+  orderId: string,
+  late: boolean,
+): Promise<RefundRecord> {
   const live = await mysql.transaction(async (trx) => {
     const row = await trx('orders').select('payment_status').where({ order_id: orderId }).forUpdate().first();
     if (!row) return 'missing' as const;
@@ -29,7 +34,11 @@ export async function recordRefundOn(mysql: Knex, archive: OrderArchive, orderId
   const applied = await archive.markRefunded(orderId, late);
   if (applied !== 'recorded') return applied;
   const { history: _history, charge_id: _charge, ...order } = archived;
-  const refunded = { ...order, payment_status: 'refunded' as const, ...(late ? { late_payment: 'refunded' as const } : {}) };
+  const refunded = {
+    ...order,
+    payment_status: 'refunded' as const,
+    ...(late ? { late_payment: 'refunded' as const } : {}),
+  };
   await mysql.transaction((trx) => enqueueOrderEvent(trx, 'order.refunded', orderId, { late }, refunded));
   return 'recorded';
 }

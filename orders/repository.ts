@@ -39,7 +39,10 @@ interface OrderRow {
 export async function loadOrder(db: Knex | Knex.Transaction, orderId: string): Promise<OrderRecord | null> {
   const row: OrderRow | undefined = await db('orders').where({ order_id: orderId }).first();
   if (!row) return null;
-  const items: PricedLine[] = await db('order_items').select('item_id', 'quantity', 'price').where({ order_id: orderId }).orderBy('item_id');
+  const items: PricedLine[] = await db('order_items')
+    .select('item_id', 'quantity', 'price')
+    .where({ order_id: orderId })
+    .orderBy('item_id');
   return toView(row, items, await loadShipments(db, orderId));
 }
 
@@ -65,7 +68,13 @@ export function toView(row: OrderRow, items: PricedLine[], shipments: Shipment[]
 export type { OrderEventType };
 
 /** Publishes (through the outbox) an event carrying the order as it now is. */
-export async function enqueueOrderEvent(trx: Knex.Transaction, type: OrderEventType, orderId: string, extra: Record<string, unknown> = {}, loaded?: OrderView): Promise<void> {
+export async function enqueueOrderEvent(
+  trx: Knex.Transaction,
+  type: OrderEventType,
+  orderId: string,
+  extra: Record<string, unknown> = {},
+  loaded?: OrderView,
+): Promise<void> {
   const view = loaded ?? (await loadOrder(trx, orderId));
   if (!view) throw new Error(`order ${orderId} vanished inside its own transaction`);
   await enqueue(trx, [orderEventMessage(type, { ...view, ...extra })]);
@@ -89,6 +98,12 @@ export async function applyTransition(trx: Knex.Transaction, orderId: string, t:
     .whereIn('status', t.from)
     .update({ ...t.set, updated_at: trx.fn.now(3) });
   if (changed === 0) return false;
-  if (t.set.status) await trx('order_status_history').insert({ order_id: orderId, status: t.set.status, reason: t.reason ?? null, actor: t.actor ?? null });
+  if (t.set.status)
+    await trx('order_status_history').insert({
+      order_id: orderId,
+      status: t.set.status,
+      reason: t.reason ?? null,
+      actor: t.actor ?? null,
+    });
   return true;
 }

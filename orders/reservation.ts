@@ -14,7 +14,10 @@ import { enqueueOrderEvent, loadOrder } from './repository';
 import type { ShippingAddress } from '../users/addresses';
 
 /** The saga's input carries no address (the API stores it at reservation; the saga's re-run only reads). */
-export type ReservationInput = Pick<OrderInput, 'orderId' | 'userId' | 'lines' | 'paymentMethod'> & { expiresAt: string; shippingAddress?: ShippingAddress };
+export type ReservationInput = Pick<OrderInput, 'orderId' | 'userId' | 'lines' | 'paymentMethod'> & {
+  expiresAt: string;
+  shippingAddress?: ShippingAddress;
+};
 
 export class OutOfStock extends Error {
   constructor(readonly shortages: Shortage[]) {
@@ -43,7 +46,11 @@ export interface ReserveOptions {
   fresh?: boolean;
 }
 
-export async function reserveOrder(mysql: Knex, input: ReservationInput, opts: ReserveOptions = {}): Promise<ReservationResult> {
+export async function reserveOrder(
+  mysql: Knex,
+  input: ReservationInput,
+  opts: ReserveOptions = {},
+): Promise<ReservationResult> {
   const { orderId } = input;
   const lines = normalizeLines(input.lines);
   if (!opts.fresh) {
@@ -56,38 +63,52 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput, opts: R
   }
   try {
     return await withLockRetry(() =>
-      mysql.transaction(async (trx) => {
-        // The order row first: its primary key makes a concurrent second attempt wait here, then fail.
-        const ids = lines.map((l) => l.item_id);
-        const prices = new Map<string, number>(
-          (await trx('items').select('item_id', 'price').whereIn('item_id', ids)).map((r: { item_id: string; price: number }) => [r.item_id, Number(r.price)]),
-        );
-        const total = lines.reduce((sum, l) => sum + cents(prices.get(l.item_id) ?? 0) * l.quantity, 0) / 100;
-        await trx('orders').insert({
-          order_id: orderId,
-          user_id: input.userId,
-          status: 'created',
-          total_price: total,
-          payment_method: input.paymentMethod,
-          payment_status: 'pending',
-          expires_at: new Date(input.expiresAt),
-          shipping_address: input.shippingAddress ? JSON.stringify(input.shippingAddress) : null,
-        });
-        await trx('order_items').insert(
-          lines.map((l, i) => ({ order_item_id: `${orderId}-${i + 1}`, order_id: orderId, item_id: l.item_id, quantity: l.quantity, price: prices.get(l.item_id) ?? 0 })),
-        );
-        await trx('order_status_history').insert({ order_id: orderId, status: 'created' });
-        const order = (await loadOrder(trx, orderId))!;
-        await enqueueOrderEvent(trx, 'order.created', orderId, {}, order);
-        await enqueue(trx, lines.map((l) => stockChangedMessage({ item_id: l.item_id, delta: -l.quantity, cause: 'reserved' })));
-        // Last, the hot rows: their locks are held only from here to the commit (nothing else in this
-        // transaction touches an item row, see migration 003), so buyers of one item queue behind a short step.
-        const shortages = await takeStock(trx, lines);
-        if (shortages.length > 0) throw new OutOfStock(shortages);
-        return { ok: true as const, order };
-        // READ COMMITTED: an UPDATE whose `stock >= ?` fails on the last committed row skips it without
-        // waiting for its lock (InnoDB's semi-consistent read), so refused buyers do not queue behind winners.
-      }, { isolationLevel: 'read committed' }),
+      mysql.transaction(
+        async (trx) => {
+          // The order row first: its primary key makes a concurrent second attempt wait here, then fail.
+          const ids = lines.map((l) => l.item_id);
+          const prices = new Map<string, number>(
+            (await trx('items').select('item_id', 'price').whereIn('item_id', ids)).map(
+              (r: { item_id: string; price: number }) => [r.item_id, Number(r.price)],
+            ),
+          );
+          const total = lines.reduce((sum, l) => sum + cents(prices.get(l.item_id) ?? 0) * l.quantity, 0) / 100;
+          await trx('orders').insert({
+            order_id: orderId,
+            user_id: input.userId,
+            status: 'created',
+            total_price: total,
+            payment_method: input.paymentMethod,
+            payment_status: 'pending',
+            expires_at: new Date(input.expiresAt),
+            shipping_address: input.shippingAddress ? JSON.stringify(input.shippingAddress) : null,
+          });
+          await trx('order_items').insert(
+            lines.map((l, i) => ({
+              order_item_id: `${orderId}-${i + 1}`,
+              order_id: orderId,
+              item_id: l.item_id,
+              quantity: l.quantity,
+              price: prices.get(l.item_id) ?? 0,
+            })),
+          );
+          await trx('order_status_history').insert({ order_id: orderId, status: 'created' });
+          const order = (await loadOrder(trx, orderId))!;
+          await enqueueOrderEvent(trx, 'order.created', orderId, {}, order);
+          await enqueue(
+            trx,
+            lines.map((l) => stockChangedMessage({ item_id: l.item_id, delta: -l.quantity, cause: 'reserved' })),
+          );
+          // Last, the hot rows: their locks are held only from here to the commit (nothing else in this
+          // transaction touches an item row, see migration 003), so buyers of one item queue behind a short step.
+          const shortages = await takeStock(trx, lines);
+          if (shortages.length > 0) throw new OutOfStock(shortages);
+          return { ok: true as const, order };
+          // READ COMMITTED: an UPDATE whose `stock >= ?` fails on the last committed row skips it without
+          // waiting for its lock (InnoDB's semi-consistent read), so refused buyers do not queue behind winners.
+        },
+        { isolationLevel: 'read committed' },
+      ),
     );
   } catch (err) {
     if (err instanceof OutOfStock) return { ok: false, shortages: err.shortages };
@@ -95,7 +116,8 @@ export async function reserveOrder(mysql: Knex, input: ReservationInput, opts: R
       const existing = await loadOrder(mysql, orderId);
       if (existing) return { ok: true, order: existing };
     }
-    if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2') throw new InvalidOrder(`unknown user or item in order ${orderId}`);
+    if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2')
+      throw new InvalidOrder(`unknown user or item in order ${orderId}`);
     throw err;
   }
 }

@@ -35,12 +35,23 @@ export class SagaSweeper {
     private readonly mysql: Knex,
     private readonly redis: Redis,
     private readonly temporal: Client,
-    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_SAGA_SWEEP_AFTER'>,
+    private readonly cfg: Pick<
+      Config,
+      | 'TEMPORAL_TASK_QUEUE'
+      | 'ORDER_PAYMENT_TIMEOUT'
+      | 'LATE_PAYMENT_POLICY'
+      | 'ORDER_LATE_PAYMENT_WINDOW'
+      | 'ORDER_SAGA_SWEEP_AFTER'
+    >,
     private readonly log: Logger,
   ) {}
 
   start(everyMs = 2000): void {
-    this.stopTimer = runPeriodically(() => this.sweep(), everyMs, (err) => this.log.warn({ err }, 'saga sweeper: sweep failed, will retry'));
+    this.stopTimer = runPeriodically(
+      () => this.sweep(),
+      everyMs,
+      (err) => this.log.warn({ err }, 'saga sweeper: sweep failed, will retry'),
+    );
   }
 
   stop(): void {
@@ -71,7 +82,10 @@ export class SagaSweeper {
   private async sweepOne(row: UnstartedOrder): Promise<SweepAction> {
     if (new Date(row.expires_at).getTime() <= Date.now()) {
       await cancelAndRelease(this.mysql, this.redis, row.order_id, 'payment_timeout', 'expired');
-      this.log.warn({ orderId: row.order_id }, 'saga sweeper: a reserved order expired before its saga started: canceled, stock released');
+      this.log.warn(
+        { orderId: row.order_id },
+        'saga sweeper: a reserved order expired before its saga started: canceled, stock released',
+      );
       return 'expired';
     }
     const input = await sagaInputFor(this.mysql, row, {
@@ -81,8 +95,14 @@ export class SagaSweeper {
     });
     const started = await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input);
     if (started === 'closed') {
-      await this.mysql('orders').where({ order_id: row.order_id }).whereNull('saga_started_at').update({ saga_started_at: this.mysql.fn.now(3) });
-      this.log.warn({ orderId: row.order_id }, 'saga sweeper: the saga of a reserved order is closed; left to the reconciler');
+      await this.mysql('orders')
+        .where({ order_id: row.order_id })
+        .whereNull('saga_started_at')
+        .update({ saga_started_at: this.mysql.fn.now(3) });
+      this.log.warn(
+        { orderId: row.order_id },
+        'saga sweeper: the saga of a reserved order is closed; left to the reconciler',
+      );
       return 'closed';
     }
     this.log.info({ orderId: row.order_id }, 'saga sweeper: started (or found) the saga of a reserved order');

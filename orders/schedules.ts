@@ -14,16 +14,29 @@ export interface ScheduledJob {
   purpose: string;
 }
 
-export const scheduleIdOf = (name: ScheduledJob['name'], taskQueue: string): string => (taskQueue === 'orders' ? `shopflow-${name}` : `shopflow-${name}-${taskQueue}`);
+export const scheduleIdOf = (name: ScheduledJob['name'], taskQueue: string): string =>
+  taskQueue === 'orders' ? `shopflow-${name}` : `shopflow-${name}-${taskQueue}`;
 export const reconcilerScheduleId = (taskQueue: string): string => scheduleIdOf('reconciler', taskQueue);
 
 /** Creates the job's schedule, or brings an existing one's interval and action up to date. */
 export async function ensureSchedule(temporal: Client, taskQueue: string, job: ScheduledJob): Promise<string> {
   const scheduleId = scheduleIdOf(job.name, taskQueue);
-  const action = { type: 'startWorkflow' as const, workflowType: job.workflowType, taskQueue, workflowId: `${scheduleId}-run`, staticSummary: job.purpose };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: job.workflowType,
+    taskQueue,
+    workflowId: `${scheduleId}-run`,
+    staticSummary: job.purpose,
+  };
   const spec = { intervals: [{ every: job.everyMs }] };
   try {
-    await temporal.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' }, memo: { purpose: job.purpose } });
+    await temporal.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' },
+      memo: { purpose: job.purpose },
+    });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
     await temporal.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
@@ -32,14 +45,33 @@ export async function ensureSchedule(temporal: Client, taskQueue: string, job: S
 }
 
 export async function ensureReconcilerSchedule(temporal: Client, taskQueue: string, everyMs: number): Promise<string> {
-  return ensureSchedule(temporal, taskQueue, { name: 'reconciler', workflowType: 'reconcileWorkflow', everyMs, purpose: 'compares gateway charges with orders and live orders with their sagas; repairs drift' });
+  return ensureSchedule(temporal, taskQueue, {
+    name: 'reconciler',
+    workflowType: 'reconcileWorkflow',
+    everyMs,
+    purpose: 'compares gateway charges with orders and live orders with their sagas; repairs drift',
+  });
 }
 
 /** Every periodic job of the worker, with the intervals of its settings. */
-export async function ensureSchedules(temporal: Client, taskQueue: string, every: { reconcileMs: number; sagaSweepMs: number; archiveSweepMs: number }): Promise<string[]> {
+export async function ensureSchedules(
+  temporal: Client,
+  taskQueue: string,
+  every: { reconcileMs: number; sagaSweepMs: number; archiveSweepMs: number },
+): Promise<string[]> {
   return [
     await ensureReconcilerSchedule(temporal, taskQueue, every.reconcileMs),
-    await ensureSchedule(temporal, taskQueue, { name: 'saga-sweeper', workflowType: 'sagaSweepWorkflow', everyMs: every.sagaSweepMs, purpose: 'starts the saga of every reserved order that has none (the API died between the two)' }),
-    await ensureSchedule(temporal, taskQueue, { name: 'archive-sweeper', workflowType: 'archiveSweepWorkflow', everyMs: every.archiveSweepMs, purpose: 'archives finished orders left in MySQL and expires old Idempotency-Keys' }),
+    await ensureSchedule(temporal, taskQueue, {
+      name: 'saga-sweeper',
+      workflowType: 'sagaSweepWorkflow',
+      everyMs: every.sagaSweepMs,
+      purpose: 'starts the saga of every reserved order that has none (the API died between the two)',
+    }),
+    await ensureSchedule(temporal, taskQueue, {
+      name: 'archive-sweeper',
+      workflowType: 'archiveSweepWorkflow',
+      everyMs: every.archiveSweepMs,
+      purpose: 'archives finished orders left in MySQL and expires old Idempotency-Keys',
+    }),
   ];
 }

@@ -18,7 +18,17 @@ import {
   retryPaymentUpdate,
   shipUpdate,
 } from '../workflows/messages';
-import type { DeliverArgs, OrderDetails, OrderInput, OrderLine, OrderView, PaymentMethod, ReservationResult, ShipArgs, Shortage } from '../workflows/types';
+import type {
+  DeliverArgs,
+  OrderDetails,
+  OrderInput,
+  OrderLine,
+  OrderView,
+  PaymentMethod,
+  ReservationResult,
+  ShipArgs,
+  Shortage,
+} from '../workflows/types';
 import { logBestEffortFailure } from '../stores/errors';
 import { InvalidOrder, reserveOrder } from './reservation';
 import { startSaga } from './saga';
@@ -43,7 +53,9 @@ export interface PlaceOrderRequest {
   /** An admin placing the order: no per-customer purchase limits (orders/purchase-limits.ts). */
   exemptFromLimits?: boolean;
 }
-export type PlaceOrderResult = { kind: 'created'; order: OrderView; replayed: boolean } | { kind: 'out_of_stock'; orderId: string | null; shortages: Shortage[] };
+export type PlaceOrderResult =
+  | { kind: 'created'; order: OrderView; replayed: boolean }
+  | { kind: 'out_of_stock'; orderId: string | null; shortages: Shortage[] };
 
 export class OrderService {
   constructor(
@@ -51,7 +63,17 @@ export class OrderService {
     private readonly redis: Redis,
     private readonly temporal: Client,
     private readonly archive: OrderArchive,
-    private readonly cfg: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW' | 'ORDER_RESERVE_DEADLINE' | 'IDEMPOTENCY_KEY_TTL'> & PurchaseLimitSettings & Partial<Pick<Config, 'ITEM_VIEW_TTL'>>,
+    private readonly cfg: Pick<
+      Config,
+      | 'TEMPORAL_TASK_QUEUE'
+      | 'ORDER_PAYMENT_TIMEOUT'
+      | 'LATE_PAYMENT_POLICY'
+      | 'ORDER_LATE_PAYMENT_WINDOW'
+      | 'ORDER_RESERVE_DEADLINE'
+      | 'IDEMPOTENCY_KEY_TTL'
+    > &
+      PurchaseLimitSettings &
+      Partial<Pick<Config, 'ITEM_VIEW_TTL'>>,
   ) {
     this.limits = new PurchaseLimits(mysql, redis, cfg);
     this.views = new ItemViewCache(redis, cfg.ITEM_VIEW_TTL ?? 0);
@@ -70,15 +92,23 @@ export class OrderService {
     if (req.exemptFromLimits) return this.placeOrder(req);
     const isReplay = async () =>
       req.idempotencyKey !== undefined &&
-      (await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).where('created_at', '>=', new Date(Date.now() - this.cfg.IDEMPOTENCY_KEY_TTL)).first()) !== undefined;
+      (await this.mysql('idempotency_keys')
+        .where({ user_id: req.userId, idem_key: req.idempotencyKey })
+        .where('created_at', '>=', new Date(Date.now() - this.cfg.IDEMPOTENCY_KEY_TTL))
+        .first()) !== undefined;
     return this.limits.enforce(req.userId, normalizeLines(req.lines), isReplay, () => this.placeOrder(req));
   }
 
   /** The lines whose items the sold-out gate knows to be sold out, as shortages; undefined when none is. */
   private async gatedShortages(lines: OrderLine[]): Promise<Shortage[] | undefined> {
-    const gated: string[] = await soldOutItems(this.redis, lines.map((l) => l.item_id)).catch(() => []); // the gate is an optimisation only
+    const gated: string[] = await soldOutItems(
+      this.redis,
+      lines.map((l) => l.item_id),
+    ).catch(() => []); // the gate is an optimisation only
     if (gated.length === 0) return undefined;
-    return lines.filter((l) => gated.includes(l.item_id)).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
+    return lines
+      .filter((l) => gated.includes(l.item_id))
+      .map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
   }
 
   private async placeOrder(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
@@ -86,12 +116,20 @@ export class OrderService {
     // One lock-free read answers both "do these items exist" and "is there visibly enough stock".
     const { stock, unlisted } = await orderableStock(this.mysql, lines);
     const missing = lines.map((l) => l.item_id).filter((id) => !stock.has(id));
-    if (missing.length > 0) throw new DomainError('not_found', 'item_not_found', `unknown item(s): ${missing.join(', ')}`, { item_ids: missing });
-    if (unlisted.length > 0) throw new DomainError('conflict', 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, { item_ids: unlisted });
+    if (missing.length > 0)
+      throw new DomainError('not_found', 'item_not_found', `unknown item(s): ${missing.join(', ')}`, {
+        item_ids: missing,
+      });
+    if (unlisted.length > 0)
+      throw new DomainError('conflict', 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, {
+        item_ids: unlisted,
+      });
     const gated = await this.gatedShortages(lines);
     if (gated) return { kind: 'out_of_stock', orderId: null, shortages: gated };
     let ticketsTaken = false;
-    const claim = req.idempotencyKey ? await this.claimIdempotencyKey(req, lines) : { orderId: `o-${randomUUID()}`, replay: false };
+    const claim = req.idempotencyKey
+      ? await this.claimIdempotencyKey(req, lines)
+      : { orderId: `o-${randomUUID()}`, replay: false };
     if (claim.replay) {
       // The key's order may be finished and archived: answer it, never reserve its stock a second time.
       const existing = await this.find(claim.orderId);
@@ -124,7 +162,11 @@ export class OrderService {
     // 1. Reserve in MySQL, the authority: a refused buyer never costs a saga (the flash-sale hot path).
     let reservation: ReservationResult;
     try {
-      reservation = await reserveOrder(this.mysql, { ...input, expiresAt: input.expiresAt!, shippingAddress: req.shippingAddress }, { fresh: !claim.replay });
+      reservation = await reserveOrder(
+        this.mysql,
+        { ...input, expiresAt: input.expiresAt!, shippingAddress: req.shippingAddress },
+        { fresh: !claim.replay },
+      );
     } catch (err) {
       if (ticketsTaken) await giveBack(this.redis, lines);
       if (err instanceof InvalidOrder) throw new DomainError('not_found', 'not_found', err.message);
@@ -142,23 +184,45 @@ export class OrderService {
     await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>
       logBestEffortFailure(err, 'saga not started yet; the sweeper will start it', { orderId: input.orderId }),
     );
-    if (claim.replay) return { kind: 'created', order: (await loadOrder(this.mysql, input.orderId)) ?? reservation.order, replayed: true };
+    if (claim.replay)
+      return {
+        kind: 'created',
+        order: (await loadOrder(this.mysql, input.orderId)) ?? reservation.order,
+        replayed: true,
+      };
     return { kind: 'created', order: reservation.order, replayed: false };
   }
 
   /** Maps (user, key) to one order id; the same key with another body is refused (422). `replay` is true
    * when the key was claimed before (by an earlier or a racing request). */
-  private async claimIdempotencyKey(req: PlaceOrderRequest, lines: OrderLine[]): Promise<{ orderId: string; replay: boolean }> {
-    const requestHash = createHash('sha256').update(JSON.stringify({ lines, paymentMethod: req.paymentMethod, ...(req.shippingAddress ? { address: req.shippingAddress } : {}) })).digest('hex');
+  private async claimIdempotencyKey(
+    req: PlaceOrderRequest,
+    lines: OrderLine[],
+  ): Promise<{ orderId: string; replay: boolean }> {
+    const requestHash = createHash('sha256')
+      .update(
+        JSON.stringify({
+          lines,
+          paymentMethod: req.paymentMethod,
+          ...(req.shippingAddress ? { address: req.shippingAddress } : {}),
+        }),
+      )
+      .digest('hex');
     const candidate = `o-${randomUUID()}`;
     await expireUserKeys(this.mysql, req.userId, this.cfg.IDEMPOTENCY_KEY_TTL);
     await this.mysql('idempotency_keys')
       .insert({ user_id: req.userId, idem_key: req.idempotencyKey, request_hash: requestHash, order_id: candidate })
       .onConflict(['user_id', 'idem_key'])
       .ignore();
-    const row = await this.mysql('idempotency_keys').where({ user_id: req.userId, idem_key: req.idempotencyKey }).first();
+    const row = await this.mysql('idempotency_keys')
+      .where({ user_id: req.userId, idem_key: req.idempotencyKey })
+      .first();
     if (row.request_hash !== requestHash) {
-      throw new DomainError('invalid', 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      throw new DomainError(
+        'invalid',
+        'idempotency_key_reused',
+        'this Idempotency-Key was used with a different request body',
+      );
     }
     return { orderId: row.order_id, replay: row.order_id !== candidate };
   }
@@ -191,7 +255,10 @@ export class OrderService {
 
   /** The customer's cancel: the saga compensates (releases stock, refunds) and answers with the order. */
   async cancel(orderId: string, by: string): Promise<OrderView> {
-    return this.sendUpdate(orderId, async (h) => (await h.executeUpdate(cancelUpdate, { args: [{ by }] })) ?? (await this.get(orderId)));
+    return this.sendUpdate(
+      orderId,
+      async (h) => (await h.executeUpdate(cancelUpdate, { args: [{ by }] })) ?? (await this.get(orderId)),
+    );
   }
 
   /** One seller's lines leave (the saga records the shipment; the first moves the order in transit). */
@@ -213,7 +280,12 @@ export class OrderService {
   // ---- operators: the saga's own updates, validated and recorded by it (workflows/order.ts) -------------------
 
   async forceCancel(orderId: string, by: string, note?: string): Promise<OrderView> {
-    return this.sendUpdate(orderId, async (h) => (await h.executeUpdate(forceCancelUpdate, { args: [{ by, ...(note ? { note } : {}) }] })) ?? (await this.get(orderId)));
+    return this.sendUpdate(
+      orderId,
+      async (h) =>
+        (await h.executeUpdate(forceCancelUpdate, { args: [{ by, ...(note ? { note } : {}) }] })) ??
+        (await this.get(orderId)),
+    );
   }
 
   async extendPaymentWindow(orderId: string, by: string, expiresAt: string, note?: string): Promise<OrderView> {
@@ -243,19 +315,29 @@ export class OrderService {
     try {
       return await this.temporal.workflow.getHandle(orderId).query(detailsQuery);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw conflict('saga_not_found', `the saga of order ${orderId} is gone`, { status: order.status });
+      if (err instanceof WorkflowNotFoundError)
+        throw conflict('saga_not_found', `the saga of order ${orderId} is gone`, { status: order.status });
       throw err;
     }
   }
 
   /** Runs an update on the order's saga: a refused transition (the saga's validator) or a finished saga is 409. */
-  private async sendUpdate(orderId: string, fn: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<OrderView>): Promise<OrderView> {
+  private async sendUpdate(
+    orderId: string,
+    fn: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<OrderView>,
+  ): Promise<OrderView> {
     const order = await this.get(orderId); // 404 first
     try {
       return await fn(this.temporal.workflow.getHandle(orderId));
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw conflict('invalid_transition', err.cause?.message ?? `the order is ${order.status}`, { status: order.status });
-      if (err instanceof WorkflowNotFoundError || (err as Error).message?.includes('workflow execution already completed')) {
+      if (err instanceof WorkflowUpdateFailedError)
+        throw conflict('invalid_transition', err.cause?.message ?? `the order is ${order.status}`, {
+          status: order.status,
+        });
+      if (
+        err instanceof WorkflowNotFoundError ||
+        (err as Error).message?.includes('workflow execution already completed')
+      ) {
         throw conflict('invalid_transition', `the order is ${order.status}`, { status: order.status });
       }
       throw err;

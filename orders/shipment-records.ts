@@ -45,4 +45,3 @@ export async function sellersOf(db: Knex | Knex.Transaction, orderId: string): P
     .where('oi.order_id', orderId);
   return [...new Set(rows.map((r) => r.supplier_id ?? ''))].sort();
 }
-

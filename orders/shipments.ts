@@ -44,16 +44,36 @@ export async function shipLines(mysql: Knex, req: ShipRequest): Promise<Fulfilme
   return mysql.transaction(async (trx) => {
     const status = await lockStatus(trx, req.orderId);
     await requireSeller(trx, req.orderId, req.supplierId);
-    const existing: ShipmentRow | undefined = await trx('shipments').where({ order_id: req.orderId, supplier_id: req.supplierId }).first();
+    const existing: ShipmentRow | undefined = await trx('shipments')
+      .where({ order_id: req.orderId, supplier_id: req.supplierId })
+      .first();
     if (existing) {
-      if (existing.carrier === req.carrier && existing.tracking_number === req.trackingNumber) return { orderStatus: status, shipment: toShipment(existing) };
-      throw new FulfilmentRefused(`the lines of seller ${req.supplierId} were already shipped (${existing.carrier} ${existing.tracking_number})`);
+      if (existing.carrier === req.carrier && existing.tracking_number === req.trackingNumber)
+        return { orderStatus: status, shipment: toShipment(existing) };
+      throw new FulfilmentRefused(
+        `the lines of seller ${req.supplierId} were already shipped (${existing.carrier} ${existing.tracking_number})`,
+      );
     }
-    if (status !== 'placed' && status !== 'in_transit') throw new FulfilmentRefused(`the order is ${status} and cannot be shipped`);
-    await trx('shipments').insert({ order_id: req.orderId, supplier_id: req.supplierId, carrier: req.carrier, tracking_number: req.trackingNumber, status: 'in_transit' });
-    const shipment = toShipment((await trx('shipments').where({ order_id: req.orderId, supplier_id: req.supplierId }).first())!);
+    if (status !== 'placed' && status !== 'in_transit')
+      throw new FulfilmentRefused(`the order is ${status} and cannot be shipped`);
+    await trx('shipments').insert({
+      order_id: req.orderId,
+      supplier_id: req.supplierId,
+      carrier: req.carrier,
+      tracking_number: req.trackingNumber,
+      status: 'in_transit',
+    });
+    const shipment = toShipment(
+      (await trx('shipments').where({ order_id: req.orderId, supplier_id: req.supplierId }).first())!,
+    );
     const reason = `shipped by ${req.supplierId || 'the shop'}: ${req.carrier} ${req.trackingNumber}`.slice(0, 255);
-    if (status === 'placed') await applyTransition(trx, req.orderId, { from: ['placed'], set: { status: 'in_transit' }, reason, actor: req.actor });
+    if (status === 'placed')
+      await applyTransition(trx, req.orderId, {
+        from: ['placed'],
+        set: { status: 'in_transit' },
+        reason,
+        actor: req.actor,
+      });
     else await recordAction(trx, req.orderId, 'in_transit', reason, req.actor);
     // One event per shipment, so the buyer hears of each package.
     await enqueueOrderEvent(trx, 'order.in_transit', req.orderId, { shipment });
@@ -66,17 +86,31 @@ export async function deliverLines(mysql: Knex, req: DeliverRequest): Promise<Fu
   return mysql.transaction(async (trx) => {
     const status = await lockStatus(trx, req.orderId);
     await requireSeller(trx, req.orderId, req.supplierId);
-    const existing: ShipmentRow | undefined = await trx('shipments').where({ order_id: req.orderId, supplier_id: req.supplierId }).first();
-    if (!existing) throw new FulfilmentRefused(`the lines of seller ${req.supplierId || 'the shop'} have not been shipped yet`);
+    const existing: ShipmentRow | undefined = await trx('shipments')
+      .where({ order_id: req.orderId, supplier_id: req.supplierId })
+      .first();
+    if (!existing)
+      throw new FulfilmentRefused(`the lines of seller ${req.supplierId || 'the shop'} have not been shipped yet`);
     if (existing.status === 'delivered') return { orderStatus: status, shipment: toShipment(existing) };
-    await trx('shipments').where({ order_id: req.orderId, supplier_id: req.supplierId }).update({ status: 'delivered', delivered_at: trx.fn.now(3) });
-    const shipment = toShipment((await trx('shipments').where({ order_id: req.orderId, supplier_id: req.supplierId }).first())!);
+    await trx('shipments')
+      .where({ order_id: req.orderId, supplier_id: req.supplierId })
+      .update({ status: 'delivered', delivered_at: trx.fn.now(3) });
+    const shipment = toShipment(
+      (await trx('shipments').where({ order_id: req.orderId, supplier_id: req.supplierId }).first())!,
+    );
     const reason = `delivered: ${existing.carrier} ${existing.tracking_number}`.slice(0, 255);
     const all = await sellersOf(trx, req.orderId);
-    const delivered: { supplier_id: string }[] = await trx('shipments').select('supplier_id').where({ order_id: req.orderId, status: 'delivered' });
+    const delivered: { supplier_id: string }[] = await trx('shipments')
+      .select('supplier_id')
+      .where({ order_id: req.orderId, status: 'delivered' });
     const done = all.every((s) => delivered.some((d) => d.supplier_id === s));
     if (done) {
-      await applyTransition(trx, req.orderId, { from: ['in_transit'], set: { status: 'delivered' }, reason, actor: req.actor });
+      await applyTransition(trx, req.orderId, {
+        from: ['in_transit'],
+        set: { status: 'delivered' },
+        reason,
+        actor: req.actor,
+      });
       await enqueueOrderEvent(trx, 'order.delivered', req.orderId, { shipment });
       return { orderStatus: 'delivered', shipment };
     }
@@ -87,16 +121,27 @@ export async function deliverLines(mysql: Knex, req: DeliverRequest): Promise<Fu
 }
 
 /** A line in the order's status history that does not change its status (a second shipment, an operator's action). */
-export async function recordAction(trx: Knex.Transaction, orderId: string, status: OrderStatus, reason: string, actor: string): Promise<void> {
+export async function recordAction(
+  trx: Knex.Transaction,
+  orderId: string,
+  status: OrderStatus,
+  reason: string,
+  actor: string,
+): Promise<void> {
   await trx('order_status_history').insert({ order_id: orderId, status, reason: reason.slice(0, 255), actor });
 }
 
 async function lockStatus(trx: Knex.Transaction, orderId: string): Promise<OrderStatus> {
-  const row: { status: OrderStatus } | undefined = await trx('orders').select('status').where({ order_id: orderId }).forUpdate().first();
+  const row: { status: OrderStatus } | undefined = await trx('orders')
+    .select('status')
+    .where({ order_id: orderId })
+    .forUpdate()
+    .first();
   if (!row) throw new FulfilmentRefused(`order ${orderId} is not live`);
   return row.status;
 }
 
 async function requireSeller(trx: Knex.Transaction, orderId: string, supplierId: string): Promise<void> {
-  if (!(await sellersOf(trx, orderId)).includes(supplierId)) throw new FulfilmentRefused(`the order holds no items of seller ${supplierId || '(none)'}`);
+  if (!(await sellersOf(trx, orderId)).includes(supplierId))
+    throw new FulfilmentRefused(`the order holds no items of seller ${supplierId || '(none)'}`);
 }

@@ -32,7 +32,11 @@ export interface SupplierOrdersQuery {
   cursor?: string;
 }
 
-export async function listSupplierOrders(mysql: Knex, supplierId: string, q: SupplierOrdersQuery): Promise<{ orders: SupplierOrder[]; next_cursor: string | null }> {
+export async function listSupplierOrders(
+  mysql: Knex,
+  supplierId: string,
+  q: SupplierOrdersQuery,
+): Promise<{ orders: SupplierOrder[]; next_cursor: string | null }> {
   const before = q.cursor ? decodeCursor(q.cursor) : undefined;
   let sql = mysql('orders as o')
     .distinct('o.order_id', 'o.user_id', 'o.status', 'o.shipping_address', 'o.created_at', 'o.updated_at')
@@ -43,27 +47,61 @@ export async function listSupplierOrders(mysql: Knex, supplierId: string, q: Sup
   if (q.toShip) {
     sql = sql
       .whereIn('o.status', ['placed', 'in_transit'])
-      .whereNotExists((x) => x.select(mysql.raw('1')).from('shipments as sh').whereRaw('sh.order_id = o.order_id').andWhere('sh.supplier_id', supplierId));
+      .whereNotExists((x) =>
+        x
+          .select(mysql.raw('1'))
+          .from('shipments as sh')
+          .whereRaw('sh.order_id = o.order_id')
+          .andWhere('sh.supplier_id', supplierId),
+      );
   }
   if (before) {
-    sql = sql.where((w) => w.where('o.created_at', '<', before.at).orWhere((x) => x.where('o.created_at', '=', before.at).andWhere('o.order_id', '<', before.id)));
+    sql = sql.where((w) =>
+      w
+        .where('o.created_at', '<', before.at)
+        .orWhere((x) => x.where('o.created_at', '=', before.at).andWhere('o.order_id', '<', before.id)),
+    );
   }
-  const rows: { order_id: string; user_id: string; status: OrderStatus; shipping_address: unknown; created_at: Date; updated_at: Date }[] = await sql
-    .orderBy([{ column: 'o.created_at', order: 'desc' }, { column: 'o.order_id', order: 'desc' }])
+  const rows: {
+    order_id: string;
+    user_id: string;
+    status: OrderStatus;
+    shipping_address: unknown;
+    created_at: Date;
+    updated_at: Date;
+  }[] = await sql
+    .orderBy([
+      { column: 'o.created_at', order: 'desc' },
+      { column: 'o.order_id', order: 'desc' },
+    ])
     .limit(q.limit + 1);
   const page = rows.slice(0, q.limit);
   if (page.length === 0) return { orders: [], next_cursor: null };
 
-  const lines: { order_id: string; item_id: string; quantity: number; price: number }[] = await mysql('order_items as oi')
+  const lines: { order_id: string; item_id: string; quantity: number; price: number }[] = await mysql(
+    'order_items as oi',
+  )
     .select('oi.order_id', 'oi.item_id', 'oi.quantity', 'oi.price')
     .join('items as i', 'i.item_id', 'oi.item_id')
     .where('i.supplier_id', supplierId)
-    .whereIn('oi.order_id', page.map((r) => r.order_id))
+    .whereIn(
+      'oi.order_id',
+      page.map((r) => r.order_id),
+    )
     .orderBy(['oi.order_id', 'oi.item_id']);
   const byOrder = new Map<string, SupplierOrder['items']>();
-  for (const l of lines) byOrder.set(l.order_id, [...(byOrder.get(l.order_id) ?? []), { item_id: l.item_id, quantity: Number(l.quantity), price: Number(l.price) }]);
+  for (const l of lines)
+    byOrder.set(l.order_id, [
+      ...(byOrder.get(l.order_id) ?? []),
+      { item_id: l.item_id, quantity: Number(l.quantity), price: Number(l.price) },
+    ]);
 
-  const shipments: ShipmentRow[] = await mysql('shipments').where({ supplier_id: supplierId }).whereIn('order_id', page.map((r) => r.order_id));
+  const shipments: ShipmentRow[] = await mysql('shipments')
+    .where({ supplier_id: supplierId })
+    .whereIn(
+      'order_id',
+      page.map((r) => r.order_id),
+    );
   const shipmentOf = new Map(shipments.map((sh) => [sh.order_id, toShipment(sh)]));
   const orders = page.map((r) => {
     const items = byOrder.get(r.order_id) ?? [];
@@ -80,5 +118,8 @@ export async function listSupplierOrders(mysql: Knex, supplierId: string, q: Sup
     };
   });
   const last = page.at(-1)!;
-  return { orders, next_cursor: rows.length > q.limit ? encodeCursor({ at: new Date(last.created_at), id: last.order_id }) : null };
+  return {
+    orders,
+    next_cursor: rows.length > q.limit ? encodeCursor({ at: new Date(last.created_at), id: last.order_id }) : null,
+  };
 }

@@ -10,7 +10,13 @@ export async function enqueue(db: Knex | Knex.Transaction, messages: OutboxMessa
   const traceContext = currentTraceparent();
   for (let i = 0; i < messages.length; i += 500) {
     await db('outbox').insert(
-      messages.slice(i, i + 500).map((m) => ({ event_id: m.event_id, topic: m.topic, msg_key: m.key, payload: m.payload, trace_context: traceContext })),
+      messages.slice(i, i + 500).map((m) => ({
+        event_id: m.event_id,
+        topic: m.topic,
+        msg_key: m.key,
+        payload: m.payload,
+        trace_context: traceContext,
+      })),
     );
   }
 }

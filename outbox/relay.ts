@@ -50,7 +50,9 @@ export class OutboxRelay {
     };
     this.timer = setTimeout(tick, 0);
     this.pruneTimer = setInterval(() => {
-      this.prunePublished(this.retentionMs).catch((err) => this.log.warn({ err }, 'outbox relay: prune failed, will retry'));
+      this.prunePublished(this.retentionMs).catch((err) =>
+        this.log.warn({ err }, 'outbox relay: prune failed, will retry'),
+      );
     }, 60_000);
   }
 
@@ -67,7 +69,12 @@ export class OutboxRelay {
     const cutoff = new Date(Date.now() - olderThanMs);
     let total = 0;
     for (;;) {
-      const deleted: number = await this.mysql('outbox').whereNotNull('published_at').where('published_at', '<', cutoff).orderBy('published_at').limit(batch).delete();
+      const deleted: number = await this.mysql('outbox')
+        .whereNotNull('published_at')
+        .where('published_at', '<', cutoff)
+        .orderBy('published_at')
+        .limit(batch)
+        .delete();
       total += deleted;
       if (deleted < batch || this.stopped) return total;
     }
@@ -92,38 +99,61 @@ export class OutboxRelay {
   async publishBatch(): Promise<number> {
     this.running = true;
     try {
-      return await this.mysql.transaction(async (trx) => {
-        const rows: OutboxRow[] = await trx('outbox')
-          .select('id', 'topic', 'msg_key', 'payload', 'created_at', 'trace_context')
-          .whereNull('published_at')
-          .orderBy('id')
-          .limit(this.batchSize)
-          .forUpdate()
-          .skipLocked();
-        if (rows.length === 0) return 0;
-        // A row written inside a trace is published in a span of that trace, whose context rides in the
-        // message's headers for the consumers to continue.
-        const spans = rows.map((r) => (r.trace_context ? tracer().startSpan(`${r.topic} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': r.topic, 'messaging.message.id': r.msg_key } }, contextFrom({ traceparent: r.trace_context })) : undefined));
-        const byTopic = new Map<string, { key: string; value: string; headers?: Record<string, string> }[]>();
-        rows.forEach((r, i) => {
-          const list = byTopic.get(r.topic) ?? [];
-          list.push({ key: r.msg_key, value: r.payload, ...(spans[i] ? { headers: headersOf(spans[i]!) } : {}) });
-          byTopic.set(r.topic, list);
-        });
-        try {
-          await this.producer.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      return await this.mysql.transaction(
+        async (trx) => {
+          const rows: OutboxRow[] = await trx('outbox')
+            .select('id', 'topic', 'msg_key', 'payload', 'created_at', 'trace_context')
+            .whereNull('published_at')
+            .orderBy('id')
+            .limit(this.batchSize)
+            .forUpdate()
+            .skipLocked();
+          if (rows.length === 0) return 0;
+          // A row written inside a trace is published in a span of that trace, whose context rides in the
+          // message's headers for the consumers to continue.
+          const spans = rows.map((r) =>
+            r.trace_context
+              ? tracer().startSpan(
+                  `${r.topic} publish`,
+                  {
+                    kind: SpanKind.PRODUCER,
+                    attributes: {
+                      'messaging.system': 'kafka',
+                      'messaging.destination.name': r.topic,
+                      'messaging.message.id': r.msg_key,
+                    },
+                  },
+                  contextFrom({ traceparent: r.trace_context }),
+                )
+              : undefined,
+          );
+          const byTopic = new Map<string, { key: string; value: string; headers?: Record<string, string> }[]>();
+          rows.forEach((r, i) => {
+            const list = byTopic.get(r.topic) ?? [];
+            list.push({ key: r.msg_key, value: r.payload, ...(spans[i] ? { headers: headersOf(spans[i]!) } : {}) });
+            byTopic.set(r.topic, list);
           });
-        } catch (err) {
-          for (const span of spans) if (span) endSpan(span, err);
-          throw err;
-        }
-        await trx('outbox').whereIn('id', rows.map((r) => r.id)).update({ published_at: trx.fn.now(3) });
-        for (const span of spans) if (span) endSpan(span);
-        this.observe(rows);
-        return rows.length;
-      }, { isolationLevel: 'read committed' });
+          try {
+            await this.producer.sendBatch({
+              acks: -1,
+              topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+            });
+          } catch (err) {
+            for (const span of spans) if (span) endSpan(span, err);
+            throw err;
+          }
+          await trx('outbox')
+            .whereIn(
+              'id',
+              rows.map((r) => r.id),
+            )
+            .update({ published_at: trx.fn.now(3) });
+          for (const span of spans) if (span) endSpan(span);
+          this.observe(rows);
+          return rows.length;
+        },
+        { isolationLevel: 'read committed' },
+      );
     } finally {
       this.running = false;
     }

@@ -63,7 +63,11 @@ export interface ListChargesQuery {
 
 /** The gateway refused the request for good (a 4xx): retrying the same request cannot succeed. */
 export class GatewayRejected extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'GatewayRejected';
   }
@@ -96,7 +100,11 @@ export interface RequestOptions {
 }
 
 /** Every charge of an order, following the pages. */
-export async function chargesOfOrder(gateway: PaymentGateway, orderId: string, opts?: RequestOptions): Promise<Charge[]> {
+export async function chargesOfOrder(
+  gateway: PaymentGateway,
+  orderId: string,
+  opts?: RequestOptions,
+): Promise<Charge[]> {
   const out: Charge[] = [];
   let startingAfter: string | undefined;
   for (;;) {
@@ -109,7 +117,13 @@ export async function chargesOfOrder(gateway: PaymentGateway, orderId: string, o
 
 export const toMinor = (amount: number): number => Math.round(amount * 100);
 
-const fromWireRefund = (r: Omit<WireRefund, 'object' | 'status'>): Refund => ({ refundId: r.id, chargeId: r.charge, amountMinor: r.amount, currency: r.currency, createdAt: r.created });
+const fromWireRefund = (r: Omit<WireRefund, 'object' | 'status'>): Refund => ({
+  refundId: r.id,
+  chargeId: r.charge,
+  amountMinor: r.amount,
+  currency: r.currency,
+  createdAt: r.created,
+});
 const fromWireCharge = (c: WireCharge): Charge => ({
   chargeId: c.id,
   orderId: c.order_id,
@@ -144,7 +158,9 @@ export class HttpPaymentGateway implements PaymentGateway {
 
   async retrieveCharge(chargeId: string, opts?: RequestOptions): Promise<Charge | null> {
     try {
-      return fromWireCharge((await this.send('GET', `/v1/charges/${encodeURIComponent(chargeId)}`, opts)) as unknown as WireCharge);
+      return fromWireCharge(
+        (await this.send('GET', `/v1/charges/${encodeURIComponent(chargeId)}`, opts)) as unknown as WireCharge,
+      );
     } catch (err) {
       if (err instanceof GatewayRejected && err.status === 404) return null;
       throw err;
@@ -163,7 +179,15 @@ export class HttpPaymentGateway implements PaymentGateway {
   }
 
   async voidCharge(chargeId: string, idempotencyKey: string, opts?: RequestOptions): Promise<Charge> {
-    return fromWireCharge((await this.send('POST', `/v1/charges/${encodeURIComponent(chargeId)}/void`, opts, idempotencyKey, {})) as unknown as WireCharge);
+    return fromWireCharge(
+      (await this.send(
+        'POST',
+        `/v1/charges/${encodeURIComponent(chargeId)}/void`,
+        opts,
+        idempotencyKey,
+        {},
+      )) as unknown as WireCharge,
+    );
   }
 
   async refundCharge(req: RefundRequest, opts?: RequestOptions): Promise<Refund> {
@@ -174,13 +198,22 @@ export class HttpPaymentGateway implements PaymentGateway {
     return fromWireRefund(body as unknown as WireRefund);
   }
 
-  private async send(method: 'GET' | 'POST', path: string, opts: RequestOptions | undefined, idempotencyKey?: string, payload?: unknown): Promise<Record<string, unknown>> {
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    opts: RequestOptions | undefined,
+    idempotencyKey?: string,
+    payload?: unknown,
+  ): Promise<Record<string, unknown>> {
     const signals = [AbortSignal.timeout(this.timeoutMs), ...(opts?.signal ? [opts.signal] : [])];
     let res: Response;
     try {
       res = await fetch(this.baseUrl + path, {
         method,
-        headers: { 'content-type': 'application/json', ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+        },
         ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}),
         signal: AbortSignal.any(signals),
       });
@@ -194,10 +227,15 @@ export class HttpPaymentGateway implements PaymentGateway {
     } catch {
       /* not JSON: keep the status */
     }
-    if (res.status >= 500 || res.status === 429) throw new GatewayUnavailable(`payment gateway answered ${res.status} to ${method} ${path}`);
+    if (res.status >= 500 || res.status === 429)
+      throw new GatewayUnavailable(`payment gateway answered ${res.status} to ${method} ${path}`);
     if (!res.ok) {
       const error = (body.error ?? {}) as { code?: string; message?: string };
-      throw new GatewayRejected(res.status, error.code ?? `http_${res.status}`, error.message ?? `payment gateway answered ${res.status} to ${method} ${path}`);
+      throw new GatewayRejected(
+        res.status,
+        error.code ?? `http_${res.status}`,
+        error.message ?? `payment gateway answered ${res.status} to ${method} ${path}`,
+      );
     }
     return body;
   }

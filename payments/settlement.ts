@@ -10,7 +10,12 @@
 import { chargesOfOrder, GatewayRejected, type Charge, type PaymentGateway, type RequestOptions } from './gateway';
 import type { Settlement } from '../workflows/types';
 
-export async function settleOrderPayments(gateway: PaymentGateway, orderId: string, keepChargeId: string | null, opts?: RequestOptions): Promise<Settlement> {
+export async function settleOrderPayments(
+  gateway: PaymentGateway,
+  orderId: string,
+  keepChargeId: string | null,
+  opts?: RequestOptions,
+): Promise<Settlement> {
   const result: Settlement = { refundedChargeIds: [], voidedChargeIds: [], refundedMinor: 0, unsettledChargeIds: [] };
   for (const charge of await chargesOfOrder(gateway, orderId, opts)) {
     if (charge.chargeId === keepChargeId) continue;
@@ -24,11 +29,16 @@ export async function settleOrderPayments(gateway: PaymentGateway, orderId: stri
   return result;
 }
 
-export type ChargeSettlement = { kind: 'refunded'; amountMinor: number } | { kind: 'voided' } | { kind: 'nothing' } | { kind: 'unsettled' };
+export type ChargeSettlement =
+  { kind: 'refunded'; amountMinor: number } | { kind: 'voided' } | { kind: 'nothing' } | { kind: 'unsettled' };
 
 /** One charge: void it while pending, refund what is left of it once captured. A charge that moves between
  * the two while we act (a pending charge that just succeeded) is read again, a few times at most. */
-export async function settleCharge(gateway: PaymentGateway, first: Charge, opts?: RequestOptions): Promise<ChargeSettlement> {
+export async function settleCharge(
+  gateway: PaymentGateway,
+  first: Charge,
+  opts?: RequestOptions,
+): Promise<ChargeSettlement> {
   let charge: Charge | null = first;
   for (let attempt = 0; attempt < 3 && charge; attempt++) {
     try {
@@ -37,7 +47,10 @@ export async function settleCharge(gateway: PaymentGateway, first: Charge, opts?
         return { kind: 'voided' };
       }
       if (charge.status === 'succeeded' && charge.amountMinor > charge.amountRefundedMinor) {
-        const refund = await gateway.refundCharge({ chargeId: charge.chargeId, idempotencyKey: `refund-${charge.chargeId}` }, opts);
+        const refund = await gateway.refundCharge(
+          { chargeId: charge.chargeId, idempotencyKey: `refund-${charge.chargeId}` },
+          opts,
+        );
         return { kind: 'refunded', amountMinor: refund.amountMinor };
       }
       return { kind: 'nothing' }; // declined, voided or refunded already

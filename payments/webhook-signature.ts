@@ -9,7 +9,13 @@ export function signPayload(secret: string, body: string, now = Date.now()): str
 }
 
 /** True when the signature is the secret's over this exact body and at most `toleranceS` old (replay guard). */
-export function verifySignature(secret: string, body: string, header: string | undefined, toleranceS = 300, now = Date.now()): boolean {
+export function verifySignature(
+  secret: string,
+  body: string,
+  header: string | undefined,
+  toleranceS = 300,
+  now = Date.now(),
+): boolean {
   if (!header) return false;
   const parts = Object.fromEntries(header.split(',').map((kv) => kv.split('=', 2) as [string, string]));
   const t = Number(parts.t);

@@ -35,10 +35,21 @@ export class AnalyticsPipeline {
   rawMs = 0;
   redisMs = 0;
 
-  constructor(redis: Redis, cassandra: Client | undefined, private readonly s: PipelineSettings) {
+  constructor(
+    redis: Redis,
+    cassandra: Client | undefined,
+    private readonly s: PipelineSettings,
+  ) {
     this.reportKeys = new ReportKeys(s.prefix);
     this.recsKeys = new RecsKeys(s.prefix);
-    this.applier = new ExactlyOnceApplier(redis, { seenTtl: s.dedupeTtl, coPrefix: this.recsKeys.coPrefix, coViewPrefix: this.recsKeys.coViewPrefix, coCap: s.recs.coCap, coTtl: s.recs.userTtl, crossLimit: s.recs.crossLimit });
+    this.applier = new ExactlyOnceApplier(redis, {
+      seenTtl: s.dedupeTtl,
+      coPrefix: this.recsKeys.coPrefix,
+      coViewPrefix: this.recsKeys.coViewPrefix,
+      coCap: s.recs.coCap,
+      coTtl: s.recs.userTtl,
+      crossLimit: s.recs.crossLimit,
+    });
     this.raw = cassandra ? new RawEventStore(cassandra) : undefined;
   }
 
@@ -55,9 +66,18 @@ export class AnalyticsPipeline {
       }
     };
     const [, fresh] = await Promise.all([
-      timed(async () => this.raw?.append(events), (ms) => (this.rawMs += ms)),
       timed(
-        () => this.applier.applyAll(events.map((e) => ({ seenKey: this.reportKeys.seen(e.event_id), ops: [...reportOps(e, this.reportKeys, this.s.bucketTtl), ...recsOps(e, this.recsKeys, this.s.recs)] }))),
+        async () => this.raw?.append(events),
+        (ms) => (this.rawMs += ms),
+      ),
+      timed(
+        () =>
+          this.applier.applyAll(
+            events.map((e) => ({
+              seenKey: this.reportKeys.seen(e.event_id),
+              ops: [...reportOps(e, this.reportKeys, this.s.bucketTtl), ...recsOps(e, this.recsKeys, this.s.recs)],
+            })),
+          ),
         (ms) => (this.redisMs += ms),
       ),
     ]);

@@ -9,6 +9,13 @@ export function pipelineSettings(cfg: Config, prefix = cfg.ANALYTICS_REDIS_PREFI
     prefix,
     bucketTtl: Math.ceil(cfg.ANALYTICS_BUCKET_TTL / 1000),
     dedupeTtl: Math.ceil(cfg.ANALYTICS_DEDUPE_TTL / 1000),
-    recs: { userTtl, historyCap: cfg.RECS_HISTORY_CAP, maxOrderItems: 20, weights: DEFAULT_WEIGHTS, coCap: cfg.RECS_CO_CAP, crossLimit: 20 },
+    recs: {
+      userTtl,
+      historyCap: cfg.RECS_HISTORY_CAP,
+      maxOrderItems: 20,
+      weights: DEFAULT_WEIGHTS,
+      coCap: cfg.RECS_CO_CAP,
+      crossLimit: 20,
+    },
   };
 }

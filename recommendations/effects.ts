@@ -43,7 +43,8 @@ export function recsOps(e: AnalyticsEvent, keys: RecsKeys, o: RecsEffectOptions)
   const ops: Op[] = [];
   const interest = (cats: (string | null)[] | undefined, amount: number) => {
     if (!u) return;
-    for (const c of new Set(cats ?? [])) if (c) ops.push({ kind: 'zincr', key: keys.categories(u), member: c, amount, ttl: o.userTtl });
+    for (const c of new Set(cats ?? []))
+      if (c) ops.push({ kind: 'zincr', key: keys.categories(u), member: c, amount, ttl: o.userTtl });
   };
 
   switch (e.event_type) {
@@ -52,7 +53,14 @@ export function recsOps(e: AnalyticsEvent, keys: RecsKeys, o: RecsEffectOptions)
       const items = [...new Set(lines.map((l) => l.item_id))];
       const paired = items.slice(0, o.maxOrderItems);
       for (let i = 0; i < paired.length; i++) {
-        for (let j = i + 1; j < paired.length; j++) ops.push({ kind: 'co', key: keys.co(paired[i]!), self: paired[i]!, member: paired[j]!, amount: o.weights.order });
+        for (let j = i + 1; j < paired.length; j++)
+          ops.push({
+            kind: 'co',
+            key: keys.co(paired[i]!),
+            self: paired[i]!,
+            member: paired[j]!,
+            amount: o.weights.order,
+          });
       }
       if (u) {
         // Earlier purchases first (the history does not hold this order's items yet), then record these.
@@ -63,9 +71,13 @@ export function recsOps(e: AnalyticsEvent, keys: RecsKeys, o: RecsEffectOptions)
       for (const l of lines) {
         // Best sellers live as long as orders keep coming (a category without orders for RECS_TTL goes away).
         ops.push({ kind: 'zincr', key: keys.popular(), member: l.item_id, amount: 1, ttl: o.userTtl });
-        if (l.category) ops.push({ kind: 'zincr', key: keys.popular(l.category), member: l.item_id, amount: 1, ttl: o.userTtl });
+        if (l.category)
+          ops.push({ kind: 'zincr', key: keys.popular(l.category), member: l.item_id, amount: 1, ttl: o.userTtl });
       }
-      interest(lines.map((l) => l.category), 3);
+      interest(
+        lines.map((l) => l.category),
+        3,
+      );
       break;
     }
     case 'search_click': {
@@ -85,7 +97,8 @@ export function recsOps(e: AnalyticsEvent, keys: RecsKeys, o: RecsEffectOptions)
       const item = e.item_ids[0];
       if (!u || !item) break;
       const k = e.event_type === 'item_view' ? keys.viewed(u) : keys.carted(u);
-      if (e.event_type === 'item_view' && o.weights.view > 0) ops.push({ kind: 'crossv', key: k, member: item, amount: o.weights.view, limit: VIEW_PAIRING });
+      if (e.event_type === 'item_view' && o.weights.view > 0)
+        ops.push({ kind: 'crossv', key: k, member: item, amount: o.weights.view, limit: VIEW_PAIRING });
       ops.push({ kind: 'zmax', key: k, member: item, amount: at, ttl: o.userTtl });
       ops.push({ kind: 'ztrim', key: k, amount: o.historyCap, ttl: o.userTtl });
       interest(e.categories, e.event_type === 'item_view' ? 1 : 2);

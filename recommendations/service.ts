@@ -64,7 +64,12 @@ const pairs = (flat: Pairs): [string, number][] => {
 
 export class RecommendationService {
   readonly keys: RecsKeys;
-  constructor(private readonly redis: Redis, private readonly mysql: Knex, prefix: string, private readonly tuning: RecsTuning = DEFAULT_TUNING) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly mysql: Knex,
+    prefix: string,
+    private readonly tuning: RecsTuning = DEFAULT_TUNING,
+  ) {
     this.keys = new RecsKeys(prefix);
   }
 
@@ -92,7 +97,10 @@ export class RecommendationService {
       ids.forEach((id, i) => {
         const w = t.weight[kind] * t.decay ** i;
         const cur = seeds.get(id) ?? { buy: 0, view: 0 };
-        seeds.set(id, { buy: Math.max(cur.buy, w * t.lists[kind].buy), view: Math.max(cur.view, w * t.lists[kind].view) });
+        seeds.set(id, {
+          buy: Math.max(cur.buy, w * t.lists[kind].buy),
+          view: Math.max(cur.view, w * t.lists[kind].view),
+        });
       });
     addSeeds(bought.slice(0, t.seeds.bought), 'bought');
     addSeeds(carted, 'carted');
@@ -104,7 +112,8 @@ export class RecommendationService {
     };
     const seedList = [...seeds];
     const pipe = this.redis.pipeline();
-    for (const [s] of seedList) pipe.zrevrange(k.co(s), 0, t.perSeed - 1, 'WITHSCORES').zrevrange(k.coView(s), 0, t.perSeed - 1, 'WITHSCORES');
+    for (const [s] of seedList)
+      pipe.zrevrange(k.co(s), 0, t.perSeed - 1, 'WITHSCORES').zrevrange(k.coView(s), 0, t.perSeed - 1, 'WITHSCORES');
     const n = Math.max(want * 3, 30);
     for (const [c] of cats) pipe.zrevrange(k.popular(c), 0, n - 1, 'WITHSCORES');
     pipe.zrevrange(k.popular(), 0, n - 1 + bought.length);
@@ -116,7 +125,10 @@ export class RecommendationService {
     };
     // Co-occurrence, each list normalized per seed (its strongest partner = 1), weighted by the seed.
     seedList.forEach(([, w], i) => {
-      for (const [j, weight] of [[2 * i, w.buy], [2 * i + 1, w.view]] as const) {
+      for (const [j, weight] of [
+        [2 * i, w.buy],
+        [2 * i + 1, w.view],
+      ] as const) {
         const co = pairs(result(j));
         const max = t.norm === 'max' ? (co[0]?.[1] ?? 0) : co.reduce((a, [, x]) => a + x, 0);
         if (max > 0 && weight > 0) for (const [c, x] of co) add(c, (weight * x) / max);
@@ -129,7 +141,8 @@ export class RecommendationService {
     cats.forEach(([, interest], j) => {
       const pop = pairs(result(2 * seedList.length + j));
       const max = pop[0]?.[1] ?? 0;
-      if (max > 0 && catTotal > 0) for (const [id, x] of pop) add(id, (t.categoryWeight * (interest / catTotal) * x) / max);
+      if (max > 0 && catTotal > 0)
+        for (const [id, x] of pop) add(id, (t.categoryWeight * (interest / catTotal) * x) / max);
     });
     if (t.popPrior > 0 && scores.size > 0) {
       const ids = [...scores.keys()];
@@ -156,7 +169,10 @@ export class RecommendationService {
     const batch = Math.max(limit * 3, 30);
     for (let i = 0; i < ranked.length && out.length < limit; i += batch) {
       const ids = ranked.slice(i, i + batch);
-      const rows: { item_id: string; name: string; price: string | number }[] = await this.mysql('items').select('item_id', 'name', 'price').whereIn('item_id', ids).andWhere('stock', '>', 0);
+      const rows: { item_id: string; name: string; price: string | number }[] = await this.mysql('items')
+        .select('item_id', 'name', 'price')
+        .whereIn('item_id', ids)
+        .andWhere('stock', '>', 0);
       const byId = new Map(rows.map((r) => [r.item_id, r]));
       for (const id of ids) {
         const r = byId.get(id);
@@ -168,7 +184,7 @@ export class RecommendationService {
 
   /** The most-popular baseline (the benchmark's comparison): best sellers overall, minus what the user bought. */
   async popular(userId: string | undefined, limit: number): Promise<string[]> {
-    const bought = userId ? new Set(await this.redis.zrange(this.keys.bought(userId), "0", "-1")) : new Set<string>();
+    const bought = userId ? new Set(await this.redis.zrange(this.keys.bought(userId), '0', '-1')) : new Set<string>();
     const ids = await this.redis.zrevrange(this.keys.popular(), 0, limit - 1 + bought.size);
     return ids.filter((id) => !bought.has(id)).slice(0, limit);
   }

@@ -27,8 +27,12 @@ async function main(): Promise<void> {
       console.log(`demo data: not loaded (${out.reason})`);
       return;
     }
-    console.log(`demo data: ${out.items} items (${out.indexed} indexed for search), sellers ${out.sellers.map((x) => x.email).join(', ')}`);
-    console.log(`demo customer: ${out.customer.email} / ${cfg.DEMO_PASSWORD} (user id ${out.customer.user_id}); sellers use the same password`);
+    console.log(
+      `demo data: ${out.items} items (${out.indexed} indexed for search), sellers ${out.sellers.map((x) => x.email).join(', ')}`,
+    );
+    console.log(
+      `demo customer: ${out.customer.email} / ${cfg.DEMO_PASSWORD} (user id ${out.customer.user_id}); sellers use the same password`,
+    );
   } finally {
     await Promise.allSettled([mysql.destroy(), mongo.close(), redis.quit(), search.close()]);
   }

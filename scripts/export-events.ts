@@ -26,18 +26,28 @@ export function parseArgs(argv: string[]): { from: string; to: string; out: stri
   const from = get('from') ?? today;
   const to = get('to') ?? from;
   const out = get('out') ?? 'exports/events';
-  for (const d of [from, to]) if (!DAY.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) throw new Error(`not a day (YYYY-MM-DD): ${d}`);
+  for (const d of [from, to])
+    if (!DAY.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) throw new Error(`not a day (YYYY-MM-DD): ${d}`);
   if (from > to) throw new Error(`--from ${from} is after --to ${to}`);
   return { from, to, out };
 }
 
 export function daysBetween(from: string, to: string): string[] {
   const out: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`) && out.length < MAX_DAYS; t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  for (
+    let t = Date.parse(`${from}T00:00:00Z`);
+    t <= Date.parse(`${to}T00:00:00Z`) && out.length < MAX_DAYS;
+    t += 86_400_000
+  )
+    out.push(new Date(t).toISOString().slice(0, 10));
   return out;
 }
 
-export async function exportDays(store: RawEventStore, days: string[], outDir: string): Promise<{ day: string; events: number; file: string }[]> {
+export async function exportDays(
+  store: RawEventStore,
+  days: string[],
+  outDir: string,
+): Promise<{ day: string; events: number; file: string }[]> {
   await mkdir(outDir, { recursive: true });
   const report = [];
   for (const day of days) {

@@ -12,7 +12,9 @@ async function main(): Promise<void> {
   const urlFile = process.argv[2];
   const p = await startPlatform();
   // Items the fuzzer can put in carts and orders (plenty of stock, so orders are created, not refused).
-  const items = await Promise.all([1, 2, 3].map((n) => makeItem(p.stores.mysql, { stock: 1_000_000, price: n * 9.99, name: `Fuzz item ${n}` })));
+  const items = await Promise.all(
+    [1, 2, 3].map((n) => makeItem(p.stores.mysql, { stock: 1_000_000, price: n * 9.99, name: `Fuzz item ${n}` })),
+  );
   if (urlFile) {
     writeFileSync(`${urlFile}.items`, items.join('\n') + '\n');
     writeFileSync(urlFile, p.baseUrl);

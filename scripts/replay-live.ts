@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   const cfg = config();
   const query = process.env.REPLAY_LIVE_QUERY ?? DEFAULT_QUERY;
   const limit = Number(process.env.REPLAY_LIVE_LIMIT ?? 1000);
-  const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }),
+    namespace: cfg.TEMPORAL_NAMESPACE,
+  });
   const workflowBundle = existsSync(WORKFLOW_BUNDLE_PATH)
     ? { codePath: WORKFLOW_BUNDLE_PATH }
     : await bundleWorkflows();
@@ -33,7 +36,9 @@ async function main(): Promise<void> {
       console.error(`NOT REPLAYABLE ${result.workflowId}: ${result.error.message}`);
     }
   }
-  console.log(`replay:live: ${replayed} running workflow(s) replayed against this build (${query}), ${failed} not replayable`);
+  console.log(
+    `replay:live: ${replayed} running workflow(s) replayed against this build (${query}), ${failed} not replayable`,
+  );
   await client.connection.close();
   process.exit(failed > 0 ? 1 : 0);
 }

@@ -56,7 +56,9 @@ async function main(): Promise<void> {
       const svc = t.processes[s.processID]!.serviceName;
       const left = ((s.startTime - start) / total) * 100;
       const width = Math.max(0.3, (s.duration / total) * 100);
-      const error = s.tags.some((g) => g.key === 'error' && g.value === true) || s.tags.some((g) => g.key === 'otel.status_code' && g.value === 'ERROR');
+      const error =
+        s.tags.some((g) => g.key === 'error' && g.value === true) ||
+        s.tags.some((g) => g.key === 'otel.status_code' && g.value === 'ERROR');
       return `<tr><td style="padding-left:${8 + depth(s) * 14}px"><span class="dot" style="background:${colour(svc)}"></span>${esc(svc)} <b>${esc(s.operationName)}</b>${error ? ' <span class="err">error</span>' : ''}</td>
 <td class="bar"><div style="margin-left:${left.toFixed(2)}%;width:${width.toFixed(2)}%;background:${colour(svc)}"></div></td><td class="ms">${(s.duration / 1000).toFixed(1)} ms</td></tr>`;
     })

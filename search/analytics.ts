@@ -8,10 +8,18 @@ import type { Knex } from 'knex';
 import { analyticsMessage, AnalyticsEvent } from '../events/analytics';
 import { analyticsOutbox } from '../analytics/outbox-buffer';
 
-type SearchEvent = Pick<AnalyticsEvent, 'user_id' | 'search_query' | 'clicked_items' | 'result_count'> & Partial<Pick<AnalyticsEvent, 'item_ids'>> & { event_type: 'search' | 'search_click' };
+type SearchEvent = Pick<AnalyticsEvent, 'user_id' | 'search_query' | 'clicked_items' | 'result_count'> &
+  Partial<Pick<AnalyticsEvent, 'item_ids'>> & { event_type: 'search' | 'search_click' };
 
-export async function recordAnalytics(mysql: Knex, e: SearchEvent, opts: { wait?: boolean } = {}): Promise<AnalyticsEvent> {
+export async function recordAnalytics(
+  mysql: Knex,
+  e: SearchEvent,
+  opts: { wait?: boolean } = {},
+): Promise<AnalyticsEvent> {
   const { event, message } = analyticsMessage({ ...e, item_ids: e.item_ids ?? e.clicked_items });
-  await analyticsOutbox(mysql).enqueue({ event_id: message.event_id, topic: message.topic, msg_key: message.key, payload: message.payload }, opts);
+  await analyticsOutbox(mysql).enqueue(
+    { event_id: message.event_id, topic: message.topic, msg_key: message.key, payload: message.payload },
+    opts,
+  );
   return event;
 }

@@ -48,7 +48,12 @@ export function toDocument(row: ItemRow, { attributes, images }: ItemExtras): It
 
 export class SearchIndexer {
   private readonly details: ItemDetailsStore;
-  constructor(private readonly mysql: Knex, mongo: Db, private readonly search: SearchPort, private readonly log: Logger) {
+  constructor(
+    private readonly mysql: Knex,
+    mongo: Db,
+    private readonly search: SearchPort,
+    private readonly log: Logger,
+  ) {
     this.details = new ItemDetailsStore(mongo);
   }
 
@@ -58,7 +63,9 @@ export class SearchIndexer {
     const report: SyncReport = { requested: itemIds.length, indexed: 0, stale: 0, missing: 0, withoutAttributes: 0 };
     for (let i = 0; i < itemIds.length; i += 500) {
       const chunk = itemIds.slice(i, i + 500);
-      const rows: ItemRow[] = await this.mysql('items').select(...ITEM_COLUMNS).whereIn('item_id', chunk);
+      const rows: ItemRow[] = await this.mysql('items')
+        .select(...ITEM_COLUMNS)
+        .whereIn('item_id', chunk);
       report.missing += chunk.length - rows.length; // not in this database (e.g. another environment's event)
       await this.write(rows, report);
     }
@@ -69,7 +76,11 @@ export class SearchIndexer {
    * events: other environments' events also name items this database lacks, and those are left alone.) */
   async removeDeleted(itemIds: string[]): Promise<number> {
     if (itemIds.length === 0) return 0;
-    const present = new Set((await this.mysql('items').select('item_id').whereIn('item_id', itemIds)).map((r: { item_id: string }) => r.item_id.toLowerCase()));
+    const present = new Set(
+      (await this.mysql('items').select('item_id').whereIn('item_id', itemIds)).map((r: { item_id: string }) =>
+        r.item_id.toLowerCase(),
+      ),
+    );
     const gone = itemIds.filter((id) => !present.has(id.toLowerCase()));
     for (const id of gone) await this.search.remove(id);
     return gone.length;
@@ -80,7 +91,11 @@ export class SearchIndexer {
     const report: SyncReport = { requested: 0, indexed: 0, stale: 0, missing: 0, withoutAttributes: 0 };
     let after = '';
     for (;;) {
-      const rows: ItemRow[] = await this.mysql('items').select(...ITEM_COLUMNS).where('item_id', '>', after).orderBy('item_id').limit(pageSize);
+      const rows: ItemRow[] = await this.mysql('items')
+        .select(...ITEM_COLUMNS)
+        .where('item_id', '>', after)
+        .orderBy('item_id')
+        .limit(pageSize);
       if (rows.length === 0) return report;
       report.requested += rows.length;
       await this.write(rows, report);
@@ -91,7 +106,10 @@ export class SearchIndexer {
   private async write(rows: ItemRow[], report: SyncReport): Promise<void> {
     if (rows.length === 0) return;
     const extras = await this.details.committedExtras(rows);
-    const docs: VersionedDocument[] = rows.map((r) => ({ doc: toDocument(r, extras.get(r.item_id) ?? { attributes: {}, images: [] }), version: Number(r.version) }));
+    const docs: VersionedDocument[] = rows.map((r) => ({
+      doc: toDocument(r, extras.get(r.item_id) ?? { attributes: {}, images: [] }),
+      version: Number(r.version),
+    }));
     const out = await this.search.bulkUpsert(docs);
     report.indexed += out.indexed;
     report.stale += out.stale;
@@ -100,15 +118,20 @@ export class SearchIndexer {
     // without its attributes rather than blocking the stream; anything else (overload, outage) is retried.
     const refused = out.failed.filter((f) => f.status === 400);
     const other = out.failed.filter((f) => f.status !== 400);
-    if (other.length > 0) throw new Error(`search index refused ${other.length} documents: ${other[0]!.status} ${other[0]!.reason}`);
+    if (other.length > 0)
+      throw new Error(`search index refused ${other.length} documents: ${other[0]!.status} ${other[0]!.reason}`);
     const byId = new Map(docs.map((d) => [d.doc.item_id, d]));
     this.log.warn({ refused: refused.slice(0, 5) }, 'search index refused documents; indexing them without attributes');
-    const retry = refused.map((f) => byId.get(f.item_id)!).filter(Boolean).map((d) => ({ ...d, doc: { ...d.doc, attributes: {} } }));
+    const retry = refused
+      .map((f) => byId.get(f.item_id)!)
+      .filter(Boolean)
+      .map((d) => ({ ...d, doc: { ...d.doc, attributes: {} } }));
     const again = await this.search.bulkUpsert(retry);
     report.indexed += again.indexed;
     report.stale += again.stale;
     report.withoutAttributes += again.indexed;
-    if (again.failed.length > 0) throw new Error(`search index refused ${again.failed.length} documents: ${again.failed[0]!.reason}`);
+    if (again.failed.length > 0)
+      throw new Error(`search index refused ${again.failed.length} documents: ${again.failed[0]!.reason}`);
   }
 }
 
@@ -143,9 +166,19 @@ export class SearchIndexConsumer {
   batches = 0;
   events = 0;
 
-  constructor(kafka: Kafka, private readonly indexer: SearchIndexer, private readonly log: Logger, private readonly opts: IndexerConsumerOptions) {
+  constructor(
+    kafka: Kafka,
+    private readonly indexer: SearchIndexer,
+    private readonly log: Logger,
+    private readonly opts: IndexerConsumerOptions,
+  ) {
     const { groupId, fromBeginning, metrics } = opts;
-    this.lifecycle = new ConsumerLifecycle(kafka, log, { name: 'search-indexer', groupId, fromBeginning, metrics, topics: [TOPICS.items.name, TOPICS.inventory.name] }, (p, t) => this.onBatch(p, t));
+    this.lifecycle = new ConsumerLifecycle(
+      kafka,
+      log,
+      { name: 'search-indexer', groupId, fromBeginning, metrics, topics: [TOPICS.items.name, TOPICS.inventory.name] },
+      (p, t) => this.onBatch(p, t),
+    );
   }
 
   /** Resolves once the group is joined and the first fetch has fixed the starting offsets. */
@@ -154,7 +187,10 @@ export class SearchIndexConsumer {
     this.log.info({ groupId: this.opts.groupId }, 'search indexer consuming');
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload, { done }: BatchTools): Promise<void> {
+  private async onBatch(
+    { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
+    { done }: BatchTools,
+  ): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const ids = new Set<string>();
     const deleted = new Set<string>();
@@ -174,7 +210,16 @@ export class SearchIndexConsumer {
     this.batches += 1;
     this.events += batch.messages.length;
     this.lastLagMs = Number.isFinite(oldest) ? Date.now() - oldest : 0;
-    this.log.debug({ topic: batch.topic, partition: batch.partition, events: batch.messages.length, ...report, lagMs: this.lastLagMs }, 'search index batch');
+    this.log.debug(
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        events: batch.messages.length,
+        ...report,
+        lagMs: this.lastLagMs,
+      },
+      'search index batch',
+    );
   }
 
   async stop(): Promise<void> {

@@ -50,25 +50,46 @@ export interface SearchResult {
 export class SearchInputError extends Error {}
 
 /** Document fields that are not attribute filters (price has min_price/max_price; stock is never a filter). */
-const RESERVED = new Set(['item_id', 'supplier_id', 'name', 'description', 'price', 'stock', 'in_stock', 'images', 'updated_at', 'attributes', '_id', '_source', '_index']);
+const RESERVED = new Set([
+  'item_id',
+  'supplier_id',
+  'name',
+  'description',
+  'price',
+  'stock',
+  'in_stock',
+  'images',
+  'updated_at',
+  'attributes',
+  '_id',
+  '_source',
+  '_index',
+]);
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** `category:Electronics,brand:Sony` -> categories and attribute filters; anything else is a SearchInputError. */
 export function parseFilter(filter: string | undefined): Pick<SearchQuery, 'categories' | 'attributes'> {
-  const out: Pick<SearchQuery, 'categories' | 'attributes'> = { categories: [], attributes: Object.create(null) as Record<string, string[]> };
+  const out: Pick<SearchQuery, 'categories' | 'attributes'> = {
+    categories: [],
+    attributes: Object.create(null) as Record<string, string[]>,
+  };
   if (filter === undefined || filter === '') return out;
   const parts = filter.split(',');
-  if (parts.length > SEARCH_LIMITS.maxFilters) throw new SearchInputError(`at most ${SEARCH_LIMITS.maxFilters} filters`);
+  if (parts.length > SEARCH_LIMITS.maxFilters)
+    throw new SearchInputError(`at most ${SEARCH_LIMITS.maxFilters} filters`);
   for (const part of parts) {
     const at = part.indexOf(':');
     if (at <= 0) throw new SearchInputError(`a filter is field:value, got "${part.slice(0, 50)}"`);
     const field = part.slice(0, at).trim();
     const value = part.slice(at + 1).trim();
-    if (value === '' || value.length > SEARCH_LIMITS.maxFilterValue || CONTROL.test(value)) throw new SearchInputError(`bad value for filter ${field.slice(0, 64)}`);
+    if (value === '' || value.length > SEARCH_LIMITS.maxFilterValue || CONTROL.test(value))
+      throw new SearchInputError(`bad value for filter ${field.slice(0, 64)}`);
     if (field === 'category') {
       out.categories.push(value);
     } else if (RESERVED.has(field) || !ATTRIBUTE_KEY.test(field)) {
-      throw new SearchInputError(`unknown filter field "${field.slice(0, 64)}": use category or an attribute name${field === 'price' ? ' (and min_price/max_price for prices)' : ''}`);
+      throw new SearchInputError(
+        `unknown filter field "${field.slice(0, 64)}": use category or an attribute name${field === 'price' ? ' (and min_price/max_price for prices)' : ''}`,
+      );
     } else {
       (out.attributes[field] ??= []).push(value);
     }
@@ -77,13 +98,16 @@ export function parseFilter(filter: string | undefined): Pick<SearchQuery, 'cate
 }
 
 export function checkText(text: string): void {
-  if (text.length > SEARCH_LIMITS.maxQueryLength) throw new SearchInputError(`query is at most ${SEARCH_LIMITS.maxQueryLength} characters`);
+  if (text.length > SEARCH_LIMITS.maxQueryLength)
+    throw new SearchInputError(`query is at most ${SEARCH_LIMITS.maxQueryLength} characters`);
   if (CONTROL.test(text)) throw new SearchInputError('query has control characters');
 }
 
 export function checkPage(limit: number, offset: number): void {
-  if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_LIMITS.maxLimit) throw new SearchInputError(`limit is 1 to ${SEARCH_LIMITS.maxLimit}`);
-  if (!Number.isInteger(offset) || offset < 0 || offset + limit > SEARCH_LIMITS.maxWindow) throw new SearchInputError(`offset + limit is at most ${SEARCH_LIMITS.maxWindow}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_LIMITS.maxLimit)
+    throw new SearchInputError(`limit is 1 to ${SEARCH_LIMITS.maxLimit}`);
+  if (!Number.isInteger(offset) || offset < 0 || offset + limit > SEARCH_LIMITS.maxWindow)
+    throw new SearchInputError(`offset + limit is at most ${SEARCH_LIMITS.maxWindow}`);
 }
 
 export const TEXT_FIELDS = ['name^3', 'category.text^2', 'description', 'attributes.*.text'];
@@ -94,25 +118,46 @@ export function buildSearchBody(q: SearchQuery): Record<string, unknown> {
   checkPage(q.limit, q.offset);
   const text = q.text?.trim();
   if (text) checkText(text);
-  for (const key of Object.keys(q.attributes)) if (RESERVED.has(key) || !ATTRIBUTE_KEY.test(key)) throw new SearchInputError(`bad attribute ${key}`);
+  for (const key of Object.keys(q.attributes))
+    if (RESERVED.has(key) || !ATTRIBUTE_KEY.test(key)) throw new SearchInputError(`bad attribute ${key}`);
   if (!SORTS.includes(q.sort)) throw new SearchInputError('unknown sort');
 
   const filter: Record<string, unknown>[] = [{ term: { in_stock: true } }, { range: { stock: { gt: 0 } } }];
   if (q.categories.length > 0) filter.push({ terms: { category: q.categories } });
   for (const [key, values] of Object.entries(q.attributes)) filter.push({ terms: { [`attributes.${key}`]: values } });
   if (q.minPrice !== undefined || q.maxPrice !== undefined) {
-    filter.push({ range: { price: { ...(q.minPrice !== undefined ? { gte: q.minPrice } : {}), ...(q.maxPrice !== undefined ? { lte: q.maxPrice } : {}) } } });
+    filter.push({
+      range: {
+        price: {
+          ...(q.minPrice !== undefined ? { gte: q.minPrice } : {}),
+          ...(q.maxPrice !== undefined ? { lte: q.maxPrice } : {}),
+        },
+      },
+    });
   }
   const must: Record<string, unknown>[] = text
-    ? [{ multi_match: { query: text, fields: TEXT_FIELDS, type: 'best_fields', operator: 'or', tie_breaker: 0.3, lenient: true } }]
+    ? [
+        {
+          multi_match: {
+            query: text,
+            fields: TEXT_FIELDS,
+            type: 'best_fields',
+            operator: 'or',
+            tie_breaker: 0.3,
+            lenient: true,
+          },
+        },
+      ]
     : [];
   const should: Record<string, unknown>[] = text ? [{ match_phrase: { name: { query: text, boost: 2 } } }] : [];
 
   const tiebreak = { item_id: { order: 'asc' } };
   const sort =
-    q.sort === 'price' ? [{ price: { order: 'asc' } }, tiebreak]
-    : q.sort === '-price' ? [{ price: { order: 'desc' } }, tiebreak]
-    : [{ _score: { order: 'desc' } }, tiebreak];
+    q.sort === 'price'
+      ? [{ price: { order: 'asc' } }, tiebreak]
+      : q.sort === '-price'
+        ? [{ price: { order: 'desc' } }, tiebreak]
+        : [{ _score: { order: 'desc' } }, tiebreak];
 
   return {
     from: q.offset,

@@ -14,7 +14,10 @@ const key = (q: SearchQuery) => `search:v1:${createHash('sha1').update(JSON.stri
 
 export class SearchResultCache {
   private readonly inFlight = new Map<string, Promise<SearchResult>>();
-  constructor(private readonly redis: Redis, private readonly ttlMs: number) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlMs: number,
+  ) {}
 
   /** The cached results of this query, or `run()`'s (then cached). Errors of `run` are not cached. */
   async get(q: SearchQuery, run: () => Promise<SearchResult>): Promise<SearchResult> {
@@ -35,7 +38,9 @@ export class SearchResultCache {
       logBestEffortFailure(err, 'search cache read failed', {});
     }
     const result = await run();
-    this.redis.set(k, JSON.stringify(result), 'PX', this.ttlMs).catch((err) => logBestEffortFailure(err, 'search cache write failed', {}));
+    this.redis
+      .set(k, JSON.stringify(result), 'PX', this.ttlMs)
+      .catch((err) => logBestEffortFailure(err, 'search cache write failed', {}));
     return result;
   }
 }

@@ -16,7 +16,9 @@ import { itemsStock, readStock } from './table';
 export function normalizeLines(lines: OrderLine[]): OrderLine[] {
   const byItem = new Map<string, number>();
   for (const l of lines) byItem.set(l.item_id, (byItem.get(l.item_id) ?? 0) + l.quantity);
-  return [...byItem].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([item_id, quantity]) => ({ item_id, quantity }));
+  return [...byItem]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([item_id, quantity]) => ({ item_id, quantity }));
 }
 
 /** Takes every line's quantity out of stock, or none: returns the lines that were short (the caller then
@@ -25,15 +27,17 @@ export async function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Prom
   const short: OrderLine[] = [];
   for (const line of normalizeLines(lines)) {
     // A delisted item is never taken (the API refuses it earlier; this closes the race with a delisting).
-    const [res] = await trx.raw('UPDATE items SET stock = stock - ?, ever_ordered = 1, updated_at = NOW(3) WHERE item_id = ? AND stock >= ? AND listed = 1', [
-      line.quantity,
-      line.item_id,
-      line.quantity,
-    ]);
+    const [res] = await trx.raw(
+      'UPDATE items SET stock = stock - ?, ever_ordered = 1, updated_at = NOW(3) WHERE item_id = ? AND stock >= ? AND listed = 1',
+      [line.quantity, line.item_id, line.quantity],
+    );
     if ((res as { affectedRows: number }).affectedRows === 0) short.push(line);
   }
   if (short.length === 0) return [];
-  const rows = await readStock(trx, short.map((l) => l.item_id));
+  const rows = await readStock(
+    trx,
+    short.map((l) => l.item_id),
+  );
   const available = new Map(rows.map((r) => [r.item_id, r.listed ? r.stock : 0]));
   return short.map((l) => ({ item_id: l.item_id, requested: l.quantity, available: available.get(l.item_id) ?? 0 }));
 }
@@ -41,14 +45,24 @@ export async function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Prom
 /** Puts the lines' quantities back. */
 export async function returnStock(trx: Knex.Transaction, lines: OrderLine[]): Promise<void> {
   for (const line of normalizeLines(lines)) {
-    await trx.raw('UPDATE items SET stock = stock + ?, updated_at = NOW(3) WHERE item_id = ?', [line.quantity, line.item_id]);
+    await trx.raw('UPDATE items SET stock = stock + ?, updated_at = NOW(3) WHERE item_id = ?', [
+      line.quantity,
+      line.item_id,
+    ]);
   }
 }
 
 /** Publishes the items' new stock levels (search sync hides sold-out items, shows restocked ones). */
-export async function enqueueStockChanged(trx: Knex.Transaction, itemIds: string[], cause: 'reserved' | 'released'): Promise<void> {
+export async function enqueueStockChanged(
+  trx: Knex.Transaction,
+  itemIds: string[],
+  cause: 'reserved' | 'released',
+): Promise<void> {
   const rows = await readStock(trx, itemIds);
-  await enqueue(trx, rows.map((r) => stockChangedMessage({ item_id: r.item_id, stock: r.stock, cause })));
+  await enqueue(
+    trx,
+    rows.map((r) => stockChangedMessage({ item_id: r.item_id, stock: r.stock, cause })),
+  );
 }
 
 /**
@@ -80,8 +94,14 @@ export const availableFrom = (onHand: number, held: number): number => Math.max(
  * when a count is given: on hand less what orders hold. Call it with the rows locked (FOR UPDATE), as
  * `heldUnits` requires.
  */
-export async function writeRestocks(trx: Knex.Transaction, rows: { item_id: string; set: Record<string, unknown>; onHand?: number }[]): Promise<void> {
-  const held = await heldUnits(trx, rows.filter((r) => r.onHand !== undefined).map((r) => r.item_id));
+export async function writeRestocks(
+  trx: Knex.Transaction,
+  rows: { item_id: string; set: Record<string, unknown>; onHand?: number }[],
+): Promise<void> {
+  const held = await heldUnits(
+    trx,
+    rows.filter((r) => r.onHand !== undefined).map((r) => r.item_id),
+  );
   for (const r of rows) {
     const set = r.onHand === undefined ? r.set : { ...r.set, stock: availableFrom(r.onHand, held.get(r.item_id) ?? 0) };
     await itemsStock(trx).where({ item_id: r.item_id }).update(set);
@@ -89,18 +109,39 @@ export async function writeRestocks(trx: Knex.Transaction, rows: { item_id: stri
 }
 
 /** Like stockLevels, and which of the items are delisted (one read: the order API's hot path). */
-export async function orderableStock(mysql: Knex, lines: { item_id: string }[]): Promise<{ stock: Map<string, number>; unlisted: string[] }> {
-  const rows: { item_id: string; stock: number; listed: number }[] = await itemsStock(mysql).select('item_id', 'stock', 'listed').whereIn('item_id', lines.map((l) => l.item_id));
-  return { stock: new Map(rows.map((r) => [r.item_id, Number(r.stock)])), unlisted: rows.filter((r) => !r.listed).map((r) => r.item_id) };
+export async function orderableStock(
+  mysql: Knex,
+  lines: { item_id: string }[],
+): Promise<{ stock: Map<string, number>; unlisted: string[] }> {
+  const rows: { item_id: string; stock: number; listed: number }[] = await itemsStock(mysql)
+    .select('item_id', 'stock', 'listed')
+    .whereIn(
+      'item_id',
+      lines.map((l) => l.item_id),
+    );
+  return {
+    stock: new Map(rows.map((r) => [r.item_id, Number(r.stock)])),
+    unlisted: rows.filter((r) => !r.listed).map((r) => r.item_id),
+  };
 }
 
 /** The committed stock of the lines' items right now (a plain, non-locking read); unknown items are absent. */
 export async function stockLevels(mysql: Knex, lines: { item_id: string }[]): Promise<Map<string, number>> {
-  const rows: { item_id: string; stock: number }[] = await itemsStock(mysql).select('item_id', 'stock').whereIn('item_id', lines.map((l) => l.item_id));
+  const rows: { item_id: string; stock: number }[] = await itemsStock(mysql)
+    .select('item_id', 'stock')
+    .whereIn(
+      'item_id',
+      lines.map((l) => l.item_id),
+    );
   return new Map(rows.map((r) => [r.item_id, Number(r.stock)]));
 }
 
 /** The lines that `stock` cannot cover. */
-export function visibleShortages(lines: { item_id: string; quantity: number }[], stock: Map<string, number>): Shortage[] {
-  return lines.filter((l) => (stock.get(l.item_id) ?? 0) < l.quantity).map((l) => ({ item_id: l.item_id, requested: l.quantity, available: stock.get(l.item_id) ?? 0 }));
+export function visibleShortages(
+  lines: { item_id: string; quantity: number }[],
+  stock: Map<string, number>,
+): Shortage[] {
+  return lines
+    .filter((l) => (stock.get(l.item_id) ?? 0) < l.quantity)
+    .map((l) => ({ item_id: l.item_id, requested: l.quantity, available: stock.get(l.item_id) ?? 0 }));
 }

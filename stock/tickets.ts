@@ -48,7 +48,10 @@ export type Admission = { admitted: true; ticketsTaken: boolean } | { admitted: 
 
 /** Takes tickets for every line (normalized: one line per item), or refuses with the lines that fell short. */
 export async function admit(redis: Redis, lines: OrderLine[], stock: Map<string, number>): Promise<Admission> {
-  const args = [String(TICKET_TTL_MS), ...lines.flatMap((l) => [String(l.quantity), String(stock.get(l.item_id) ?? 0)])];
+  const args = [
+    String(TICKET_TTL_MS),
+    ...lines.flatMap((l) => [String(l.quantity), String(stock.get(l.item_id) ?? 0)]),
+  ];
   let result: number[];
   try {
     result = (await redis.eval(ADMIT, lines.length, ...lines.map((l) => ticketKey(l.item_id)), ...args)) as number[];
@@ -66,5 +69,7 @@ export async function admit(redis: Redis, lines: OrderLine[], stock: Map<string,
 
 /** Returns the tickets of a reservation that was refused or failed. Best effort: the TTL heals the rest. */
 export async function giveBack(redis: Redis, lines: OrderLine[]): Promise<void> {
-  await redis.eval(GIVE_BACK, lines.length, ...lines.map((l) => ticketKey(l.item_id)), ...lines.map((l) => String(l.quantity))).catch(() => undefined);
+  await redis
+    .eval(GIVE_BACK, lines.length, ...lines.map((l) => ticketKey(l.item_id)), ...lines.map((l) => String(l.quantity)))
+    .catch(() => undefined);
 }

@@ -34,7 +34,18 @@ interface ErrorLike {
 }
 
 /** Node's socket-level failures: the peer is not there, went away, or did not answer. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'EAI_AGAIN', 'ENOTFOUND', 'ESOCKETTIMEDOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ESOCKETTIMEDOUT',
+]);
 
 // ---- MySQL / MariaDB (knex + mysql2) ----
 /** mysql2's codes for a connection that failed or was lost, and the server's for "shutting down / too busy". */
@@ -51,12 +62,18 @@ const MYSQL_UNAVAILABLE = new Set([
   'ER_QUERY_INTERRUPTED',
 ]);
 /** Under load: the server refused a connection, or gave up waiting for a lock. Retrying later helps. */
-const MYSQL_OVERLOADED = new Set(['ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK']);
+const MYSQL_OVERLOADED = new Set([
+  'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_LOCK_DEADLOCK',
+]);
 
 function mysqlFault(e: ErrorLike): StoreFault | undefined {
   if (e.name === 'KnexTimeoutError') return { store: 'mysql', kind: 'overloaded' }; // no pool connection in time
   const code = typeof e.code === 'string' ? e.code : '';
-  const fromMysql2 = typeof e.fatal === 'boolean' || e.sqlState !== undefined || code.startsWith('ER_') || code.startsWith('PROTOCOL_');
+  const fromMysql2 =
+    typeof e.fatal === 'boolean' || e.sqlState !== undefined || code.startsWith('ER_') || code.startsWith('PROTOCOL_');
   if (!fromMysql2) return undefined;
   if (MYSQL_OVERLOADED.has(code)) return { store: 'mysql', kind: 'overloaded' };
   if (MYSQL_UNAVAILABLE.has(code) || NETWORK_CODES.has(code)) return { store: 'mysql', kind: 'unavailable' };
@@ -66,13 +83,21 @@ function mysqlFault(e: ErrorLike): StoreFault | undefined {
 }
 
 // ---- Redis (ioredis) ----
-const REDIS_MESSAGES = ['Connection is closed.', 'Command timed out', "Stream isn't writeable and enableOfflineQueue options is false", 'connect ETIMEDOUT'];
+const REDIS_MESSAGES = [
+  'Connection is closed.',
+  'Command timed out',
+  "Stream isn't writeable and enableOfflineQueue options is false",
+  'connect ETIMEDOUT',
+];
 const REDIS_BUSY_REPLIES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
 
 function redisFault(e: ErrorLike): StoreFault | undefined {
-  if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ClusterAllFailedError') return { store: 'redis', kind: 'unavailable' };
-  if (e.name === 'ReplyError' && REDIS_BUSY_REPLIES.test(e.message ?? '')) return { store: 'redis', kind: 'overloaded' };
-  if ((e.name === 'Error' || e.name === undefined) && REDIS_MESSAGES.includes(e.message ?? '')) return { store: 'redis', kind: 'unavailable' };
+  if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ClusterAllFailedError')
+    return { store: 'redis', kind: 'unavailable' };
+  if (e.name === 'ReplyError' && REDIS_BUSY_REPLIES.test(e.message ?? ''))
+    return { store: 'redis', kind: 'overloaded' };
+  if ((e.name === 'Error' || e.name === undefined) && REDIS_MESSAGES.includes(e.message ?? ''))
+    return { store: 'redis', kind: 'unavailable' };
   return undefined;
 }
 
@@ -92,7 +117,11 @@ const KAFKA_UNAVAILABLE = new Set([
 function kafkaFault(e: ErrorLike): StoreFault | undefined {
   if (KAFKA_UNAVAILABLE.has(e.name ?? '')) return { store: 'kafka', kind: 'unavailable' };
   // "The producer is disconnected" and protocol errors marked retriable (leader not available, ...).
-  if ((e.name === 'KafkaJSError' || e.name === 'KafkaJSProtocolError') && (e as { retriable?: boolean }).retriable === true) return { store: 'kafka', kind: 'unavailable' };
+  if (
+    (e.name === 'KafkaJSError' || e.name === 'KafkaJSProtocolError') &&
+    (e as { retriable?: boolean }).retriable === true
+  )
+    return { store: 'kafka', kind: 'unavailable' };
   return undefined;
 }
 
@@ -101,7 +130,8 @@ function kafkaFault(e: ErrorLike): StoreFault | undefined {
 const CASSANDRA_OVERLOADED = new Set([0x1000, 0x1001, 0x1002, 0x1100, 0x1200]);
 
 function cassandraFault(e: ErrorLike): StoreFault | undefined {
-  if (e.name === 'NoHostAvailableError' || e.name === 'OperationTimedOutError' || e.name === 'BusyConnectionError') return { store: 'cassandra', kind: 'unavailable' };
+  if (e.name === 'NoHostAvailableError' || e.name === 'OperationTimedOutError' || e.name === 'BusyConnectionError')
+    return { store: 'cassandra', kind: 'unavailable' };
   // cassandra-driver's ResponseError carries the protocol's numeric code (OpenSearch's has meta.statusCode).
   if (e.name === 'ResponseError' && typeof e.code === 'number' && e.meta === undefined) {
     return CASSANDRA_OVERLOADED.has(e.code) ? { store: 'cassandra', kind: 'overloaded' } : undefined;
@@ -128,7 +158,8 @@ function mongoFault(e: ErrorLike): StoreFault | undefined {
 
 // ---- OpenSearch / Elasticsearch (their transports name errors alike) ----
 function searchFault(e: ErrorLike): StoreFault | undefined {
-  if (e.name === 'ConnectionError' || e.name === 'TimeoutError' || e.name === 'NoLivingConnectionsError') return { store: 'search', kind: 'unavailable' };
+  if (e.name === 'ConnectionError' || e.name === 'TimeoutError' || e.name === 'NoLivingConnectionsError')
+    return { store: 'search', kind: 'unavailable' };
   if (e.name === 'ResponseError' && e.meta !== undefined) {
     const status = e.meta.statusCode ?? e.statusCode;
     if (status === 429) return { store: 'search', kind: 'overloaded' };
@@ -145,7 +176,10 @@ function temporalFault(e: ErrorLike): StoreFault | undefined {
   if (e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError') return { store: 'temporal', kind: 'unavailable' };
   if (e.name !== 'ServiceError' && !isGrpcStatus(e)) return undefined;
   const grpc = isGrpcStatus(e) ? e : isGrpcStatus(e.cause) ? e.cause : undefined;
-  if (!grpc) return e.name === 'ServiceError' && /deadline|unavailable/i.test(e.message ?? '') ? { store: 'temporal', kind: 'unavailable' } : undefined;
+  if (!grpc)
+    return e.name === 'ServiceError' && /deadline|unavailable/i.test(e.message ?? '')
+      ? { store: 'temporal', kind: 'unavailable' }
+      : undefined;
   if (grpc.code === 8) return { store: 'temporal', kind: 'overloaded' };
   return GRPC_UNAVAILABLE.has(grpc.code as number) ? { store: 'temporal', kind: 'unavailable' } : undefined;
 }
@@ -195,7 +229,10 @@ export class StoreFaultLog {
       return false;
     }
     this.last.set(fault.store, { at: t, suppressed: 0 });
-    this.log.warn({ store: fault.store, kind: fault.kind, err, suppressedSinceLast: entry?.suppressed ?? 0, ...context }, message);
+    this.log.warn(
+      { store: fault.store, kind: fault.kind, err, suppressedSinceLast: entry?.suppressed ?? 0, ...context },
+      message,
+    );
     return true;
   }
 }
@@ -207,7 +244,12 @@ export const storeFaults = new StoreFaultLog(() => config().STORE_ERROR_LOG_INTE
  * For best-effort work that must not fail the request (a cache, an analytics event, a saga start the sweeper
  * will redo): a store outage is logged through the throttle above, anything else at `level` every time.
  */
-export function logBestEffortFailure(err: unknown, message: string, context: Record<string, unknown> = {}, level: 'warn' | 'error' = 'warn'): void {
+export function logBestEffortFailure(
+  err: unknown,
+  message: string,
+  context: Record<string, unknown> = {},
+  level: 'warn' | 'error' = 'warn',
+): void {
   const fault = classifyStoreError(err);
   if (fault) storeFaults.note(fault, err, message, context);
   else logger[level]({ err, ...context }, message);

@@ -7,7 +7,12 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import type { MongoClient } from 'mongodb';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
-import { Client as TemporalClient, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import {
+  Client as TemporalClient,
+  Connection,
+  defaultGrpcRetryOptions,
+  makeGrpcRetryInterceptor,
+} from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMysql } from './mysql/client';
@@ -36,10 +41,17 @@ export async function connectTemporal(cfg: Config, lazy = false): Promise<Tempor
   // The default retries an unavailable server ten times over about 20 s; a request cannot wait that long, so a
   // lazy (API) connection tries three times (about half a second) and the API answers 503.
   const connection = lazy
-    ? Connection.lazy({ ...options, interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))] })
+    ? Connection.lazy({
+        ...options,
+        interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
+      })
     : await Connection.connect(options);
   // Starting a saga carries the caller's trace into the workflow's headers (a no-op without tracing).
-  return new TemporalClient({ connection, namespace: cfg.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  return new TemporalClient({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+  });
 }
 
 export interface ConnectOptions {
@@ -55,7 +67,9 @@ export interface ConnectOptions {
 export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Promise<Stores> {
   const failFast = opts.failFast ?? false;
   const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX, cfg.MYSQL_ACQUIRE_TIMEOUT);
-  const redis = failFast ? createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT, offlineQueue: false }) : createRedis(cfg.REDIS_URL);
+  const redis = failFast
+    ? createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT, offlineQueue: false })
+    : createRedis(cfg.REDIS_URL);
   // Without a listener ioredis prints every failed reconnect to the console; an outage surfaces per command.
   if (failFast) redis.on('error', () => undefined);
   const kafka = createKafka(cfg.KAFKA_BROKERS, cfg.KAFKA_CLIENT_ID);
@@ -65,13 +79,25 @@ export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Pro
   const search = createSearch(cfg.SEARCH_ENGINE, cfg.SEARCH_URL, cfg.SEARCH_INDEX);
   const temporal = await connectTemporal(cfg, failFast);
   // Without an offline queue a command sent before the first connect fails: give Redis a moment to be ready.
-  if (failFast && redis.status !== 'ready') await new Promise<void>((resolve) => {
-    const done = () => { clearTimeout(timer); redis.off('ready', done); resolve(); };
-    const timer = setTimeout(done, 2000);
-    redis.once('ready', done);
-  });
+  if (failFast && redis.status !== 'ready')
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, 2000);
+      redis.once('ready', done);
+    });
   return {
-    mysql, redis, kafka, producer, cassandra, mongo, search, temporal,
+    mysql,
+    redis,
+    kafka,
+    producer,
+    cassandra,
+    mongo,
+    search,
+    temporal,
     async close() {
       await Promise.allSettled([
         mysql.destroy(),
@@ -111,11 +137,14 @@ import type { StoreName } from './errors';
 export type ReadinessReport = Record<StoreName, { ok: boolean; error?: string }>;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref()),
+  ]);
 }
 
 /** Asks every store a real question (not just "is the socket open"), each with a 2 s limit. */
-export async function checkReadiness(s: Omit<Stores, "close" | "producer">): Promise<ReadinessReport> {
+export async function checkReadiness(s: Omit<Stores, 'close' | 'producer'>): Promise<ReadinessReport> {
   const probes: Record<StoreName, () => Promise<unknown>> = {
     mysql: () => s.mysql.raw('SELECT 1'),
     redis: () => s.redis.ping(),

@@ -6,9 +6,25 @@
  * short timeout; what cannot be sent is dropped, never retried on a request's path. Without `initTracing`
  * (tests, OTEL_SDK_DISABLED=true) the OpenTelemetry API is a no-op and so is everything here.
  */
-import { context, propagation, ROOT_CONTEXT, trace, SpanKind, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  trace,
+  SpanKind,
+  SpanStatusCode,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type ReadableSpan,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
@@ -33,16 +49,33 @@ class DroppingExporter implements SpanExporter {
   async shutdown(): Promise<void> {}
 }
 
-export function initTracing(cfg: Pick<Config, 'OTEL_SDK_DISABLED' | 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_SERVICE_NAME' | 'OTEL_TRACES_SAMPLER_ARG'>, component: string): Tracing {
+export function initTracing(
+  cfg: Pick<
+    Config,
+    'OTEL_SDK_DISABLED' | 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_SERVICE_NAME' | 'OTEL_TRACES_SAMPLER_ARG'
+  >,
+  component: string,
+): Tracing {
   const resource = new Resource({ [ATTR_SERVICE_NAME]: `${cfg.OTEL_SERVICE_NAME}-${component}` });
   if (cfg.OTEL_SDK_DISABLED) {
     const spanProcessor = new BatchSpanProcessor(new DroppingExporter());
     return { resource, spanProcessor, shutdown: () => spanProcessor.shutdown() };
   }
-  const exporter = new OTLPTraceExporter({ url: `${cfg.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces`, timeoutMillis: 2000 });
+  const exporter = new OTLPTraceExporter({
+    url: `${cfg.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces`,
+    timeoutMillis: 2000,
+  });
   // Bounded queue, batches every half second: a down collector costs a failed POST per batch, off the request path.
-  const spanProcessor = new BatchSpanProcessor(exporter, { maxQueueSize: 4096, maxExportBatchSize: 512, scheduledDelayMillis: 500, exportTimeoutMillis: 3000 });
-  const provider = new NodeTracerProvider({ resource, sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(cfg.OTEL_TRACES_SAMPLER_ARG) }) });
+  const spanProcessor = new BatchSpanProcessor(exporter, {
+    maxQueueSize: 4096,
+    maxExportBatchSize: 512,
+    scheduledDelayMillis: 500,
+    exportTimeoutMillis: 3000,
+  });
+  const provider = new NodeTracerProvider({
+    resource,
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(cfg.OTEL_TRACES_SAMPLER_ARG) }),
+  });
   provider.addSpanProcessor(spanProcessor);
   provider.register(); // the global tracer, AsyncLocalStorage context, W3C trace-context propagation
   return { resource, spanProcessor, shutdown: () => provider.shutdown().catch(() => undefined) };

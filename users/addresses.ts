@@ -38,11 +38,27 @@ export function cleanAddress(a: ShippingAddress): ShippingAddress {
   return out as unknown as ShippingAddress;
 }
 
-type Row = ShippingAddress & { address_id: string; user_id: string; created_at: Date; line2: string | null; region: string | null; phone: string | null };
-const toSaved = (r: Row): SavedAddress => ({ address_id: r.address_id, ...cleanAddress(r), created_at: new Date(r.created_at).toISOString() });
+type Row = ShippingAddress & {
+  address_id: string;
+  user_id: string;
+  created_at: Date;
+  line2: string | null;
+  region: string | null;
+  phone: string | null;
+};
+const toSaved = (r: Row): SavedAddress => ({
+  address_id: r.address_id,
+  ...cleanAddress(r),
+  created_at: new Date(r.created_at).toISOString(),
+});
 
 export async function listAddresses(db: Knex, userId: string): Promise<SavedAddress[]> {
-  const rows: Row[] = await db('user_addresses').where({ user_id: userId }).orderBy([{ column: 'created_at', order: 'asc' }, { column: 'address_id', order: 'asc' }]);
+  const rows: Row[] = await db('user_addresses')
+    .where({ user_id: userId })
+    .orderBy([
+      { column: 'created_at', order: 'asc' },
+      { column: 'address_id', order: 'asc' },
+    ]);
   return rows.map(toSaved);
 }
 
@@ -62,7 +78,11 @@ export async function addAddress(db: Knex, userId: string, address: ShippingAddr
     const [{ n }] = await trx('user_addresses').where({ user_id: userId }).count({ n: '*' });
     if (Number(n) >= MAX_ADDRESSES) throw new TooManyAddresses(`at most ${MAX_ADDRESSES} addresses`);
     const a = cleanAddress(address);
-    await trx('user_addresses').insert({ address_id: addressId, user_id: userId, ...Object.fromEntries(FIELDS.map((f) => [f, (a as unknown as Record<string, string>)[f] ?? null])) });
+    await trx('user_addresses').insert({
+      address_id: addressId,
+      user_id: userId,
+      ...Object.fromEntries(FIELDS.map((f) => [f, (a as unknown as Record<string, string>)[f] ?? null])),
+    });
   });
   return (await findAddress(db, userId, addressId))!;
 }

@@ -27,10 +27,23 @@ export class EmailTaken extends Error {}
 
 /** A new account. A supplier starts unapproved (it cannot list items until an admin approves it) unless
  * `supplierApproved` says otherwise (test fixtures, demo data). */
-export async function createUser(db: Knex, u: { name: string; email: string; password: string; phone?: string; role?: Role; supplierApproved?: boolean }): Promise<User> {
-  const user: User = { user_id: `u-${randomUUID()}`, name: u.name, email: u.email.toLowerCase(), phone: u.phone ?? null, role: u.role ?? 'customer' };
+export async function createUser(
+  db: Knex,
+  u: { name: string; email: string; password: string; phone?: string; role?: Role; supplierApproved?: boolean },
+): Promise<User> {
+  const user: User = {
+    user_id: `u-${randomUUID()}`,
+    name: u.name,
+    email: u.email.toLowerCase(),
+    phone: u.phone ?? null,
+    role: u.role ?? 'customer',
+  };
   try {
-    await db('users').insert({ ...user, password_hash: await hashPassword(u.password), supplier_approved_at: u.supplierApproved ? db.fn.now(3) : null });
+    await db('users').insert({
+      ...user,
+      password_hash: await hashPassword(u.password),
+      supplier_approved_at: u.supplierApproved ? db.fn.now(3) : null,
+    });
   } catch (err) {
     if (isDuplicateKey(err)) throw new EmailTaken(u.email);
     throw err;
@@ -57,7 +70,12 @@ export async function ensureAdmin(db: Knex, email: string | undefined, password:
     // A new role and password: the squatter's earlier tokens are revoked with the version bump.
     await db('users')
       .where({ user_id: existing.user_id, role: existing.role })
-      .update({ role: 'admin', password_hash: await hashPassword(password), token_version: db.raw('token_version + 1'), updated_at: db.fn.now(3) });
+      .update({
+        role: 'admin',
+        password_hash: await hashPassword(password),
+        token_version: db.raw('token_version + 1'),
+        updated_at: db.fn.now(3),
+      });
     return;
   }
   try {
@@ -69,13 +87,25 @@ export async function ensureAdmin(db: Knex, email: string | undefined, password:
 
 /** One primary-key read: the account's role, token version and supplier approval (null: no such account). */
 export async function findAuthState(db: Knex, userId: string): Promise<AuthState | null> {
-  const row = await db('users').select('role', 'token_version', 'supplier_approved_at').where({ user_id: userId }).first();
-  return row ? { role: row.role, token_version: Number(row.token_version), supplier_approved: row.supplier_approved_at !== null } : null;
+  const row = await db('users')
+    .select('role', 'token_version', 'supplier_approved_at')
+    .where({ user_id: userId })
+    .first();
+  return row
+    ? { role: row.role, token_version: Number(row.token_version), supplier_approved: row.supplier_approved_at !== null }
+    : null;
 }
 
 /** Name and phone; the rest of the account (email, role) is not the user's to change here. */
-export async function updateProfile(db: Knex, userId: string, change: { name?: string; phone?: string | null }): Promise<User | undefined> {
-  if (Object.keys(change).length > 0) await db('users').where({ user_id: userId }).update({ ...change, updated_at: db.fn.now(3) });
+export async function updateProfile(
+  db: Knex,
+  userId: string,
+  change: { name?: string; phone?: string | null },
+): Promise<User | undefined> {
+  if (Object.keys(change).length > 0)
+    await db('users')
+      .where({ user_id: userId })
+      .update({ ...change, updated_at: db.fn.now(3) });
   return findUserById(db, userId);
 }
 
@@ -84,11 +114,18 @@ export class WrongPassword extends Error {}
 /** Checks the current password and sets a new one; bumping the token version revokes every earlier token
  * (the caller gets a new one). Conditional on the hash it checked, so two racing changes cannot both win. */
 export async function changePassword(db: Knex, userId: string, current: string, next: string): Promise<number> {
-  const row: Pick<UserRow, 'password_hash' | 'token_version'> | undefined = await db('users').select('password_hash', 'token_version').where({ user_id: userId }).first();
+  const row: Pick<UserRow, 'password_hash' | 'token_version'> | undefined = await db('users')
+    .select('password_hash', 'token_version')
+    .where({ user_id: userId })
+    .first();
   if (!row || !(await verifyPassword(row.password_hash, current))) throw new WrongPassword();
   const changed = await db('users')
     .where({ user_id: userId, password_hash: row.password_hash })
-    .update({ password_hash: await hashPassword(next), token_version: db.raw('token_version + 1'), updated_at: db.fn.now(3) });
+    .update({
+      password_hash: await hashPassword(next),
+      token_version: db.raw('token_version + 1'),
+      updated_at: db.fn.now(3),
+    });
   if (changed !== 1) throw new WrongPassword();
   return Number(row.token_version) + 1;
 }
@@ -97,6 +134,9 @@ export async function changePassword(db: Knex, userId: string, current: string, 
 export async function approveSupplier(db: Knex, userId: string): Promise<boolean> {
   const row = await db('users').select('role').where({ user_id: userId }).first();
   if (!row || row.role !== 'supplier') return false;
-  await db('users').where({ user_id: userId }).whereNull('supplier_approved_at').update({ supplier_approved_at: db.fn.now(3), updated_at: db.fn.now(3) });
+  await db('users')
+    .where({ user_id: userId })
+    .whereNull('supplier_approved_at')
+    .update({ supplier_approved_at: db.fn.now(3), updated_at: db.fn.now(3) });
   return true;
 }

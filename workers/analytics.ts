@@ -24,16 +24,33 @@ async function main(): Promise<void> {
   await metrics.listen(cfg.ANALYTICS_METRICS_PORT);
   const mysql = createMysql(cfg.MYSQL_URL, 5);
   const redis = createRedis(cfg.REDIS_URL);
-  const cassandra = cfg.ANALYTICS_RAW_LOG ? createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE) : undefined;
+  const cassandra = cfg.ANALYTICS_RAW_LOG
+    ? createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE)
+    : undefined;
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-analytics`);
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
 
   const pipeline = new AnalyticsPipeline(redis, cassandra, pipelineSettings(cfg));
-  const consumer = new AnalyticsConsumer(kafka, producer, mysql, pipeline, log, { groupId: cfg.ANALYTICS_GROUP, fromBeginning: true, metrics: new ConsumerMetrics(metrics.registry) });
+  const consumer = new AnalyticsConsumer(kafka, producer, mysql, pipeline, log, {
+    groupId: cfg.ANALYTICS_GROUP,
+    fromBeginning: true,
+    metrics: new ConsumerMetrics(metrics.registry),
+  });
   await consumer.start();
   const report = setInterval(() => {
-    if (consumer.events > 0) log.info({ events: consumer.events, applied: pipeline.applied, duplicates: pipeline.duplicates, translated: consumer.translated, skipped: consumer.skipped, lagMs: consumer.lastLagMs }, 'analytics progress');
+    if (consumer.events > 0)
+      log.info(
+        {
+          events: consumer.events,
+          applied: pipeline.applied,
+          duplicates: pipeline.duplicates,
+          translated: consumer.translated,
+          skipped: consumer.skipped,
+          lagMs: consumer.lastLagMs,
+        },
+        'analytics progress',
+      );
   }, 60_000);
 
   let stopping = false;
@@ -43,7 +60,14 @@ async function main(): Promise<void> {
     log.info({ signal }, 'analytics stopping');
     clearInterval(report);
     await consumer.stop();
-    await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra?.shutdown(), metrics.close(), tracing.shutdown()]);
+    await Promise.allSettled([
+      producer.disconnect(),
+      mysql.destroy(),
+      redis.quit(),
+      cassandra?.shutdown(),
+      metrics.close(),
+      tracing.shutdown(),
+    ]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -15,5 +15,7 @@ const sim = createGatewaySimulator({
   webhookRetryBaseMs: cfg.GATEWAY_WEBHOOK_RETRY_BASE,
   dbPath,
 });
-sim.listen(cfg.PAYMENT_GATEWAY_PORT).then((port) => logger.info({ port, dbPath }, 'payment gateway simulator listening'));
+sim
+  .listen(cfg.PAYMENT_GATEWAY_PORT)
+  .then((port) => logger.info({ port, dbPath }, 'payment gateway simulator listening'));
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void sim.close().then(() => process.exit(0)));

@@ -31,7 +31,15 @@ async function main(): Promise<void> {
   const tracing = initTracing(cfg, 'worker');
   // The SDK's worker metrics (task latencies, slots, sticky cache, ...) in the Prometheus format.
   Runtime.install({
-    ...(cfg.TEMPORAL_METRICS_PORT > 0 ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${cfg.TEMPORAL_METRICS_PORT}`, useSecondsForDurations: true } } } } : {}),
+    ...(cfg.TEMPORAL_METRICS_PORT > 0
+      ? {
+          telemetryOptions: {
+            metrics: {
+              prometheus: { bindAddress: `127.0.0.1:${cfg.TEMPORAL_METRICS_PORT}`, useSecondsForDurations: true },
+            },
+          },
+        }
+      : {}),
   });
   const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX);
   const redis = createRedis(cfg.REDIS_URL);
@@ -40,9 +48,20 @@ async function main(): Promise<void> {
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
   const metrics = new WorkerMetrics(mysql);
-  const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL, 500, cfg.OUTBOX_RETENTION, metrics.outbox);
+  const relay = new OutboxRelay(
+    mysql,
+    producer,
+    logger,
+    cfg.OUTBOX_POLL_INTERVAL,
+    500,
+    cfg.OUTBOX_RETENTION,
+    metrics.outbox,
+  );
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const client = new Client({ connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }), namespace: cfg.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }),
+    namespace: cfg.TEMPORAL_NAMESPACE,
+  });
   await requireSearchAttributes(client, cfg.TEMPORAL_NAMESPACE);
   const gateway = new HttpPaymentGateway(cfg.PAYMENT_GATEWAY_URL);
   const archive = new OrderArchive(cassandra, mysql);
@@ -80,12 +99,22 @@ async function main(): Promise<void> {
   });
   await metrics.listen(cfg.WORKER_METRICS_PORT);
   relay.start();
-  logger.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS, schedules }, 'order worker running');
+  logger.info(
+    { taskQueue: cfg.TEMPORAL_TASK_QUEUE, temporal: cfg.TEMPORAL_ADDRESS, schedules },
+    'order worker running',
+  );
   await Promise.all([worker.run(), paymentsWorker.run()]); // resolve after SIGTERM/SIGINT (the SDK installs the handlers) once shut down
   await relay.stop();
   await metrics.close();
   await tracing.shutdown();
-  await Promise.allSettled([producer.disconnect(), mysql.destroy(), redis.quit(), cassandra.shutdown(), connection.close(), client.connection.close()]);
+  await Promise.allSettled([
+    producer.disconnect(),
+    mysql.destroy(),
+    redis.quit(),
+    cassandra.shutdown(),
+    connection.close(),
+    client.connection.close(),
+  ]);
   logger.info('order worker stopped');
 }
 

@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   const mysql = createMysql(cfg.MYSQL_URL, 10);
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-notifier`);
   await ensureTopics(kafka);
-  const notifier = createNotifier(cfg, mysql, kafka, log, { consumer: { metrics: new ConsumerMetrics(metrics.registry) } });
+  const notifier = createNotifier(cfg, mysql, kafka, log, {
+    consumer: { metrics: new ConsumerMetrics(metrics.registry) },
+  });
   await notifier.start();
   log.info({ channel: notifier.channel.name, groupId: cfg.NOTIFICATIONS_GROUP }, 'notifier running');
 

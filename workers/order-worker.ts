@@ -9,7 +9,11 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, WorkerOpti
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Client as CassandraClient } from 'cassandra-driver';
-import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
 import { createOrderActivities } from '../activities/order-activities';
 import { paymentsQueueOf } from '../workflows/task-queues';
 import { initTracing, type Tracing } from '../telemetry/tracing';
@@ -24,7 +28,11 @@ import type { SagaMetrics } from '../activities/metrics';
 
 /** Bundles the workflows with their interceptors (when no pre-built bundle is at hand). */
 export function bundleWorkflows() {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH], logger: new DefaultLogger('WARN') });
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH],
+    logger: new DefaultLogger('WARN'),
+  });
 }
 
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
@@ -60,7 +68,15 @@ export interface OrderWorkerDeps {
 }
 
 /** Tracing off: the sink is still registered (the bundle's interceptors always call it) and drops the spans. */
-const droppedSpans = initTracing({ OTEL_SDK_DISABLED: true, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'shopflow', OTEL_TRACES_SAMPLER_ARG: 1 }, 'worker');
+const droppedSpans = initTracing(
+  {
+    OTEL_SDK_DISABLED: true,
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+    OTEL_SERVICE_NAME: 'shopflow',
+    OTEL_TRACES_SAMPLER_ARG: 1,
+  },
+  'worker',
+);
 
 /** The sinks every worker of this bundle registers: the interceptors export the workflows' spans through it. */
 export function workflowSinks(tracing: Pick<Tracing, 'resource' | 'spanProcessor'> = droppedSpans) {
@@ -69,7 +85,12 @@ export function workflowSinks(tracing: Pick<Tracing, 'resource' | 'spanProcessor
 
 /** Activities continue the trace of the workflow that scheduled them. */
 const tracedActivities: WorkerOptions['interceptors'] = {
-  activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+  activity: [
+    (ctx) => ({
+      inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+      outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+    }),
+  ],
 };
 
 export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<WorkerOptions> = {}): Promise<Worker> {

@@ -10,6 +10,13 @@ export async function requireSearchAttributes(client: Client, namespace: string)
   const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
   const missing = Object.keys(ORDER_SEARCH_ATTRIBUTES).filter((name) => !(name in (customAttributes ?? {})));
   if (missing.length === 0) return;
-  const how = missing.map((n) => `temporal operator search-attribute create --namespace ${namespace} --name ${n} --type ${ORDER_SEARCH_ATTRIBUTES[n]}`).join('\n  ');
-  throw new Error(`the namespace ${namespace} lacks the order saga's search attributes ${missing.join(', ')}; register them:\n  ${how}`);
+  const how = missing
+    .map(
+      (n) =>
+        `temporal operator search-attribute create --namespace ${namespace} --name ${n} --type ${ORDER_SEARCH_ATTRIBUTES[n]}`,
+    )
+    .join('\n  ');
+  throw new Error(
+    `the namespace ${namespace} lacks the order saga's search attributes ${missing.join(', ')}; register them:\n  ${how}`,
+  );
 }

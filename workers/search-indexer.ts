@@ -37,7 +37,11 @@ async function main(): Promise<void> {
 
   const indexer = new SearchIndexer(mysql, mongo.db(), search, log);
   if (process.argv.includes('--reindex')) log.info(await indexer.reindexAll(), 'reindexed every item');
-  const consumer = new SearchIndexConsumer(kafka, indexer, log, { groupId: cfg.SEARCH_INDEXER_GROUP, fromBeginning: true, metrics: new ConsumerMetrics(metrics.registry) });
+  const consumer = new SearchIndexConsumer(kafka, indexer, log, {
+    groupId: cfg.SEARCH_INDEXER_GROUP,
+    fromBeginning: true,
+    metrics: new ConsumerMetrics(metrics.registry),
+  });
   await consumer.start();
   const redis = createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT });
   const itemCache = new ItemViewEvents(kafka, new ItemViewCache(redis, cfg.ITEM_VIEW_TTL), log, cfg.ITEM_CACHE_GROUP);
@@ -59,7 +63,14 @@ async function main(): Promise<void> {
     clearInterval(reconcile);
     await consumer.stop();
     await itemCache.stop();
-    await Promise.allSettled([mysql.destroy(), mongo.close(), search.close(), redis.quit(), metrics.close(), tracing.shutdown()]);
+    await Promise.allSettled([
+      mysql.destroy(),
+      mongo.close(),
+      search.close(),
+      redis.quit(),
+      metrics.close(),
+      tracing.shutdown(),
+    ]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -3,7 +3,12 @@ import type { OrderActivities } from '../activities/order-activities';
 
 const acts = proxyActivities<OrderActivities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: ['GatewayRejected'] },
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    nonRetryableErrorTypes: ['GatewayRejected'],
+  },
 });
 
 /** Since this patch the refund goes to the one charge that succeeded late, and is recorded only when money

@@ -2,7 +2,19 @@
  * The order workflow's messages, defined once and imported by the workflow and the API alike.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ActorArgs, DeliverArgs, ExtendPaymentArgs, FulfilmentOutcome, ManualRefundArgs, OrderDetails, OrderState, OrderView, PaymentResult, ReservationResult, ShipArgs } from './types';
+import type {
+  ActorArgs,
+  DeliverArgs,
+  ExtendPaymentArgs,
+  FulfilmentOutcome,
+  ManualRefundArgs,
+  OrderDetails,
+  OrderState,
+  OrderView,
+  PaymentResult,
+  ReservationResult,
+  ShipArgs,
+} from './types';
 
 /** Sent with the workflow's start (update-with-start) by sagas before v2: answers once the stock is reserved or
  * refused. Kept so their histories replay. */

@@ -22,8 +22,23 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/order-activities';
-import { cancelUpdate, deliverUpdate, paymentResultSignal, reservationUpdate, shipUpdate, stateQuery } from './messages';
-import type { CancelReason, OrderInput, OrderOutcome, OrderState, OrderView, PaymentResult, ReservationResult } from './types';
+import {
+  cancelUpdate,
+  deliverUpdate,
+  paymentResultSignal,
+  reservationUpdate,
+  shipUpdate,
+  stateQuery,
+} from './messages';
+import type {
+  CancelReason,
+  OrderInput,
+  OrderOutcome,
+  OrderState,
+  OrderView,
+  PaymentResult,
+  ReservationResult,
+} from './types';
 
 // A short MySQL transaction: a local activity saves two round trips to the server on the hot path.
 const { reserveStock } = proxyLocalActivities<OrderActivities>({
@@ -43,7 +58,12 @@ const store = proxyActivities<OrderActivities>({
 // whole. A decline is a non-retryable failure, never retried.
 const gateway = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: ['PaymentDeclined'] },
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    nonRetryableErrorTypes: ['PaymentDeclined'],
+  },
 });
 
 /** Added once histories without the archive step were in flight: they replay without it. */
@@ -118,8 +138,13 @@ export async function legacyOrderWorkflow(input: OrderInput): Promise<OrderOutco
     // The store stayed down through every retry. A commit whose answer was lost may still hold stock:
     // release it (a no-op when nothing was written) before failing loudly to the caller.
     log.error('reservation failed', { orderId, error: String(err) });
-    reservationError = ApplicationFailure.nonRetryable('the stock could not be reserved, try again', 'ReservationFailed');
-    await CancellationScope.nonCancellable(() => store.cancelOrder({ orderId, reason: 'reservation_failed', paymentStatus: 'pending' }));
+    reservationError = ApplicationFailure.nonRetryable(
+      'the stock could not be reserved, try again',
+      'ReservationFailed',
+    );
+    await CancellationScope.nonCancellable(() =>
+      store.cancelOrder({ orderId, reason: 'reservation_failed', paymentStatus: 'pending' }),
+    );
     state.phase = 'rejected';
     return { orderId, result: 'rejected' };
   }
@@ -133,12 +158,23 @@ export async function legacyOrderWorkflow(input: OrderInput): Promise<OrderOutco
   // 2. Payment, raced against the timer and the customer's cancel.
   const chargeScope = new CancellationScope();
   chargeScope
-    .run(() => gateway.chargePayment({ orderId, amount: reservation.order.total_price, paymentMethod: input.paymentMethod, expiresAt }))
+    .run(() =>
+      gateway.chargePayment({
+        orderId,
+        amount: reservation.order.total_price,
+        paymentMethod: input.paymentMethod,
+        expiresAt,
+      }),
+    )
     .then(
       (r) => (r.status === 'pending' ? undefined : onPayment({ status: r.status, chargeId: r.chargeId })),
       (err) => {
         if (isCancellation(err)) return;
-        if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'PaymentDeclined') {
+        if (
+          err instanceof ActivityFailure &&
+          err.cause instanceof ApplicationFailure &&
+          err.cause.type === 'PaymentDeclined'
+        ) {
           onPayment({ status: 'declined', chargeId: String(err.cause.details?.[0] ?? '') });
         }
       },
@@ -164,7 +200,9 @@ export async function legacyOrderWorkflow(input: OrderInput): Promise<OrderOutco
     if (!(await condition(() => latePayment !== undefined, input.latePaymentWindowMs))) {
       return await archived({ orderId, result: 'canceled', cancelReason: 'payment_timeout' });
     }
-    const accepted = input.latePaymentPolicy === 'accept' && (await store.acceptLatePayment({ orderId, chargeId: latePayment!.chargeId }));
+    const accepted =
+      input.latePaymentPolicy === 'accept' &&
+      (await store.acceptLatePayment({ orderId, chargeId: latePayment!.chargeId }));
     if (!accepted) {
       await gateway.refundPayment({ orderId });
       await store.recordRefund({ orderId, late: true });

@@ -54,7 +54,14 @@ import {
 } from './messages';
 import { legacyOrderWorkflow } from './order-legacy';
 import { paymentsQueueOf } from './task-queues';
-import { CustomerIdKey, NeedsAttentionKey, OrderStatusKey, OrderTotalKey, PaymentExpiresAtKey, PaymentStatusKey } from './search-attributes';
+import {
+  CustomerIdKey,
+  NeedsAttentionKey,
+  OrderStatusKey,
+  OrderTotalKey,
+  PaymentExpiresAtKey,
+  PaymentStatusKey,
+} from './search-attributes';
 import type {
   ActorArgs,
   CancelReason,
@@ -84,14 +91,24 @@ const MAX_PAYMENT_EXTENSION_MS = 7 * 24 * 3600 * 1000;
 // given up because of a blip), and stops at once when the order is not live (a Reset of a finished order).
 const claiming = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: ['OrderNotLive'] },
+  retry: {
+    initialInterval: '200ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    nonRetryableErrorTypes: ['OrderNotLive'],
+  },
 });
 
 // Store writes and compensations retry until they succeed: each is idempotent, so a retry after a lost answer
 // changes nothing twice.
 const store = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['OrderNotFinished'] },
+  retry: {
+    initialInterval: '200ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['OrderNotFinished'],
+  },
 });
 
 // The Redis mirror is a convenience: bounded, and its failure is logged, not awaited forever.
@@ -107,13 +124,23 @@ const charging = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10s',
   heartbeatTimeout: '3s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: ['PaymentDeclined', 'GatewayRejected'] },
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    nonRetryableErrorTypes: ['PaymentDeclined', 'GatewayRejected'],
+  },
 });
 
 // Voids and refunds: retried while the gateway is unreachable; a refusal is for a person (NeedsAttention).
 const settling = proxyActivities<OrderActivities>({
   startToCloseTimeout: '20s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['GatewayRejected'] },
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['GatewayRejected'],
+  },
 });
 
 export async function orderWorkflow(input: OrderInput): Promise<OrderOutcome> {
@@ -246,7 +273,11 @@ class OrderSaga {
     scope.cancel();
     await this.charge;
     if (this.word?.status === 'declined') return await this.compensate('payment_declined', 'declined');
-    if (this.cancelRequest) return await this.compensate(this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer', 'voided');
+    if (this.cancelRequest)
+      return await this.compensate(
+        this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer',
+        'voided',
+      );
     return await this.expire();
   }
 
@@ -258,7 +289,11 @@ class OrderSaga {
       const msLeft = Date.parse(deadline) - Date.now();
       if (msLeft <= 0) return;
       const answered = this.v3
-        ? await condition(() => this.word !== undefined || this.cancelRequest !== undefined || this.expiresAt !== deadline, msLeft, { summary: `payment window until ${deadline}` })
+        ? await condition(
+            () => this.word !== undefined || this.cancelRequest !== undefined || this.expiresAt !== deadline,
+            msLeft,
+            { summary: `payment window until ${deadline}` },
+          )
         : await condition(() => this.word !== undefined || this.cancelRequest !== undefined, msLeft);
       if (!answered || this.word !== undefined || this.cancelRequest !== undefined) return;
     }
@@ -271,7 +306,10 @@ class OrderSaga {
     this.chargeAttempts += 1;
     const req = { orderId: this.orderId, amount, paymentMethod: this.input.paymentMethod, expiresAt: this.expiresAt };
     const attempt = this.v3
-      ? charging.chargePayment.executeWithOptions({ taskQueue: this.paymentsQueue, summary: `charge ${amount} (${this.input.paymentMethod})` }, [req])
+      ? charging.chargePayment.executeWithOptions(
+          { taskQueue: this.paymentsQueue, summary: `charge ${amount} (${this.input.paymentMethod})` },
+          [req],
+        )
       : charging.chargePayment(req);
     return attempt
       .then(
@@ -296,14 +334,23 @@ class OrderSaga {
     await this.cancelAndRelease('payment_timeout', 'expired');
     if (!this.late) await condition(() => this.late !== undefined, this.input.latePaymentWindowMs);
     const late = this.late;
-    if (late && this.input.latePaymentPolicy === 'accept' && (await store.acceptLatePayment({ orderId: this.orderId, chargeId: late.chargeId }))) {
+    if (
+      late &&
+      this.input.latePaymentPolicy === 'accept' &&
+      (await store.acceptLatePayment({ orderId: this.orderId, chargeId: late.chargeId }))
+    ) {
       this.state.latePayment = 'accepted';
       this.state.phase = 'placed';
       this.setPlaced(late.chargeId);
       return await this.fulfil();
     }
     if (late) this.state.latePayment = 'refunded';
-    return await this.close({ orderId: this.orderId, result: 'canceled', cancelReason: 'payment_timeout', latePayment: this.state.latePayment });
+    return await this.close({
+      orderId: this.orderId,
+      result: 'canceled',
+      cancelReason: 'payment_timeout',
+      latePayment: this.state.latePayment,
+    });
   }
 
   // ---- place, fulfil -----------------------------------------------------------------------------------------
@@ -341,11 +388,17 @@ class OrderSaga {
     for (;;) {
       await condition(() => this.cancelRequest !== undefined || this.fulfilment.length > 0);
       if (this.cancelRequest && this.state.phase === 'placed') {
-        return await this.compensate(this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer', 'refunded');
+        return await this.compensate(
+          this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer',
+          'refunded',
+        );
       }
       const request = this.fulfilment[0]!;
       try {
-        request.outcome = request.kind === 'ship' ? await this.ship(request.args as ShipArgs) : await this.deliver(request.args as DeliverArgs);
+        request.outcome =
+          request.kind === 'ship'
+            ? await this.ship(request.args as ShipArgs)
+            : await this.deliver(request.args as DeliverArgs);
       } catch (err) {
         if (isCancellation(err) || !isFailureOfType(err, 'FulfilmentRefused')) throw err;
         request.refused = ((err as ActivityFailure).cause as ApplicationFailure).message;
@@ -359,8 +412,16 @@ class OrderSaga {
   }
 
   private async ship(args: ShipArgs): Promise<FulfilmentOutcome> {
-    const req = { orderId: this.orderId, supplierId: args.supplierId, carrier: args.carrier, trackingNumber: args.trackingNumber, actor: args.by };
-    const out = await store.shipLines.executeWithOptions({ summary: `ship the lines of seller ${args.supplierId}` }, [req]);
+    const req = {
+      orderId: this.orderId,
+      supplierId: args.supplierId,
+      carrier: args.carrier,
+      trackingNumber: args.trackingNumber,
+      actor: args.by,
+    };
+    const out = await store.shipLines.executeWithOptions({ summary: `ship the lines of seller ${args.supplierId}` }, [
+      req,
+    ]);
     this.shipments.set(args.supplierId, out.shipment);
     this.state.phase = out.orderStatus === 'in_transit' ? 'in_transit' : this.state.phase;
     this.observe(`shipped by seller ${args.supplierId}: ${args.carrier} ${args.trackingNumber}`, args.by);
@@ -369,7 +430,10 @@ class OrderSaga {
 
   private async deliver(args: DeliverArgs): Promise<FulfilmentOutcome> {
     const req = { orderId: this.orderId, supplierId: args.supplierId, actor: args.by };
-    const out = await store.deliverLines.executeWithOptions({ summary: `deliver the shipment of seller ${args.supplierId}` }, [req]);
+    const out = await store.deliverLines.executeWithOptions(
+      { summary: `deliver the shipment of seller ${args.supplierId}` },
+      [req],
+    );
     this.shipments.set(args.supplierId, out.shipment);
     if (out.orderStatus === 'delivered') this.state.phase = 'delivered';
     this.observe(`delivered: the shipment of seller ${args.supplierId}`, args.by);
@@ -382,7 +446,10 @@ class OrderSaga {
     for (;;) {
       await condition(() => this.cancelRequest !== undefined || this.shipRequested || this.deliverRequested);
       if (this.cancelRequest) {
-        return await this.compensate(this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer', 'refunded');
+        return await this.compensate(
+          this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer',
+          'refunded',
+        );
       }
       if (this.shipRequested) {
         await store.advanceFulfilment({ orderId: this.orderId, from: 'placed', to: 'in_transit' });
@@ -407,21 +474,36 @@ class OrderSaga {
     // v3: a paid order whose refund the gateway refused still holds the money until a person gives it back.
     const held = this.v3 && !refunded && this.state.needsAttention !== undefined && this.state.payment === 'succeeded';
     await this.cancelAndRelease(reason, refunded ? 'refunded' : held ? 'succeeded' : noMoneyStatus);
-    return await this.close({ orderId: this.orderId, result: 'canceled', cancelReason: reason, latePayment: this.state.latePayment });
+    return await this.close({
+      orderId: this.orderId,
+      result: 'canceled',
+      cancelReason: reason,
+      latePayment: this.state.latePayment,
+    });
   }
 
   private async forceCancel(): Promise<OrderOutcome> {
     this.decided = true;
     if (this.charge) await this.charge; // its scope is cancelled with the workflow: wait for the attempt to end
-    if (this.state.phase === 'canceled') return await this.close({ orderId: this.orderId, result: 'canceled', cancelReason: this.state.cancelReason });
+    if (this.state.phase === 'canceled')
+      return await this.close({ orderId: this.orderId, result: 'canceled', cancelReason: this.state.cancelReason });
     return await this.compensate('canceled_by_operator', 'voided');
   }
 
   /** Compensation: never cancelled half-way, each step idempotent. */
   private async cancelAndRelease(reason: CancelReason, paymentStatus: OrderState['payment']): Promise<void> {
-    const actor = this.v3 ? (reason === 'canceled_by_customer' || reason === 'canceled_by_operator' ? this.cancelBy : undefined) : undefined;
+    const actor = this.v3
+      ? reason === 'canceled_by_customer' || reason === 'canceled_by_operator'
+        ? this.cancelBy
+        : undefined
+      : undefined;
     this.canceledView = await CancellationScope.nonCancellable(async () => {
-      const view = await store.cancelOrder({ orderId: this.orderId, reason, paymentStatus, ...(actor ? { actor } : {}) });
+      const view = await store.cancelOrder({
+        orderId: this.orderId,
+        reason,
+        paymentStatus,
+        ...(actor ? { actor } : {}),
+      });
       await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
       return view!;
     });
@@ -444,14 +526,21 @@ class OrderSaga {
       try {
         const req = { orderId: this.orderId, keepChargeId: keep };
         settlement = this.v3
-          ? await settling.settlePayment.executeWithOptions({ taskQueue: this.paymentsQueue, summary: 'void or refund every charge of the order' + (keep ? ` but ${keep}` : '') }, [req])
+          ? await settling.settlePayment.executeWithOptions(
+              {
+                taskQueue: this.paymentsQueue,
+                summary: 'void or refund every charge of the order' + (keep ? ` but ${keep}` : ''),
+              },
+              [req],
+            )
           : await settling.settlePayment(req);
       } catch (err) {
         this.flag(`the gateway refused to settle the payments: ${String((err as Error).message)}`);
         log.error('order saga: payments could not be settled', { orderId: this.orderId, error: String(err) });
         return { refundedChargeIds: [], voidedChargeIds: [], refundedMinor: 0, unsettledChargeIds: [] };
       }
-      if (settlement.unsettledChargeIds.length > 0) this.flag(`unsettled charges: ${settlement.unsettledChargeIds.join(', ')}`);
+      if (settlement.unsettledChargeIds.length > 0)
+        this.flag(`unsettled charges: ${settlement.unsettledChargeIds.join(', ')}`);
       if (settlement.refundedChargeIds.length > 0) {
         // After an expiry the money came late; otherwise it is the refund of a cancel.
         const late = this.state.cancelReason === 'payment_timeout';
@@ -522,16 +611,23 @@ class OrderSaga {
 
   /** What the saga waits for, and until when. */
   private waitingFor(): { what: string; until: string | null } {
-    if (this.state.needsAttention) return { what: `a person: ${this.state.needsAttention} (markManualRefund)`, until: null };
+    if (this.state.needsAttention)
+      return { what: `a person: ${this.state.needsAttention} (markManualRefund)`, until: null };
     switch (this.state.phase) {
       case 'reserving':
         return { what: 'the order to be read from MySQL', until: null };
       case 'awaiting_payment':
-        return { what: `the payment (${this.input.paymentMethod}), attempt ${this.chargeAttempts}`, until: this.expiresAt };
+        return {
+          what: `the payment (${this.input.paymentMethod}), attempt ${this.chargeAttempts}`,
+          until: this.expiresAt,
+        };
       case 'placed':
         return { what: 'the sellers to ship (or the customer to cancel)', until: null };
       case 'in_transit':
-        return { what: `delivery: ${[...this.shipments.values()].filter((s) => s.status === 'in_transit').length} shipment(s) on the way, or sellers still to ship`, until: null };
+        return {
+          what: `delivery: ${[...this.shipments.values()].filter((s) => s.status === 'in_transit').length} shipment(s) on the way, or sellers still to ship`,
+          until: null,
+        };
       default:
         return { what: this.state.archived ? 'nothing: finished and archived' : 'archiving', until: null };
     }
@@ -539,8 +635,14 @@ class OrderSaga {
 
   private currentDetails(): string {
     const w = this.waitingFor();
-    const lines = [`**${this.orderStatus() ?? this.state.phase}**, payment ${this.state.payment}`, `waiting for ${w.what}${w.until ? ` until ${w.until}` : ''}`];
-    if (this.shipments.size > 0) lines.push(`shipments: ${[...this.shipments.values()].map((s) => `${s.supplier_id} ${s.carrier} ${s.tracking_number} (${s.status})`).join('; ')}`);
+    const lines = [
+      `**${this.orderStatus() ?? this.state.phase}**, payment ${this.state.payment}`,
+      `waiting for ${w.what}${w.until ? ` until ${w.until}` : ''}`,
+    ];
+    if (this.shipments.size > 0)
+      lines.push(
+        `shipments: ${[...this.shipments.values()].map((s) => `${s.supplier_id} ${s.carrier} ${s.tracking_number} (${s.status})`).join('; ')}`,
+      );
     return lines.join('\n');
   }
 
@@ -552,7 +654,14 @@ class OrderSaga {
       phase: this.state.phase,
       waitingFor: w.what,
       until: w.until,
-      order: this.order ? { ...this.order, status: status ?? this.order.status, payment_status: this.state.payment, expires_at: this.expiresAt } : null,
+      order: this.order
+        ? {
+            ...this.order,
+            status: status ?? this.order.status,
+            payment_status: this.state.payment,
+            expires_at: this.expiresAt,
+          }
+        : null,
       payment: {
         status: this.state.payment,
         method: this.input.paymentMethod,
@@ -603,7 +712,12 @@ class OrderSaga {
       {
         validator: (_args) => {
           const { phase } = this.state;
-          if (this.cancelRequest || this.shipRequested || this.fulfilment.length > 0 || !['reserving', 'awaiting_payment', 'placed'].includes(phase)) {
+          if (
+            this.cancelRequest ||
+            this.shipRequested ||
+            this.fulfilment.length > 0 ||
+            !['reserving', 'awaiting_payment', 'placed'].includes(phase)
+          ) {
             throw new Error(`the order is ${phase} and can no longer be canceled`);
           }
         },
@@ -618,7 +732,10 @@ class OrderSaga {
         await condition(() => !this.placing);
         if (this.state.phase !== 'placed') {
           this.shipRequested = false;
-          throw ApplicationFailure.nonRetryable(`the order is ${this.state.phase} and cannot be shipped`, 'InvalidTransition');
+          throw ApplicationFailure.nonRetryable(
+            `the order is ${this.state.phase} and cannot be shipped`,
+            'InvalidTransition',
+          );
         }
         await condition(() => this.state.phase !== 'placed');
       },
@@ -649,18 +766,29 @@ class OrderSaga {
 
   /** v3: a ship needs the order placed or in transit (or being placed), no cancel pending, and a seller, a
    * carrier and a tracking number; the activity checks the rest against MySQL (whose lines, shipped already). */
-  private validateFulfilment<A extends { supplierId: string; by: string }>(verb: string, args: A | undefined, complete: (a: A) => boolean): void {
-    if (!args || typeof args.supplierId !== 'string' || !args.by || !complete(args)) throw new Error(`to be ${verb}, the request names the seller and who asks`);
+  private validateFulfilment<A extends { supplierId: string; by: string }>(
+    verb: string,
+    args: A | undefined,
+    complete: (a: A) => boolean,
+  ): void {
+    if (!args || typeof args.supplierId !== 'string' || !args.by || !complete(args))
+      throw new Error(`to be ${verb}, the request names the seller and who asks`);
     if (this.cancelRequest !== undefined) throw new Error(`the order is being canceled and cannot be ${verb}`);
     const { phase } = this.state;
     if (phase === 'placed' || phase === 'in_transit' || (this.placing && verb === 'shipped')) return;
     throw new Error(`the order is ${phase} and cannot be ${verb}`);
   }
 
-  private async queueFulfilment(kind: FulfilmentRequest['kind'], args: ShipArgs | DeliverArgs): Promise<FulfilmentOutcome> {
+  private async queueFulfilment(
+    kind: FulfilmentRequest['kind'],
+    args: ShipArgs | DeliverArgs,
+  ): Promise<FulfilmentOutcome> {
     await condition(() => !this.placing);
     if (this.state.phase !== 'placed' && this.state.phase !== 'in_transit') {
-      throw ApplicationFailure.nonRetryable(`the order is ${this.state.phase} and cannot be ${kind === 'ship' ? 'shipped' : 'delivered'}`, 'InvalidTransition');
+      throw ApplicationFailure.nonRetryable(
+        `the order is ${this.state.phase} and cannot be ${kind === 'ship' ? 'shipped' : 'delivered'}`,
+        'InvalidTransition',
+      );
     }
     const request: FulfilmentRequest = { kind, args };
     this.fulfilment.push(request);
@@ -686,7 +814,9 @@ class OrderSaga {
           const { phase } = this.state;
           if (this.cancelRequest) throw new Error('the order is already being canceled');
           if (this.fulfilment.length > 0 || !['reserving', 'awaiting_payment', 'placed'].includes(phase)) {
-            throw new Error(`the order is ${phase} and can no longer be canceled${phase === 'in_transit' ? ' (it has shipped: refund it as a return)' : ''}`);
+            throw new Error(
+              `the order is ${phase} and can no longer be canceled${phase === 'in_transit' ? ' (it has shipped: refund it as a return)' : ''}`,
+            );
           }
         },
       },
@@ -694,12 +824,23 @@ class OrderSaga {
     setHandler(
       extendPaymentWindowUpdate,
       async (args) => {
-        const extended = await store.extendPaymentWindow.executeWithOptions({ summary: `extend the payment window to ${args.expiresAt}` }, [
-          { orderId: this.orderId, expiresAt: args.expiresAt, actor: args.by, ...(args.note ? { note: args.note } : {}) },
-        ]);
-        if (!extended || this.decided) throw ApplicationFailure.nonRetryable('the order no longer waits for its payment', 'InvalidTransition');
+        const extended = await store.extendPaymentWindow.executeWithOptions(
+          { summary: `extend the payment window to ${args.expiresAt}` },
+          [
+            {
+              orderId: this.orderId,
+              expiresAt: args.expiresAt,
+              actor: args.by,
+              ...(args.note ? { note: args.note } : {}),
+            },
+          ],
+        );
+        if (!extended || this.decided)
+          throw ApplicationFailure.nonRetryable('the order no longer waits for its payment', 'InvalidTransition');
         if (Date.parse(args.expiresAt) > Date.parse(this.expiresAt)) this.expiresAt = args.expiresAt;
-        this.observe(`payment window extended to ${this.expiresAt}`, args.by, [{ key: PaymentExpiresAtKey, value: new Date(this.expiresAt) }]);
+        this.observe(`payment window extended to ${this.expiresAt}`, args.by, [
+          { key: PaymentExpiresAtKey, value: new Date(this.expiresAt) },
+        ]);
         return this.expiresAt;
       },
       {
@@ -709,15 +850,21 @@ class OrderSaga {
           this.requireAwaitingPayment();
           const at = Date.parse(args.expiresAt);
           if (!Number.isFinite(at)) throw new Error('expiresAt must be an ISO 8601 date-time');
-          if (at <= Date.parse(this.expiresAt)) throw new Error(`the new deadline must be later than the current one (${this.expiresAt})`);
-          if (at > Date.now() + MAX_PAYMENT_EXTENSION_MS) throw new Error('the new deadline may be at most 7 days from now');
+          if (at <= Date.parse(this.expiresAt))
+            throw new Error(`the new deadline must be later than the current one (${this.expiresAt})`);
+          if (at > Date.now() + MAX_PAYMENT_EXTENSION_MS)
+            throw new Error('the new deadline may be at most 7 days from now');
         },
       },
     );
     setHandler(
       retryPaymentUpdate,
       async (args) => {
-        await store.recordOrderAction({ orderId: this.orderId, what: `payment retried${args.note ? `: ${args.note}` : ''}`, actor: args.by });
+        await store.recordOrderAction({
+          orderId: this.orderId,
+          what: `payment retried${args.note ? `: ${args.note}` : ''}`,
+          actor: args.by,
+        });
         this.observe('payment retried', args.by);
         if (this.decided || this.chargeInFlight) return; // decided meanwhile, or another retry was quicker
         this.charge = this.startCharge();
@@ -735,7 +882,11 @@ class OrderSaga {
       markManualRefundUpdate,
       async (args) => {
         await store.recordRefund({ orderId: this.orderId, late: this.state.cancelReason === 'payment_timeout' });
-        await store.recordOrderAction({ orderId: this.orderId, what: `refunded by hand: ${args.reference}${args.note ? ` (${args.note})` : ''}`, actor: args.by });
+        await store.recordOrderAction({
+          orderId: this.orderId,
+          what: `refunded by hand: ${args.reference}${args.note ? ` (${args.note})` : ''}`,
+          actor: args.by,
+        });
         this.state.payment = 'refunded';
         this.state.needsAttention = undefined;
         this.observe(`refunded by hand: ${args.reference}`, args.by, [{ key: NeedsAttentionKey, value: false }]);
@@ -744,8 +895,10 @@ class OrderSaga {
         validator: (args) => {
           this.requireV3();
           requireActor(args);
-          if (!args.reference || typeof args.reference !== 'string') throw new Error('a manual refund names its reference');
-          if (!this.state.needsAttention || this.state.phase !== 'canceled') throw new Error('only a canceled order whose refund the gateway refused needs a manual refund');
+          if (!args.reference || typeof args.reference !== 'string')
+            throw new Error('a manual refund names its reference');
+          if (!this.state.needsAttention || this.state.phase !== 'canceled')
+            throw new Error('only a canceled order whose refund the gateway refused needs a manual refund');
         },
       },
     );
@@ -757,7 +910,8 @@ class OrderSaga {
   }
 
   private requireAwaitingPayment(): void {
-    if (this.state.phase !== 'awaiting_payment' || this.decided) throw new Error(`the order is ${this.state.phase} and no longer waits for its payment`);
+    if (this.state.phase !== 'awaiting_payment' || this.decided)
+      throw new Error(`the order is ${this.state.phase} and no longer waits for its payment`);
   }
 }
 
@@ -777,7 +931,8 @@ function isFailureOfType(err: unknown, type: string): boolean {
 
 /** An operator's update names who asks (recorded in the order's history). */
 function requireActor(args: ActorArgs | undefined): void {
-  if (!args || typeof args.by !== 'string' || args.by.trim() === '') throw new Error('say who asks: { "by": "<your name or id>" }');
+  if (!args || typeof args.by !== 'string' || args.by.trim() === '')
+    throw new Error('say who asks: { "by": "<your name or id>" }');
 }
 
 /** An update validator: the order must be in `phase`, with no such request already under way. */

@@ -6,7 +6,12 @@ export type LatePaymentPolicy = 'refund' | 'accept';
 export type CancelReason = 'payment_declined' | 'payment_timeout' | 'canceled_by_customer' | 'canceled_by_operator';
 
 /** Stripe-style test payment methods: each drives one branch of the saga from outside. */
-export const PAYMENT_METHODS = ['pm_card_visa', 'pm_card_chargeDeclined', 'pm_card_noResponse', 'pm_card_lateSuccess'] as const;
+export const PAYMENT_METHODS = [
+  'pm_card_visa',
+  'pm_card_chargeDeclined',
+  'pm_card_noResponse',
+  'pm_card_lateSuccess',
+] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 
 export interface OrderLine {
@@ -54,9 +59,7 @@ export interface Shortage {
   available: number;
 }
 
-export type ReservationResult =
-  | { ok: true; order: OrderView }
-  | { ok: false; shortages: Shortage[] };
+export type ReservationResult = { ok: true; order: OrderView } | { ok: false; shortages: Shortage[] };
 
 /** Where a saga ended, as its workflow result. */
 export interface OrderOutcome {
@@ -159,7 +162,15 @@ export interface OrderDetails {
   /** When the current wait ends by itself (the payment deadline), if it does. */
   until: string | null;
   order: OrderView | null;
-  payment: { status: PaymentStatus; method: string; amount: number | null; chargeId: string | null; expiresAt: string; attempts: number; inFlight: boolean };
+  payment: {
+    status: PaymentStatus;
+    method: string;
+    amount: number | null;
+    chargeId: string | null;
+    expiresAt: string;
+    attempts: number;
+    inFlight: boolean;
+  };
   shipments: ShipmentView[];
   needsAttention: string | null;
   history: SagaEvent[];

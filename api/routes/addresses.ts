@@ -28,9 +28,25 @@ export function addressesRouter(deps: ApiDeps): Router {
 
   r.get(
     '/users/:id/addresses',
-    route(deps.registry, { method: 'get', path: '/users/:id/addresses', summary: "A user's saved shipping addresses, oldest first", tags, auth: true, selfParam: 'id', params: UserParams, responses: { 200: { description: 'the addresses', schema: z.array(SavedAddressSchema) }, 404: { description: 'no such user' } } }, async (req, { params }, res) => {
-      res.json(await listAddresses(mysql, await owner(req, params.id)));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'get',
+        path: '/users/:id/addresses',
+        summary: "A user's saved shipping addresses, oldest first",
+        tags,
+        auth: true,
+        selfParam: 'id',
+        params: UserParams,
+        responses: {
+          200: { description: 'the addresses', schema: z.array(SavedAddressSchema) },
+          404: { description: 'no such user' },
+        },
+      },
+      async (req, { params }, res) => {
+        res.json(await listAddresses(mysql, await owner(req, params.id)));
+      },
+    ),
   );
 
   r.post(
@@ -46,7 +62,11 @@ export function addressesRouter(deps: ApiDeps): Router {
         selfParam: 'id',
         params: UserParams,
         body: AddressSchema,
-        responses: { 201: { description: 'saved', schema: SavedAddressSchema }, 404: { description: 'no such user' }, 409: { description: 'limit_reached' } },
+        responses: {
+          201: { description: 'saved', schema: SavedAddressSchema },
+          404: { description: 'no such user' },
+          409: { description: 'limit_reached' },
+        },
       },
       async (req, { params, body }, res) => {
         try {
@@ -61,10 +81,24 @@ export function addressesRouter(deps: ApiDeps): Router {
 
   r.delete(
     '/users/:id/addresses/:aid',
-    route(deps.registry, { method: 'delete', path: '/users/:id/addresses/:aid', summary: 'Delete a saved address (orders keep their own copy)', tags, auth: true, selfParam: 'id', params: AddressParams, responses: { 204: { description: 'deleted' }, 404: { description: 'no such address for this user' } } }, async (req, { params }, res) => {
-      if (!(await deleteAddress(mysql, await owner(req, params.id), params.aid))) throw notFound(`address ${params.aid}`);
-      res.status(204).end();
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'delete',
+        path: '/users/:id/addresses/:aid',
+        summary: 'Delete a saved address (orders keep their own copy)',
+        tags,
+        auth: true,
+        selfParam: 'id',
+        params: AddressParams,
+        responses: { 204: { description: 'deleted' }, 404: { description: 'no such address for this user' } },
+      },
+      async (req, { params }, res) => {
+        if (!(await deleteAddress(mysql, await owner(req, params.id), params.aid)))
+          throw notFound(`address ${params.aid}`);
+        res.status(204).end();
+      },
+    ),
   );
   return r;
 }

@@ -11,15 +11,34 @@ import { z } from '../openapi';
 import { IdParams, OrderSchema as Order } from '../schemas';
 import { route } from '../validate';
 
-const Note = z.string().trim().min(1).max(200, { abort: true }).optional().openapi({ description: 'why (kept in the order history)' });
+const Note = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200, { abort: true })
+  .optional()
+  .openapi({ description: 'why (kept in the order history)' });
 const ForceCancel = z.object({ note: Note }).strict().openapi('ForceCancelRequest');
 const ExtendWindow = z
-  .object({ expires_at: z.iso.datetime({ offset: true }).openapi({ description: 'the new payment deadline: later than the current one, at most 7 days ahead' }), note: Note })
+  .object({
+    expires_at: z.iso
+      .datetime({ offset: true })
+      .openapi({ description: 'the new payment deadline: later than the current one, at most 7 days ahead' }),
+    note: Note,
+  })
   .strict()
   .openapi('ExtendPaymentWindowRequest');
 const RetryPayment = z.object({ note: Note }).strict().openapi('RetryPaymentRequest');
 const ManualRefund = z
-  .object({ reference: z.string().trim().min(1).max(100, { abort: true }).openapi({ description: 'where the money went back (a transfer reference, a ticket)' }), note: Note })
+  .object({
+    reference: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100, { abort: true })
+      .openapi({ description: 'where the money went back (a transfer reference, a ticket)' }),
+    note: Note,
+  })
   .strict()
   .openapi('ManualRefundRequest');
 
@@ -31,7 +50,15 @@ const Details = z
     waitingFor: z.string(),
     until: z.string().nullable(),
     order: z.record(z.string(), z.unknown()).nullable(),
-    payment: z.object({ status: z.string(), method: z.string(), amount: z.number().nullable(), chargeId: z.string().nullable(), expiresAt: z.string(), attempts: z.number(), inFlight: z.boolean().openapi({ description: 'a charge request is at the gateway now' }) }),
+    payment: z.object({
+      status: z.string(),
+      method: z.string(),
+      amount: z.number().nullable(),
+      chargeId: z.string().nullable(),
+      expiresAt: z.string(),
+      attempts: z.number(),
+      inFlight: z.boolean().openapi({ description: 'a charge request is at the gateway now' }),
+    }),
     shipments: z.array(z.record(z.string(), z.unknown())),
     needsAttention: z.string().nullable(),
     history: z.array(SagaEvent),
@@ -52,7 +79,18 @@ export function adminOrderActionsRouter(deps: ApiDeps): Router {
     '/admin/orders/:id/details',
     route(
       deps.registry,
-      { ...spec, method: 'get', path: '/admin/orders/:id/details', summary: "What the order's saga waits for and until when, its payment and its history (the saga's `details` query)", responses: { 200: { description: 'the details', schema: Details }, 404: { description: 'no such order' }, 409: { description: 'saga_not_found' } } },
+      {
+        ...spec,
+        method: 'get',
+        path: '/admin/orders/:id/details',
+        summary:
+          "What the order's saga waits for and until when, its payment and its history (the saga's `details` query)",
+        responses: {
+          200: { description: 'the details', schema: Details },
+          404: { description: 'no such order' },
+          409: { description: 'saga_not_found' },
+        },
+      },
       async (req, { params }, res) => {
         requireRole(req, 'admin');
         res.json(await deps.orders.details(params.id));
@@ -63,7 +101,18 @@ export function adminOrderActionsRouter(deps: ApiDeps): Router {
     '/admin/orders/:id/force-cancel',
     route(
       deps.registry,
-      { ...spec, method: 'post', path: '/admin/orders/:id/force-cancel', summary: 'Cancel an order not yet shipped: stock released, every charge voided or refunded', body: ForceCancel, responses: { 200: { description: 'canceled', schema: Order }, 404: { description: 'no such order' }, 409: conflict } },
+      {
+        ...spec,
+        method: 'post',
+        path: '/admin/orders/:id/force-cancel',
+        summary: 'Cancel an order not yet shipped: stock released, every charge voided or refunded',
+        body: ForceCancel,
+        responses: {
+          200: { description: 'canceled', schema: Order },
+          404: { description: 'no such order' },
+          409: conflict,
+        },
+      },
       async (req, { params, body }, res) => {
         requireRole(req, 'admin');
         res.json(await deps.orders.forceCancel(params.id, actor(req), body.note));
@@ -74,10 +123,28 @@ export function adminOrderActionsRouter(deps: ApiDeps): Router {
     '/admin/orders/:id/payment-window',
     route(
       deps.registry,
-      { ...spec, method: 'post', path: '/admin/orders/:id/payment-window', summary: 'Give an order awaiting payment a later deadline', body: ExtendWindow, responses: { 200: { description: 'extended', schema: Order }, 404: { description: 'no such order' }, 409: conflict } },
+      {
+        ...spec,
+        method: 'post',
+        path: '/admin/orders/:id/payment-window',
+        summary: 'Give an order awaiting payment a later deadline',
+        body: ExtendWindow,
+        responses: {
+          200: { description: 'extended', schema: Order },
+          404: { description: 'no such order' },
+          409: conflict,
+        },
+      },
       async (req, { params, body }, res) => {
         requireRole(req, 'admin');
-        res.json(await deps.orders.extendPaymentWindow(params.id, actor(req), new Date(body.expires_at).toISOString(), body.note));
+        res.json(
+          await deps.orders.extendPaymentWindow(
+            params.id,
+            actor(req),
+            new Date(body.expires_at).toISOString(),
+            body.note,
+          ),
+        );
       },
     ),
   );
@@ -85,7 +152,18 @@ export function adminOrderActionsRouter(deps: ApiDeps): Router {
     '/admin/orders/:id/retry-payment',
     route(
       deps.registry,
-      { ...spec, method: 'post', path: '/admin/orders/:id/retry-payment', summary: "Ask the gateway again under the order's idempotency key (a lost webhook's cure)", body: RetryPayment, responses: { 200: { description: 'asked', schema: Order }, 404: { description: 'no such order' }, 409: conflict } },
+      {
+        ...spec,
+        method: 'post',
+        path: '/admin/orders/:id/retry-payment',
+        summary: "Ask the gateway again under the order's idempotency key (a lost webhook's cure)",
+        body: RetryPayment,
+        responses: {
+          200: { description: 'asked', schema: Order },
+          404: { description: 'no such order' },
+          409: conflict,
+        },
+      },
       async (req, { params, body }, res) => {
         requireRole(req, 'admin');
         res.json(await deps.orders.retryPayment(params.id, actor(req), body.note));
@@ -96,7 +174,19 @@ export function adminOrderActionsRouter(deps: ApiDeps): Router {
     '/admin/orders/:id/manual-refund',
     route(
       deps.registry,
-      { ...spec, method: 'post', path: '/admin/orders/:id/manual-refund', summary: 'Record money given back outside the gateway, for an order whose refund the gateway refused (NeedsAttention)', body: ManualRefund, responses: { 200: { description: 'recorded', schema: Order }, 404: { description: 'no such order' }, 409: conflict } },
+      {
+        ...spec,
+        method: 'post',
+        path: '/admin/orders/:id/manual-refund',
+        summary:
+          'Record money given back outside the gateway, for an order whose refund the gateway refused (NeedsAttention)',
+        body: ManualRefund,
+        responses: {
+          200: { description: 'recorded', schema: Order },
+          404: { description: 'no such order' },
+          409: conflict,
+        },
+      },
       async (req, { params, body }, res) => {
         requireRole(req, 'admin');
         res.json(await deps.orders.markManualRefund(params.id, actor(req), body.reference, body.note));

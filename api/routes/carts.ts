@@ -23,7 +23,10 @@ const UserParams = z.object({ id: pathId('id') }).strict();
 const LineParams = z.object({ id: pathId('id'), item_id: pathId('item_id') }).strict();
 
 const Quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
-const AddToCart = z.object({ item_id: Id, quantity: Quantity.default(1) }).strict().openapi('AddToCartRequest');
+const AddToCart = z
+  .object({ item_id: Id, quantity: Quantity.default(1) })
+  .strict()
+  .openapi('AddToCartRequest');
 const SetQuantity = z.object({ quantity: Quantity }).strict().openapi('SetQuantityRequest');
 const AddToWishlist = z.object({ item_id: Id }).strict().openapi('AddToWishlistRequest');
 const Checkout = z
@@ -34,11 +37,16 @@ const Checkout = z
 const CartLine = z
   .object({
     item_id: z.string(),
-    name: z.string().nullable().openapi({ description: "the catalog's current name (null if the item left the catalog)" }),
+    name: z
+      .string()
+      .nullable()
+      .openapi({ description: "the catalog's current name (null if the item left the catalog)" }),
     price: z.number().nullable().openapi({ description: "the catalog's current price" }),
     quantity: z.number().int(),
     stock: z.number().int(),
-    available: z.boolean().openapi({ description: 'false when the stock does not cover the quantity: the line is kept, flagged' }),
+    available: z
+      .boolean()
+      .openapi({ description: 'false when the stock does not cover the quantity: the line is kept, flagged' }),
     line_total: z.number().nullable(),
     added_at: z.string(),
   })
@@ -73,7 +81,10 @@ export function cartsRouter(deps: ApiDeps): Router {
 
   /** The order an Idempotency-Key already made for this user, if it made one (the orders module's key table). */
   async function orderForKey(userId: string, key: string): Promise<OrderView | undefined> {
-    const row: { order_id: string } | undefined = await mysql('idempotency_keys').select('order_id').where({ user_id: userId, idem_key: key }).first();
+    const row: { order_id: string } | undefined = await mysql('idempotency_keys')
+      .select('order_id')
+      .where({ user_id: userId, idem_key: key })
+      .first();
     return (row && (await loadOrder(mysql, row.order_id))) || undefined;
   }
 
@@ -84,9 +95,22 @@ export function cartsRouter(deps: ApiDeps): Router {
   // ---- wishlist ----
   r.get(
     '/users/:id/wishlist',
-    route(deps.registry, { method: 'get', path: '/users/:id/wishlist', summary: 'The wishlist, with current names and prices', tags, auth: true, selfParam: 'id', params: UserParams, responses: { 200: { description: 'the wishlist', schema: Wishlist }, 404: unknown } }, async (req, { params }, res) => {
-      res.json(await carts.getWishlist(await owner(req, params.id)));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'get',
+        path: '/users/:id/wishlist',
+        summary: 'The wishlist, with current names and prices',
+        tags,
+        auth: true,
+        selfParam: 'id',
+        params: UserParams,
+        responses: { 200: { description: 'the wishlist', schema: Wishlist }, 404: unknown },
+      },
+      async (req, { params }, res) => {
+        res.json(await carts.getWishlist(await owner(req, params.id)));
+      },
+    ),
   );
   r.post(
     '/users/:id/wishlist',
@@ -97,10 +121,17 @@ export function cartsRouter(deps: ApiDeps): Router {
         path: '/users/:id/wishlist',
         summary: 'Add an item to the wishlist (adding it again changes nothing)',
         tags,
-        auth: true, selfParam: 'id',
+        auth: true,
+        selfParam: 'id',
         params: UserParams,
         body: AddToWishlist,
-        responses: { 201: { description: 'added; the wishlist', schema: Wishlist }, 200: { description: 'it was there already; the wishlist', schema: Wishlist }, 404: unknown, 409: { description: '`limit_reached`: the wishlist is full' }, 503: busy },
+        responses: {
+          201: { description: 'added; the wishlist', schema: Wishlist },
+          200: { description: 'it was there already; the wishlist', schema: Wishlist },
+          404: unknown,
+          409: { description: '`limit_reached`: the wishlist is full' },
+          503: busy,
+        },
       },
       async (req, { params, body }, res) => {
         const added = await carts.addToWishlist(await owner(req, params.id), body.item_id);
@@ -111,18 +142,44 @@ export function cartsRouter(deps: ApiDeps): Router {
   );
   r.delete(
     '/users/:id/wishlist/:item_id',
-    route(deps.registry, { method: 'delete', path: '/users/:id/wishlist/:item_id', summary: 'Remove an item from the wishlist', tags, auth: true, selfParam: 'id', params: LineParams, responses: { 200: { description: 'removed; the wishlist', schema: Wishlist }, 404: unknown, 503: busy } }, async (req, { params }, res) => {
-      await carts.removeFromWishlist(await owner(req, params.id), params.item_id);
-      res.json(await carts.getWishlist(params.id));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'delete',
+        path: '/users/:id/wishlist/:item_id',
+        summary: 'Remove an item from the wishlist',
+        tags,
+        auth: true,
+        selfParam: 'id',
+        params: LineParams,
+        responses: { 200: { description: 'removed; the wishlist', schema: Wishlist }, 404: unknown, 503: busy },
+      },
+      async (req, { params }, res) => {
+        await carts.removeFromWishlist(await owner(req, params.id), params.item_id);
+        res.json(await carts.getWishlist(params.id));
+      },
+    ),
   );
 
   // ---- cart ----
   r.get(
     '/users/:id/cart',
-    route(deps.registry, { method: 'get', path: '/users/:id/cart', summary: 'The cart: current names and prices; lines the stock no longer covers are flagged `available: false`', tags, auth: true, selfParam: 'id', params: UserParams, responses: { 200: { description: 'the cart', schema: Cart }, 404: unknown } }, async (req, { params }, res) => {
-      res.json(await carts.getCart(await owner(req, params.id)));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'get',
+        path: '/users/:id/cart',
+        summary: 'The cart: current names and prices; lines the stock no longer covers are flagged `available: false`',
+        tags,
+        auth: true,
+        selfParam: 'id',
+        params: UserParams,
+        responses: { 200: { description: 'the cart', schema: Cart }, 404: unknown },
+      },
+      async (req, { params }, res) => {
+        res.json(await carts.getCart(await owner(req, params.id)));
+      },
+    ),
   );
   r.post(
     '/users/:id/cart',
@@ -133,10 +190,16 @@ export function cartsRouter(deps: ApiDeps): Router {
         path: '/users/:id/cart',
         summary: `Add an item to the cart (adds to the quantity of a line already there; at most ${MAX_CART_LINES} lines of ${MAX_LINE_QUANTITY})`,
         tags,
-        auth: true, selfParam: 'id',
+        auth: true,
+        selfParam: 'id',
         params: UserParams,
         body: AddToCart,
-        responses: { 201: { description: 'added; the cart', schema: Cart }, 404: unknown, 409: { description: '`limit_reached`: too many lines or units' }, 503: busy },
+        responses: {
+          201: { description: 'added; the cart', schema: Cart },
+          404: unknown,
+          409: { description: '`limit_reached`: too many lines or units' },
+          503: busy,
+        },
       },
       async (req, { params, body }, res) => {
         const cart = await carts.addToCart(await owner(req, params.id), body.item_id, body.quantity);
@@ -147,20 +210,48 @@ export function cartsRouter(deps: ApiDeps): Router {
   );
   r.put(
     '/users/:id/cart/:item_id',
-    route(deps.registry, { method: 'put', path: '/users/:id/cart/:item_id', summary: "Change a cart line's quantity", tags, auth: true, selfParam: 'id', params: LineParams, body: SetQuantity, responses: { 200: { description: 'changed; the cart', schema: Cart }, 404: unknown, 503: busy } }, async (req, { params, body }, res) => {
-      res.json(await carts.setQuantity(await owner(req, params.id), params.item_id, body.quantity));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'put',
+        path: '/users/:id/cart/:item_id',
+        summary: "Change a cart line's quantity",
+        tags,
+        auth: true,
+        selfParam: 'id',
+        params: LineParams,
+        body: SetQuantity,
+        responses: { 200: { description: 'changed; the cart', schema: Cart }, 404: unknown, 503: busy },
+      },
+      async (req, { params, body }, res) => {
+        res.json(await carts.setQuantity(await owner(req, params.id), params.item_id, body.quantity));
+      },
+    ),
   );
   r.delete(
     '/users/:id/cart/:item_id',
-    route(deps.registry, { method: 'delete', path: '/users/:id/cart/:item_id', summary: 'Remove a line from the cart', tags, auth: true, selfParam: 'id', params: LineParams, responses: { 200: { description: 'removed; the cart', schema: Cart }, 404: unknown, 503: busy } }, async (req, { params }, res) => {
-      res.json(await carts.removeFromCart(await owner(req, params.id), params.item_id));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'delete',
+        path: '/users/:id/cart/:item_id',
+        summary: 'Remove a line from the cart',
+        tags,
+        auth: true,
+        selfParam: 'id',
+        params: LineParams,
+        responses: { 200: { description: 'removed; the cart', schema: Cart }, 404: unknown, 503: busy },
+      },
+      async (req, { params }, res) => {
+        res.json(await carts.removeFromCart(await owner(req, params.id), params.item_id));
+      },
+    ),
   );
 
   r.post(
     '/users/:id/cart/checkout',
-    (req, _res, next) => (req.principal ? next() : next(new ApiError(401, 'unauthorized', 'a valid bearer token is required'))),
+    (req, _res, next) =>
+      req.principal ? next() : next(new ApiError(401, 'unauthorized', 'a valid bearer token is required')),
     checkoutLimit,
     route(
       deps.registry,
@@ -169,15 +260,22 @@ export function cartsRouter(deps: ApiDeps): Router {
         path: '/users/:id/cart/checkout',
         summary: 'Order the whole cart through the order saga; the cart is emptied only when the order is created',
         tags,
-        auth: true, selfParam: 'id',
+        auth: true,
+        selfParam: 'id',
         params: UserParams,
         body: Checkout,
         headers: IdempotencyHeaders,
         responses: {
-          201: { description: 'stock reserved; the order waits for its payment until expires_at; the cart is emptied', schema: CheckoutOrder },
+          201: {
+            description: 'stock reserved; the order waits for its payment until expires_at; the cart is emptied',
+            schema: CheckoutOrder,
+          },
           200: { description: 'the same Idempotency-Key again: the same order', schema: CheckoutOrder },
           404: unknown,
-          409: { description: '`out_of_stock` (details.items names the short lines; the cart stays), `cart_empty`, or `checkout_in_progress`' },
+          409: {
+            description:
+              '`out_of_stock` (details.items names the short lines; the cart stays), `cart_empty`, or `checkout_in_progress`',
+          },
           422: { description: 'the Idempotency-Key was used with another cart' },
           429: { description: 'too many orders' },
           503: { description: 'the reservation could not be made now (the cart stays)' },
@@ -200,11 +298,21 @@ export function cartsRouter(deps: ApiDeps): Router {
           const lines = (await carts.cartLines(userId)).map((l) => ({ item_id: l.item_id, quantity: l.quantity }));
           if (lines.length === 0) throw new ApiError(409, 'cart_empty', 'the cart is empty');
           const shippingAddress = await resolveShippingAddress(mysql, userId, body);
-          const result = await deps.orders.place({ userId, lines, paymentMethod: body.payment_method, idempotencyKey: key, shippingAddress, exemptFromLimits: req.principal?.role === 'admin' });
+          const result = await deps.orders.place({
+            userId,
+            lines,
+            paymentMethod: body.payment_method,
+            idempotencyKey: key,
+            shippingAddress,
+            exemptFromLimits: req.principal?.role === 'admin',
+          });
           deps.metrics.orders.inc({ outcome: result.kind });
           if (result.kind === 'out_of_stock') {
             deps.metrics.stockRefusals.inc({ route: 'checkout' });
-            throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock; the cart is unchanged', { order_id: result.orderId, items: result.shortages });
+            throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock; the cart is unchanged', {
+              order_id: result.orderId,
+              items: result.shortages,
+            });
           }
           if (!result.replayed) await carts.removeOrdered(userId, result.order.items);
           if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');

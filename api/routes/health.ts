@@ -11,7 +11,13 @@ import { logger } from '../../lib/logger';
 export function healthRouter(deps: ApiDeps): Router {
   const r = Router();
   const Health = z.object({ status: z.string() }).openapi('Health');
-  registerRoute(deps.registry, { method: 'get', path: '/healthz', summary: 'The process is up', tags: ['operations'], responses: { 200: { description: 'up', schema: Health } } });
+  registerRoute(deps.registry, {
+    method: 'get',
+    path: '/healthz',
+    summary: 'The process is up',
+    tags: ['operations'],
+    responses: { 200: { description: 'up', schema: Health } },
+  });
   registerRoute(deps.registry, {
     method: 'get',
     path: '/readyz',
@@ -32,7 +38,9 @@ export function healthRouter(deps: ApiDeps): Router {
   });
   r.get('/readyz', async (_req, res) => {
     const stores = await deps.readiness();
-    const down = Object.entries(stores).filter(([, s]) => !s.ok).map(([name]) => name);
+    const down = Object.entries(stores)
+      .filter(([, s]) => !s.ok)
+      .map(([name]) => name);
     if (down.length) {
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil(deps.cfg.RETRY_AFTER / 1000))));
       logger.warn({ stores }, 'not ready');

@@ -11,7 +11,14 @@ import { z } from '../openapi';
 import { Id, Money } from '../schemas';
 import { route } from '../validate';
 import { CatalogService } from '../../catalog/service';
-import { ATTRIBUTE_KEY, MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE, MAX_IMAGES, MAX_IMAGE_URL, MAX_STOCK } from '../../catalog/model';
+import {
+  ATTRIBUTE_KEY,
+  MAX_ATTRIBUTES,
+  MAX_ATTRIBUTE_VALUE,
+  MAX_IMAGES,
+  MAX_IMAGE_URL,
+  MAX_STOCK,
+} from '../../catalog/model';
 import { recordItemEvent } from '../../analytics/publish';
 import { catalogCacheHeaders } from '../cache-headers';
 
@@ -21,13 +28,17 @@ import { catalogCacheHeaders } from '../cache-headers';
 const LINE = /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$/;
 // Free text: newlines and tabs allowed, other control characters not.
 const TEXT = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
-const Text = (max: number) => z.string().min(1).max(max, { abort: true }).regex(LINE, 'visible characters, no control characters');
+const Text = (max: number) =>
+  z.string().min(1).max(max, { abort: true }).regex(LINE, 'visible characters, no control characters');
 const Name = Text(255);
 const Category = Text(255);
 const Description = z.string().max(10_000, { abort: true }).regex(TEXT, 'no control characters').nullable();
 const Stock = z.number().int().min(0).max(MAX_STOCK);
 const Attributes = z
-  .record(z.string().regex(ATTRIBUTE_KEY, 'attribute names are letters, digits, _ - and spaces, starting with a letter'), z.string().max(MAX_ATTRIBUTE_VALUE, { abort: true }).regex(TEXT, 'no control characters'))
+  .record(
+    z.string().regex(ATTRIBUTE_KEY, 'attribute names are letters, digits, _ - and spaces, starting with a letter'),
+    z.string().max(MAX_ATTRIBUTE_VALUE, { abort: true }).regex(TEXT, 'no control characters'),
+  )
   .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
   .openapi('ItemAttributes', {
     example: { brand: 'Sony', resolution: '4K' },
@@ -41,7 +52,10 @@ const IMAGE_URL = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][\x21-\x7e]*)?$
 const Images = z
   .array(z.string().max(MAX_IMAGE_URL).regex(IMAGE_URL, 'an http or https URL'))
   .max(MAX_IMAGES)
-  .openapi({ description: `up to ${MAX_IMAGES} picture URLs (http/https), in display order`, example: ['https://cdn.example.com/tv-front.jpg'] });
+  .openapi({
+    description: `up to ${MAX_IMAGES} picture URLs (http/https), in display order`,
+    example: ['https://cdn.example.com/tv-front.jpg'],
+  });
 
 /** zod drops an own `__proto__` key silently (safe); this says so instead, for any depth of the body. */
 function hasProtoKey(v: unknown, depth = 0): boolean {
@@ -49,7 +63,8 @@ function hasProtoKey(v: unknown, depth = 0): boolean {
   if (Object.prototype.hasOwnProperty.call(v, '__proto__')) return true;
   return Object.values(v as object).some((x) => hasProtoKey(x, depth + 1));
 }
-const refuseProtoKeys: RequestHandler = (req, _res, next) => next(hasProtoKey(req.body) ? badRequest('__proto__ is not a valid name') : undefined);
+const refuseProtoKeys: RequestHandler = (req, _res, next) =>
+  next(hasProtoKey(req.body) ? badRequest('__proto__ is not a valid name') : undefined);
 
 const ItemFields = {
   item_id: Id.optional().openapi({ description: 'chosen by the caller, or generated' }),
@@ -62,17 +77,31 @@ const ItemFields = {
   images: Images.default([]),
 };
 const CreateItem = z
-  .object({ ...ItemFields, supplier_id: Id.optional().openapi({ description: 'admins only: the supplier the item belongs to' }) })
+  .object({
+    ...ItemFields,
+    supplier_id: Id.optional().openapi({ description: 'admins only: the supplier the item belongs to' }),
+  })
   .strict()
   .openapi('CreateItemRequest');
 const UpdateItem = z
-  .object({ price: Money.optional(), stock: Stock.optional().openapi({ description: 'the new absolute stock level (a restock)' }), name: Name.optional(), category: Category.optional(), description: Description.optional(), attributes: Attributes.optional().openapi({ description: 'replaces all attributes' }), images: Images.optional().openapi({ description: 'replaces all images' }), listed: z.boolean().optional().openapi({ description: 'false delists the item: it leaves search and new orders are refused (409 item_unlisted); old orders still name it. true lists it again.' }) })
+  .object({
+    price: Money.optional(),
+    stock: Stock.optional().openapi({ description: 'the new absolute stock level (a restock)' }),
+    name: Name.optional(),
+    category: Category.optional(),
+    description: Description.optional(),
+    attributes: Attributes.optional().openapi({ description: 'replaces all attributes' }),
+    images: Images.optional().openapi({ description: 'replaces all images' }),
+    listed: z.boolean().optional().openapi({
+      description:
+        'false delists the item: it leaves search and new orders are refused (409 item_unlisted); old orders still name it. true lists it again.',
+    }),
+  })
   .strict()
   .openapi('UpdateItemRequest');
-const RestockLine = z
-  .object({ item_id: Id, stock: Stock.optional(), price: Money.optional() })
-  .strict()
-  .openapi({ description: 'sets the stock level (absolute), the price, or both; neither only checks the item is yours' });
+const RestockLine = z.object({ item_id: Id, stock: Stock.optional(), price: Money.optional() }).strict().openapi({
+  description: 'sets the stock level (absolute), the price, or both; neither only checks the item is yours',
+});
 
 const Item = z
   .object({
@@ -90,23 +119,41 @@ const Item = z
   })
   .openapi('Item');
 const Inventory = z
-  .object({ supplier_id: z.string(), items: z.array(z.object({ item_id: z.string(), name: z.string(), price: z.number(), stock: z.number().int() })) })
+  .object({
+    supplier_id: z.string(),
+    items: z.array(z.object({ item_id: z.string(), name: z.string(), price: z.number(), stock: z.number().int() })),
+  })
   .openapi('SupplierInventory');
 const pathId = Id.openapi({ param: { name: 'id', in: 'path' } });
 const Params = z.object({ id: pathId }).strict();
 const Page = z
   .object({
-    limit: z.string().regex(/^(1000|[1-9][0-9]{0,2})$/, '1 to 1000').transform(Number).optional(),
-    offset: z.string().regex(/^[0-9]{1,6}$/, '0 to 999999').transform(Number).optional(),
+    limit: z
+      .string()
+      .regex(/^(1000|[1-9][0-9]{0,2})$/, '1 to 1000')
+      .transform(Number)
+      .optional(),
+    offset: z
+      .string()
+      .regex(/^[0-9]{1,6}$/, '0 to 999999')
+      .transform(Number)
+      .optional(),
   })
   .strict();
 
 export function itemsRouter(deps: ApiDeps): Router {
   const r = Router();
-  const catalog = new CatalogService(deps.stores.mysql, deps.stores.mongo.db(), deps.stores.redis, { cacheTtlMs: deps.cfg.ITEM_CACHE_TTL, viewTtlMs: deps.cfg.ITEM_VIEW_TTL });
+  const catalog = new CatalogService(deps.stores.mysql, deps.stores.mongo.db(), deps.stores.redis, {
+    cacheTtlMs: deps.cfg.ITEM_CACHE_TTL,
+    viewTtlMs: deps.cfg.ITEM_VIEW_TTL,
+  });
   const bulkMax = deps.cfg.ITEMS_BULK_MAX;
   const Bulk = z
-    .object({ supplier_id: Id.optional().openapi({ description: 'admins only' }), create: z.array(z.object(ItemFields).strict()).max(bulkMax).default([]), restock: z.array(RestockLine).max(bulkMax).default([]) })
+    .object({
+      supplier_id: Id.optional().openapi({ description: 'admins only' }),
+      create: z.array(z.object(ItemFields).strict()).max(bulkMax).default([]),
+      restock: z.array(RestockLine).max(bulkMax).default([]),
+    })
     .strict()
     .openapi('BulkItemsRequest');
   const tags = ['catalog'];
@@ -114,12 +161,29 @@ export function itemsRouter(deps: ApiDeps): Router {
   r.post(
     '/items',
     refuseProtoKeys,
-    route(deps.registry, { method: 'post', path: '/items', summary: 'Add a new item (supplier: under its own id; admin: for any supplier)', tags, auth: true, roles: ['supplier', 'admin'], body: CreateItem, responses: { 201: { description: 'created', schema: Item }, 404: { description: 'unknown supplier' }, 409: { description: 'item_exists' } } }, async (req, { body }, res) => {
-      const actor = requireApprovedSupplierOrAdmin(req);
-      const supplierId = await catalog.resolveSupplier(actor, body.supplier_id);
-      const { supplier_id: _ignored, ...item } = body;
-      res.status(201).json(await catalog.create(item, supplierId));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'post',
+        path: '/items',
+        summary: 'Add a new item (supplier: under its own id; admin: for any supplier)',
+        tags,
+        auth: true,
+        roles: ['supplier', 'admin'],
+        body: CreateItem,
+        responses: {
+          201: { description: 'created', schema: Item },
+          404: { description: 'unknown supplier' },
+          409: { description: 'item_exists' },
+        },
+      },
+      async (req, { body }, res) => {
+        const actor = requireApprovedSupplierOrAdmin(req);
+        const supplierId = await catalog.resolveSupplier(actor, body.supplier_id);
+        const { supplier_id: _ignored, ...item } = body;
+        res.status(201).json(await catalog.create(item, supplierId));
+      },
+    ),
   );
 
   r.post(
@@ -132,13 +196,24 @@ export function itemsRouter(deps: ApiDeps): Router {
         path: '/items/bulk',
         summary: `Create up to ${bulkMax} items and restock up to ${bulkMax} in one request, all or nothing`,
         tags,
-        auth: true, roles: ['supplier', 'admin'],
+        auth: true,
+        roles: ['supplier', 'admin'],
         body: Bulk,
         responses: {
-          200: { description: 'every line applied', schema: z.object({ created: z.array(Item), restocked: z.array(z.object({ item_id: z.string(), stock: z.number().int(), price: z.number() })) }).openapi('BulkItemsResult') },
-          403: { description: 'a restock line names another supplier\'s item' },
+          200: {
+            description: 'every line applied',
+            schema: z
+              .object({
+                created: z.array(Item),
+                restocked: z.array(z.object({ item_id: z.string(), stock: z.number().int(), price: z.number() })),
+              })
+              .openapi('BulkItemsResult'),
+          },
+          403: { description: "a restock line names another supplier's item" },
           404: { description: 'item_not_found: a restock line names an unknown item (details.item_ids)' },
-          409: { description: 'item_exists: a create line names a taken id; duplicate_item: two lines name the same item' },
+          409: {
+            description: 'item_exists: a create line names a taken id; duplicate_item: two lines name the same item',
+          },
         },
       },
       async (req, { body }, res) => {
@@ -151,21 +226,53 @@ export function itemsRouter(deps: ApiDeps): Router {
 
   r.get(
     '/items/:id',
-    route(deps.registry, { method: 'get', path: '/items/:id', summary: 'An item: MySQL price and stock, MongoDB attributes (an item_view analytics event); ETag, 304 on If-None-Match', tags, params: Params, responses: { 200: { description: 'the item', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params }, res) => {
-      const item = await catalog.get(params.id);
-      await recordItemEvent(deps.stores.mysql, 'item_view', req.principal?.userId ?? null, item.item_id, { category: item.category });
-      catalogCacheHeaders(res, deps.cfg.CATALOG_MAX_AGE); // with Express's ETag: If-None-Match answers 304
-      res.json(item);
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'get',
+        path: '/items/:id',
+        summary:
+          'An item: MySQL price and stock, MongoDB attributes (an item_view analytics event); ETag, 304 on If-None-Match',
+        tags,
+        params: Params,
+        responses: { 200: { description: 'the item', schema: Item }, 404: { description: 'no such item' } },
+      },
+      async (req, { params }, res) => {
+        const item = await catalog.get(params.id);
+        await recordItemEvent(deps.stores.mysql, 'item_view', req.principal?.userId ?? null, item.item_id, {
+          category: item.category,
+        });
+        catalogCacheHeaders(res, deps.cfg.CATALOG_MAX_AGE); // with Express's ETag: If-None-Match answers 304
+        res.json(item);
+      },
+    ),
   );
 
   r.put(
     '/items/:id',
     refuseProtoKeys,
-    route(deps.registry, { method: 'put', path: '/items/:id', summary: 'Change price, stock (units on hand), name, description, category, attributes, images, or list/delist the item', tags, auth: true, roles: ['supplier', 'admin'], params: Params, body: UpdateItem, responses: { 200: { description: 'the item after the change', schema: Item }, 404: { description: 'no such item' } } }, async (req, { params, body }, res) => {
-      const actor = requireApprovedSupplierOrAdmin(req);
-      res.json(await catalog.update(params.id, body, actor));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'put',
+        path: '/items/:id',
+        summary:
+          'Change price, stock (units on hand), name, description, category, attributes, images, or list/delist the item',
+        tags,
+        auth: true,
+        roles: ['supplier', 'admin'],
+        params: Params,
+        body: UpdateItem,
+        responses: {
+          200: { description: 'the item after the change', schema: Item },
+          404: { description: 'no such item' },
+        },
+      },
+      async (req, { params, body }, res) => {
+        const actor = requireApprovedSupplierOrAdmin(req);
+        res.json(await catalog.update(params.id, body, actor));
+      },
+    ),
   );
 
   r.delete(
@@ -175,12 +282,17 @@ export function itemsRouter(deps: ApiDeps): Router {
       {
         method: 'delete',
         path: '/items/:id',
-        summary: 'Delete an item that was never ordered (its supplier or an admin); an ordered item is delisted instead',
+        summary:
+          'Delete an item that was never ordered (its supplier or an admin); an ordered item is delisted instead',
         tags,
         auth: true,
         roles: ['supplier', 'admin'],
         params: Params,
-        responses: { 204: { description: 'deleted: gone from the catalog and, within seconds, from search' }, 404: { description: 'no such item' }, 409: { description: 'item_ordered: some order took this item; delist it with PUT {"listed": false}' } },
+        responses: {
+          204: { description: 'deleted: gone from the catalog and, within seconds, from search' },
+          404: { description: 'no such item' },
+          409: { description: 'item_ordered: some order took this item; delist it with PUT {"listed": false}' },
+        },
       },
       async (req, { params }, res) => {
         const actor = requireRole(req, 'supplier', 'admin');
@@ -192,11 +304,29 @@ export function itemsRouter(deps: ApiDeps): Router {
 
   r.get(
     '/suppliers/:id/inventory',
-    route(deps.registry, { method: 'get', path: '/suppliers/:id/inventory', summary: "A supplier's items and their stock (that supplier or an admin)", tags, auth: true, roles: ['supplier', 'admin'], selfParam: 'id', params: Params, query: Page, responses: { 200: { description: 'the inventory, by item id', schema: Inventory }, 404: { description: 'no such supplier' } } }, async (req, { params, query }, res) => {
-      requireRole(req, 'supplier', 'admin');
-      requireSelfOrAdmin(req, params.id);
-      res.json(await catalog.supplierInventory(params.id, query.limit ?? 1000, query.offset ?? 0));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'get',
+        path: '/suppliers/:id/inventory',
+        summary: "A supplier's items and their stock (that supplier or an admin)",
+        tags,
+        auth: true,
+        roles: ['supplier', 'admin'],
+        selfParam: 'id',
+        params: Params,
+        query: Page,
+        responses: {
+          200: { description: 'the inventory, by item id', schema: Inventory },
+          404: { description: 'no such supplier' },
+        },
+      },
+      async (req, { params, query }, res) => {
+        requireRole(req, 'supplier', 'admin');
+        requireSelfOrAdmin(req, params.id);
+        res.json(await catalog.supplierInventory(params.id, query.limit ?? 1000, query.offset ?? 0));
+      },
+    ),
   );
   return r;
 }

@@ -26,11 +26,22 @@ const UserOrdersQuery = z
   .object({
     status: z.enum(['created', 'placed', 'in_transit', 'delivered', 'canceled']).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200, { abort: true }).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    cursor: z
+      .string()
+      .max(200, { abort: true })
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .optional(),
   })
   .strict();
 const OrdersPage = z
-  .object({ orders: z.array(Order), next_cursor: z.string().nullable(), history_unavailable: z.literal(true).optional().openapi({ description: 'the archive did not answer: live orders only, retry later for the rest' }) })
+  .object({
+    orders: z.array(Order),
+    next_cursor: z.string().nullable(),
+    history_unavailable: z
+      .literal(true)
+      .optional()
+      .openapi({ description: 'the archive did not answer: live orders only, retry later for the rest' }),
+  })
   .openapi('OrdersPage');
 
 export function ordersRouter(deps: ApiDeps): Router {
@@ -49,13 +60,20 @@ export function ordersRouter(deps: ApiDeps): Router {
 
   /** How many of the order's lines this supplier supplies. */
   async function suppliedShare(supplierId: string, order: OrderView): Promise<number> {
-    const rows = await mysql('items').select('item_id').where({ supplier_id: supplierId }).whereIn('item_id', order.items.map((i) => i.item_id));
+    const rows = await mysql('items')
+      .select('item_id')
+      .where({ supplier_id: supplierId })
+      .whereIn(
+        'item_id',
+        order.items.map((i) => i.item_id),
+      );
     return rows.length / Math.max(1, order.items.length);
   }
 
   r.post(
     '/orders',
-    (req, _res, next) => (req.principal ? next() : next(new ApiError(401, 'unauthorized', 'a valid bearer token is required'))),
+    (req, _res, next) =>
+      req.principal ? next() : next(new ApiError(401, 'unauthorized', 'a valid bearer token is required')),
     placeLimit,
     route(
       deps.registry,
@@ -70,8 +88,11 @@ export function ordersRouter(deps: ApiDeps): Router {
         responses: {
           201: { description: 'stock reserved; the order waits for its payment until expires_at', schema: Order },
           200: { description: 'the same Idempotency-Key and body again: the same order', schema: Order },
-          404: { description: 'unknown item or user; address_not_found (address_id is not one of the buyer\'s)' },
-          409: { description: 'out_of_stock (details.items names the short lines); item_unlisted (details.item_ids: delisted items)' },
+          404: { description: "unknown item or user; address_not_found (address_id is not one of the buyer's)" },
+          409: {
+            description:
+              'out_of_stock (details.items names the short lines); item_unlisted (details.item_ids: delisted items)',
+          },
           422: { description: 'the Idempotency-Key was used with another body' },
           429: { description: 'too many orders' },
           503: { description: 'the reservation could not be made now' },
@@ -81,17 +102,32 @@ export function ordersRouter(deps: ApiDeps): Router {
         requireSelfOrAdmin(req, body.user_id);
         const key = req.header('idempotency-key');
         if (key !== undefined && !IdempotencyKey.safeParse(key).success) {
-          throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters, no spaces at either end');
+          throw new ApiError(
+            400,
+            'invalid_request',
+            'Idempotency-Key must be 1 to 255 printable ASCII characters, no spaces at either end',
+          );
         }
         // An admin ordering for someone names a user that must exist; a buyer's own token names an account
         // that does (and the orders.user_id foreign key refuses any other, as a 404).
-        if (body.user_id !== requirePrincipal(req).userId && !(await findUserById(mysql, body.user_id))) throw notFound(`user ${body.user_id}`);
+        if (body.user_id !== requirePrincipal(req).userId && !(await findUserById(mysql, body.user_id)))
+          throw notFound(`user ${body.user_id}`);
         const shippingAddress = await resolveShippingAddress(mysql, body.user_id, body);
-        const result = await deps.orders.place({ userId: body.user_id, lines: body.items, paymentMethod: body.payment_method, idempotencyKey: key, shippingAddress, exemptFromLimits: requirePrincipal(req).role === 'admin' });
+        const result = await deps.orders.place({
+          userId: body.user_id,
+          lines: body.items,
+          paymentMethod: body.payment_method,
+          idempotencyKey: key,
+          shippingAddress,
+          exemptFromLimits: requirePrincipal(req).role === 'admin',
+        });
         deps.metrics.orders.inc({ outcome: result.kind });
         if (result.kind === 'out_of_stock') {
           deps.metrics.stockRefusals.inc({ route: 'orders' });
-          throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock', { ...(result.orderId ? { order_id: result.orderId } : {}), items: result.shortages });
+          throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock', {
+            ...(result.orderId ? { order_id: result.orderId } : {}),
+            items: result.shortages,
+          });
         }
         if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
         res.status(result.replayed ? 200 : 201).json(result.order);
@@ -101,19 +137,53 @@ export function ordersRouter(deps: ApiDeps): Router {
 
   r.get(
     '/orders/:id',
-    route(deps.registry, { method: 'get', path: '/orders/:id', summary: 'An order, wherever it is in its life', tags: ['orders'], auth: true, params: IdParams, responses: { 200: { description: 'the order', schema: Order }, 404: { description: 'no such order (or not yours)' } } }, async (req, { params }, res) => {
-      res.json(await visibleOrder(req, params.id));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'get',
+        path: '/orders/:id',
+        summary: 'An order, wherever it is in its life',
+        tags: ['orders'],
+        auth: true,
+        params: IdParams,
+        responses: {
+          200: { description: 'the order', schema: Order },
+          404: { description: 'no such order (or not yours)' },
+        },
+      },
+      async (req, { params }, res) => {
+        res.json(await visibleOrder(req, params.id));
+      },
+    ),
   );
 
   r.post(
     '/orders/:id/cancel',
-    route(deps.registry, { method: 'post', path: '/orders/:id/cancel', summary: 'Cancel before shipping: stock released, payment refunded', tags: ['orders'], auth: true, params: IdParams, responses: { 200: { description: 'canceled', schema: Order }, 404: { description: 'no such order' }, 409: { description: 'no longer cancelable' } } }, async (req, { params }, res) => {
-      const order = await visibleOrder(req, params.id);
-      const p = requirePrincipal(req);
-      if (p.role !== 'admin' && p.userId !== order.user_id) throw forbidden('only the buyer or an admin may cancel an order');
-      res.json(await deps.orders.cancel(params.id, p.role === 'admin' ? `admin:${p.userId}` : `customer:${p.userId}`));
-    }),
+    route(
+      deps.registry,
+      {
+        method: 'post',
+        path: '/orders/:id/cancel',
+        summary: 'Cancel before shipping: stock released, payment refunded',
+        tags: ['orders'],
+        auth: true,
+        params: IdParams,
+        responses: {
+          200: { description: 'canceled', schema: Order },
+          404: { description: 'no such order' },
+          409: { description: 'no longer cancelable' },
+        },
+      },
+      async (req, { params }, res) => {
+        const order = await visibleOrder(req, params.id);
+        const p = requirePrincipal(req);
+        if (p.role !== 'admin' && p.userId !== order.user_id)
+          throw forbidden('only the buyer or an admin may cancel an order');
+        res.json(
+          await deps.orders.cancel(params.id, p.role === 'admin' ? `admin:${p.userId}` : `customer:${p.userId}`),
+        );
+      },
+    ),
   );
 
   r.get(
@@ -125,7 +195,8 @@ export function ordersRouter(deps: ApiDeps): Router {
         path: '/users/:id/orders',
         summary: "A user's orders, live and archived, newest first",
         tags: ['orders'],
-        auth: true, selfParam: 'id',
+        auth: true,
+        selfParam: 'id',
         params: UserIdParams,
         query: UserOrdersQuery,
         responses: { 200: { description: 'a page of orders', schema: OrdersPage } },
@@ -139,7 +210,10 @@ export function ordersRouter(deps: ApiDeps): Router {
 
   /** A finished order (delivered, canceled: archived) moves no further. */
   function requireLive(order: OrderView, verb: string): void {
-    if (order.status === 'delivered' || order.status === 'canceled') throw conflict('invalid_transition', `the order is ${order.status} and cannot be ${verb}`, { status: order.status });
+    if (order.status === 'delivered' || order.status === 'canceled')
+      throw conflict('invalid_transition', `the order is ${order.status} and cannot be ${verb}`, {
+        status: order.status,
+      });
   }
 
   /** The seller whose lines a ship or deliver moves: a seller's own; an admin names one (or the order's only one). */
@@ -153,19 +227,39 @@ export function ordersRouter(deps: ApiDeps): Router {
     }
     if (p.role !== 'admin') throw forbidden("only an admin or a seller of the order's items may do this");
     if (named !== undefined) {
-      if (!sellers.includes(named)) throw new ApiError(400, 'invalid_request', `the order holds no items of seller ${named}`);
+      if (!sellers.includes(named))
+        throw new ApiError(400, 'invalid_request', `the order holds no items of seller ${named}`);
       return named;
     }
-    if (sellers.length !== 1) throw new ApiError(400, 'invalid_request', `the order has ${sellers.length} sellers: name one as supplier_id`);
+    if (sellers.length !== 1)
+      throw new ApiError(400, 'invalid_request', `the order has ${sellers.length} sellers: name one as supplier_id`);
     return sellers[0]!;
   }
 
-  const carrierText = z.string().trim().min(1).max(100, { abort: true }).regex(/^[\x20-\x7e]+$/, 'printable ASCII');
+  const carrierText = z
+    .string()
+    .trim()
+    .min(1)
+    .max(100, { abort: true })
+    .regex(/^[\x20-\x7e]+$/, 'printable ASCII');
   const ShipRequest = z
-    .object({ carrier: carrierText.openapi({ example: 'UPS' }), tracking_number: carrierText.openapi({ example: '1Z999AA10123456784' }), supplier_id: Id.optional().openapi({ description: "admins: whose lines (required when the order has several sellers)" }) })
+    .object({
+      carrier: carrierText.openapi({ example: 'UPS' }),
+      tracking_number: carrierText.openapi({ example: '1Z999AA10123456784' }),
+      supplier_id: Id.optional().openapi({
+        description: 'admins: whose lines (required when the order has several sellers)',
+      }),
+    })
     .strict()
     .openapi('ShipRequest');
-  const DeliverRequest = z.object({ supplier_id: Id.optional().openapi({ description: "admins: whose shipment (required when the order has several sellers)" }) }).strict().openapi('DeliverRequest');
+  const DeliverRequest = z
+    .object({
+      supplier_id: Id.optional().openapi({
+        description: 'admins: whose shipment (required when the order has several sellers)',
+      }),
+    })
+    .strict()
+    .openapi('DeliverRequest');
 
   r.post(
     '/orders/:id/ship',
@@ -174,17 +268,29 @@ export function ordersRouter(deps: ApiDeps): Router {
       {
         method: 'post',
         path: '/orders/:id/ship',
-        summary: "A seller ships its own lines of the order (an admin names supplier_id); the order is in_transit once the first shipment left",
+        summary:
+          'A seller ships its own lines of the order (an admin names supplier_id); the order is in_transit once the first shipment left',
         tags: ['fulfilment'],
         auth: true,
         params: IdParams,
         body: ShipRequest,
-        responses: { 200: { description: 'shipped', schema: Order }, 404: { description: 'no such order' }, 409: { description: 'not possible from its status, or shipped already with another tracking number' } },
+        responses: {
+          200: { description: 'shipped', schema: Order },
+          404: { description: 'no such order' },
+          409: { description: 'not possible from its status, or shipped already with another tracking number' },
+        },
       },
       async (req, { params, body }, res) => {
         requireLive(await visibleOrder(req, params.id), 'shipped');
         const supplierId = await sellerFor(req, params.id, body.supplier_id);
-        res.json(await deps.orders.ship(params.id, { supplierId, carrier: body.carrier, trackingNumber: body.tracking_number, by: `${requirePrincipal(req).role}:${requirePrincipal(req).userId}` }));
+        res.json(
+          await deps.orders.ship(params.id, {
+            supplierId,
+            carrier: body.carrier,
+            trackingNumber: body.tracking_number,
+            by: `${requirePrincipal(req).role}:${requirePrincipal(req).userId}`,
+          }),
+        );
       },
     ),
   );
@@ -195,17 +301,27 @@ export function ordersRouter(deps: ApiDeps): Router {
       {
         method: 'post',
         path: '/orders/:id/deliver',
-        summary: "A seller's shipment arrived (an admin names supplier_id); the order is delivered once every seller's shipment is",
+        summary:
+          "A seller's shipment arrived (an admin names supplier_id); the order is delivered once every seller's shipment is",
         tags: ['fulfilment'],
         auth: true,
         params: IdParams,
         body: DeliverRequest.optional(),
-        responses: { 200: { description: 'delivered', schema: Order }, 404: { description: 'no such order' }, 409: { description: 'not shipped yet, or not possible from its status' } },
+        responses: {
+          200: { description: 'delivered', schema: Order },
+          404: { description: 'no such order' },
+          409: { description: 'not shipped yet, or not possible from its status' },
+        },
       },
       async (req, { params, body }, res) => {
         requireLive(await visibleOrder(req, params.id), 'delivered');
         const supplierId = await sellerFor(req, params.id, body?.supplier_id);
-        res.json(await deps.orders.deliver(params.id, { supplierId, by: `${requirePrincipal(req).role}:${requirePrincipal(req).userId}` }));
+        res.json(
+          await deps.orders.deliver(params.id, {
+            supplierId,
+            by: `${requirePrincipal(req).role}:${requirePrincipal(req).userId}`,
+          }),
+        );
       },
     ),
   );

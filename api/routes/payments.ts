@@ -37,7 +37,11 @@ export function paymentsRouter(deps: ApiDeps): Router {
     summary: `Gateway webhook (signed: ${SIGNATURE_HEADER} header)`,
     tags: ['payments'],
     body: WebhookEvent,
-    responses: { 200: { description: 'accepted' }, 400: { description: 'invalid event, or amount_mismatch' }, 401: { description: 'bad signature' } },
+    responses: {
+      200: { description: 'accepted' },
+      400: { description: 'invalid event, or amount_mismatch' },
+      401: { description: 'bad signature' },
+    },
   });
   r.post('/payments/webhook', express.raw({ type: '*/*', limit: '64kb' }), async (req, res, next) => {
     try {
@@ -59,7 +63,9 @@ export function paymentsRouter(deps: ApiDeps): Router {
       if (ev.type === 'charge.succeeded') await checkAmount(deps, ev);
       const status = ev.type === 'charge.succeeded' ? 'succeeded' : 'declined';
       try {
-        await deps.stores.temporal.workflow.getHandle(ev.order_id).signal(paymentResultSignal, { status, chargeId: ev.charge_id });
+        await deps.stores.temporal.workflow
+          .getHandle(ev.order_id)
+          .signal(paymentResultSignal, { status, chargeId: ev.charge_id });
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
         // A decline for an order whose saga has closed changes nothing (the saga learnt it from the charge's
@@ -77,14 +83,31 @@ export function paymentsRouter(deps: ApiDeps): Router {
 
 /** A success for another sum than the order's total must not place the order (a tampered or mixed-up
  * event): 400, logged. An unknown order is left to the usual path. */
-async function checkAmount(deps: ApiDeps, ev: { order_id: string; charge_id: string; amount: number; currency: string }): Promise<void> {
+async function checkAmount(
+  deps: ApiDeps,
+  ev: { order_id: string; charge_id: string; amount: number; currency: string },
+): Promise<void> {
   const order = await loadOrder(deps.stores.mysql, ev.order_id);
   if (!order) return;
   const expected = toMinor(order.total_price);
   const currency = deps.cfg.PAYMENT_CURRENCY;
   if (ev.amount !== expected || ev.currency.toUpperCase() !== currency) {
-    logger.error({ orderId: ev.order_id, chargeId: ev.charge_id, amount: ev.amount, currency: ev.currency, expected, expectedCurrency: currency }, 'payment webhook amount does not match the order total');
-    throw new ApiError(400, 'amount_mismatch', `the charge is ${ev.amount} ${ev.currency}, the order's total is ${expected} ${currency}`);
+    logger.error(
+      {
+        orderId: ev.order_id,
+        chargeId: ev.charge_id,
+        amount: ev.amount,
+        currency: ev.currency,
+        expected,
+        expectedCurrency: currency,
+      },
+      'payment webhook amount does not match the order total',
+    );
+    throw new ApiError(
+      400,
+      'amount_mismatch',
+      `the charge is ${ev.amount} ${ev.currency}, the order's total is ${expected} ${currency}`,
+    );
   }
 }
 
@@ -94,11 +117,19 @@ async function checkAmount(deps: ApiDeps, ev: { order_id: string; charge_id: str
  * durably before the gateway is answered 200. The order is looked up wherever it lives (MySQL, then the
  * archive); a success for an order that is nowhere is refunded too.
  */
-async function handleClosedSaga(deps: ApiDeps, orderId: string, chargeId: string, status: 'succeeded' | 'declined'): Promise<void> {
+async function handleClosedSaga(
+  deps: ApiDeps,
+  orderId: string,
+  chargeId: string,
+  status: 'succeeded' | 'declined',
+): Promise<void> {
   if (status !== 'succeeded') return;
   const order = await deps.orders.paymentFacts(orderId);
   if (isPaidBy(order, chargeId)) return; // a redelivery of the success that placed it
-  logger.warn({ orderId, chargeId, status: order?.status ?? 'unknown' }, 'payment succeeded after the order closed: refunding');
+  logger.warn(
+    { orderId, chargeId, status: order?.status ?? 'unknown' },
+    'payment succeeded after the order closed: refunding',
+  );
   await deps.stores.temporal.workflow
     .start('latePaymentWorkflow', {
       workflowId: `late-payment-${chargeId}`,

@@ -14,10 +14,20 @@ const STATUSES = ['created', 'placed', 'in_transit', 'delivered', 'canceled'] as
 const Params = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' } }) }).strict();
 const Query = z
   .object({
-    status: z.enum(STATUSES).optional().openapi({ description: 'placed: the orders none of whose sellers has shipped yet' }),
-    to_ship: z.enum(['true', 'false']).optional().openapi({ description: "true: the placed or in-transit orders whose lines of this seller have not left yet (an order of several sellers is shipped by each)" }),
+    status: z
+      .enum(STATUSES)
+      .optional()
+      .openapi({ description: 'placed: the orders none of whose sellers has shipped yet' }),
+    to_ship: z.enum(['true', 'false']).optional().openapi({
+      description:
+        'true: the placed or in-transit orders whose lines of this seller have not left yet (an order of several sellers is shipped by each)',
+    }),
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200, { abort: true }).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    cursor: z
+      .string()
+      .max(200, { abort: true })
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .optional(),
   })
   .strict();
 const SupplierOrder = z
@@ -26,17 +36,28 @@ const SupplierOrder = z
     user_id: z.string(),
     status: z.enum(STATUSES),
     shipping_address: AddressSchema.nullable(),
-    items: z.array(z.object({ item_id: z.string(), quantity: z.number().int(), price: z.number() })).openapi({ description: "this seller's lines only" }),
+    items: z
+      .array(z.object({ item_id: z.string(), quantity: z.number().int(), price: z.number() }))
+      .openapi({ description: "this seller's lines only" }),
     subtotal: z.number().openapi({ description: "the sum of this seller's lines" }),
     shipment: z
-      .object({ supplier_id: z.string(), carrier: z.string(), tracking_number: z.string(), status: z.enum(['in_transit', 'delivered']), shipped_at: z.string(), delivered_at: z.string().nullable() })
+      .object({
+        supplier_id: z.string(),
+        carrier: z.string(),
+        tracking_number: z.string(),
+        status: z.enum(['in_transit', 'delivered']),
+        shipped_at: z.string(),
+        delivered_at: z.string().nullable(),
+      })
       .nullable()
       .openapi({ description: "this seller's shipment of the order, once shipped" }),
     created_at: z.string(),
     updated_at: z.string(),
   })
   .openapi('SupplierOrder');
-const Page = z.object({ orders: z.array(SupplierOrder), next_cursor: z.string().nullable() }).openapi('SupplierOrdersPage');
+const Page = z
+  .object({ orders: z.array(SupplierOrder), next_cursor: z.string().nullable() })
+  .openapi('SupplierOrdersPage');
 
 export function supplierOrdersRouter(deps: ApiDeps): Router {
   const r = Router();
@@ -47,7 +68,8 @@ export function supplierOrdersRouter(deps: ApiDeps): Router {
       {
         method: 'get',
         path: '/suppliers/:id/orders',
-        summary: "The live orders holding a seller's items, newest first, with that seller's lines only (archived orders, all delivered or canceled, are not listed)",
+        summary:
+          "The live orders holding a seller's items, newest first, with that seller's lines only (archived orders, all delivered or canceled, are not listed)",
         tags: ['fulfilment'],
         auth: true,
         roles: ['supplier', 'admin'],
@@ -61,7 +83,9 @@ export function supplierOrdersRouter(deps: ApiDeps): Router {
         requireSelfOrAdmin(req, params.id);
         const user = await findUserById(deps.stores.mysql, params.id);
         if (!user || user.role !== 'supplier') throw notFound(`supplier ${params.id}`);
-        res.json(await listSupplierOrders(deps.stores.mysql, user.user_id, { ...query, toShip: query.to_ship === 'true' }));
+        res.json(
+          await listSupplierOrders(deps.stores.mysql, user.user_id, { ...query, toShip: query.to_ship === 'true' }),
+        );
       },
     ),
   );

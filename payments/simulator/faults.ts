@@ -6,7 +6,13 @@
 import { z } from 'zod';
 
 /** Faults of the answer to a request. */
-export const REQUEST_FAULTS = ['slow', 'timeout_after_charge', 'error_before_charge', 'error_after_charge', 'refuse'] as const;
+export const REQUEST_FAULTS = [
+  'slow',
+  'timeout_after_charge',
+  'error_before_charge',
+  'error_after_charge',
+  'refuse',
+] as const;
 /** Faults of the webhooks a charge causes. */
 export const WEBHOOK_FAULTS = ['drop_webhooks', 'duplicate_webhooks', 'reorder_webhooks'] as const;
 export type RequestFaultName = (typeof REQUEST_FAULTS)[number];
@@ -48,7 +54,8 @@ export interface FaultRule {
   operation: Operation;
 }
 
-export const isWebhookFault = (f: FaultName): f is WebhookFaultName => (WEBHOOK_FAULTS as readonly string[]).includes(f);
+export const isWebhookFault = (f: FaultName): f is WebhookFaultName =>
+  (WEBHOOK_FAULTS as readonly string[]).includes(f);
 
 /** Parses the header; throws a message for a 400 when it names no known fault. */
 export function parseFaultHeader(header: string | undefined): Fault | undefined {
@@ -110,4 +117,5 @@ export class FaultRules {
 }
 
 const matches = (r: FaultRule, c: { orderId: string; paymentMethod: string }) =>
-  (r.orderId === undefined || r.orderId === c.orderId) && (r.paymentMethod === undefined || r.paymentMethod === c.paymentMethod);
+  (r.orderId === undefined || r.orderId === c.orderId) &&
+  (r.paymentMethod === undefined || r.paymentMethod === c.paymentMethod);

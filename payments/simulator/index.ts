@@ -43,7 +43,12 @@ export interface GatewaySimulator {
   readonly webhooksSent: number;
 }
 
-export const TEST_PAYMENT_METHODS = ['pm_card_visa', 'pm_card_chargeDeclined', 'pm_card_noResponse', 'pm_card_lateSuccess'] as const;
+export const TEST_PAYMENT_METHODS = [
+  'pm_card_visa',
+  'pm_card_chargeDeclined',
+  'pm_card_noResponse',
+  'pm_card_lateSuccess',
+] as const;
 
 /** A 4xx (or an injected 5xx) in the provider's error format. */
 class ApiError extends Error {
@@ -59,11 +64,17 @@ class ApiError extends Error {
 const ChargeBody = z.object({
   order_id: z.string().min(1).max(200),
   amount: z.number().int().positive().max(99_999_999),
-  currency: z.string().regex(/^[A-Za-z]{3}$/, 'an ISO 4217 code such as USD').transform((c) => c.toUpperCase()),
+  currency: z
+    .string()
+    .regex(/^[A-Za-z]{3}$/, 'an ISO 4217 code such as USD')
+    .transform((c) => c.toUpperCase()),
   payment_method: z.string().min(1).max(100),
   expires_at: z.string().refine((s) => Number.isFinite(Date.parse(s)), 'an ISO 8601 instant'),
 });
-const RefundBody = z.object({ charge: z.string().min(1).max(200), amount: z.number().int().positive().max(99_999_999).optional() });
+const RefundBody = z.object({
+  charge: z.string().min(1).max(200),
+  amount: z.number().int().positive().max(99_999_999).optional(),
+});
 const ListQuery = z.object({
   order_id: z.string().min(1).max(200).optional(),
   idempotency_key: z.string().min(1).max(255).optional(),
@@ -82,7 +93,12 @@ const hashOf = (params: Record<string, unknown>) => createHash('sha256').update(
 
 function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new ApiError(400, 'invalid_request', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  if (!r.success)
+    throw new ApiError(
+      400,
+      'invalid_request',
+      r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
   return r.data;
 }
 
@@ -92,7 +108,8 @@ function idempotencyKey(req: Request, required: boolean): string | undefined {
     if (required) throw new ApiError(400, 'idempotency_key_required', 'this request needs an Idempotency-Key header');
     return undefined;
   }
-  if (key.length > 255) throw new ApiError(400, 'invalid_request', 'the Idempotency-Key header is longer than 255 characters');
+  if (key.length > 255)
+    throw new ApiError(400, 'invalid_request', 'the Idempotency-Key header is longer than 255 characters');
   return key;
 }
 
@@ -130,45 +147,87 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
     ];
   }
 
-  function emit(type: EventType, charge: WireCharge, storedFaults: string | null, requestFault?: Fault, refund?: Parameters<typeof enqueueEvent>[5]) {
-    enqueueEvent(store, type, charge, eventFaults(charge, storedFaults, requestFault), Date.now() + opts.latencyMs, refund);
+  function emit(
+    type: EventType,
+    charge: WireCharge,
+    storedFaults: string | null,
+    requestFault?: Fault,
+    refund?: Parameters<typeof enqueueEvent>[5],
+  ) {
+    enqueueEvent(
+      store,
+      type,
+      charge,
+      eventFaults(charge, storedFaults, requestFault),
+      Date.now() + opts.latencyMs,
+      refund,
+    );
   }
 
   /** The request fault in force: the header's, else the first matching rule's (consumed). */
-  function requestFault(op: Operation, header: Fault | undefined, charge: { orderId: string; paymentMethod: string }): Fault | undefined {
+  function requestFault(
+    op: Operation,
+    header: Fault | undefined,
+    charge: { orderId: string; paymentMethod: string },
+  ): Fault | undefined {
     if (header && !isWebhookFault(header.fault)) return header;
     return rules.takeRequestFault(op, charge);
   }
 
   /** Answers as the fault says: late, never, or with a 500 after the work was done. */
-  async function answer(res: Response, fault: Fault | undefined, body: unknown, o: { latency: boolean; holdOpen?: boolean }) {
+  async function answer(
+    res: Response,
+    fault: Fault | undefined,
+    body: unknown,
+    o: { latency: boolean; holdOpen?: boolean },
+  ) {
     if (o.holdOpen || fault?.fault === 'timeout_after_charge') return; // never answered; the caller times out
     const wait = (o.latency ? opts.latencyMs : 0) + (fault?.fault === 'slow' ? fault.delayMs : 0);
     if (wait > 0) await sleep(wait);
     if (closed || res.headersSent) return;
     if (fault?.fault === 'error_after_charge') {
-      res.status(500).json({ error: { code: 'injected_fault', message: 'simulated gateway failure after the operation was done' } });
+      res
+        .status(500)
+        .json({ error: { code: 'injected_fault', message: 'simulated gateway failure after the operation was done' } });
       return;
     }
     res.json(body);
   }
 
   function refuseBeforeWork(fault: Fault | undefined) {
-    if (fault?.fault === 'error_before_charge') throw new ApiError(503, 'injected_fault', 'simulated gateway failure: nothing was done');
+    if (fault?.fault === 'error_before_charge')
+      throw new ApiError(503, 'injected_fault', 'simulated gateway failure: nothing was done');
     // A refusal for good, as a real gateway answers a refund to a closed card or a disputed charge.
-    if (fault?.fault === 'refuse') throw new ApiError(402, 'refused', 'simulated refusal: the gateway will not do this');
+    if (fault?.fault === 'refuse')
+      throw new ApiError(402, 'refused', 'simulated refusal: the gateway will not do this');
   }
 
   /** Creates the charge for a new idempotency key; the same key and body answer the existing one. */
-  function createCharge(key: string, p: z.infer<typeof ChargeBody>, hash: string, header: Fault | undefined): WireCharge {
+  function createCharge(
+    key: string,
+    p: z.infer<typeof ChargeBody>,
+    hash: string,
+    header: Fault | undefined,
+  ): WireCharge {
     return store.tx(() => {
       const existing = store.chargeByKey(key);
       if (existing) {
-        if (existing.requestHash !== hash) throw new ApiError(422, 'idempotency_key_mismatch', `Idempotency-Key ${key} was used with other parameters`);
+        if (existing.requestHash !== hash)
+          throw new ApiError(422, 'idempotency_key_mismatch', `Idempotency-Key ${key} was used with other parameters`);
         return existing.wire;
       }
       const webhookFaults = header && isWebhookFault(header.fault) ? JSON.stringify([header]) : undefined;
-      const base = { id: newId('ch'), orderId: p.order_id, idempotencyKey: key, requestHash: hash, amount: p.amount, currency: p.currency, paymentMethod: p.payment_method, created: new Date().toISOString(), webhookFaults };
+      const base = {
+        id: newId('ch'),
+        orderId: p.order_id,
+        idempotencyKey: key,
+        requestHash: hash,
+        amount: p.amount,
+        currency: p.currency,
+        paymentMethod: p.payment_method,
+        created: new Date().toISOString(),
+        webhookFaults,
+      };
       switch (p.payment_method) {
         case 'pm_card_visa': {
           const c = store.insertCharge({ ...base, status: 'succeeded' });
@@ -183,9 +242,17 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
         case 'pm_card_noResponse':
           return store.insertCharge({ ...base, status: 'pending' });
         case 'pm_card_lateSuccess':
-          return store.insertCharge({ ...base, status: 'pending', succeedAt: Date.parse(p.expires_at) + (opts.lateSuccessAfterExpiryMs ?? 1000) });
+          return store.insertCharge({
+            ...base,
+            status: 'pending',
+            succeedAt: Date.parse(p.expires_at) + (opts.lateSuccessAfterExpiryMs ?? 1000),
+          });
         default:
-          throw new ApiError(400, 'unknown_payment_method', `unknown payment method ${p.payment_method}: one of ${TEST_PAYMENT_METHODS.join(', ')}`);
+          throw new ApiError(
+            400,
+            'unknown_payment_method',
+            `unknown payment method ${p.payment_method}: one of ${TEST_PAYMENT_METHODS.join(', ')}`,
+          );
       }
     });
   }
@@ -206,11 +273,13 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '64kb' }));
-  const route = (fn: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: NextFunction) => {
-    Promise.resolve()
-      .then(() => fn(req, res))
-      .catch(next);
-  };
+  const route =
+    (fn: (req: Request, res: Response) => Promise<void> | void) =>
+    (req: Request, res: Response, next: NextFunction) => {
+      Promise.resolve()
+        .then(() => fn(req, res))
+        .catch(next);
+    };
 
   app.post(
     '/v1/charges',
@@ -220,9 +289,18 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
       const p = parse(ChargeBody, req.body);
       const fault = requestFault('charge', header, { orderId: p.order_id, paymentMethod: p.payment_method });
       refuseBeforeWork(fault);
-      const hash = hashOf({ order_id: p.order_id, amount: p.amount, currency: p.currency, payment_method: p.payment_method, expires_at: p.expires_at });
+      const hash = hashOf({
+        order_id: p.order_id,
+        amount: p.amount,
+        currency: p.currency,
+        payment_method: p.payment_method,
+        expires_at: p.expires_at,
+      });
       const charge = createCharge(key, p, hash, header);
-      await answer(res, fault, charge, { latency: true, holdOpen: charge.payment_method === 'pm_card_noResponse' && charge.status === 'pending' });
+      await answer(res, fault, charge, {
+        latency: true,
+        holdOpen: charge.payment_method === 'pm_card_noResponse' && charge.status === 'pending',
+      });
     }),
   );
 
@@ -235,11 +313,23 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
       let afterSeq = 0;
       if (q.starting_after) {
         const seq = store.seqOfCharge(q.starting_after);
-        if (seq === undefined) throw new ApiError(400, 'invalid_request', `starting_after: no charge ${q.starting_after}`);
+        if (seq === undefined)
+          throw new ApiError(400, 'invalid_request', `starting_after: no charge ${q.starting_after}`);
         afterSeq = seq;
       }
-      const page = store.listCharges({ orderId: q.order_id, idempotencyKey: q.idempotency_key, createdGte: q.created_gte, afterSeq, limit: q.limit });
-      await answer(res, fault && !isWebhookFault(fault.fault) ? fault : undefined, { object: 'list', data: page.data, has_more: page.hasMore }, { latency: false });
+      const page = store.listCharges({
+        orderId: q.order_id,
+        idempotencyKey: q.idempotency_key,
+        createdGte: q.created_gte,
+        afterSeq,
+        limit: q.limit,
+      });
+      await answer(
+        res,
+        fault && !isWebhookFault(fault.fault) ? fault : undefined,
+        { object: 'list', data: page.data, has_more: page.hasMore },
+        { latency: false },
+      );
     }),
   );
 
@@ -264,12 +354,20 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
       const id = String(req.params.id);
       const found = store.chargeById(id);
       if (!found) throw new ApiError(404, 'resource_missing', `no such charge: ${id}`);
-      const fault = requestFault('void', header, { orderId: found.wire.order_id, paymentMethod: found.wire.payment_method });
+      const fault = requestFault('void', header, {
+        orderId: found.wire.order_id,
+        paymentMethod: found.wire.payment_method,
+      });
       refuseBeforeWork(fault);
       const charge = store.tx(() => {
         const c = store.chargeById(id)!;
         if (c.wire.status === 'voided') return c.wire;
-        if (c.wire.status !== 'pending') throw new ApiError(409, 'charge_not_pending', `charge ${id} is ${c.wire.status}: only a pending charge can be voided`);
+        if (c.wire.status !== 'pending')
+          throw new ApiError(
+            409,
+            'charge_not_pending',
+            `charge ${id} is ${c.wire.status}: only a pending charge can be voided`,
+          );
         return store.setChargeStatus(id, 'voided'); // also clears a late-success schedule
       });
       await answer(res, fault, charge, { latency: true });
@@ -283,24 +381,48 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
       const header = headerFault(req);
       const p = parse(RefundBody, req.body);
       const found = store.chargeById(p.charge);
-      const fault = found ? requestFault('refund', header, { orderId: found.wire.order_id, paymentMethod: found.wire.payment_method }) : header;
+      const fault = found
+        ? requestFault('refund', header, { orderId: found.wire.order_id, paymentMethod: found.wire.payment_method })
+        : header;
       refuseBeforeWork(fault);
       const hash = hashOf({ charge: p.charge, amount: p.amount ?? null });
       const refund = store.tx(() => {
         const existing = store.refundByKey(key);
         if (existing) {
-          if (existing.requestHash !== hash) throw new ApiError(422, 'idempotency_key_mismatch', `Idempotency-Key ${key} was used with other parameters`);
+          if (existing.requestHash !== hash)
+            throw new ApiError(
+              422,
+              'idempotency_key_mismatch',
+              `Idempotency-Key ${key} was used with other parameters`,
+            );
           return existing.wire;
         }
         const c = store.chargeById(p.charge);
         if (!c) throw new ApiError(404, 'resource_missing', `no such charge: ${p.charge}`);
         if (c.wire.status !== 'succeeded' && c.wire.status !== 'refunded') {
-          throw new ApiError(409, 'charge_not_captured', `charge ${p.charge} is ${c.wire.status}: nothing was captured to refund`);
+          throw new ApiError(
+            409,
+            'charge_not_captured',
+            `charge ${p.charge} is ${c.wire.status}: nothing was captured to refund`,
+          );
         }
         const left = c.wire.amount - c.wire.amount_refunded;
         const amount = p.amount ?? left;
-        if (left === 0 || amount > left) throw new ApiError(409, 'amount_exceeds_refundable', `charge ${p.charge} has ${left} ${c.wire.currency} left to refund`);
-        const r = store.insertRefund({ id: newId('re'), chargeId: c.wire.id, idempotencyKey: key, requestHash: hash, amount, currency: c.wire.currency, created: new Date().toISOString() });
+        if (left === 0 || amount > left)
+          throw new ApiError(
+            409,
+            'amount_exceeds_refundable',
+            `charge ${p.charge} has ${left} ${c.wire.currency} left to refund`,
+          );
+        const r = store.insertRefund({
+          id: newId('re'),
+          chargeId: c.wire.id,
+          idempotencyKey: key,
+          requestHash: hash,
+          amount,
+          currency: c.wire.currency,
+          created: new Date().toISOString(),
+        });
         // Faults asked at the charge's creation shape its outcome's webhooks, not the refunds' (those take this
         // request's header and the rules).
         emit('charge.refunded', store.chargeById(c.wire.id)!.wire, null, header, r);
@@ -313,7 +435,15 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
   // Test control (the simulator is a test double; a real provider has no such endpoints).
   const listRules = () => ({
     object: 'list',
-    data: rules.list().map((r) => ({ id: r.id, fault: r.fault, operation: r.operation, order_id: r.orderId ?? null, payment_method: r.paymentMethod ?? null, delay_ms: r.delayMs ?? null, times_left: r.remaining ?? null })),
+    data: rules.list().map((r) => ({
+      id: r.id,
+      fault: r.fault,
+      operation: r.operation,
+      order_id: r.orderId ?? null,
+      payment_method: r.paymentMethod ?? null,
+      delay_ms: r.delayMs ?? null,
+      times_left: r.remaining ?? null,
+    })),
   });
   app.post(
     '/v1/test/faults',
@@ -335,10 +465,13 @@ export function createGatewaySimulator(opts: SimulatorOptions): GatewaySimulator
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
-    if (err instanceof ApiError) return void res.status(err.status).json({ error: { code: err.code, message: err.message } });
+    if (err instanceof ApiError)
+      return void res.status(err.status).json({ error: { code: err.code, message: err.message } });
     const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.parse.failed') return void res.status(400).json({ error: { code: 'invalid_json', message: 'the body is not valid JSON' } });
-    if (e.type === 'entity.too.large') return void res.status(413).json({ error: { code: 'payload_too_large', message: 'the body is too large' } });
+    if (e.type === 'entity.parse.failed')
+      return void res.status(400).json({ error: { code: 'invalid_json', message: 'the body is not valid JSON' } });
+    if (e.type === 'entity.too.large')
+      return void res.status(413).json({ error: { code: 'payload_too_large', message: 'the body is too large' } });
     res.status(500).json({ error: { code: 'internal_error', message: e.message ?? 'internal error' } });
   });
 

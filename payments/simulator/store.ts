@@ -164,11 +164,17 @@ export class SimulatorStore {
   }
 
   chargeByKey(key: string): StoredCharge | undefined {
-    return this.toStored(this.db.prepare<[string], ChargeRow>('SELECT * FROM charges WHERE idempotency_key = ?').get(key));
+    return this.toStored(
+      this.db.prepare<[string], ChargeRow>('SELECT * FROM charges WHERE idempotency_key = ?').get(key),
+    );
   }
 
   latestChargeOfOrder(orderId: string): StoredCharge | undefined {
-    return this.toStored(this.db.prepare<[string], ChargeRow>('SELECT * FROM charges WHERE order_id = ? ORDER BY seq DESC LIMIT 1').get(orderId));
+    return this.toStored(
+      this.db
+        .prepare<[string], ChargeRow>('SELECT * FROM charges WHERE order_id = ? ORDER BY seq DESC LIMIT 1')
+        .get(orderId),
+    );
   }
 
   seqOfCharge(id: string): number | undefined {
@@ -182,8 +188,16 @@ export class SimulatorStore {
     if (f.idempotencyKey !== undefined) where.push('idempotency_key = @idempotencyKey');
     if (f.createdGte !== undefined) where.push('created >= @createdGte');
     const rows = this.db
-      .prepare<Record<string, unknown>, ChargeRow>(`SELECT * FROM charges WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @lim`)
-      .all({ orderId: f.orderId, idempotencyKey: f.idempotencyKey, createdGte: f.createdGte, afterSeq: f.afterSeq ?? 0, lim: f.limit + 1 });
+      .prepare<Record<string, unknown>, ChargeRow>(
+        `SELECT * FROM charges WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @lim`,
+      )
+      .all({
+        orderId: f.orderId,
+        idempotencyKey: f.idempotencyKey,
+        createdGte: f.createdGte,
+        afterSeq: f.afterSeq ?? 0,
+        lim: f.limit + 1,
+      });
     return { data: rows.slice(0, f.limit).map((r) => this.toWire(r)), hasMore: rows.length > f.limit };
   }
 
@@ -193,7 +207,12 @@ export class SimulatorStore {
         `INSERT INTO charges (id, order_id, idempotency_key, request_hash, amount, currency, payment_method, status, decline_code, succeed_at, webhook_faults, created)
          VALUES (@id, @orderId, @idempotencyKey, @requestHash, @amount, @currency, @paymentMethod, @status, @declineCode, @succeedAt, @webhookFaults, @created)`,
       )
-      .run({ ...c, declineCode: c.declineCode ?? null, succeedAt: c.succeedAt ?? null, webhookFaults: c.webhookFaults ?? null });
+      .run({
+        ...c,
+        declineCode: c.declineCode ?? null,
+        succeedAt: c.succeedAt ?? null,
+        webhookFaults: c.webhookFaults ?? null,
+      });
     return this.chargeById(c.id)!.wire;
   }
 
@@ -206,7 +225,9 @@ export class SimulatorStore {
   /** Pending charges whose late success is due. */
   dueLateSuccesses(now: number): string[] {
     return this.db
-      .prepare<[number], { id: string }>("SELECT id FROM charges WHERE succeed_at IS NOT NULL AND succeed_at <= ? AND status = 'pending' ORDER BY succeed_at LIMIT 100")
+      .prepare<[number], { id: string }>(
+        "SELECT id FROM charges WHERE succeed_at IS NOT NULL AND succeed_at <= ? AND status = 'pending' ORDER BY succeed_at LIMIT 100",
+      )
       .all(now)
       .map((r) => r.id);
   }
@@ -216,25 +237,41 @@ export class SimulatorStore {
     return r && { wire: toWireRefund(r), requestHash: r.request_hash };
   }
 
-  insertRefund(r: { id: string; chargeId: string; idempotencyKey: string; requestHash: string; amount: number; currency: string; created: string }): WireRefund {
+  insertRefund(r: {
+    id: string;
+    chargeId: string;
+    idempotencyKey: string;
+    requestHash: string;
+    amount: number;
+    currency: string;
+    created: string;
+  }): WireRefund {
     this.db
-      .prepare('INSERT INTO refunds (id, charge_id, idempotency_key, request_hash, amount, currency, created) VALUES (@id, @chargeId, @idempotencyKey, @requestHash, @amount, @currency, @created)')
+      .prepare(
+        'INSERT INTO refunds (id, charge_id, idempotency_key, request_hash, amount, currency, created) VALUES (@id, @chargeId, @idempotencyKey, @requestHash, @amount, @currency, @created)',
+      )
       .run(r);
     this.db
-      .prepare("UPDATE charges SET amount_refunded = amount_refunded + @amount, status = CASE WHEN amount_refunded + @amount >= amount THEN 'refunded' ELSE status END WHERE id = @chargeId")
+      .prepare(
+        "UPDATE charges SET amount_refunded = amount_refunded + @amount, status = CASE WHEN amount_refunded + @amount >= amount THEN 'refunded' ELSE status END WHERE id = @chargeId",
+      )
       .run({ amount: r.amount, chargeId: r.chargeId });
     return toWireRefund(this.db.prepare<[string], RefundRow>('SELECT * FROM refunds WHERE id = ?').get(r.id)!);
   }
 
   enqueueWebhook(w: NewWebhook): void {
     this.db
-      .prepare('INSERT INTO webhook_outbox (event_id, type, charge_id, body, next_attempt_at, state, created_at) VALUES (@eventId, @type, @chargeId, @body, @nextAttemptAt, @state, @now)')
+      .prepare(
+        'INSERT INTO webhook_outbox (event_id, type, charge_id, body, next_attempt_at, state, created_at) VALUES (@eventId, @type, @chargeId, @body, @nextAttemptAt, @state, @now)',
+      )
       .run({ ...w, now: Date.now() });
   }
 
   dueWebhooks(now: number, limit: number, skip: Set<number>): WebhookRow[] {
     return this.db
-      .prepare<[number, number], WebhookRow>("SELECT seq, event_id, body, attempts, next_attempt_at, created_at FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?")
+      .prepare<[number, number], WebhookRow>(
+        "SELECT seq, event_id, body, attempts, next_attempt_at, created_at FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?",
+      )
       .all(now, limit + skip.size)
       .filter((w) => !skip.has(w.seq))
       .slice(0, limit);
@@ -242,24 +279,38 @@ export class SimulatorStore {
 
   /** The soonest moment something is due (a webhook attempt or a late success), or undefined. */
   nextDueAt(): number | undefined {
-    const w = this.db.prepare<[], { t: number | null }>("SELECT MIN(next_attempt_at) AS t FROM webhook_outbox WHERE state = 'pending'").get()?.t;
-    const c = this.db.prepare<[], { t: number | null }>("SELECT MIN(succeed_at) AS t FROM charges WHERE succeed_at IS NOT NULL AND status = 'pending'").get()?.t;
+    const w = this.db
+      .prepare<[], { t: number | null }>("SELECT MIN(next_attempt_at) AS t FROM webhook_outbox WHERE state = 'pending'")
+      .get()?.t;
+    const c = this.db
+      .prepare<[], { t: number | null }>(
+        "SELECT MIN(succeed_at) AS t FROM charges WHERE succeed_at IS NOT NULL AND status = 'pending'",
+      )
+      .get()?.t;
     const ts = [w, c].filter((t): t is number => typeof t === 'number');
     return ts.length ? Math.min(...ts) : undefined;
   }
 
   markWebhookDelivered(seq: number): void {
-    this.db.prepare("UPDATE webhook_outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE seq = ?").run(seq);
+    this.db
+      .prepare(
+        "UPDATE webhook_outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE seq = ?",
+      )
+      .run(seq);
   }
 
   markWebhookFailedAttempt(seq: number, error: string, nextAttemptAt: number | null): void {
     this.db
-      .prepare("UPDATE webhook_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), state = CASE WHEN ? IS NULL THEN 'failed' ELSE state END WHERE seq = ?")
+      .prepare(
+        "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), state = CASE WHEN ? IS NULL THEN 'failed' ELSE state END WHERE seq = ?",
+      )
       .run(error.slice(0, 500), nextAttemptAt, nextAttemptAt, seq);
   }
 
   webhookCounts(): Record<string, number> {
-    const rows = this.db.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM webhook_outbox GROUP BY state').all();
+    const rows = this.db
+      .prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM webhook_outbox GROUP BY state')
+      .all();
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
@@ -268,7 +319,9 @@ export class SimulatorStore {
   }
 
   private toWire(r: ChargeRow): WireCharge {
-    const refunds = this.db.prepare<[string], RefundRow>('SELECT * FROM refunds WHERE charge_id = ? ORDER BY seq').all(r.id);
+    const refunds = this.db
+      .prepare<[string], RefundRow>('SELECT * FROM refunds WHERE charge_id = ? ORDER BY seq')
+      .all(r.id);
     return {
       id: r.id,
       object: 'charge',
@@ -280,10 +333,24 @@ export class SimulatorStore {
       status: r.status,
       ...(r.decline_code ? { decline_code: r.decline_code } : {}),
       amount_refunded: r.amount_refunded,
-      refunds: refunds.map((x) => ({ id: x.id, charge: x.charge_id, amount: x.amount, currency: x.currency, created: x.created })),
+      refunds: refunds.map((x) => ({
+        id: x.id,
+        charge: x.charge_id,
+        amount: x.amount,
+        currency: x.currency,
+        created: x.created,
+      })),
       created: r.created,
     };
   }
 }
 
-const toWireRefund = (r: RefundRow): WireRefund => ({ id: r.id, object: 'refund', charge: r.charge_id, amount: r.amount, currency: r.currency, status: 'succeeded', created: r.created });
+const toWireRefund = (r: RefundRow): WireRefund => ({
+  id: r.id,
+  object: 'refund',
+  charge: r.charge_id,
+  amount: r.amount,
+  currency: r.currency,
+  status: 'succeeded',
+  created: r.created,
+});

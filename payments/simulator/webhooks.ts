@@ -27,7 +27,14 @@ export interface WebhookEvent {
 }
 
 /** Writes one event (and its fault-shaped deliveries) to the outbox. Call inside the change's transaction. */
-export function enqueueEvent(store: SimulatorStore, type: EventType, charge: WireCharge, faults: Fault[], notBefore: number, refund?: WireRefund): WebhookEvent {
+export function enqueueEvent(
+  store: SimulatorStore,
+  type: EventType,
+  charge: WireCharge,
+  faults: Fault[],
+  notBefore: number,
+  refund?: WireRefund,
+): WebhookEvent {
   const event: WebhookEvent = {
     id: `evt_${randomUUID().replace(/-/g, '')}`,
     object: 'event',
@@ -37,7 +44,21 @@ export function enqueueEvent(store: SimulatorStore, type: EventType, charge: Wir
     charge_id: charge.id,
     amount: charge.amount,
     currency: charge.currency,
-    data: { object: charge, ...(refund ? { refund: { id: refund.id, charge: refund.charge, amount: refund.amount, currency: refund.currency, status: refund.status, created: refund.created } } : {}) },
+    data: {
+      object: charge,
+      ...(refund
+        ? {
+            refund: {
+              id: refund.id,
+              charge: refund.charge,
+              amount: refund.amount,
+              currency: refund.currency,
+              status: refund.status,
+              created: refund.created,
+            },
+          }
+        : {}),
+    },
   };
   const body = JSON.stringify(event);
   const has = (name: Fault['fault']) => faults.find((f) => f.fault === name);
@@ -45,7 +66,14 @@ export function enqueueEvent(store: SimulatorStore, type: EventType, charge: Wir
   const heldBack = has('reorder_webhooks')?.delayMs ?? 0;
   const copies = has('duplicate_webhooks') ? 2 : 1;
   for (let i = 0; i < copies; i++) {
-    store.enqueueWebhook({ eventId: event.id, type, chargeId: charge.id, body, nextAttemptAt: notBefore + heldBack + i, state: dropped ? 'dropped' : 'pending' });
+    store.enqueueWebhook({
+      eventId: event.id,
+      type,
+      chargeId: charge.id,
+      body,
+      nextAttemptAt: notBefore + heldBack + i,
+      state: dropped ? 'dropped' : 'pending',
+    });
   }
   return event;
 }

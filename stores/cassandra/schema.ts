@@ -55,7 +55,11 @@ export async function applyCassandraSchema(client: Client, keyspace: string): Pr
     if (rs.rowLength === 0) await client.execute(`ALTER TABLE ${keyspace}.${table} ADD ${column} ${type}`);
   }
   for (const [udt, field, type] of ADDED_FIELDS) {
-    const rs = await client.execute('SELECT field_names FROM system_schema.types WHERE keyspace_name = ? AND type_name = ?', [keyspace, udt], { prepare: true });
+    const rs = await client.execute(
+      'SELECT field_names FROM system_schema.types WHERE keyspace_name = ? AND type_name = ?',
+      [keyspace, udt],
+      { prepare: true },
+    );
     const fields: string[] = rs.first()?.['field_names'] ?? [];
     if (!fields.includes(field)) await client.execute(`ALTER TYPE ${keyspace}.${udt} ADD ${field} ${type}`);
   }

@@ -20,7 +20,10 @@ function kafkaLog({ level, log }: LogEntry): void {
   if (message.includes('Limiting retries for the idempotent producer')) return;
   // A broker that is down makes kafkajs log every connection retry: once per interval is enough.
   if (/Connection error|Failed to connect to seed broker|Connection timeout/.test(message)) {
-    storeFaults.note({ store: 'kafka', kind: 'unavailable' }, undefined, `kafka: ${message}`, { component: 'kafkajs', ...rest });
+    storeFaults.note({ store: 'kafka', kind: 'unavailable' }, undefined, `kafka: ${message}`, {
+      component: 'kafkajs',
+      ...rest,
+    });
     return;
   }
   const l = logger.child({ component: 'kafkajs' });
@@ -64,7 +67,10 @@ export function firstFetchAfterJoin(consumer: Consumer): Promise<void> {
 }
 
 /** Creates the platform's topics (or the ones given) if they do not exist (harmless to re-run). */
-export async function ensureTopics(kafka: Kafka, topics: { name: string; partitions: number }[] = Object.values(TOPICS)): Promise<void> {
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: { name: string; partitions: number }[] = Object.values(TOPICS),
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

@@ -21,11 +21,21 @@ export class ConsumerMetrics {
   readonly failed: Counter<'consumer' | 'topic'>;
   readonly lag: Histogram<'consumer' | 'topic'>;
   constructor(registry: Registry) {
-    this.processed = new Counter({ name: 'shopflow_consumer_messages_total', help: 'Kafka messages a consumer processed', labelNames: ['consumer', 'topic'], registers: [registry] });
-    this.failed = new Counter({ name: 'shopflow_consumer_failures_total', help: 'Kafka batches whose processing failed (kafkajs retries them with backoff)', labelNames: ['consumer', 'topic'], registers: [registry] });
+    this.processed = new Counter({
+      name: 'shopflow_consumer_messages_total',
+      help: 'Kafka messages a consumer processed',
+      labelNames: ['consumer', 'topic'],
+      registers: [registry],
+    });
+    this.failed = new Counter({
+      name: 'shopflow_consumer_failures_total',
+      help: 'Kafka batches whose processing failed (kafkajs retries them with backoff)',
+      labelNames: ['consumer', 'topic'],
+      registers: [registry],
+    });
     this.lag = new Histogram({
       name: 'shopflow_consumer_lag_seconds',
-      help: 'From a message\'s append to Kafka to its processing',
+      help: "From a message's append to Kafka to its processing",
       labelNames: ['consumer', 'topic'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
@@ -55,7 +65,12 @@ export type BatchHandler = (payload: EachBatchPayload, tools: BatchTools) => Pro
 export class ConsumerLifecycle {
   private consumer: Consumer | undefined;
 
-  constructor(private readonly kafka: Kafka, private readonly log: Logger, private readonly opts: ConsumerLifecycleOptions, private readonly handle: BatchHandler) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly log: Logger,
+    private readonly opts: ConsumerLifecycleOptions,
+    private readonly handle: BatchHandler,
+  ) {}
 
   /** Resolves once the group is joined and the first fetch has fixed the starting offsets. */
   async start(): Promise<void> {
@@ -71,7 +86,9 @@ export class ConsumerLifecycle {
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 30_000, restartOnFailure: async () => true },
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, ({ payload }) => this.log.warn({ err: payload.error, groupId, restart: payload.restart }, `${name}: consumer crashed`));
+    consumer.on(consumer.events.CRASH, ({ payload }) =>
+      this.log.warn({ err: payload.error, groupId, restart: payload.restart }, `${name}: consumer crashed`),
+    );
     const ready = firstFetchAfterJoin(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning });
@@ -95,7 +112,23 @@ export class ConsumerLifecycle {
     for (const m of batch.messages) {
       if (!m.headers?.traceparent) continue;
       const parent = contextFrom(m.headers);
-      spans.set(m.offset, tracer().startSpan(`${batch.topic} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': batch.topic, 'messaging.consumer.group.name': this.opts.groupId, 'messaging.kafka.offset': m.offset, 'shopflow.consumer': name } }, parent));
+      spans.set(
+        m.offset,
+        tracer().startSpan(
+          `${batch.topic} process`,
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.destination.name': batch.topic,
+              'messaging.consumer.group.name': this.opts.groupId,
+              'messaging.kafka.offset': m.offset,
+              'shopflow.consumer': name,
+            },
+          },
+          parent,
+        ),
+      );
     }
     const tools: BatchTools = {
       done: (messages) => {

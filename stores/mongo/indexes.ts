@@ -18,7 +18,9 @@ export async function applyMongoIndexes(db: Db): Promise<void> {
   const existingCollections = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
   for (const [collection, wanted] of Object.entries(INDEXES)) {
     const coll = db.collection(collection);
-    const have = existingCollections.has(collection) ? new Set((await coll.listIndexes().toArray()).map((i) => i.name as string)) : new Set<string>();
+    const have = existingCollections.has(collection)
+      ? new Set((await coll.listIndexes().toArray()).map((i) => i.name as string))
+      : new Set<string>();
     const missing = wanted.filter((i) => !have.has(i.name!));
     if (missing.length > 0) await coll.createIndexes(missing);
   }

@@ -26,7 +26,8 @@ export function createMysql(url: string, poolMax = 30, acquireTimeoutMs = 2_000)
     log: {
       warn: (message: unknown) => knexLog('warn', message),
       error: (message: unknown) => knexLog('error', message),
-      deprecate: (method: string, alternative: string) => logger.warn({ component: 'knex' }, `${method} is deprecated, use ${alternative}`),
+      deprecate: (method: string, alternative: string) =>
+        logger.warn({ component: 'knex' }, `${method} is deprecated, use ${alternative}`),
       debug: (message: unknown) => logger.debug({ component: 'knex' }, String(message)),
     },
     // Error messages show the SQL with `?`, never the bound values (password hashes, emails) that logs would keep.

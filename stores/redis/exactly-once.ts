@@ -124,19 +124,36 @@ export interface ApplyOptions {
 type ApplyCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
 
 export class ExactlyOnceApplier {
-  constructor(private readonly redis: Redis, private readonly opts: ApplyOptions) {
-    if (!(redis as unknown as { analyticsApplyAll?: unknown }).analyticsApplyAll) redis.defineCommand('analyticsApplyAll', { lua: SCRIPT });
+  constructor(
+    private readonly redis: Redis,
+    private readonly opts: ApplyOptions,
+  ) {
+    if (!(redis as unknown as { analyticsApplyAll?: unknown }).analyticsApplyAll)
+      redis.defineCommand('analyticsApplyAll', { lua: SCRIPT });
   }
 
   private args(events: { seenKey: string; ops: Op[] }[]): [number, ...(string | number)[]] {
     const keys: string[] = [];
-    const argv: (string | number)[] = [this.opts.seenTtl, this.opts.coPrefix, this.opts.coCap, this.opts.coTtl, this.opts.crossLimit, this.opts.coViewPrefix];
+    const argv: (string | number)[] = [
+      this.opts.seenTtl,
+      this.opts.coPrefix,
+      this.opts.coCap,
+      this.opts.coTtl,
+      this.opts.crossLimit,
+      this.opts.coViewPrefix,
+    ];
     for (const e of events) {
       keys.push(e.seenKey);
       argv.push(e.ops.length);
       for (const o of e.ops) {
         keys.push(o.key);
-        argv.push(o.kind, 'member' in o ? o.member : '', 'amount' in o ? o.amount : 0, o.ttl ?? 0, o.kind === 'co' ? o.self : o.kind === 'cross' || o.kind === 'crossv' ? (o.limit ?? 0) : '');
+        argv.push(
+          o.kind,
+          'member' in o ? o.member : '',
+          'amount' in o ? o.amount : 0,
+          o.ttl ?? 0,
+          o.kind === 'co' ? o.self : o.kind === 'cross' || o.kind === 'crossv' ? (o.limit ?? 0) : '',
+        );
       }
     }
     return [keys.length, ...keys, ...argv];
@@ -147,7 +164,10 @@ export class ExactlyOnceApplier {
   async applyAll(events: { seenKey: string; ops: Op[] }[]): Promise<boolean[]> {
     if (events.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (let i = 0; i < events.length; i += EVENTS_PER_CALL) (pipe as unknown as { analyticsApplyAll: ApplyCommand }).analyticsApplyAll(...this.args(events.slice(i, i + EVENTS_PER_CALL)));
+    for (let i = 0; i < events.length; i += EVENTS_PER_CALL)
+      (pipe as unknown as { analyticsApplyAll: ApplyCommand }).analyticsApplyAll(
+        ...this.args(events.slice(i, i + EVENTS_PER_CALL)),
+      );
     const results = (await pipe.exec()) ?? [];
     return results.flatMap(([err, r]) => {
       if (err) throw err;

@@ -2,7 +2,10 @@
 import type { BulkOutcome, VersionedDocument } from './port';
 
 export function bulkOperations(index: string, docs: VersionedDocument[]): object[] {
-  return docs.flatMap(({ doc, version }) => [{ index: { _index: index, _id: doc.item_id, version, version_type: 'external_gte' } }, doc]);
+  return docs.flatMap(({ doc, version }) => [
+    { index: { _index: index, _id: doc.item_id, version, version_type: 'external_gte' } },
+    doc,
+  ]);
 }
 
 interface BulkItem {
@@ -16,7 +19,12 @@ export function bulkOutcome(items: BulkItem[]): BulkOutcome {
     if (!r) continue;
     if (r.status >= 200 && r.status < 300) out.indexed += 1;
     else if (r.status === 409) out.stale += 1;
-    else out.failed.push({ item_id: String(r._id), status: r.status, reason: `${r.error?.type ?? 'error'}: ${r.error?.reason ?? ''}`.slice(0, 300) });
+    else
+      out.failed.push({
+        item_id: String(r._id),
+        status: r.status,
+        reason: `${r.error?.type ?? 'error'}: ${r.error?.reason ?? ''}`.slice(0, 300),
+      });
   }
   return out;
 }

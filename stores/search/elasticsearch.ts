@@ -7,7 +7,10 @@ import { bulkOperations, bulkOutcome } from './bulk';
  * OpenSearch (product check), hence the separate adapter. */
 export class ElasticsearchAdapter implements SearchPort {
   private readonly client: Client;
-  constructor(url: string, private readonly index: string) {
+  constructor(
+    url: string,
+    private readonly index: string,
+  ) {
     this.client = new Client({ node: url, requestTimeout: 10_000 });
   }
   async ping(): Promise<void> {
@@ -35,7 +38,10 @@ export class ElasticsearchAdapter implements SearchPort {
   async search(body: SearchBody): Promise<RawSearchResult> {
     const res = await this.client.search<Record<string, unknown>>({ index: this.index, ...body });
     const total = res.hits.total;
-    return { total: typeof total === 'number' ? total : total?.value ?? 0, sources: res.hits.hits.map((h) => h._source ?? {}) };
+    return {
+      total: typeof total === 'number' ? total : (total?.value ?? 0),
+      sources: res.hits.hits.map((h) => h._source ?? {}),
+    };
   }
   async get(itemId: string): Promise<ItemDocument | null> {
     const res = await this.client.get<ItemDocument>({ index: this.index, id: itemId }, { ignore: [404] });

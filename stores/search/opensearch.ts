@@ -5,7 +5,10 @@ import { bulkOperations, bulkOutcome } from './bulk';
 
 export class OpenSearchAdapter implements SearchPort {
   private readonly client: Client;
-  constructor(url: string, private readonly index: string) {
+  constructor(
+    url: string,
+    private readonly index: string,
+  ) {
     this.client = new Client({ node: url, requestTimeout: 10_000 });
   }
   async ping(): Promise<void> {
@@ -35,7 +38,10 @@ export class OpenSearchAdapter implements SearchPort {
   async search(body: SearchBody): Promise<RawSearchResult> {
     const res = await this.client.search({ index: this.index, body: body as never });
     const hits = res.body.hits as { total: number | { value: number }; hits: { _source?: Record<string, unknown> }[] };
-    return { total: typeof hits.total === 'number' ? hits.total : hits.total.value, sources: hits.hits.map((h) => h._source ?? {}) };
+    return {
+      total: typeof hits.total === 'number' ? hits.total : hits.total.value,
+      sources: hits.hits.map((h) => h._source ?? {}),
+    };
   }
   async get(itemId: string): Promise<ItemDocument | null> {
     const res = await this.client.get({ index: this.index, id: itemId }, { ignore: [404] });

@@ -38,7 +38,13 @@ maybe('chaos (short): a server killed under a stream of orders', () => {
   beforeAll(async () => {
     p = await startPlatform({
       relay: true,
-      env: { ORDER_PAYMENT_TIMEOUT: '5s', ORDER_LATE_PAYMENT_WINDOW: '5s', ORDER_RESERVE_DEADLINE: '2s', RATE_LIMIT_REGISTER: '100000', RATE_LIMIT_LOGIN: '100000' },
+      env: {
+        ORDER_PAYMENT_TIMEOUT: '5s',
+        ORDER_LATE_PAYMENT_WINDOW: '5s',
+        ORDER_RESERVE_DEADLINE: '2s',
+        RATE_LIMIT_REGISTER: '100000',
+        RATE_LIMIT_LOGIN: '100000',
+      },
     });
     // As in workers/main.ts: the sweeper starts the sagas of orders reserved while Temporal was away.
     sweeper = new SagaSweeper(p.stores.mysql, p.stores.redis, p.stores.temporal, p.cfg, logger);
@@ -63,10 +69,15 @@ maybe('chaos (short): a server killed under a stream of orders', () => {
     await p?.stop();
   });
 
-  test.each(['mariadb', 'temporal'])('%s: SIGKILL and restart keep money, stock, events and the API whole', async (name) => {
-    const r = await runRound(target, faultByName(name), round, () => undefined);
-    // On failure the message is the suite's own report: the row and each failed invariant with example ids.
-    if (r.violations.length > 0) throw new Error(`the invariants failed under the ${name} fault:\n${table([r])}\n${details([r])}`);
-    expect(r.findings.api.accepted).toBeGreaterThan(0);
-  }, 240_000);
+  test.each(['mariadb', 'temporal'])(
+    '%s: SIGKILL and restart keep money, stock, events and the API whole',
+    async (name) => {
+      const r = await runRound(target, faultByName(name), round, () => undefined);
+      // On failure the message is the suite's own report: the row and each failed invariant with example ids.
+      if (r.violations.length > 0)
+        throw new Error(`the invariants failed under the ${name} fault:\n${table([r])}\n${details([r])}`);
+      expect(r.findings.api.accepted).toBeGreaterThan(0);
+    },
+    240_000,
+  );
 });

@@ -36,7 +36,10 @@ export class EventLog {
     await admin.connect();
     try {
       const offsets = await admin.fetchTopicOffsets(ORDERS_TOPIC);
-      return new EventLog(kafka, offsets.map((o) => ({ partition: o.partition, offset: o.high })));
+      return new EventLog(
+        kafka,
+        offsets.map((o) => ({ partition: o.partition, offset: o.high })),
+      );
     } finally {
       await admin.disconnect();
     }
@@ -51,7 +54,10 @@ export class EventLog {
     await consumer.run({
       eachMessage: async ({ message }) => {
         try {
-          const event = JSON.parse(message.value?.toString() ?? '{}') as { type?: string; data?: { order_id?: string } };
+          const event = JSON.parse(message.value?.toString() ?? '{}') as {
+            type?: string;
+            data?: { order_id?: string };
+          };
           const orderId = message.key?.toString() ?? event.data?.order_id;
           if (orderId && event.type) this.seen.add(`${orderId} ${event.type}`);
         } catch {
@@ -97,7 +103,9 @@ export class ChargeLedger {
       }
     }
     if (this.listing) return (await chargesOfOrder(this.gateway, orderId)).map((c) => c.status);
-    const res = await fetch(`${this.gatewayUrl}/v1/charges/${encodeURIComponent(orderId)}`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${this.gatewayUrl}/v1/charges/${encodeURIComponent(orderId)}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     if (res.status === 404) return [];
     if (!res.ok) throw new Error(`gateway answered ${res.status} to GET /v1/charges/${orderId}`);
     return [((await res.json()) as { status: ChargeStatus }).status];
@@ -151,7 +159,16 @@ export interface Findings {
 }
 
 export function countAnswers(attempts: OrderAttempt[]): ApiCounts {
-  const c: ApiCounts = { accepted: 0, s503: 0, s503WithoutRetryAfter: 0, s500: 0, other5xx: 0, other: {}, dropped: 0, timedOut: 0 };
+  const c: ApiCounts = {
+    accepted: 0,
+    s503: 0,
+    s503WithoutRetryAfter: 0,
+    s500: 0,
+    other5xx: 0,
+    other: {},
+    dropped: 0,
+    timedOut: 0,
+  };
   for (const a of attempts) {
     if (a.dropped) c.dropped++;
     else if (a.timedOut) c.timedOut++;
@@ -172,8 +189,13 @@ async function buyersOrders(apiUrl: string, buyers: Buyer[]): Promise<OrderView[
   for (const b of buyers) {
     let cursor: string | null = null;
     do {
-      const r = await getJson(apiUrl, `/users/${b.userId}/orders?limit=100${cursor ? `&cursor=${cursor}` : ''}`, b.token);
-      if (r.status !== 200) throw new Error(`GET /users/${b.userId}/orders answered ${r.status}: ${JSON.stringify(r.body)}`);
+      const r = await getJson(
+        apiUrl,
+        `/users/${b.userId}/orders?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+        b.token,
+      );
+      if (r.status !== 200)
+        throw new Error(`GET /users/${b.userId}/orders answered ${r.status}: ${JSON.stringify(r.body)}`);
       out.push(...r.body.orders);
       cursor = r.body.next_cursor;
     } while (cursor);
@@ -187,7 +209,8 @@ async function expectedEvents(target: ChaosTarget, order: OrderView): Promise<st
   const full = live ?? (await target.archive.find(order.order_id));
   if (!full) return ['order.created'];
   const types = new Set<string>();
-  for (const h of full.history) if (['created', 'placed', 'canceled', 'in_transit', 'delivered'].includes(h.status)) types.add(`order.${h.status}`);
+  for (const h of full.history)
+    if (['created', 'placed', 'canceled', 'in_transit', 'delivered'].includes(h.status)) types.add(`order.${h.status}`);
   types.add('order.created');
   if (full.payment_status === 'refunded' || full.late_payment === 'refunded') types.add('order.refunded');
   if (!live) types.add('order.archived');
@@ -212,7 +235,9 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 export async function checkOnce(target: ChaosTarget, s: Subject): Promise<Findings> {
   await s.events.open();
   const stockBefore = await stockLeft(target.mysql, s.itemId);
-  const orders = (await buyersOrders(target.apiUrl, s.buyers)).filter((o) => o.items.some((l) => l.item_id === s.itemId));
+  const orders = (await buyersOrders(target.apiUrl, s.buyers)).filter((o) =>
+    o.items.some((l) => l.item_id === s.itemId),
+  );
   const known = new Set(orders.map((o) => o.order_id));
   const charges = await mapLimit(orders, 16, (o) => s.ledger.statuses(o.order_id));
   const f: Findings = {
@@ -253,7 +278,10 @@ export async function checkOnce(target: ChaosTarget, s: Subject): Promise<Findin
   // The stock and the orders are read one after the other: while orders still move, a drift may be an
   // artefact of the two reads, so it only counts when the stock did not change across the order reads.
   f.stockMoving = f.stockLeft !== stockBefore;
-  const expected = await mapLimit(orders, 16, async (o) => ({ id: o.order_id, types: await expectedEvents(target, o) }));
+  const expected = await mapLimit(orders, 16, async (o) => ({
+    id: o.order_id,
+    types: await expectedEvents(target, o),
+  }));
   for (const e of expected) for (const t of e.types) if (!s.events.has(e.id, t)) f.missingEvents.push(`${e.id} ${t}`);
   return f;
 }
@@ -262,13 +290,24 @@ export async function checkOnce(target: ChaosTarget, s: Subject): Promise<Findin
 export function violations(f: Findings, apiKilled: boolean): string[] {
   const out: string[] = [];
   const ex = (ids: string[]) => (ids.length ? ` (e.g. ${ids.slice(0, 3).join(', ')})` : '');
-  if (f.chargedButCanceled.length) out.push(`money: ${f.chargedButCanceled.length} canceled orders keep a succeeded charge${ex(f.chargedButCanceled)}`);
-  if (f.chargedNotPlaced.length) out.push(`money: ${f.chargedNotPlaced.length} orders not placed keep a succeeded charge${ex(f.chargedNotPlaced)}`);
-  if (f.placedWithoutCharge.length) out.push(`money: ${f.placedWithoutCharge.length} orders placed without a succeeded charge${ex(f.placedWithoutCharge)}`);
-  if (f.stockDrift !== 0 && !f.stockMoving) out.push(`stock: drift of ${f.stockDrift} units (initial - left - placed - reserved)`);
-  if (f.live.length) out.push(`stock: ${f.live.length} orders never reached an end state, their units still held${ex(f.live)}`);
-  if (f.lostOrders.length) out.push(`orders: ${f.lostOrders.length} accepted (201) orders the API no longer knows${ex(f.lostOrders)}`);
-  if (f.missingEvents.length) out.push(`events: ${f.missingEvents.length} transitions never reached Kafka${ex(f.missingEvents)}`);
+  if (f.chargedButCanceled.length)
+    out.push(
+      `money: ${f.chargedButCanceled.length} canceled orders keep a succeeded charge${ex(f.chargedButCanceled)}`,
+    );
+  if (f.chargedNotPlaced.length)
+    out.push(`money: ${f.chargedNotPlaced.length} orders not placed keep a succeeded charge${ex(f.chargedNotPlaced)}`);
+  if (f.placedWithoutCharge.length)
+    out.push(
+      `money: ${f.placedWithoutCharge.length} orders placed without a succeeded charge${ex(f.placedWithoutCharge)}`,
+    );
+  if (f.stockDrift !== 0 && !f.stockMoving)
+    out.push(`stock: drift of ${f.stockDrift} units (initial - left - placed - reserved)`);
+  if (f.live.length)
+    out.push(`stock: ${f.live.length} orders never reached an end state, their units still held${ex(f.live)}`);
+  if (f.lostOrders.length)
+    out.push(`orders: ${f.lostOrders.length} accepted (201) orders the API no longer knows${ex(f.lostOrders)}`);
+  if (f.missingEvents.length)
+    out.push(`events: ${f.missingEvents.length} transitions never reached Kafka${ex(f.missingEvents)}`);
   if (f.api.s500) out.push(`api: ${f.api.s500} answers 500`);
   if (f.api.other5xx) out.push(`api: ${f.api.other5xx} answers 5xx other than 503`);
   if (f.api.s503WithoutRetryAfter) out.push(`api: ${f.api.s503WithoutRetryAfter} answers 503 without Retry-After`);
@@ -286,7 +325,13 @@ function quiet(f: Findings, pendingUntil: number): boolean {
  * Re-checks until every order has ended and the invariants hold, or `deadline` passes; returns the last
  * findings. `pendingUntil`: until then a pending charge of a canceled order may still turn into a late success.
  */
-export async function settle(target: ChaosTarget, s: Subject, deadline: number, pendingUntil: number, log: (m: string) => void): Promise<Findings> {
+export async function settle(
+  target: ChaosTarget,
+  s: Subject,
+  deadline: number,
+  pendingUntil: number,
+  log: (m: string) => void,
+): Promise<Findings> {
   let last: Findings | undefined;
   let lastError: unknown;
   for (;;) {

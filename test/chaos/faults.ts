@@ -47,7 +47,8 @@ export const ALL_FAULTS = [...SERVER_FAULTS, ...Object.keys(APP_FAULTS), ...OPER
 export function faultByName(name: string): Fault {
   if ((SERVER_FAULTS as readonly string[]).includes(name)) return serverKill(name);
   if (APP_FAULTS[name]) return appKill(name, APP_FAULTS[name]!);
-  if ((OPERATOR_FAULTS as readonly string[]).includes(name)) return operatorAction(name as (typeof OPERATOR_FAULTS)[number]);
+  if ((OPERATOR_FAULTS as readonly string[]).includes(name))
+    return operatorAction(name as (typeof OPERATOR_FAULTS)[number]);
   throw new Error(`unknown fault ${name} (known: ${ALL_FAULTS.join(', ')})`);
 }
 
@@ -74,7 +75,10 @@ function alive(pid: number): boolean {
 /** SIGKILL to the process group start_bg made (setsid), then waits until the leader is gone. */
 async function sigkill(stateDir: string, component: string): Promise<number> {
   const pid = recordedPid(stateDir, component);
-  if (!pid) throw new Error(`${component}: no running process recorded in ${stateDir}/run/${component}.pid (was it started by this stack?)`);
+  if (!pid)
+    throw new Error(
+      `${component}: no running process recorded in ${stateDir}/run/${component}.pid (was it started by this stack?)`,
+    );
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
@@ -109,7 +113,8 @@ function appKill(name: string, processName: string): Fault {
     name,
     killsApi: processName === 'api',
     async inject(ctx) {
-      if (!ctx.target.restartApp) throw new Error(`${name}: the platform runs in this process; it cannot be killed here`);
+      if (!ctx.target.restartApp)
+        throw new Error(`${name}: the platform runs in this process; it cannot be killed here`);
       const pid = await sigkill(ctx.target.stateDir, processName);
       ctx.log(`${processName}: SIGKILL pid ${pid}`);
     },
@@ -142,7 +147,15 @@ function operatorAction(action: (typeof OPERATOR_FAULTS)[number]): Fault {
             ? ['workflow', 'cancel', ...common]
             : action === 'terminate'
               ? ['workflow', 'terminate', ...common, '--reason', 'chaos suite: operator terminate']
-              : ['workflow', 'reset', ...common, '--type', 'FirstWorkflowTask', '--reason', 'chaos suite: operator reset'];
+              : [
+                  'workflow',
+                  'reset',
+                  ...common,
+                  '--type',
+                  'FirstWorkflowTask',
+                  '--reason',
+                  'chaos suite: operator reset',
+                ];
         await run(t.temporalCli, args, t.repoDir, 30_000);
         fault.touched!.push(`${id} (${awaiting.includes(id) ? 'awaiting payment' : 'placed'})`);
       }
@@ -155,7 +168,10 @@ function operatorAction(action: (typeof OPERATOR_FAULTS)[number]): Fault {
 /** Up to OPERATOR_ORDERS accepted orders of the stream with this payment method, now in `status`. */
 async function pickOrders(ctx: FaultContext, method: string, status: string): Promise<string[]> {
   const out: string[] = [];
-  const candidates = ctx.stream.accepted().filter((a) => a.method === method).reverse();
+  const candidates = ctx.stream
+    .accepted()
+    .filter((a) => a.method === method)
+    .reverse();
   for (const a of candidates) {
     if (out.length >= OPERATOR_ORDERS) break;
     const r = await getJson(ctx.target.apiUrl, `/orders/${a.orderId}`, a.buyer.token).catch(() => undefined);
@@ -165,7 +181,13 @@ async function pickOrders(ctx: FaultContext, method: string, status: string): Pr
 }
 
 /** Runs a command to its end; rejects with its output's tail on a non-zero exit or after `timeoutMs`. */
-export function run(cmd: string, args: string[], cwd: string, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -15,14 +15,24 @@ import { loadChaosSettings } from './settings';
 import { REPO_DIR, stackStateDir, temporalCliPath, ChaosTarget } from './target';
 
 const log = (m: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${m}`);
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 async function main(): Promise<number> {
   const cfg = loadConfig();
   const settings = loadChaosSettings();
-  for (const url of [cfg.MYSQL_URL, `http://${cfg.TEMPORAL_ADDRESS}`, cfg.PAYMENT_GATEWAY_URL, `http://${cfg.KAFKA_BROKERS.split(',')[0]}`]) {
+  for (const url of [
+    cfg.MYSQL_URL,
+    `http://${cfg.TEMPORAL_ADDRESS}`,
+    cfg.PAYMENT_GATEWAY_URL,
+    `http://${cfg.KAFKA_BROKERS.split(',')[0]}`,
+  ]) {
     const host = new URL(url).hostname;
-    if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) throw new Error(`the chaos suite runs on loopback addresses only, not ${url}`);
+    if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host))
+      throw new Error(`the chaos suite runs on loopback addresses only, not ${url}`);
   }
   const mysql = createMysql(cfg.MYSQL_URL, 10);
   const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE);
@@ -43,7 +53,9 @@ async function main(): Promise<number> {
     restartApp: async () => void (await run('bash', ['scripts/start.sh'], REPO_DIR, 180_000)),
   };
   const o = settings.round;
-  log(`faults: ${settings.faults.join(', ')}; ${o.ratePerSecond} orders/s for ${o.streamMs / 1000}s, fault at ${o.injectAtMs / 1000}s, healed ${o.healAfterMs / 1000}s later; payment timeout ${cfg.ORDER_PAYMENT_TIMEOUT / 1000}s, late window ${cfg.ORDER_LATE_PAYMENT_WINDOW / 1000}s; load ${load()}`);
+  log(
+    `faults: ${settings.faults.join(', ')}; ${o.ratePerSecond} orders/s for ${o.streamMs / 1000}s, fault at ${o.injectAtMs / 1000}s, healed ${o.healAfterMs / 1000}s later; payment timeout ${cfg.ORDER_PAYMENT_TIMEOUT / 1000}s, late window ${cfg.ORDER_LATE_PAYMENT_WINDOW / 1000}s; load ${load()}`,
+  );
   const results: RoundResult[] = [];
   try {
     for (const name of settings.faults) {
@@ -56,7 +68,9 @@ async function main(): Promise<number> {
   } finally {
     await Promise.allSettled([mysql.destroy(), cassandra.shutdown()]);
   }
-  console.log(`\n${table(results)}\n\n${details(results)}\n\nload average at the end: ${load()} (${os.cpus().length} cores)`);
+  console.log(
+    `\n${table(results)}\n\n${details(results)}\n\nload average at the end: ${load()} (${os.cpus().length} cores)`,
+  );
   return results.some((r) => r.violations.length > 0) ? 1 : 0;
 }
 

@@ -1,7 +1,23 @@
 /** The chaos suite's table: one row per fault, then each fault's failed invariants with example order ids. */
 import type { RoundResult } from './run';
 
-const COLUMNS = ['fault', 'accepted', '503', 'other 5xx', 'dropped', 'timed out', 'placed', 'canceled', 'stuck', 'charged+canceled', 'placed w/o charge', 'stock drift', 'missing events', 'recover', 'verdict'];
+const COLUMNS = [
+  'fault',
+  'accepted',
+  '503',
+  'other 5xx',
+  'dropped',
+  'timed out',
+  'placed',
+  'canceled',
+  'stuck',
+  'charged+canceled',
+  'placed w/o charge',
+  'stock drift',
+  'missing events',
+  'recover',
+  'verdict',
+];
 
 export function row(r: RoundResult): string[] {
   const f = r.findings;
@@ -41,7 +57,10 @@ export function details(results: RoundResult[]): string {
     if (r.healTookMs !== null) extra.push(`restart took ${(r.healTookMs / 1000).toFixed(1)}s`);
     const other = Object.entries(r.findings.api.other).map(([s, n]) => `${n}x${s}`);
     if (other.length) extra.push(`other answers: ${other.join(', ')}`);
-    if (r.findings.pendingOnCanceled.length) extra.push(`${r.findings.pendingOnCanceled.length} canceled orders with a charge still pending (e.g. ${r.findings.pendingOnCanceled[0]})`);
+    if (r.findings.pendingOnCanceled.length)
+      extra.push(
+        `${r.findings.pendingOnCanceled.length} canceled orders with a charge still pending (e.g. ${r.findings.pendingOnCanceled[0]})`,
+      );
     if (r.touched.length) extra.push(`acted on: ${r.touched.join(', ')}`);
     out.push(`${r.fault}: ${extra.join('; ') || 'nothing to add'}`);
     out.push(`  answers ${r.timeline}`);

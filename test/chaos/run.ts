@@ -37,8 +37,12 @@ export interface RoundResult {
   timeline: string;
 }
 
-function timeline(attempts: OrderAttempt[], p: { injectAt: number; healAt: number | null; healedAt: number | null }): string {
-  const phase = (a: OrderAttempt) => (a.sentAt < p.injectAt ? 'before' : p.healedAt === null || a.sentAt < p.healedAt ? 'during' : 'after');
+function timeline(
+  attempts: OrderAttempt[],
+  p: { injectAt: number; healAt: number | null; healedAt: number | null },
+): string {
+  const phase = (a: OrderAttempt) =>
+    a.sentAt < p.injectAt ? 'before' : p.healedAt === null || a.sentAt < p.healedAt ? 'during' : 'after';
   const counts: Record<string, Record<string, number>> = { before: {}, during: {}, after: {} };
   for (const a of attempts) {
     const k = a.dropped ? 'dropped' : a.timedOut ? 'timeout' : String(a.status);
@@ -47,7 +51,12 @@ function timeline(attempts: OrderAttempt[], p: { injectAt: number; healAt: numbe
   }
   return Object.entries(counts)
     .filter(([, c]) => Object.keys(c).length)
-    .map(([ph, c]) => `${ph}: ${Object.entries(c).map(([k, n]) => `${n}x${k}`).join(' ')}`)
+    .map(
+      ([ph, c]) =>
+        `${ph}: ${Object.entries(c)
+          .map(([k, n]) => `${n}x${k}`)
+          .join(' ')}`,
+    )
     .join('; ');
 }
 
@@ -59,7 +68,16 @@ function timeline(attempts: OrderAttempt[], p: { injectAt: number; healAt: numbe
 export async function waitForQuiet(target: ChaosTarget, maxMs: number, log: (m: string) => void): Promise<void> {
   const deadline = Date.now() + maxMs;
   const overdue = async () =>
-    Number((await target.mysql('orders').where({ status: 'created' }).where('expires_at', '<', new Date(Date.now() - 10_000)).count({ n: '*' }).first())?.n ?? 0);
+    Number(
+      (
+        await target
+          .mysql('orders')
+          .where({ status: 'created' })
+          .where('expires_at', '<', new Date(Date.now() - 10_000))
+          .count({ n: '*' })
+          .first()
+      )?.n ?? 0,
+    );
   let last = Infinity;
   let still = 0;
   for (;;) {
@@ -75,12 +93,22 @@ export async function waitForQuiet(target: ChaosTarget, maxMs: number, log: (m: 
   }
 }
 
-export async function runRound(target: ChaosTarget, fault: Fault, o: RoundOptions, log: (m: string) => void): Promise<RoundResult> {
+export async function runRound(
+  target: ChaosTarget,
+  fault: Fault,
+  o: RoundOptions,
+  log: (m: string) => void,
+): Promise<RoundResult> {
   const errors: string[] = [];
   const buyers = await registerBuyers(target.apiUrl, o.buyers);
   const itemId = await createStockedItem(target.mysql, o.initialStock);
   const events = await EventLog.mark(target.kafka);
-  const stream = new OrderStream(target.apiUrl, { ratePerSecond: o.ratePerSecond, itemId, buyers, requestTimeoutMs: o.requestTimeoutMs });
+  const stream = new OrderStream(target.apiUrl, {
+    ratePerSecond: o.ratePerSecond,
+    itemId,
+    buyers,
+    requestTimeoutMs: o.requestTimeoutMs,
+  });
   const ctx: FaultContext = { target, stream, log };
   const t0 = Date.now();
   stream.start();
@@ -120,7 +148,15 @@ export async function runRound(target: ChaosTarget, fault: Fault, o: RoundOption
   const lastExpiry = Date.now() + target.paymentTimeoutMs;
   const pendingUntil = lastExpiry + 10_000;
   const deadline = Math.max(lastExpiry + target.latePaymentWindowMs, Date.now()) + o.settleMs;
-  const subject = { itemId, initialStock: o.initialStock, buyers, attempts: stream.attempts, events, ledger: new ChargeLedger(target.gatewayUrl), apiKilled: !!fault.killsApi };
+  const subject = {
+    itemId,
+    initialStock: o.initialStock,
+    buyers,
+    attempts: stream.attempts,
+    events,
+    ledger: new ChargeLedger(target.gatewayUrl),
+    apiKilled: !!fault.killsApi,
+  };
   let findings: Findings;
   try {
     findings = await settle(target, subject, deadline, pendingUntil, log);
@@ -129,6 +165,19 @@ export async function runRound(target: ChaosTarget, fault: Fault, o: RoundOption
   }
   const v = violations(findings, subject.apiKilled);
   if (!injected) v.unshift('the fault could not be injected (see errors)');
-  const phases = { injectAt: t0 + o.injectAtMs, healAt: healAt ?? null, healedAt: healAt !== undefined && healTookMs !== null ? healAt + healTookMs : null };
-  return { fault: fault.name, findings, violations: v, recoverMs, healTookMs, touched: fault.touched ?? [], errors, timeline: timeline(stream.attempts, phases) };
+  const phases = {
+    injectAt: t0 + o.injectAtMs,
+    healAt: healAt ?? null,
+    healedAt: healAt !== undefined && healTookMs !== null ? healAt + healTookMs : null,
+  };
+  return {
+    fault: fault.name,
+    findings,
+    violations: v,
+    recoverMs,
+    healTookMs,
+    touched: fault.touched ?? [],
+    errors,
+    timeline: timeline(stream.attempts, phases),
+  };
 }

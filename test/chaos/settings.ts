@@ -14,7 +14,12 @@ const schema = z.object({
   CHAOS_FAULTS: z
     .string()
     .default(ALL_FAULTS.join(','))
-    .transform((s) => s.split(',').map((f) => f.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean),
+    )
     .refine((fs) => fs.every((f) => ALL_FAULTS.includes(f)), { message: `known faults: ${ALL_FAULTS.join(', ')}` }),
   /** Orders per second, and how long the stream flows. */
   CHAOS_RATE: z.coerce.number().positive().max(200).default(20),
@@ -40,7 +45,10 @@ export interface ChaosSettings {
 
 export function loadChaosSettings(env: NodeJS.ProcessEnv = process.env): ChaosSettings {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid chaos settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `invalid chaos settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   const s = parsed.data;
   return {
     faults: s.CHAOS_FAULTS,

@@ -12,7 +12,13 @@ export interface Buyer {
   token: string;
 }
 
-const CHAOS_ADDRESS = { name: 'Chaos Buyer', line1: '1 Loopback Road', city: 'Localhost', postal_code: '12700', country: 'US' };
+const CHAOS_ADDRESS = {
+  name: 'Chaos Buyer',
+  line1: '1 Loopback Road',
+  city: 'Localhost',
+  postal_code: '12700',
+  country: 'US',
+};
 
 /** One POST /orders and what came back. */
 export interface OrderAttempt {
@@ -58,7 +64,14 @@ export async function registerBuyers(apiUrl: string, n: number): Promise<Buyer[]
 /** A fresh item with `stock` units, written straight to MySQL (the stock authority), as the test fixtures do. */
 export async function createStockedItem(mysql: Knex, stock: number): Promise<string> {
   const itemId = `it-chaos-${randomUUID().slice(0, 13)}`;
-  await mysql('items').insert({ item_id: itemId, supplier_id: null, name: `Chaos item ${itemId}`, category: 'Chaos', price: 7.5, stock });
+  await mysql('items').insert({
+    item_id: itemId,
+    supplier_id: null,
+    name: `Chaos item ${itemId}`,
+    category: 'Chaos',
+    price: 7.5,
+    stock,
+  });
   return itemId;
 }
 
@@ -114,7 +127,9 @@ export class OrderStream {
 
   /** The first 201 answer to a request sent at or after `t`. */
   firstAcceptedSince(t: number): OrderAttempt | undefined {
-    return this.attempts.filter((a) => a.sentAt >= t && a.status === 201).sort((x, y) => x.answeredAt! - y.answeredAt!)[0];
+    return this.attempts
+      .filter((a) => a.sentAt >= t && a.status === 201)
+      .sort((x, y) => x.answeredAt! - y.answeredAt!)[0];
   }
 
   accepted(): OrderAttempt[] {
@@ -126,7 +141,12 @@ export class OrderStream {
       const res = await fetch(this.apiUrl + '/orders', {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${a.buyer.token}` },
-        body: JSON.stringify({ user_id: a.buyer.userId, items: [{ item_id: this.opts.itemId, quantity: a.quantity }], payment_method: a.method, shipping_address: CHAOS_ADDRESS }),
+        body: JSON.stringify({
+          user_id: a.buyer.userId,
+          items: [{ item_id: this.opts.itemId, quantity: a.quantity }],
+          payment_method: a.method,
+          shipping_address: CHAOS_ADDRESS,
+        }),
         signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
       });
       const text = await res.text();
@@ -146,12 +166,20 @@ export class OrderStream {
 }
 
 export async function getJson(apiUrl: string, path: string, token: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(apiUrl + path, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(apiUrl + path, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(15_000),
+  });
   return { status: res.status, body: parse(await res.text()) };
 }
 
 async function postJson(apiUrl: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(apiUrl + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(apiUrl + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
   return { status: res.status, body: parse(await res.text()) };
 }
 

@@ -31,7 +31,12 @@ export interface ChaosTarget {
   restartApp?: (name: string) => Promise<void>;
 }
 
-export const REPO_DIR = path.resolve(__dirname, '..', '..', ...(path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? ['..'] : []));
+export const REPO_DIR = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  ...(path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? ['..'] : []),
+);
 
 /** Where the native stack keeps its pids (stack/lib.sh: $SHOPFLOW_STATE, default <repo>/.stack). */
 export function stackStateDir(repoDir = REPO_DIR): string {
@@ -39,5 +44,8 @@ export function stackStateDir(repoDir = REPO_DIR): string {
 }
 
 export function temporalCliPath(): string {
-  return process.env.TEMPORAL_CLI ?? path.join(process.env.SHOPFLOW_CACHE ?? path.join(os.homedir(), '.cache', 'shopflow'), 'bin', 'temporal');
+  return (
+    process.env.TEMPORAL_CLI ??
+    path.join(process.env.SHOPFLOW_CACHE ?? path.join(os.homedir(), '.cache', 'shopflow'), 'bin', 'temporal')
+  );
 }

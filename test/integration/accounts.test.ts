@@ -41,13 +41,29 @@ test('GET /users/me answers the caller; without a token 401', async () => {
 test('PUT /users/{id}: the user or an admin changes name and phone; another customer 403; bad input 400', async () => {
   const u = await signUp();
   const other = await signUp();
-  const mine = await call(p.baseUrl, 'PUT', `/users/${u.userId}`, { token: u.token, body: { name: 'Ada Lovelace', phone: '+44 20 7946 0958' } });
+  const mine = await call(p.baseUrl, 'PUT', `/users/${u.userId}`, {
+    token: u.token,
+    body: { name: 'Ada Lovelace', phone: '+44 20 7946 0958' },
+  });
   expect(mine.status).toBe(200);
-  expect(mine.body).toMatchObject({ name: 'Ada Lovelace', phone: '+44 20 7946 0958', email: u.email, role: 'customer' });
-  expect((await call(p.baseUrl, 'PUT', `/users/${u.userId}`, { token: other.token, body: { name: 'Mallory' } })).status).toBe(403);
+  expect(mine.body).toMatchObject({
+    name: 'Ada Lovelace',
+    phone: '+44 20 7946 0958',
+    email: u.email,
+    role: 'customer',
+  });
+  expect(
+    (await call(p.baseUrl, 'PUT', `/users/${u.userId}`, { token: other.token, body: { name: 'Mallory' } })).status,
+  ).toBe(403);
   const byAdmin = await call(p.baseUrl, 'PUT', `/users/${u.userId}`, { token: admin.token, body: { phone: null } });
   expect(byAdmin.body).toMatchObject({ name: 'Ada Lovelace', phone: null });
-  for (const body of [{ name: '' }, { name: 'a\u0000b' }, { phone: 'call me' }, { role: 'admin' }, { email: 'x@y.z' }]) {
+  for (const body of [
+    { name: '' },
+    { name: 'a\u0000b' },
+    { phone: 'call me' },
+    { role: 'admin' },
+    { email: 'x@y.z' },
+  ]) {
     const r = await call(p.baseUrl, 'PUT', `/users/${u.userId}`, { token: u.token, body });
     expect({ body, status: r.status }).toEqual({ body, status: 400 });
   }
@@ -56,14 +72,25 @@ test('PUT /users/{id}: the user or an admin changes name and phone; another cust
 
 test('a password change needs the current password, revokes every earlier token and returns a new one', async () => {
   const u = await signUp();
-  const second = (await call(p.baseUrl, 'POST', '/auth/login', { body: { email: u.email, password: 'correct horse battery' } })).body.token as string;
-  const wrong = await call(p.baseUrl, 'POST', `/users/${u.userId}/password`, { token: u.token, body: { current_password: 'not it at all', new_password: 'a new long password' } });
+  const second = (
+    await call(p.baseUrl, 'POST', '/auth/login', { body: { email: u.email, password: 'correct horse battery' } })
+  ).body.token as string;
+  const wrong = await call(p.baseUrl, 'POST', `/users/${u.userId}/password`, {
+    token: u.token,
+    body: { current_password: 'not it at all', new_password: 'a new long password' },
+  });
   expect(wrong.status).toBe(403);
   expect(wrong.body.error.code).toBe('wrong_password');
-  const byAdmin = await call(p.baseUrl, 'POST', `/users/${u.userId}/password`, { token: admin.token, body: { current_password: 'correct horse battery', new_password: 'admin chose this one' } });
+  const byAdmin = await call(p.baseUrl, 'POST', `/users/${u.userId}/password`, {
+    token: admin.token,
+    body: { current_password: 'correct horse battery', new_password: 'admin chose this one' },
+  });
   expect(byAdmin.status).toBe(403);
 
-  const changed = await call(p.baseUrl, 'POST', `/users/${u.userId}/password`, { token: u.token, body: { current_password: 'correct horse battery', new_password: 'a new long password' } });
+  const changed = await call(p.baseUrl, 'POST', `/users/${u.userId}/password`, {
+    token: u.token,
+    body: { current_password: 'correct horse battery', new_password: 'a new long password' },
+  });
   expect(changed.status).toBe(200);
   for (const old of [u.token, second]) {
     const r = await call(p.baseUrl, 'GET', '/users/me', { token: old });
@@ -71,13 +98,18 @@ test('a password change needs the current password, revokes every earlier token 
     expect(r.body.error.message).toMatch(/revoked/);
   }
   expect((await call(p.baseUrl, 'GET', '/users/me', { token: changed.body.token })).status).toBe(200);
-  expect((await call(p.baseUrl, 'POST', '/auth/login', { body: { email: u.email, password: 'correct horse battery' } })).status).toBe(401);
-  const again = await call(p.baseUrl, 'POST', '/auth/login', { body: { email: u.email, password: 'a new long password' } });
+  expect(
+    (await call(p.baseUrl, 'POST', '/auth/login', { body: { email: u.email, password: 'correct horse battery' } }))
+      .status,
+  ).toBe(401);
+  const again = await call(p.baseUrl, 'POST', '/auth/login', {
+    body: { email: u.email, password: 'a new long password' },
+  });
   expect(again.status).toBe(200);
   expect((await call(p.baseUrl, 'GET', '/users/me', { token: again.body.token })).status).toBe(200);
 });
 
-test("a token whose account was deleted, or whose role changed, is refused; so is one that never expires", async () => {
+test('a token whose account was deleted, or whose role changed, is refused; so is one that never expires', async () => {
   const gone = await signUp();
   await p.stores.mysql('users').where({ user_id: gone.userId }).delete();
   const r = await call(p.baseUrl, 'GET', `/users/${gone.userId}`, { token: gone.token });
@@ -101,12 +133,18 @@ test('a new supplier lists items only once an admin approved it', async () => {
   expect(before.body.error.code).toBe('supplier_not_approved');
 
   const customer = await signUp();
-  expect((await call(p.baseUrl, 'POST', `/admin/suppliers/${s.userId}/approve`, { token: customer.token })).status).toBe(403);
+  expect(
+    (await call(p.baseUrl, 'POST', `/admin/suppliers/${s.userId}/approve`, { token: customer.token })).status,
+  ).toBe(403);
   expect((await call(p.baseUrl, 'POST', `/admin/suppliers/${s.userId}/approve`, { token: s.token })).status).toBe(403);
-  expect((await call(p.baseUrl, 'POST', `/admin/suppliers/${customer.userId}/approve`, { token: admin.token })).status).toBe(404);
+  expect(
+    (await call(p.baseUrl, 'POST', `/admin/suppliers/${customer.userId}/approve`, { token: admin.token })).status,
+  ).toBe(404);
   const ok = await call(p.baseUrl, 'POST', `/admin/suppliers/${s.userId}/approve`, { token: admin.token });
   expect(ok.status).toBe(200);
-  expect((await call(p.baseUrl, 'POST', `/admin/suppliers/${s.userId}/approve`, { token: admin.token })).status).toBe(200);
+  expect((await call(p.baseUrl, 'POST', `/admin/suppliers/${s.userId}/approve`, { token: admin.token })).status).toBe(
+    200,
+  );
 
   const after = await call(p.baseUrl, 'POST', '/items', { token: s.token, body: item });
   expect(after.status).toBe(201);
@@ -115,9 +153,15 @@ test('a new supplier lists items only once an admin approved it', async () => {
 
 test('an item without a price is refused (400), not created for free', async () => {
   const s = await makeUser(p.stores.mysql, p.deps.tokens, 'supplier');
-  const r = await call(p.baseUrl, 'POST', '/items', { token: s.token, body: { name: 'Free?', category: 'Test', stock: 5 } });
+  const r = await call(p.baseUrl, 'POST', '/items', {
+    token: s.token,
+    body: { name: 'Free?', category: 'Test', stock: 5 },
+  });
   expect(r.status).toBe(400);
   expect(r.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'body.price' })]));
-  const bulk = await call(p.baseUrl, 'POST', '/items/bulk', { token: s.token, body: { create: [{ name: 'Free?', category: 'Test' }] } });
+  const bulk = await call(p.baseUrl, 'POST', '/items/bulk', {
+    token: s.token,
+    body: { create: [{ name: 'Free?', category: 'Test' }] },
+  });
   expect(bulk.status).toBe(400);
 });

@@ -12,7 +12,16 @@ let p: Platform;
 let buyer: TestUser;
 let other: TestUser;
 let admin: TestUser;
-const ada = { name: 'Ada Lovelace', line1: '12 Rue de Rivoli', line2: 'Bât. B', city: 'Paris', region: 'Île-de-France', postal_code: '75004', country: 'FR', phone: '+33 1 23 45 67 89' };
+const ada = {
+  name: 'Ada Lovelace',
+  line1: '12 Rue de Rivoli',
+  line2: 'Bât. B',
+  city: 'Paris',
+  region: 'Île-de-France',
+  postal_code: '75004',
+  country: 'FR',
+  phone: '+33 1 23 45 67 89',
+};
 const bob = { name: 'Bob Buyer', line1: '5 Main St', city: 'Austin', postal_code: '78701', country: 'US' };
 
 beforeAll(async () => {
@@ -26,10 +35,15 @@ afterAll(async () => {
 });
 
 const addresses = (u: TestUser, token = u.token) => call(p.baseUrl, 'GET', `/users/${u.userId}/addresses`, { token });
-const save = (u: TestUser, body: unknown, token = u.token) => call(p.baseUrl, 'POST', `/users/${u.userId}/addresses`, { token, body });
+const save = (u: TestUser, body: unknown, token = u.token) =>
+  call(p.baseUrl, 'POST', `/users/${u.userId}/addresses`, { token, body });
 const place = (u: TestUser, item: string, extra: Record<string, unknown>) =>
-  call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }], ...extra } });
-const ordersOf = async (u: TestUser) => Number((await p.stores.mysql('orders').where({ user_id: u.userId }).count({ n: '*' }))[0]!.n);
+  call(p.baseUrl, 'POST', '/orders', {
+    token: u.token,
+    body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }], ...extra },
+  });
+const ordersOf = async (u: TestUser) =>
+  Number((await p.stores.mysql('orders').where({ user_id: u.userId }).count({ n: '*' }))[0]!.n);
 
 describe('saved addresses', () => {
   test('the user saves, lists and deletes them; an admin may too; anyone else may not', async () => {
@@ -40,16 +54,31 @@ describe('saved addresses', () => {
     expect(a.body).toEqual({ ...ada, address_id: expect.stringMatching(/^a-/), created_at: expect.any(String) });
     const b = await save(u, bob, admin.token);
     expect(b.status).toBe(201);
-    expect((await addresses(u)).body.map((x: { address_id: string }) => x.address_id)).toEqual([a.body.address_id, b.body.address_id]);
+    expect((await addresses(u)).body.map((x: { address_id: string }) => x.address_id)).toEqual([
+      a.body.address_id,
+      b.body.address_id,
+    ]);
     expect((await addresses(u, other.token)).status).toBe(403);
     expect((await save(u, bob, other.token)).status).toBe(403);
-    expect((await call(p.baseUrl, 'DELETE', `/users/${u.userId}/addresses/${a.body.address_id}`, { token: other.token })).status).toBe(403);
+    expect(
+      (await call(p.baseUrl, 'DELETE', `/users/${u.userId}/addresses/${a.body.address_id}`, { token: other.token }))
+        .status,
+    ).toBe(403);
     // Another user's address id is not found under this user.
-    expect((await call(p.baseUrl, 'DELETE', `/users/${other.userId}/addresses/${a.body.address_id}`, { token: other.token })).status).toBe(404);
-    expect((await call(p.baseUrl, 'DELETE', `/users/${u.userId}/addresses/${a.body.address_id}`, { token: u.token })).status).toBe(204);
+    expect(
+      (await call(p.baseUrl, 'DELETE', `/users/${other.userId}/addresses/${a.body.address_id}`, { token: other.token }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await call(p.baseUrl, 'DELETE', `/users/${u.userId}/addresses/${a.body.address_id}`, { token: u.token })).status,
+    ).toBe(204);
     expect((await addresses(u)).body.map((x: { address_id: string }) => x.address_id)).toEqual([b.body.address_id]);
-    expect((await call(p.baseUrl, 'DELETE', `/users/${u.userId}/addresses/${a.body.address_id}`, { token: u.token })).status).toBe(404);
-    expect((await call(p.baseUrl, 'GET', `/users/u-nobody-${randomUUID()}/addresses`, { token: admin.token })).status).toBe(404);
+    expect(
+      (await call(p.baseUrl, 'DELETE', `/users/${u.userId}/addresses/${a.body.address_id}`, { token: u.token })).status,
+    ).toBe(404);
+    expect(
+      (await call(p.baseUrl, 'GET', `/users/u-nobody-${randomUUID()}/addresses`, { token: admin.token })).status,
+    ).toBe(404);
   });
 
   test.each([
@@ -84,7 +113,10 @@ describe('orders ship somewhere', () => {
     const u = await makeUser(p.stores.mysql, p.deps.tokens);
     const item = await makeItem(p.stores.mysql, { stock: 3 });
     const saved = await save(u, bob);
-    for (const extra of [{ shipping_address: undefined }, { shipping_address: ada, address_id: saved.body.address_id }]) {
+    for (const extra of [
+      { shipping_address: undefined },
+      { shipping_address: ada, address_id: saved.body.address_id },
+    ]) {
       const r = await place(u, item, extra);
       expect(r.status).toBe(400);
       expect(r.body.error.message).toContain('shipping address is required');
@@ -112,13 +144,25 @@ describe('orders ship somewhere', () => {
     const byId = await place(buyer, item, { shipping_address: undefined, address_id: saved.body.address_id });
     expect(byId.status).toBe(201);
     expect(byId.body.shipping_address).toEqual(bob);
-    await call(p.baseUrl, 'DELETE', `/users/${buyer.userId}/addresses/${saved.body.address_id}`, { token: buyer.token });
-    expect((await call(p.baseUrl, 'GET', `/orders/${byId.body.order_id}`, { token: buyer.token })).body.shipping_address).toEqual(bob);
+    await call(p.baseUrl, 'DELETE', `/users/${buyer.userId}/addresses/${saved.body.address_id}`, {
+      token: buyer.token,
+    });
+    expect(
+      (await call(p.baseUrl, 'GET', `/orders/${byId.body.order_id}`, { token: buyer.token })).body.shipping_address,
+    ).toEqual(bob);
 
     // The events carry the order view, address included (order.created now, order.placed once paid).
-    await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${whole.body.order_id}`, { token: buyer.token })).body.status === 'placed');
-    const events = (await p.stores.mysql('outbox').where({ msg_key: whole.body.order_id }).orderBy('id')).map((e: { payload: string }) => JSON.parse(e.payload));
-    expect(events.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['order.created', 'order.placed']));
+    await eventually(
+      async () =>
+        (await call(p.baseUrl, 'GET', `/orders/${whole.body.order_id}`, { token: buyer.token })).body.status ===
+        'placed',
+    );
+    const events = (await p.stores.mysql('outbox').where({ msg_key: whole.body.order_id }).orderBy('id')).map(
+      (e: { payload: string }) => JSON.parse(e.payload),
+    );
+    expect(events.map((e: { type: string }) => e.type)).toEqual(
+      expect.arrayContaining(['order.created', 'order.placed']),
+    );
     for (const e of events) expect(e.data.shipping_address).toEqual(ada);
   });
 
@@ -128,18 +172,39 @@ describe('orders ship somewhere', () => {
     const body = { user_id: buyer.userId, items: [{ item_id: item, quantity: 1 }], shipping_address: ada };
     expect((await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body, headers })).status).toBe(201);
     expect((await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body, headers })).status).toBe(200);
-    expect((await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { ...body, shipping_address: bob }, headers })).status).toBe(422);
+    expect(
+      (
+        await call(p.baseUrl, 'POST', '/orders', {
+          token: buyer.token,
+          body: { ...body, shipping_address: bob },
+          headers,
+        })
+      ).status,
+    ).toBe(422);
   });
 
   test('cart checkout takes the address the same way; without one it is 400 and the cart stays', async () => {
     const u = await makeUser(p.stores.mysql, p.deps.tokens);
     const item = await makeItem(p.stores.mysql, { stock: 5 });
-    expect((await call(p.baseUrl, 'POST', `/users/${u.userId}/cart`, { token: u.token, body: { item_id: item, quantity: 2 } })).status).toBe(201);
-    const none = await call(p.baseUrl, 'POST', `/users/${u.userId}/cart/checkout`, { token: u.token, body: { shipping_address: undefined } });
+    expect(
+      (
+        await call(p.baseUrl, 'POST', `/users/${u.userId}/cart`, {
+          token: u.token,
+          body: { item_id: item, quantity: 2 },
+        })
+      ).status,
+    ).toBe(201);
+    const none = await call(p.baseUrl, 'POST', `/users/${u.userId}/cart/checkout`, {
+      token: u.token,
+      body: { shipping_address: undefined },
+    });
     expect(none.status).toBe(400);
     expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/cart`, { token: u.token })).body).toHaveLength(1);
     const saved = await save(u, ada);
-    const ok = await call(p.baseUrl, 'POST', `/users/${u.userId}/cart/checkout`, { token: u.token, body: { address_id: saved.body.address_id } });
+    const ok = await call(p.baseUrl, 'POST', `/users/${u.userId}/cart/checkout`, {
+      token: u.token,
+      body: { address_id: saved.body.address_id },
+    });
     expect(ok.status).toBe(201);
     expect(ok.body.shipping_address).toEqual(ada);
     expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/cart`, { token: u.token })).body).toEqual([]);
@@ -149,11 +214,19 @@ describe('orders ship somewhere', () => {
     const item = await makeItem(p.stores.mysql, { stock: 5 });
     const o = await place(buyer, item, { shipping_address: ada });
     const id = o.body.order_id as string;
-    await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: buyer.token })).body.status === 'placed');
-    expect((await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT })).status).toBe(200);
+    await eventually(
+      async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: buyer.token })).body.status === 'placed',
+    );
+    expect(
+      (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT })).status,
+    ).toBe(200);
     expect((await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token })).status).toBe(200);
     await eventually(async () => !(await p.stores.mysql('orders').where({ order_id: id }).first()), 30_000);
-    const row = (await p.stores.cassandra.execute('SELECT shipping_address FROM orders_by_id WHERE order_id = ?', [id], { prepare: true })).first();
+    const row = (
+      await p.stores.cassandra.execute('SELECT shipping_address FROM orders_by_id WHERE order_id = ?', [id], {
+        prepare: true,
+      })
+    ).first();
     expect(JSON.parse(row!.shipping_address)).toEqual(ada);
     const got = await call(p.baseUrl, 'GET', `/orders/${id}`, { token: buyer.token });
     expect(got.body).toMatchObject({ order_id: id, status: 'delivered', shipping_address: ada });

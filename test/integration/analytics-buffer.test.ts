@@ -31,7 +31,10 @@ const freePort = () =>
 
 async function startApi(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [SERVER], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SERVER], {
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((resolve, reject) => {
     const onData = (d: Buffer) => d.toString().includes('shopflow API listening') && resolve();
     child.stdout!.on('data', onData);
@@ -40,14 +43,25 @@ async function startApi(env: Record<string, string>): Promise<{ child: ChildProc
   });
   return { child, url: `http://127.0.0.1:${port}` };
 }
-const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+const exited = (c: ChildProcess) =>
+  new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
 const viewsOf = async (itemId: string) =>
-  Number((await mysql('outbox').where({ topic: 'shopflow.analytics' }).andWhere('payload', 'like', `%"item_view"%${itemId}%`).count({ n: '*' }).first())!.n);
+  Number(
+    (await mysql('outbox')
+      .where({ topic: 'shopflow.analytics' })
+      .andWhere('payload', 'like', `%"item_view"%${itemId}%`)
+      .count({ n: '*' })
+      .first())!.n,
+  );
 
 test('item views answer before their events are written; a graceful stop (SIGTERM) writes every one', async () => {
   const item = await makeItem(mysql, { stock: 3 });
   // A flush interval of an hour: nothing is written until the stop.
-  const { child, url } = await startApi({ ANALYTICS_FLUSH_INTERVAL: '1h', ANALYTICS_FLUSH_MAX: '5000', ANALYTICS_BUFFER_MAX: '10000' });
+  const { child, url } = await startApi({
+    ANALYTICS_FLUSH_INTERVAL: '1h',
+    ANALYTICS_FLUSH_MAX: '5000',
+    ANALYTICS_BUFFER_MAX: '10000',
+  });
   for (let i = 0; i < 30; i++) expect((await call(url, 'GET', `/items/${item}`)).status).toBe(200);
   expect(await viewsOf(item)).toBe(0);
   child.kill('SIGTERM');
@@ -58,7 +72,11 @@ test('item views answer before their events are written; a graceful stop (SIGTER
 test('a kill -9 loses at most ANALYTICS_BUFFER_MAX events of the process (past it, views wait for their commit)', async () => {
   const item = await makeItem(mysql, { stock: 3 });
   const bound = 25;
-  const { child, url } = await startApi({ ANALYTICS_FLUSH_INTERVAL: '1h', ANALYTICS_FLUSH_MAX: '5000', ANALYTICS_BUFFER_MAX: String(bound) });
+  const { child, url } = await startApi({
+    ANALYTICS_FLUSH_INTERVAL: '1h',
+    ANALYTICS_FLUSH_MAX: '5000',
+    ANALYTICS_BUFFER_MAX: String(bound),
+  });
   const views = 110;
   for (let i = 0; i < views; i += 5) {
     const batch = await Promise.all(Array.from({ length: 5 }, () => call(url, 'GET', `/items/${item}`)));

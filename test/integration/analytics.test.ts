@@ -46,7 +46,10 @@ let itemB: string;
 beforeAll(async () => {
   p = await startPlatform({ relay: true, env: { ANALYTICS_REDIS_PREFIX: prefix } });
   pipeline = new AnalyticsPipeline(p.stores.redis, p.stores.cassandra, pipelineSettings(p.cfg));
-  consumer = new AnalyticsConsumer(p.stores.kafka, p.stores.producer, p.stores.mysql, pipeline, logger, { groupId: `test-analytics-${tag}`, fromBeginning: false });
+  consumer = new AnalyticsConsumer(p.stores.kafka, p.stores.producer, p.stores.mysql, pipeline, logger, {
+    groupId: `test-analytics-${tag}`,
+    fromBeginning: false,
+  });
   // A plain consumer on the topic: what really travelled on Kafka.
   tap = p.stores.kafka.consumer({ groupId: `test-analytics-tap-${tag}`, maxWaitTimeInMs: 200 });
   await tap.connect();
@@ -55,7 +58,11 @@ beforeAll(async () => {
   await tap.run({ eachMessage: async ({ message }) => void seen.push(JSON.parse(message.value!.toString())) });
   await Promise.all([joined, consumer.start()]);
   admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
-  [u1, u2, u3] = await Promise.all([makeUser(p.stores.mysql, p.deps.tokens), makeUser(p.stores.mysql, p.deps.tokens), makeUser(p.stores.mysql, p.deps.tokens)]);
+  [u1, u2, u3] = await Promise.all([
+    makeUser(p.stores.mysql, p.deps.tokens),
+    makeUser(p.stores.mysql, p.deps.tokens),
+    makeUser(p.stores.mysql, p.deps.tokens),
+  ]);
   itemA = await makeItem(p.stores.mysql, { stock: 100, price: 10, category, name: `${word}lamp A` });
   itemB = await makeItem(p.stores.mysql, { stock: 100, price: 25.5, category, name: `${word}lamp B` });
   // Index them directly (no search indexer process in this file), so a search finds them.
@@ -74,8 +81,16 @@ const report = async (path: string, u: TestUser = admin) => {
   if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
 };
-async function order(u: TestUser, items: { item_id: string; quantity: number }[], paymentMethod = 'pm_card_visa', until = 'placed'): Promise<string> {
-  const r = await call(p.baseUrl, 'POST', '/orders', { ...as(u), body: { user_id: u.userId, items, payment_method: paymentMethod } });
+async function order(
+  u: TestUser,
+  items: { item_id: string; quantity: number }[],
+  paymentMethod = 'pm_card_visa',
+  until = 'placed',
+): Promise<string> {
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    ...as(u),
+    body: { user_id: u.userId, items, payment_method: paymentMethod },
+  });
   expect(r.status).toBe(201);
   const id = r.body.order_id as string;
   await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, as(u))).body.status === until, 30_000);
@@ -95,11 +110,21 @@ describe('a scripted sequence of shopper actions', () => {
     // u3: views B (anonymously once more); searches for nothing, twice.
     await call(p.baseUrl, 'GET', `/items/${itemA}`, as(u1));
     await call(p.baseUrl, 'GET', `/items/${itemB}`, as(u1));
-    expect((await call(p.baseUrl, 'POST', `/users/${u1.userId}/cart`, { ...as(u1), body: { item_id: itemA, quantity: 2 } })).status).toBe(201);
-    expect((await call(p.baseUrl, 'POST', `/users/${u1.userId}/wishlist`, { ...as(u1), body: { item_id: itemB } })).status).toBe(201);
-    expect((await call(p.baseUrl, 'GET', `/search?query=${encodeURIComponent(queryHit)}`, as(u1))).body.length).toBeGreaterThan(0);
+    expect(
+      (await call(p.baseUrl, 'POST', `/users/${u1.userId}/cart`, { ...as(u1), body: { item_id: itemA, quantity: 2 } }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await call(p.baseUrl, 'POST', `/users/${u1.userId}/wishlist`, { ...as(u1), body: { item_id: itemB } })).status,
+    ).toBe(201);
+    expect(
+      (await call(p.baseUrl, 'GET', `/search?query=${encodeURIComponent(queryHit)}`, as(u1))).body.length,
+    ).toBeGreaterThan(0);
     await call(p.baseUrl, 'GET', `/search?query=${encodeURIComponent(queryHit.toUpperCase())}`, as(u1));
-    expect((await call(p.baseUrl, 'POST', '/search/clicks', { ...as(u1), body: { query: queryHit, item_id: itemA } })).status).toBe(202);
+    expect(
+      (await call(p.baseUrl, 'POST', '/search/clicks', { ...as(u1), body: { query: queryHit, item_id: itemA } }))
+        .status,
+    ).toBe(202);
     await call(p.baseUrl, 'GET', `/items/${itemA}`, as(u2));
     await call(p.baseUrl, 'POST', `/users/${u2.userId}/cart`, { ...as(u2), body: { item_id: itemA } });
     await call(p.baseUrl, 'GET', `/search?query=${encodeURIComponent(`  ${queryHit} `)}`, as(u2));
@@ -107,27 +132,67 @@ describe('a scripted sequence of shopper actions', () => {
     await call(p.baseUrl, 'GET', `/items/${itemB}`);
     expect((await call(p.baseUrl, 'GET', `/search?query=${encodeURIComponent(queryMiss)}`, as(u3))).body).toEqual([]);
     await call(p.baseUrl, 'GET', `/search?query=${encodeURIComponent(queryMiss)}`);
-    placedOrder = await order(u1, [{ item_id: itemA, quantity: 2 }, { item_id: itemB, quantity: 1 }]);
+    placedOrder = await order(u1, [
+      { item_id: itemA, quantity: 2 },
+      { item_id: itemB, quantity: 1 },
+    ]);
     canceledOrder = await order(u2, [{ item_id: itemA, quantity: 1 }], 'pm_card_chargeDeclined', 'canceled');
     // Every event counted: 5 views, 2 cart adds, 1 wishlist add, 5 searches, 1 click, 1 placed, 1 canceled.
-    await eventually(async () => {
-      const f = await report(`/admin/reports/funnel?last=30&category=${encodeURIComponent(category)}`);
-      const sales = await report(`/admin/reports/sales/categories?last=30&category=${encodeURIComponent(category)}`);
-      return f.stages[0].events === 5 && f.stages[3].events === 1 && sales.categories[0].canceled_units === 1;
-    }, 60_000, 250);
+    await eventually(
+      async () => {
+        const f = await report(`/admin/reports/funnel?last=30&category=${encodeURIComponent(category)}`);
+        const sales = await report(`/admin/reports/sales/categories?last=30&category=${encodeURIComponent(category)}`);
+        return f.stages[0].events === 5 && f.stages[3].events === 1 && sales.categories[0].canceled_units === 1;
+      },
+      60_000,
+      250,
+    );
   });
 
   test('every kind of event reached Kafka in the seed schema (plus type, item ids, event id)', async () => {
-    await eventually(async () => eventsOf((e) => e.event_type === 'order_canceled' && e.order_id === canceledOrder).length > 0, 30_000);
-    const mine = (e: AnalyticsEvent) => e.item_ids.some((i) => i === itemA || i === itemB) || e.search_query.includes(word);
+    await eventually(
+      async () => eventsOf((e) => e.event_type === 'order_canceled' && e.order_id === canceledOrder).length > 0,
+      30_000,
+    );
+    const mine = (e: AnalyticsEvent) =>
+      e.item_ids.some((i) => i === itemA || i === itemB) || e.search_query.includes(word);
     const types = new Set(eventsOf(mine).map((e) => e.event_type));
-    expect([...types].sort()).toEqual(['cart_add', 'item_view', 'order_canceled', 'order_placed', 'search', 'search_click', 'wishlist_add']);
-    const view = eventsOf((e) => e.event_type === 'item_view' && e.user_id === u1.userId && e.item_ids[0] === itemA)[0]!;
-    expect(view).toEqual({ event_id: expect.any(String), event_type: 'item_view', user_id: u1.userId, search_query: '', timestamp: expect.any(String), clicked_items: [], item_ids: [itemA], categories: [category] });
+    expect([...types].sort()).toEqual([
+      'cart_add',
+      'item_view',
+      'order_canceled',
+      'order_placed',
+      'search',
+      'search_click',
+      'wishlist_add',
+    ]);
+    const view = eventsOf(
+      (e) => e.event_type === 'item_view' && e.user_id === u1.userId && e.item_ids[0] === itemA,
+    )[0]!;
+    expect(view).toEqual({
+      event_id: expect.any(String),
+      event_type: 'item_view',
+      user_id: u1.userId,
+      search_query: '',
+      timestamp: expect.any(String),
+      clicked_items: [],
+      item_ids: [itemA],
+      categories: [category],
+    });
     const placed = eventsOf((e) => e.event_type === 'order_placed' && e.order_id === placedOrder)[0]!;
-    expect(placed).toMatchObject({ user_id: u1.userId, item_ids: expect.arrayContaining([itemA, itemB]), total_price: 45.5, source_event_id: expect.any(String) });
+    expect(placed).toMatchObject({
+      user_id: u1.userId,
+      item_ids: expect.arrayContaining([itemA, itemB]),
+      total_price: 45.5,
+      source_event_id: expect.any(String),
+    });
     expect(placed.event_id).toBe(`order-analytics-${placed.source_event_id}`);
-    expect(placed.lines).toEqual(expect.arrayContaining([{ item_id: itemA, quantity: 2, price: 10, category }, { item_id: itemB, quantity: 1, price: 25.5, category }]));
+    expect(placed.lines).toEqual(
+      expect.arrayContaining([
+        { item_id: itemA, quantity: 2, price: 10, category },
+        { item_id: itemB, quantity: 1, price: 25.5, category },
+      ]),
+    );
     const miss = eventsOf((e) => e.event_type === 'search' && e.search_query === queryMiss);
     expect(miss.map((e) => e.result_count)).toEqual([0, 0]);
   });
@@ -140,7 +205,11 @@ describe('a scripted sequence of shopper actions', () => {
     const days = [...new Set(mine.map((e) => e.timestamp.slice(0, 10)))];
     const dir = await mkdtemp(join(tmpdir(), 'export-'));
     const out = await exportDays(raw, days, dir);
-    const lines = (await Promise.all(out.map((o) => readFile(o.file, 'utf8')))).join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AnalyticsEvent);
+    const lines = (await Promise.all(out.map((o) => readFile(o.file, 'utf8'))))
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as AnalyticsEvent);
     const byId = new Map(lines.map((l) => [l.event_id, l]));
     for (const e of mine) expect(byId.get(e.event_id)).toEqual(e);
     expect(lines.filter((l) => l.event_id === mine[0]!.event_id)).toHaveLength(1);
@@ -157,8 +226,11 @@ describe('a scripted sequence of shopper actions', () => {
     const perMinute = items[0].per_minute as { minute: string; units: number; revenue: number }[];
     expect(perMinute.reduce((s, m) => s + m.units, 0)).toBe(2);
     expect(perMinute.every((m) => m.minute.endsWith(':00.000Z'))).toBe(true);
-    const cats = (await report(`/admin/reports/sales/categories?last=30&category=${encodeURIComponent(category)}`)).categories;
-    expect(cats).toEqual([expect.objectContaining({ category, units: 3, revenue: 45.5, canceled_units: 1, canceled_value: 10 })]);
+    const cats = (await report(`/admin/reports/sales/categories?last=30&category=${encodeURIComponent(category)}`))
+      .categories;
+    expect(cats).toEqual([
+      expect.objectContaining({ category, units: 3, revenue: 45.5, canceled_units: 1, canceled_value: 10 }),
+    ]);
     // Our category is among the top ones of the window when asked without a filter.
     const top = (await report('/admin/reports/sales/categories?last=30&limit=100')).categories;
     expect(top.find((c: { category: string }) => c.category === category)).toMatchObject({ units: 3, revenue: 45.5 });
@@ -166,7 +238,12 @@ describe('a scripted sequence of shopper actions', () => {
 
   test('top queries (case and spacing ignored) and zero-result queries', async () => {
     const top = (await report('/admin/reports/queries/top?last=30&limit=100')).queries;
-    expect(top).toEqual(expect.arrayContaining([{ query: queryHit, count: 3 }, { query: queryMiss, count: 2 }]));
+    expect(top).toEqual(
+      expect.arrayContaining([
+        { query: queryHit, count: 3 },
+        { query: queryMiss, count: 2 },
+      ]),
+    );
     const zero = (await report('/admin/reports/queries/zero-results?last=30&limit=100')).queries;
     expect(zero).toEqual(expect.arrayContaining([{ query: queryMiss, count: 2 }]));
     expect(zero.find((q: { query: string }) => q.query === queryHit)).toBeUndefined();
@@ -190,17 +267,24 @@ describe('a scripted sequence of shopper actions', () => {
     const r = await report(`/admin/reports/sales/items?from=${before}&to=${earlier}&item_id=${itemA}`);
     expect(r.items).toEqual([expect.objectContaining({ item_id: itemA, units: 0, revenue: 0 })]);
     expect(r.window.minutes).toBe(61);
-    const now = await report(`/admin/reports/sales/items?from=${new Date(Date.now() - 20 * 60_000).toISOString()}&item_id=${itemA}`);
+    const now = await report(
+      `/admin/reports/sales/items?from=${new Date(Date.now() - 20 * 60_000).toISOString()}&item_id=${itemA}`,
+    );
     expect(now.items[0]).toMatchObject({ units: 2 });
     // from after to: an empty window, not an error.
     expect((await report(`/admin/reports/funnel?from=${earlier}&to=${before}`)).window.minutes).toBe(0);
   });
 
   test('redelivery: the same events published again change no count', async () => {
-    const again = eventsOf((e) => (e.item_ids.includes(itemA) || e.item_ids.includes(itemB)) && e.event_type !== 'search');
+    const again = eventsOf(
+      (e) => (e.item_ids.includes(itemA) || e.item_ids.includes(itemB)) && e.event_type !== 'search',
+    );
     expect(again.length).toBeGreaterThan(5);
     const dupsBefore = pipeline.duplicates;
-    await p.stores.producer.send({ topic: TOPICS.analytics.name, messages: again.map((e) => ({ key: e.user_id ?? 'anonymous', value: JSON.stringify(e) })) });
+    await p.stores.producer.send({
+      topic: TOPICS.analytics.name,
+      messages: again.map((e) => ({ key: e.user_id ?? 'anonymous', value: JSON.stringify(e) })),
+    });
     await eventually(async () => pipeline.duplicates - dupsBefore >= again.length, 30_000);
     const f = await report(`/admin/reports/funnel?last=30&category=${encodeURIComponent(category)}`);
     expect(f.stages.map((s: { events: number }) => s.events)).toEqual([5, 2, 1, 1]);
@@ -239,7 +323,9 @@ describe('exactly once across crashes', () => {
         fromBeginning: false,
         chunkSize: 5,
         afterChunkApplied: (events) => {
-          for (const e of events) if (e.event_id.startsWith(`crash-${tag}-`)) deliveries.set(e.event_id, (deliveries.get(e.event_id) ?? 0) + 1);
+          for (const e of events)
+            if (e.event_id.startsWith(`crash-${tag}-`))
+              deliveries.set(e.event_id, (deliveries.get(e.event_id) ?? 0) + 1);
           // The second chunk of our events is applied, then the process "dies" before resolving its offsets.
           if (crash && crashes === 0 && events.some((e) => e.event_id === `crash-${tag}-10`)) {
             crashes += 1;
@@ -253,9 +339,19 @@ describe('exactly once across crashes', () => {
     await first.c.start();
     const batch1 = Array.from({ length: 20 }, (_, i) => fakeOrder(item, user, i + 1));
     // One key: one partition, in order, most likely in one fetched batch.
-    await p.stores.producer.send({ topic: TOPICS.analytics.name, messages: batch1.map((e) => ({ key: user, value: JSON.stringify(e) })) });
+    await p.stores.producer.send({
+      topic: TOPICS.analytics.name,
+      messages: batch1.map((e) => ({ key: user, value: JSON.stringify(e) })),
+    });
     const reports = new ReportService(p.stores.redis, crashPrefix);
-    const units = async () => (await reports.sales('item', { fromMinute: Math.floor(Date.now() / 60_000) - 5, toMinute: Math.floor(Date.now() / 60_000) }, { limit: 1, members: [item] }))[0]?.units ?? 0;
+    const units = async () =>
+      (
+        await reports.sales(
+          'item',
+          { fromMinute: Math.floor(Date.now() / 60_000) - 5, toMinute: Math.floor(Date.now() / 60_000) },
+          { limit: 1, members: [item] },
+        )
+      )[0]?.units ?? 0;
     await eventually(async () => crashes === 1 && (await units()) === 20, 60_000, 200);
     // The crashed chunk was delivered again (and dropped by the dedupe): at least events 6-10 twice.
     expect([...deliveries.values()].filter((n) => n >= 2).length).toBeGreaterThanOrEqual(5);
@@ -266,8 +362,18 @@ describe('exactly once across crashes', () => {
     const second = mk(false);
     await second.c.start();
     const batch2 = Array.from({ length: 10 }, (_, i) => fakeOrder(item, user, 21 + i));
-    await p.stores.producer.send({ topic: TOPICS.analytics.name, messages: [...batch2, ...batch1.slice(15)].map((e) => ({ key: user, value: JSON.stringify(e) })) });
-    await eventually(async () => (await units()) >= 30 && (deliveries.get(`crash-${tag}-30`) ?? 0) >= 1 && (deliveries.get(`crash-${tag}-20`) ?? 0) >= 2, 60_000, 200);
+    await p.stores.producer.send({
+      topic: TOPICS.analytics.name,
+      messages: [...batch2, ...batch1.slice(15)].map((e) => ({ key: user, value: JSON.stringify(e) })),
+    });
+    await eventually(
+      async () =>
+        (await units()) >= 30 &&
+        (deliveries.get(`crash-${tag}-30`) ?? 0) >= 1 &&
+        (deliveries.get(`crash-${tag}-20`) ?? 0) >= 2,
+      60_000,
+      200,
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(await units()).toBe(30);
     await second.c.stop();
@@ -275,7 +381,14 @@ describe('exactly once across crashes', () => {
 });
 
 describe('admin only, validated', () => {
-  const paths = ['/admin/reports/sales/items', '/admin/reports/sales/categories', '/admin/reports/queries/top', '/admin/reports/queries/zero-results', '/admin/reports/funnel', '/admin/reports/events'];
+  const paths = [
+    '/admin/reports/sales/items',
+    '/admin/reports/sales/categories',
+    '/admin/reports/queries/top',
+    '/admin/reports/queries/zero-results',
+    '/admin/reports/funnel',
+    '/admin/reports/events',
+  ];
 
   test('a customer gets 403, no token 401, an admin 200', async () => {
     for (const path of paths) {
@@ -288,7 +401,17 @@ describe('admin only, validated', () => {
   });
 
   test('bad windows and parameters are 400 in the contract format', async () => {
-    for (const qs of ['last=0', 'last=abc', 'from=yesterday', 'to=2026-13-01T00:00:00Z', 'limit=0', 'limit=101', 'nope=1', 'item_id=a%20b', 'last=5&last=6']) {
+    for (const qs of [
+      'last=0',
+      'last=abc',
+      'from=yesterday',
+      'to=2026-13-01T00:00:00Z',
+      'limit=0',
+      'limit=101',
+      'nope=1',
+      'item_id=a%20b',
+      'last=5&last=6',
+    ]) {
       const r = await call(p.baseUrl, 'GET', `/admin/reports/sales/items?${qs}`, as(admin));
       expect([qs, r.status]).toEqual([qs, 400]);
       expect(r.body.error.code).toBe('invalid_request');

@@ -24,7 +24,14 @@ beforeAll(async () => {
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   child = spawn(process.execPath, [CLUSTER], {
-    env: { ...process.env, PORT: String(port), API_PROCESSES: '2', RATE_LIMIT_LOGIN: '4', RATE_LIMIT_REDIS_PREFIX: `ratelimit:cluster-${randomUUID()}:`, LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      API_PROCESSES: '2',
+      RATE_LIMIT_LOGIN: '4',
+      RATE_LIMIT_REDIS_PREFIX: `ratelimit:cluster-${randomUUID()}:`,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let listening = 0;
@@ -45,16 +52,27 @@ afterAll(() => {
 const login = () =>
   new Promise<number>((resolve, reject) => {
     const body = JSON.stringify({ email: `nobody-${randomUUID()}@test.shopflow.dev`, password: 'not the password' });
-    const req = http.request(`${url}/auth/login`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    });
+    const req = http.request(
+      `${url}/auth/login`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 
 test('two API processes answer on one port and share one login budget per client', async () => {
-  const workers = execFileSync('ps', ['--ppid', String(child.pid), '-o', 'pid=']).toString().trim().split(/\s+/);
+  const workers = execFileSync('ps', ['--ppid', String(child.pid), '-o', 'pid='])
+    .toString()
+    .trim()
+    .split(/\s+/);
   expect(workers).toHaveLength(2);
   const statuses: number[] = [];
   for (let i = 0; i < 8; i++) statuses.push(await login());

@@ -26,21 +26,32 @@ afterAll(async () => {
 });
 
 const place = async (u: TestUser, item: string, method = 'pm_card_visa', headers: Record<string, string> = {}) => {
-  const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }], payment_method: method }, headers });
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    token: u.token,
+    body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }], payment_method: method },
+    headers,
+  });
   expect([200, 201]).toContain(r.status);
   return r.body.order_id as string;
 };
 const getOrder = (u: TestUser, id: string) => call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token });
 const inMysql = async (id: string) => (await p.stores.mysql('orders').where({ order_id: id }).first()) !== undefined;
-const archivedRow = async (id: string) => (await p.stores.cassandra.execute('SELECT * FROM orders_by_id WHERE order_id = ?', [id], { prepare: true })).first();
+const archivedRow = async (id: string) =>
+  (await p.stores.cassandra.execute('SELECT * FROM orders_by_id WHERE order_id = ?', [id], { prepare: true })).first();
 const waitArchived = (id: string) => eventually(async () => !(await inMysql(id)) && (await archivedRow(id)), 30_000);
-const statusIs = (u: TestUser, id: string, status: string) => eventually(async () => (await getOrder(u, id)).body.status === status, 20_000);
+const statusIs = (u: TestUser, id: string, status: string) =>
+  eventually(async () => (await getOrder(u, id)).body.status === status, 20_000);
 const listAll = async (u: TestUser, query = '', limit = 2) => {
   const ids: string[] = [];
   const statuses: string[] = [];
   let cursor: string | null = null;
   do {
-    const r: { status: number; body: any } = await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`, { token: u.token });
+    const r: { status: number; body: any } = await call(
+      p.baseUrl,
+      'GET',
+      `/users/${u.userId}/orders?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`,
+      { token: u.token },
+    );
     expect(r.status).toBe(200);
     expect(r.body.orders.length).toBeLessThanOrEqual(limit);
     ids.push(...r.body.orders.map((o: { order_id: string }) => o.order_id));
@@ -55,7 +66,9 @@ test('the full life through the API: placed, shipped, delivered, then archived t
   const item = await makeItem(p.stores.mysql, { stock: 4, price: 21.5 });
   const id = await place(buyer, item);
   await statusIs(buyer, id, 'placed');
-  expect((await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT })).body.status).toBe('in_transit');
+  expect(
+    (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT })).body.status,
+  ).toBe('in_transit');
   const delivered = await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token });
   expect(delivered.status).toBe(200);
   expect(delivered.body.status).toBe('delivered');
@@ -63,15 +76,32 @@ test('the full life through the API: placed, shipped, delivered, then archived t
   const row = await waitArchived(id);
   expect(row!.user_id).toBe(buyer.userId);
   expect(row!.status).toBe('delivered');
-  expect(row!.items.map((l: { item_id: string; quantity: number; price: unknown }) => [l.item_id, l.quantity, Number(String(l.price))])).toEqual([[item, 1, 21.5]]);
-  expect(row!.history.map((h: { status: string }) => h.status)).toEqual(['created', 'placed', 'in_transit', 'delivered']);
+  expect(
+    row!.items.map((l: { item_id: string; quantity: number; price: unknown }) => [
+      l.item_id,
+      l.quantity,
+      Number(String(l.price)),
+    ]),
+  ).toEqual([[item, 1, 21.5]]);
+  expect(row!.history.map((h: { status: string }) => h.status)).toEqual([
+    'created',
+    'placed',
+    'in_transit',
+    'delivered',
+  ]);
   expect(await p.stores.mysql('order_items').where({ order_id: id })).toHaveLength(0); // lines left with the order
   expect(await p.stores.mysql('order_status_history').where({ order_id: id })).toHaveLength(0);
 
   // Still there for the buyer, by id and in the list, exactly as before; nobody else sees it.
   const got = await getOrder(buyer, id);
   expect(got.status).toBe(200);
-  expect(got.body).toMatchObject({ order_id: id, status: 'delivered', total_price: 21.5, payment_status: 'succeeded', items: [{ item_id: item, quantity: 1, price: 21.5 }] });
+  expect(got.body).toMatchObject({
+    order_id: id,
+    status: 'delivered',
+    total_price: 21.5,
+    payment_status: 'succeeded',
+    items: [{ item_id: item, quantity: 1, price: 21.5 }],
+  });
   expect(Object.keys(got.body).sort()).toEqual(Object.keys(delivered.body).sort());
   const stranger = await makeUser(p.stores.mysql, p.deps.tokens);
   expect((await getOrder(stranger, id)).status).toBe(404);
@@ -96,8 +126,15 @@ test('canceled orders are archived too: a decline, and a customer cancel; their 
     expect(row!.status).toBe('canceled');
     expect(row!.history.at(-1).status).toBe('canceled');
   }
-  expect((await getOrder(buyer, declined)).body).toMatchObject({ status: 'canceled', cancel_reason: 'payment_declined', payment_status: 'declined' });
-  expect((await getOrder(buyer, waiting)).body).toMatchObject({ status: 'canceled', cancel_reason: 'canceled_by_customer' });
+  expect((await getOrder(buyer, declined)).body).toMatchObject({
+    status: 'canceled',
+    cancel_reason: 'payment_declined',
+    payment_status: 'declined',
+  });
+  expect((await getOrder(buyer, waiting)).body).toMatchObject({
+    status: 'canceled',
+    cancel_reason: 'canceled_by_customer',
+  });
   expect(await stockOf(p.stores.mysql, item)).toBe(2);
 });
 
@@ -106,7 +143,13 @@ test('the orders view merges live and archived orders, newest first, in cursor p
   const item = await makeItem(p.stores.mysql, { stock: 10 });
   // Oldest to newest: archived, live, archived, live, archived.
   const ids: string[] = [];
-  for (const method of ['pm_card_chargeDeclined', 'pm_card_noResponse', 'pm_card_chargeDeclined', 'pm_card_visa', 'pm_card_chargeDeclined']) {
+  for (const method of [
+    'pm_card_chargeDeclined',
+    'pm_card_noResponse',
+    'pm_card_chargeDeclined',
+    'pm_card_visa',
+    'pm_card_chargeDeclined',
+  ]) {
     const id = await place(buyer, item, method);
     if (method === 'pm_card_chargeDeclined') await waitArchived(id);
     ids.push(id);
@@ -122,7 +165,9 @@ test('the orders view merges live and archived orders, newest first, in cursor p
   // Another user's orders are not reachable, and a forged cursor is a 400 in the contract's format.
   const other = await makeUser(p.stores.mysql, p.deps.tokens);
   expect((await call(p.baseUrl, 'GET', `/users/${buyer.userId}/orders`, { token: other.token })).status).toBe(403);
-  const forged = await call(p.baseUrl, 'GET', `/users/${buyer.userId}/orders?cursor=notacursor`, { token: buyer.token });
+  const forged = await call(p.baseUrl, 'GET', `/users/${buyer.userId}/orders?cursor=notacursor`, {
+    token: buyer.token,
+  });
   expect(forged.status).toBe(400);
   expect(forged.body.error.code).toBe('invalid_request');
   await call(p.baseUrl, 'POST', `/orders/${ids[1]}/cancel`, { token: buyer.token });
@@ -131,9 +176,21 @@ test('the orders view merges live and archived orders, newest first, in cursor p
 /** A finished order in MySQL with no saga, as a crash would leave it. */
 async function finishedLiveOrder(buyer: TestUser, item: string): Promise<string> {
   const orderId = `o-${randomUUID()}`;
-  const r = await reserveOrder(p.stores.mysql, { orderId, userId: buyer.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+  const r = await reserveOrder(p.stores.mysql, {
+    orderId,
+    userId: buyer.userId,
+    lines: [{ item_id: item, quantity: 1 }],
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date(Date.now() + 60_000).toISOString(),
+  });
   expect(r.ok).toBe(true);
-  await p.stores.mysql.transaction((trx) => applyTransition(trx, orderId, { from: ['created'], set: { status: 'canceled', payment_status: 'expired', cancel_reason: 'payment_timeout' }, reason: 'payment_timeout' }));
+  await p.stores.mysql.transaction((trx) =>
+    applyTransition(trx, orderId, {
+      from: ['created'],
+      set: { status: 'canceled', payment_status: 'expired', cancel_reason: 'payment_timeout' },
+      reason: 'payment_timeout',
+    }),
+  );
   return orderId;
 }
 
@@ -156,7 +213,11 @@ test('a crash between the Cassandra write and the MySQL delete leaves one readab
   expect(await inMysql(id)).toBe(false);
   expect(await archive.archive(id)).toBe('already_archived');
   await Promise.all([archive.archive(id), archive.archive(id)]);
-  const rows = await p.stores.cassandra.execute('SELECT order_id FROM orders_by_user WHERE user_id = ?', [buyer.userId], { prepare: true });
+  const rows = await p.stores.cassandra.execute(
+    'SELECT order_id FROM orders_by_user WHERE user_id = ?',
+    [buyer.userId],
+    { prepare: true },
+  );
   expect(rows.rows.map((r) => r.order_id)).toEqual([id]);
   expect((await getOrder(buyer, id)).body).toEqual(before);
   expect((await listAll(buyer)).ids).toEqual([id]);
@@ -173,12 +234,23 @@ test('moves run concurrently with themselves leave exactly one copy; a live orde
   expect((await listAll(buyer)).ids).toEqual([id]);
 
   const live = `o-${randomUUID()}`;
-  await reserveOrder(p.stores.mysql, { orderId: live, userId: buyer.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+  await reserveOrder(p.stores.mysql, {
+    orderId: live,
+    userId: buyer.userId,
+    lines: [{ item_id: item, quantity: 1 }],
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date(Date.now() + 60_000).toISOString(),
+  });
   expect(await archive.archive(live)).toBe('not_finished');
   expect(await archive.deleteLive(live)).toBe(false);
   expect(await inMysql(live)).toBe(true);
   expect(await archivedRow(live)).toBeNull();
-  await p.stores.mysql.transaction((trx) => applyTransition(trx, live, { from: ['created'], set: { status: 'canceled', payment_status: 'voided', cancel_reason: 'test' } }));
+  await p.stores.mysql.transaction((trx) =>
+    applyTransition(trx, live, {
+      from: ['created'],
+      set: { status: 'canceled', payment_status: 'voided', cancel_reason: 'test' },
+    }),
+  );
 });
 
 test('an Idempotency-Key repeated after its order was archived answers that order and takes no stock', async () => {
@@ -203,7 +275,10 @@ test('the archive sweeper archives orders finished long ago (their saga gone) an
   const item = await makeItem(p.stores.mysql, { stock: 3 });
   const old = await finishedLiveOrder(buyer, item);
   const recent = await finishedLiveOrder(buyer, item);
-  await p.stores.mysql('orders').where({ order_id: old }).update({ updated_at: new Date('2001-01-01T00:00:00Z') });
+  await p.stores
+    .mysql('orders')
+    .where({ order_id: old })
+    .update({ updated_at: new Date('2001-01-01T00:00:00Z') });
   const archived = await new ArchiveSweeper(p.stores.mysql, archive, 2 * 60 * 60_000, logger).sweep(5);
   expect(archived).toContain(old);
   expect(archived).not.toContain(recent);

@@ -87,7 +87,10 @@ const token = (who: Who) => (who === 'anonymous' ? undefined : users[who].token)
 const owner = () => users.customer;
 
 /** An order of the customer for the supplier's item: created (waiting for payment), placed, or in transit. */
-async function freshOrder(state: 'created' | 'placed' | 'in_transit', method = state === 'created' ? 'pm_card_noResponse' : 'pm_card_visa'): Promise<string> {
+async function freshOrder(
+  state: 'created' | 'placed' | 'in_transit',
+  method = state === 'created' ? 'pm_card_noResponse' : 'pm_card_visa',
+): Promise<string> {
   const r = await call(p.baseUrl, 'POST', '/orders', {
     token: owner().token,
     body: { user_id: owner().userId, items: [{ item_id: item, quantity: 1 }], payment_method: method },
@@ -96,19 +99,36 @@ async function freshOrder(state: 'created' | 'placed' | 'in_transit', method = s
   const id = r.body.order_id as string;
   if (state === 'created') {
     // Cancelable once its saga waits for the payment (a moment after the 201); a payment retry once the charge answered.
-    await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'awaiting_payment');
-    if (method === 'pm_card_lateSuccess') await eventually(async () => !(await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).payment.inFlight);
+    await eventually(
+      async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'awaiting_payment',
+    );
+    if (method === 'pm_card_lateSuccess')
+      await eventually(
+        async () => !(await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).payment.inFlight,
+      );
     return id;
   }
-  await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: owner().token })).body.status === 'placed');
+  await eventually(
+    async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: owner().token })).body.status === 'placed',
+  );
   // The saga records the order placed, then takes it as placed (a moment later): ship is accepted from then.
   await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'placed');
   // The saga takes the ship update once it has moved on from the payment (a moment after the row says placed).
-  if (state === 'in_transit') await eventually(async () => (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: users.admin.token, body: TEST_SHIPMENT })).status === 200);
+  if (state === 'in_transit')
+    await eventually(
+      async () =>
+        (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: users.admin.token, body: TEST_SHIPMENT }))
+          .status === 200,
+    );
   return id;
 }
-const addLine = () => call(p.baseUrl, 'POST', `/users/${owner().userId}/cart`, { token: owner().token, body: { item_id: item, quantity: 1 } });
-const addWish = () => call(p.baseUrl, 'POST', `/users/${owner().userId}/wishlist`, { token: owner().token, body: { item_id: item } });
+const addLine = () =>
+  call(p.baseUrl, 'POST', `/users/${owner().userId}/cart`, {
+    token: owner().token,
+    body: { item_id: item, quantity: 1 },
+  });
+const addWish = () =>
+  call(p.baseUrl, 'POST', `/users/${owner().userId}/wishlist`, { token: owner().token, body: { item_id: item } });
 
 /** A valid request for an operation: its path with real ids, its body, and what must be true before it. */
 interface Request {
@@ -122,17 +142,34 @@ async function requestFor(op: string, template: string): Promise<Request> {
     const saved = await call(p.baseUrl, 'POST', `/users/${u}/addresses`, { token: owner().token, body: TEST_ADDRESS });
     ids.aid = saved.body.address_id;
   }
-  const id =
-    op.endsWith('/retry-payment') ? await freshOrder('created', 'pm_card_lateSuccess') // its charge answered (pending): not in flight
-    : template.startsWith('/admin/orders/{id}') ? await freshOrder('created')
-    : template.startsWith('/orders/') ? (op.endsWith('/cancel') ? await freshOrder('created') : op.endsWith('/ship') ? await freshOrder('placed') : op.endsWith('/deliver') ? await freshOrder('in_transit') : orderId)
-    : op === 'DELETE /items/{id}' ? await makeItem(p.stores.mysql, { stock: 1, supplierId: users.supplier.userId, price: 5 })
-    : template.startsWith('/items/') ? item
-    : template.startsWith('/suppliers/') || template.startsWith('/admin/suppliers/') ? users.supplier.userId
-    : u;
+  const id = op.endsWith('/retry-payment')
+    ? await freshOrder('created', 'pm_card_lateSuccess') // its charge answered (pending): not in flight
+    : template.startsWith('/admin/orders/{id}')
+      ? await freshOrder('created')
+      : template.startsWith('/orders/')
+        ? op.endsWith('/cancel')
+          ? await freshOrder('created')
+          : op.endsWith('/ship')
+            ? await freshOrder('placed')
+            : op.endsWith('/deliver')
+              ? await freshOrder('in_transit')
+              : orderId
+        : op === 'DELETE /items/{id}'
+          ? await makeItem(p.stores.mysql, { stock: 1, supplierId: users.supplier.userId, price: 5 })
+          : template.startsWith('/items/')
+            ? item
+            : template.startsWith('/suppliers/') || template.startsWith('/admin/suppliers/')
+              ? users.supplier.userId
+              : u;
   const filled = template.replace(/\{(\w+)\}/g, (_m, name: string) => (name === 'id' ? id : ids[name]!));
-  const path = op === 'GET /admin/orders' ? `${filled}?status=delivered&day=${new Date().toISOString().slice(0, 10)}` : filled;
-  if (op === 'PUT /users/{id}/cart/{item_id}' || op === 'DELETE /users/{id}/cart/{item_id}' || op === 'POST /users/{id}/cart/checkout') await addLine();
+  const path =
+    op === 'GET /admin/orders' ? `${filled}?status=delivered&day=${new Date().toISOString().slice(0, 10)}` : filled;
+  if (
+    op === 'PUT /users/{id}/cart/{item_id}' ||
+    op === 'DELETE /users/{id}/cart/{item_id}' ||
+    op === 'POST /users/{id}/cart/checkout'
+  )
+    await addLine();
   if (op === 'DELETE /users/{id}/wishlist/{item_id}' || op === 'POST /users/{id}/wishlist') await addWish(); // adding again: 200
   const bodies: Record<string, unknown> = {
     'POST /payments/webhook': { id: 'evt_1', type: 'charge.succeeded', order_id: orderId },
@@ -173,7 +210,10 @@ beforeAll(async () => {
   ]);
   item = await makeItem(mysql, { stock: 100_000, supplierId: users.supplier.userId, price: 5 });
   orderId = await freshOrder('created');
-  const n = await call(p.baseUrl, 'POST', '/notifications', { token: users.admin.token, body: { user_id: owner().userId, type: 'matrix_note', message: 'hi' } });
+  const n = await call(p.baseUrl, 'POST', '/notifications', {
+    token: users.admin.token,
+    body: { user_id: owner().userId, type: 'matrix_note', message: 'hi' },
+  });
   expect(n.status).toBe(201);
   notificationId = n.body.notification_id;
 });
@@ -183,7 +223,9 @@ afterAll(async () => {
 
 test('every operation of the document has a row, and every row an operation', async () => {
   const doc = (await call(p.baseUrl, 'GET', '/openapi.json')).body;
-  const ops = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, byMethod]) => Object.keys(byMethod).map((m) => `${m.toUpperCase()} ${path}`));
+  const ops = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, byMethod]) =>
+    Object.keys(byMethod).map((m) => `${m.toUpperCase()} ${path}`),
+  );
   expect(ops.filter((op) => !(op in MATRIX))).toEqual([]);
   expect(Object.keys(MATRIX).filter((op) => !ops.includes(op))).toEqual([]);
 });
@@ -194,8 +236,12 @@ describe.each(Object.keys(MATRIX))('%s', (op) => {
     const req = await requestFor(op, template);
     const r = await call(p.baseUrl, method, req.path, { token: token(who), body: req.body });
     expect({ op, who, status: r.status }).toEqual({ op, who, status: MATRIX[op]![i] });
-    if (r.status >= 400) expect(r.body).toEqual({ error: expect.objectContaining({ code: expect.any(String), message: expect.any(String) }) });
+    if (r.status >= 400)
+      expect(r.body).toEqual({
+        error: expect.objectContaining({ code: expect.any(String), message: expect.any(String) }),
+      });
     // A password change revokes the holder's earlier tokens and answers a new one.
-    if (op === 'POST /users/{id}/password' && r.status === 200) users.customer = { ...users.customer, token: r.body.token };
+    if (op === 'POST /users/{id}/password' && r.status === 200)
+      users.customer = { ...users.customer, token: r.body.token };
   });
 });

@@ -26,7 +26,10 @@ beforeAll(async () => {
     makeUser(mysql, p.deps.tokens, 'admin'),
   ]);
   item = await makeItem(mysql, { stock: 1000 });
-  const placed = await call(p.baseUrl, 'POST', '/orders', { token: owner.token, body: { user_id: owner.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_noResponse' } });
+  const placed = await call(p.baseUrl, 'POST', '/orders', {
+    token: owner.token,
+    body: { user_id: owner.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_noResponse' },
+  });
   expect(placed.status).toBe(201);
   orderId = placed.body.order_id;
 });
@@ -48,7 +51,10 @@ interface RouteCase {
 }
 
 const addLine = async () => {
-  await call(p.baseUrl, 'POST', `/users/${owner.userId}/cart`, { token: owner.token, body: { item_id: item, quantity: 1 } });
+  await call(p.baseUrl, 'POST', `/users/${owner.userId}/cart`, {
+    token: owner.token,
+    body: { item_id: item, quantity: 1 },
+  });
 };
 const addWish = async () => {
   await call(p.baseUrl, 'POST', `/users/${owner.userId}/wishlist`, { token: owner.token, body: { item_id: item } });
@@ -57,24 +63,72 @@ const addWish = async () => {
 const ROUTES: RouteCase[] = [
   { name: 'GET user', method: 'GET', path: () => `/users/${owner.userId}`, ok: 200 },
   { name: 'GET wishlist', method: 'GET', path: () => `/users/${owner.userId}/wishlist`, ok: 200 },
-  { name: 'POST wishlist', method: 'POST', path: () => `/users/${owner.userId}/wishlist`, body: () => ({ item_id: item }), ok: 200, prepare: addWish },
-  { name: 'DELETE wishlist line', method: 'DELETE', path: () => `/users/${owner.userId}/wishlist/${item}`, ok: 200, prepare: addWish },
+  {
+    name: 'POST wishlist',
+    method: 'POST',
+    path: () => `/users/${owner.userId}/wishlist`,
+    body: () => ({ item_id: item }),
+    ok: 200,
+    prepare: addWish,
+  },
+  {
+    name: 'DELETE wishlist line',
+    method: 'DELETE',
+    path: () => `/users/${owner.userId}/wishlist/${item}`,
+    ok: 200,
+    prepare: addWish,
+  },
   { name: 'GET cart', method: 'GET', path: () => `/users/${owner.userId}/cart`, ok: 200 },
-  { name: 'POST cart', method: 'POST', path: () => `/users/${owner.userId}/cart`, body: () => ({ item_id: item, quantity: 1 }), ok: 201 },
-  { name: 'PUT cart line', method: 'PUT', path: () => `/users/${owner.userId}/cart/${item}`, body: () => ({ quantity: 2 }), ok: 200, prepare: addLine },
-  { name: 'DELETE cart line', method: 'DELETE', path: () => `/users/${owner.userId}/cart/${item}`, ok: 200, prepare: addLine },
-  { name: 'POST cart checkout', method: 'POST', path: () => `/users/${owner.userId}/cart/checkout`, body: () => ({ payment_method: 'pm_card_noResponse' }), ok: 201, prepare: addLine },
+  {
+    name: 'POST cart',
+    method: 'POST',
+    path: () => `/users/${owner.userId}/cart`,
+    body: () => ({ item_id: item, quantity: 1 }),
+    ok: 201,
+  },
+  {
+    name: 'PUT cart line',
+    method: 'PUT',
+    path: () => `/users/${owner.userId}/cart/${item}`,
+    body: () => ({ quantity: 2 }),
+    ok: 200,
+    prepare: addLine,
+  },
+  {
+    name: 'DELETE cart line',
+    method: 'DELETE',
+    path: () => `/users/${owner.userId}/cart/${item}`,
+    ok: 200,
+    prepare: addLine,
+  },
+  {
+    name: 'POST cart checkout',
+    method: 'POST',
+    path: () => `/users/${owner.userId}/cart/checkout`,
+    body: () => ({ payment_method: 'pm_card_noResponse' }),
+    ok: 201,
+    prepare: addLine,
+  },
   { name: 'GET order', method: 'GET', path: () => `/orders/${orderId}`, ok: 200, denied: 404 },
   {
     name: 'POST order',
     method: 'POST',
     path: () => '/orders',
-    body: () => ({ user_id: owner.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_noResponse' }),
+    body: () => ({
+      user_id: owner.userId,
+      items: [{ item_id: item, quantity: 1 }],
+      payment_method: 'pm_card_noResponse',
+    }),
     ok: 201,
   },
 ];
 
-const tokenOf: Record<Who, () => string> = { owner: () => owner.token, other: () => other.token, supplier: () => supplier.token, admin: () => admin.token };
+const tokenOf: Record<Who, () => string> = {
+  owner: () => owner.token,
+  other: () => other.token,
+  supplier: () => supplier.token,
+  admin: () => admin.token,
+};
 
 describe.each(ROUTES)('$name', (rc) => {
   test.each(['owner', 'admin'] as Who[])('%s is allowed', async (who) => {
@@ -87,14 +141,28 @@ describe.each(ROUTES)('$name', (rc) => {
     await rc.prepare?.();
     const r = await call(p.baseUrl, rc.method, rc.path(), { token: tokenOf[who](), body: rc.body?.() });
     expect(r.status).toBe(rc.denied ?? 403);
-    expect(r.body).toEqual({ error: { code: rc.denied === 404 ? 'not_found' : 'forbidden', message: expect.any(String) } });
+    expect(r.body).toEqual({
+      error: { code: rc.denied === 404 ? 'not_found' : 'forbidden', message: expect.any(String) },
+    });
   });
 
   test('no token, a malformed header, a forged or an expired token: 401', async () => {
-    const forged = jwt.sign({ role: 'admin' }, 'not-the-server-secret-at-all', { subject: owner.userId, expiresIn: 600 });
-    const expired = jwt.sign({ role: 'customer', exp: Math.floor(Date.now() / 1000) - 10 }, p.cfg.JWT_SECRET, { subject: owner.userId });
+    const forged = jwt.sign({ role: 'admin' }, 'not-the-server-secret-at-all', {
+      subject: owner.userId,
+      expiresIn: 600,
+    });
+    const expired = jwt.sign({ role: 'customer', exp: Math.floor(Date.now() / 1000) - 10 }, p.cfg.JWT_SECRET, {
+      subject: owner.userId,
+    });
     const none = jwt.sign({ role: 'admin', sub: owner.userId }, '', { algorithm: 'none' });
-    const variants: Record<string, string>[] = [{}, { authorization: 'Basic abc' }, { authorization: `Bearer ${forged}` }, { authorization: `Bearer ${expired}` }, { authorization: `Bearer ${none}` }, { authorization: 'Bearer ' }];
+    const variants: Record<string, string>[] = [
+      {},
+      { authorization: 'Basic abc' },
+      { authorization: `Bearer ${forged}` },
+      { authorization: `Bearer ${expired}` },
+      { authorization: `Bearer ${none}` },
+      { authorization: 'Bearer ' },
+    ];
     for (const headers of variants) {
       const r = await call(p.baseUrl, rc.method, rc.path(), { headers, body: rc.body?.() });
       expect({ headers, status: r.status }).toEqual({ headers, status: 401 });
@@ -105,7 +173,13 @@ describe.each(ROUTES)('$name', (rc) => {
 });
 
 test('cancel: the buyer and an admin may cancel; another customer gets 404, a supplier of nothing in it 404', async () => {
-  const place = async () => (await call(p.baseUrl, 'POST', '/orders', { token: owner.token, body: { user_id: owner.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_noResponse' } })).body.order_id as string;
+  const place = async () =>
+    (
+      await call(p.baseUrl, 'POST', '/orders', {
+        token: owner.token,
+        body: { user_id: owner.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_noResponse' },
+      })
+    ).body.order_id as string;
   const o1 = await place();
   expect((await call(p.baseUrl, 'POST', `/orders/${o1}/cancel`, { token: other.token })).status).toBe(404);
   expect((await call(p.baseUrl, 'POST', `/orders/${o1}/cancel`, { token: supplier.token })).status).toBe(404);
@@ -119,7 +193,10 @@ test('cancel: the buyer and an admin may cancel; another customer gets 404, a su
 });
 
 test('a customer cannot place an order for someone else', async () => {
-  const r = await call(p.baseUrl, 'POST', '/orders', { token: other.token, body: { user_id: owner.userId, items: [{ item_id: item, quantity: 1 }] } });
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    token: other.token,
+    body: { user_id: owner.userId, items: [{ item_id: item, quantity: 1 }] },
+  });
   expect(r.status).toBe(403);
 });
 

@@ -27,7 +27,11 @@ afterAll(async () => {
 
 const errorShape = (code: string) => ({ error: { code, message: expect.any(String) } });
 const raw = (method: string, path: string, body: string, headers: Record<string, string> = {}) =>
-  call(p.baseUrl, method, path, { token: u.token, rawBody: body, headers: { 'content-type': 'application/json', ...headers } });
+  call(p.baseUrl, method, path, {
+    token: u.token,
+    rawBody: body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 
 describe('bad input is a 4xx in the error format, never a 500 or an HTML page', () => {
   test('malformed JSON: 400 invalid_json', async () => {
@@ -46,10 +50,17 @@ describe('bad input is a 4xx in the error format, never a 500 or an HTML page', 
   });
 
   test('wrong types: 400 naming each field', async () => {
-    const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: 7, items: 'all of them', payment_method: true } });
+    const r = await call(p.baseUrl, 'POST', '/orders', {
+      token: u.token,
+      body: { user_id: 7, items: 'all of them', payment_method: true },
+    });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('invalid_request');
-    expect(r.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['body.items', 'body.payment_method', 'body.user_id']);
+    expect(r.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual([
+      'body.items',
+      'body.payment_method',
+      'body.user_id',
+    ]);
   });
 
   test.each([
@@ -60,7 +71,8 @@ describe('bad input is a 4xx in the error format, never a 500 or an HTML page', 
     ['CART', { item_id: { $gt: '' }, quantity: 1 }],
     ['WISHLIST', { item_id: { $where: 'sleep(1000)' } }],
   ])('an operator object where a string belongs is 400 (%s)', async (path, body) => {
-    const target = path === 'CART' ? `/users/${u.userId}/cart` : path === 'WISHLIST' ? `/users/${u.userId}/wishlist` : path;
+    const target =
+      path === 'CART' ? `/users/${u.userId}/cart` : path === 'WISHLIST' ? `/users/${u.userId}/wishlist` : path;
     const r = await call(p.baseUrl, 'POST', target, { token: u.token, body });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('invalid_request');
@@ -81,7 +93,9 @@ describe('bad input is a 4xx in the error format, never a 500 or an HTML page', 
   });
 
   test('a body that is not JSON: 415; a charset we do not read: 415', async () => {
-    let r = await raw('POST', `/users/${u.userId}/cart`, 'item_id=x&quantity=1', { 'content-type': 'application/x-www-form-urlencoded' });
+    let r = await raw('POST', `/users/${u.userId}/cart`, 'item_id=x&quantity=1', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(r.status).toBe(415);
     expect(r.body).toEqual(errorShape('unsupported_media_type'));
     r = await raw('POST', `/users/${u.userId}/cart`, '{}', { 'content-type': 'application/json; charset=latin1' });
@@ -170,7 +184,18 @@ describe('documentation and metrics', () => {
     const doc = r.body;
     expect(doc.openapi).toBe('3.0.3');
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/auth/register', '/auth/login', '/users/{id}', '/users/{id}/wishlist', '/users/{id}/wishlist/{item_id}', '/users/{id}/cart', '/users/{id}/cart/{item_id}', '/users/{id}/cart/checkout', '/orders', '/orders/{id}']),
+      expect.arrayContaining([
+        '/auth/register',
+        '/auth/login',
+        '/users/{id}',
+        '/users/{id}/wishlist',
+        '/users/{id}/wishlist/{item_id}',
+        '/users/{id}/cart',
+        '/users/{id}/cart/{item_id}',
+        '/users/{id}/cart/checkout',
+        '/orders',
+        '/orders/{id}',
+      ]),
     );
     expect(Object.keys(doc.paths['/users/{id}/cart/{item_id}']).sort()).toEqual(['delete', 'put']);
     const getCart = doc.paths['/users/{id}/cart'].get;
@@ -190,7 +215,10 @@ describe('documentation and metrics', () => {
   test('GET /metrics: request latency by route pattern, orders by outcome', async () => {
     const item = await makeItem(p.stores.mysql, { stock: 3 });
     await call(p.baseUrl, 'POST', `/users/${u.userId}/cart`, { token: u.token, body: { item_id: item } });
-    await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: 'no-such-item', quantity: 1 }] } });
+    await call(p.baseUrl, 'POST', '/orders', {
+      token: u.token,
+      body: { user_id: u.userId, items: [{ item_id: 'no-such-item', quantity: 1 }] },
+    });
     // Not public: an admin token (business figures), 401 without a token, 403 for a customer.
     expect((await fetch(`${p.baseUrl}/metrics`)).status).toBe(401);
     expect((await fetch(`${p.baseUrl}/metrics`, { headers: { authorization: `Bearer ${u.token}` } })).status).toBe(403);
@@ -224,7 +252,10 @@ test('the API process: JSON request logs with the request id, malformed HTTP in 
       s.close(() => resolve(free));
     });
   });
-  const child = spawn(process.execPath, [entry], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let out = '';
   let err = '';
@@ -232,14 +263,21 @@ test('the API process: JSON request logs with the request id, malformed HTTP in 
   child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
   try {
     // Up, or a clear failure with the process's own words if it exits while starting.
-    await eventually(async () => {
-      if (child.exitCode !== null) return { failed: child.exitCode };
-      return (await call(`http://127.0.0.1:${port}`, 'GET', '/healthz')).status === 200 && { failed: null };
-    }, 60_000, 250).then(({ failed }) => {
-      if (failed !== null) throw new Error(`the API exited while starting (code ${failed}): ${err.slice(-2000)}${out.slice(-2000)}`);
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) return { failed: child.exitCode };
+        return (await call(`http://127.0.0.1:${port}`, 'GET', '/healthz')).status === 200 && { failed: null };
+      },
+      60_000,
+      250,
+    ).then(({ failed }) => {
+      if (failed !== null)
+        throw new Error(`the API exited while starting (code ${failed}): ${err.slice(-2000)}${out.slice(-2000)}`);
     });
     // Structured logs: one JSON line per request, carrying the request id the client sees.
-    const traced = await call(`http://127.0.0.1:${port}`, 'GET', '/no/such/route', { headers: { 'x-request-id': 'conventions-trace-1' } });
+    const traced = await call(`http://127.0.0.1:${port}`, 'GET', '/no/such/route', {
+      headers: { 'x-request-id': 'conventions-trace-1' },
+    });
     expect(traced.headers.get('x-request-id')).toBe('conventions-trace-1');
     const line = await eventually(async () =>
       out
@@ -248,10 +286,17 @@ test('the API process: JSON request logs with the request id, malformed HTTP in 
         .map((l) => JSON.parse(l))
         .find((l) => l.req?.id === 'conventions-trace-1'),
     );
-    expect(line).toMatchObject({ level: 40, req: { method: 'GET', url: '/no/such/route' }, res: { statusCode: 404 }, responseTime: expect.any(Number) });
+    expect(line).toMatchObject({
+      level: 40,
+      req: { method: 'GET', url: '/no/such/route' },
+      res: { statusCode: 404 },
+      responseTime: expect.any(Number),
+    });
     const answer = await rawHttp(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: \x01\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'malformed_request', message: expect.any(String) } });
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: 'malformed_request', message: expect.any(String) },
+    });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   } finally {

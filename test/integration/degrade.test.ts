@@ -45,11 +45,22 @@ function expectUnavailable(r: HttpResult, store: string, codes = ['service_unava
 /** Orders placed by a broken API start sagas on its task queue, where no worker runs: end them, and close the
  * order (as an operator would) so that no later saga sweep picks it up. */
 async function endSaga(orderId: string): Promise<void> {
-  await healthy.stores.temporal.workflow.getHandle(orderId).terminate('degrade test: no worker on this queue').catch(() => undefined);
-  await healthy.stores.mysql.transaction((trx) => applyTransition(trx, orderId, { from: ['created'], set: { status: 'canceled', payment_status: 'voided', cancel_reason: 'test' } }));
+  await healthy.stores.temporal.workflow
+    .getHandle(orderId)
+    .terminate('degrade test: no worker on this queue')
+    .catch(() => undefined);
+  await healthy.stores.mysql.transaction((trx) =>
+    applyTransition(trx, orderId, {
+      from: ['created'],
+      set: { status: 'canceled', payment_status: 'voided', cancel_reason: 'test' },
+    }),
+  );
 }
 
-const order = (user: TestUser, itemId: string, quantity = 1) => ({ token: user.token, body: { user_id: user.userId, items: [{ item_id: itemId, quantity }] } });
+const order = (user: TestUser, itemId: string, quantity = 1) => ({
+  token: user.token,
+  body: { user_id: user.userId, items: [{ item_id: itemId, quantity }] },
+});
 
 async function withBrokenApi(env: Record<string, string>, fn: (p: Platform) => Promise<void>): Promise<void> {
   const p = await startPlatform({ worker: false, failFast: true, env });
@@ -85,7 +96,9 @@ test('MySQL down: orders, item reads, order lists and logins answer 503, nothing
     expect(ready.body.down).toEqual(['mysql']);
   });
   expect(await stockOf(healthy.stores.mysql, item)).toBe(5);
-  expect(await healthy.stores.mysql('order_items').where({ item_id: item }).count({ n: '*' }).first()).toEqual({ n: 0 });
+  expect(await healthy.stores.mysql('order_items').where({ item_id: item }).count({ n: '*' }).first()).toEqual({
+    n: 0,
+  });
 });
 
 test('Redis down: the cache, sold-out gate and stock tickets are skipped (orders and item reads work); carts and recommendations answer 503', async () => {
@@ -97,8 +110,17 @@ test('Redis down: the cache, sold-out gate and stock tickets are skipped (orders
     expect(placed.status).toBe(201);
     expect(placed.body.status).toBe('created');
     await endSaga(placed.body.order_id);
-    expectUnavailable(await call(p.baseUrl, 'POST', `/users/${buyer.userId}/cart`, { token: buyer.token, body: { item_id: item, quantity: 1 } }), 'redis');
-    expectUnavailable(await call(p.baseUrl, 'GET', `/users/${buyer.userId}/recommendations`, { token: buyer.token }), 'redis');
+    expectUnavailable(
+      await call(p.baseUrl, 'POST', `/users/${buyer.userId}/cart`, {
+        token: buyer.token,
+        body: { item_id: item, quantity: 1 },
+      }),
+      'redis',
+    );
+    expectUnavailable(
+      await call(p.baseUrl, 'GET', `/users/${buyer.userId}/recommendations`, { token: buyer.token }),
+      'redis',
+    );
   });
   expect(await stockOf(healthy.stores.mysql, item)).toBe(3); // the one order, reserved once
   // The refused cart write left no cart behind.
@@ -106,13 +128,26 @@ test('Redis down: the cache, sold-out gate and stock tickets are skipped (orders
 });
 
 test('MongoDB down: an item whose details are not cached answers 503; creating one writes nothing', async () => {
-  const created = await call(healthy.baseUrl, 'POST', '/items', { token: supplier.token, body: { name: 'Degrade lamp', category: 'Home', price: 20, stock: 4, attributes: { colour: 'red' } } });
+  const created = await call(healthy.baseUrl, 'POST', '/items', {
+    token: supplier.token,
+    body: { name: 'Degrade lamp', category: 'Home', price: 20, stock: 4, attributes: { colour: 'red' } },
+  });
   expect(created.status).toBe(201);
   const id = created.body.item_id as string;
   for (const key of await healthy.stores.redis.keys(`item:details:${id}:*`)) await healthy.stores.redis.del(key);
   await withBrokenApi({ MONGO_URL: `mongodb://127.0.0.1:${deadPort}/shopflow` }, async (p) => {
     expectUnavailable(await call(p.baseUrl, 'GET', `/items/${id}`), 'mongodb');
-    const refused = await call(p.baseUrl, 'POST', '/items', { token: supplier.token, body: { item_id: `${id}-b`, name: 'Other lamp', category: 'Home', price: 20, stock: 4, attributes: { colour: 'blue' } } });
+    const refused = await call(p.baseUrl, 'POST', '/items', {
+      token: supplier.token,
+      body: {
+        item_id: `${id}-b`,
+        name: 'Other lamp',
+        category: 'Home',
+        price: 20,
+        stock: 4,
+        attributes: { colour: 'blue' },
+      },
+    });
     expectUnavailable(refused, 'mongodb');
   });
   const after = await call(healthy.baseUrl, 'GET', `/items/${id}-b`);
@@ -162,7 +197,9 @@ test('Kafka slow: the relay holding its claim on the outbox while the send retri
     },
   } as unknown as Producer;
   const item = await makeItem(healthy.stores.mysql, { stock: 5 });
-  await healthy.stores.mysql('outbox').insert({ event_id: randomUUID(), topic: 'shopflow.smoke', msg_key: 'k', payload: '{}' }); // something to claim
+  await healthy.stores
+    .mysql('outbox')
+    .insert({ event_id: randomUUID(), topic: 'shopflow.smoke', msg_key: 'k', payload: '{}' }); // something to claim
   const relay = new OutboxRelay(healthy.stores.mysql, hanging, pino({ level: 'silent' }));
   const batch = relay.publishBatch().catch(() => 0);
   await sendStarted;
@@ -196,7 +233,13 @@ test('Temporal down: a new order is still reserved (201), cancels answer 503, an
   });
   expect(await stockOf(healthy.stores.mysql, item)).toBe(3);
   // Temporal answers again (the healthy platform's client): the sweeper starts the saga of the reserved order.
-  const sweeper = new SagaSweeper(healthy.stores.mysql, healthy.stores.redis, healthy.stores.temporal, { ...healthy.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, pino({ level: 'silent' }));
+  const sweeper = new SagaSweeper(
+    healthy.stores.mysql,
+    healthy.stores.redis,
+    healthy.stores.temporal,
+    { ...healthy.cfg, ORDER_SAGA_SWEEP_AFTER: 0 },
+    pino({ level: 'silent' }),
+  );
   const swept = await sweeper.sweep();
   expect(swept.get(orderId)).toBe('started');
   const started = [...swept].filter(([, action]) => action === 'started').map(([id]) => id);
@@ -211,7 +254,9 @@ test('a saturated MySQL pool: new orders are refused at once with 503 overloaded
   await withBrokenApi({ MYSQL_POOL_MAX: '2', SHED_MYSQL_PENDING: '0', MYSQL_ACQUIRE_TIMEOUT: '2s' }, async (p) => {
     // Both connections held through the app's own pool.
     let sleepsDone = false;
-    const sleeps = Promise.all([p.stores.mysql.raw('SELECT SLEEP(3)'), p.stores.mysql.raw('SELECT SLEEP(3)')]).then(() => (sleepsDone = true));
+    const sleeps = Promise.all([p.stores.mysql.raw('SELECT SLEEP(3)'), p.stores.mysql.raw('SELECT SLEEP(3)')]).then(
+      () => (sleepsDone = true),
+    );
     await eventually(async () => p.deps.load.snapshot().used === 2, 5000, 10);
     const refused = await call(p.baseUrl, 'POST', '/orders', order(buyer, item));
     expect(sleepsDone).toBe(false); // answered while both connections were still held

@@ -84,7 +84,10 @@ describe('an empty shop', () => {
     stores = { mysql, mongo: mongo.db(), redis, search };
   }, 60_000);
   afterAll(async () => {
-    await mongo.db().dropDatabase().catch(() => undefined);
+    await mongo
+      .db()
+      .dropDatabase()
+      .catch(() => undefined);
     await fetch(`${cfg.SEARCH_URL}/${index}`, { method: 'DELETE' }).catch(() => undefined);
     await Promise.allSettled([mysql.destroy(), mongo.close(), redis.quit(), search.close()]);
   });
@@ -98,7 +101,14 @@ describe('an empty shop', () => {
     // The catalog is the generated one, the same on every machine: a few hundred items in six categories.
     const expected = demoCatalog();
     expect(expected.length).toBeGreaterThanOrEqual(200);
-    const rows: { item_id: string; category: string; supplier_id: string; price: number; stock: number; details_rev: string }[] = await mysql('items').select('item_id', 'category', 'supplier_id', 'price', 'stock', 'details_rev');
+    const rows: {
+      item_id: string;
+      category: string;
+      supplier_id: string;
+      price: number;
+      stock: number;
+      details_rev: string;
+    }[] = await mysql('items').select('item_id', 'category', 'supplier_id', 'price', 'stock', 'details_rev');
     expect(rows.map((r) => r.item_id).sort()).toEqual(expected.map((i) => i.item_id).sort());
     expect(new Set(rows.map((r) => r.category)).size).toBe(6);
     const flash = rows.find((r) => r.item_id === FLASH_ITEM_ID)!;
@@ -108,7 +118,14 @@ describe('an empty shop', () => {
     const docs = await mongo.db().collection('items').find({}).toArray();
     expect(docs).toHaveLength(rows.length);
     const revs = new Map(rows.map((r) => [r.item_id, r.details_rev]));
-    expect(docs.every((d) => d.pending === false && d.rev === revs.get(d._id as unknown as string) && typeof d.attributes?.brand === 'string')).toBe(true);
+    expect(
+      docs.every(
+        (d) =>
+          d.pending === false &&
+          d.rev === revs.get(d._id as unknown as string) &&
+          typeof d.attributes?.brand === 'string',
+      ),
+    ).toBe(true);
 
     // Three sellers own the items; the customer and the sellers log in with the demo password.
     const sellers = await Promise.all(DEMO_SELLERS.map((s) => findUserByEmail(mysql, s.email)));
@@ -119,7 +136,14 @@ describe('an empty shop', () => {
     expect(await verifyPassword(customer!.password_hash, password)).toBe(true);
 
     // Indexed for search, sold-out demo items excluded.
-    const tv = await searchItems(search, { text: 'tv', sort: 'relevance', categories: [], attributes: {}, limit: 100, offset: 0 });
+    const tv = await searchItems(search, {
+      text: 'tv',
+      sort: 'relevance',
+      categories: [],
+      attributes: {},
+      limit: 100,
+      offset: 0,
+    });
     expect(tv.total).toBeGreaterThan(0);
     expect(tv.hits.every((h) => h.category === 'Electronics')).toBe(true);
     const all = await searchItems(search, { sort: 'relevance', categories: [], attributes: {}, limit: 1, offset: 0 });

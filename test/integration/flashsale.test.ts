@@ -21,9 +21,17 @@ afterAll(async () => {
 test('200 concurrent buyers for 10 units: exactly 10 orders, stock 0, the rest 409, no 5xx', async () => {
   const item = await makeItem(p.stores.mysql, { stock: 10, price: 249 });
   const results = await Promise.all(
-    buyers.map((b) => call(p.baseUrl, 'POST', '/orders', { token: b.token, body: { user_id: b.userId, items: [{ item_id: item, quantity: 1 }] } })),
+    buyers.map((b) =>
+      call(p.baseUrl, 'POST', '/orders', {
+        token: b.token,
+        body: { user_id: b.userId, items: [{ item_id: item, quantity: 1 }] },
+      }),
+    ),
   );
-  const byStatus = results.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+  const byStatus = results.reduce<Record<number, number>>(
+    (acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }),
+    {},
+  );
   expect(byStatus).toEqual({ 201: 10, 409: 190 });
   expect(results.filter((r) => r.status === 409).every((r) => r.body.error.code === 'out_of_stock')).toBe(true);
   expect(await stockOf(p.stores.mysql, item)).toBe(0);
@@ -31,7 +39,7 @@ test('200 concurrent buyers for 10 units: exactly 10 orders, stock 0, the rest 4
   expect(Number(sold!.n)).toBe(10);
 }, 120_000);
 
-test('orders crossing each other\'s items: no deadlock, all or nothing per order, stock adds up', async () => {
+test("orders crossing each other's items: no deadlock, all or nothing per order, stock adds up", async () => {
   const a = await makeItem(p.stores.mysql, { stock: 30 });
   const b = await makeItem(p.stores.mysql, { stock: 30 });
   const c = await makeItem(p.stores.mysql, { stock: 30 });
@@ -55,7 +63,10 @@ test('orders crossing each other\'s items: no deadlock, all or nothing per order
   const accepted = results.filter((r) => r.status === 201).map((r) => r.body.order_id as string);
   expect(accepted.length).toBeGreaterThan(0);
   // Every accepted order holds both of its lines; every refused one holds nothing.
-  const lines = await p.stores.mysql('order_items').whereIn('order_id', accepted).select('order_id', 'item_id', 'quantity');
+  const lines = await p.stores
+    .mysql('order_items')
+    .whereIn('order_id', accepted)
+    .select('order_id', 'item_id', 'quantity');
   expect(lines.length).toBe(accepted.length * 2);
   for (const item of [a, b, c]) {
     const held = lines.filter((l) => l.item_id === item).reduce((n, l) => n + Number(l.quantity), 0);

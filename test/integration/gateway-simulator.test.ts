@@ -80,7 +80,16 @@ let base = '';
 let gw: HttpPaymentGateway;
 
 async function startSim(dbPath: string, webhookUrl = receiver.url): Promise<{ sim: GatewaySimulator; base: string }> {
-  const s = createGatewaySimulator({ dbPath, latencyMs: 5, webhookUrl, webhookSecret: SECRET, lateSuccessAfterExpiryMs: 100, webhookRetryBaseMs: 50, webhookRetryMaxMs: 400, tickMs: 20 });
+  const s = createGatewaySimulator({
+    dbPath,
+    latencyMs: 5,
+    webhookUrl,
+    webhookSecret: SECRET,
+    lateSuccessAfterExpiryMs: 100,
+    webhookRetryBaseMs: 50,
+    webhookRetryMaxMs: 400,
+    tickMs: 20,
+  });
   const port = await s.listen(0);
   return { sim: s, base: `http://127.0.0.1:${port}` };
 }
@@ -105,7 +114,10 @@ afterEach(async () => {
 const orderId = () => `ord-${randomUUID()}`;
 /** One expiry for every request of this file, so a retried request has the same body as the first. */
 const EXPIRES = new Date(Date.now() + 3_600_000).toISOString();
-const chargeReq = (o: string, extra: Partial<{ amountMinor: number; paymentMethod: string; expiresAt: string; idempotencyKey: string }> = {}) => ({
+const chargeReq = (
+  o: string,
+  extra: Partial<{ amountMinor: number; paymentMethod: string; expiresAt: string; idempotencyKey: string }> = {},
+) => ({
   idempotencyKey: o,
   orderId: o,
   amountMinor: 4499,
@@ -114,15 +126,34 @@ const chargeReq = (o: string, extra: Partial<{ amountMinor: number; paymentMetho
   expiresAt: EXPIRES,
   ...extra,
 });
-const wireCharge = (o: string, extra: Record<string, unknown> = {}) => ({ order_id: o, amount: 4499, currency: 'USD', payment_method: 'pm_card_visa', expires_at: EXPIRES, ...extra });
-const rejection = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+const wireCharge = (o: string, extra: Record<string, unknown> = {}) => ({
+  order_id: o,
+  amount: 4499,
+  currency: 'USD',
+  payment_method: 'pm_card_visa',
+  expires_at: EXPIRES,
+  ...extra,
+});
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e,
+  );
 
 describe('charges', () => {
   test('the same idempotency key and body answer the same charge; another body is refused with 422', async () => {
     const o = orderId();
     const req = chargeReq(o);
     const first = await gw.createCharge(req);
-    expect(first).toMatchObject({ orderId: o, idempotencyKey: o, amountMinor: 4499, currency: 'USD', status: 'succeeded', amountRefundedMinor: 0, refunds: [] });
+    expect(first).toMatchObject({
+      orderId: o,
+      idempotencyKey: o,
+      amountMinor: 4499,
+      currency: 'USD',
+      status: 'succeeded',
+      amountRefundedMinor: 0,
+      refunds: [],
+    });
     expect(first.chargeId).toMatch(/^ch_/);
     const again = await gw.createCharge(req);
     expect(again.chargeId).toBe(first.chargeId);
@@ -138,7 +169,10 @@ describe('charges', () => {
     expect(noKey.status).toBe(400);
     expect(noKey.body.error).toMatchObject({ code: 'idempotency_key_required' });
     const key = { 'idempotency-key': o };
-    const unknown = await call(base, 'POST', '/v1/charges', { headers: key, body: wireCharge(o, { payment_method: 'pm_card_amex_fake' }) });
+    const unknown = await call(base, 'POST', '/v1/charges', {
+      headers: key,
+      body: wireCharge(o, { payment_method: 'pm_card_amex_fake' }),
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe('unknown_payment_method');
     for (const bad of [{ amount: 44.99 }, { amount: -1 }, { currency: 'dollars' }, { expires_at: 'soon' }]) {
@@ -155,14 +189,18 @@ describe('charges', () => {
     const o = orderId();
     const c = await gw.createCharge(chargeReq(o, { paymentMethod: 'pm_card_chargeDeclined' }));
     expect(c).toMatchObject({ status: 'declined', declineCode: 'card_declined' });
-    const [ev] = await eventually(async () => receiver.of(c.chargeId, 'charge.failed').length > 0 && receiver.of(c.chargeId, 'charge.failed'));
+    const [ev] = await eventually(
+      async () => receiver.of(c.chargeId, 'charge.failed').length > 0 && receiver.of(c.chargeId, 'charge.failed'),
+    );
     expect(ev).toMatchObject({ order_id: o, amount: 4499, currency: 'USD', data: { object: { status: 'declined' } } });
   });
 
   test('a synchronous success sends charge.succeeded with the amount and currency', async () => {
     const o = orderId();
     const c = await gw.createCharge(chargeReq(o, { amountMinor: 1234 }));
-    const [ev] = await eventually(async () => receiver.of(c.chargeId, 'charge.succeeded').length > 0 && receiver.of(c.chargeId, 'charge.succeeded'));
+    const [ev] = await eventually(
+      async () => receiver.of(c.chargeId, 'charge.succeeded').length > 0 && receiver.of(c.chargeId, 'charge.succeeded'),
+    );
     expect(ev).toMatchObject({ order_id: o, charge_id: c.chargeId, amount: 1234, currency: 'USD' });
     expect(ev!.id).toMatch(/^evt_/);
     expect(receiver.badSignatures).toBe(0);
@@ -199,13 +237,18 @@ describe('void', () => {
     const o = orderId();
     const short = new HttpPaymentGateway(base, 300);
     // pm_card_noResponse makes a pending charge and never answers: the caller times out.
-    expect(await rejection(short.createCharge(chargeReq(o, { paymentMethod: 'pm_card_noResponse' })))).toBeInstanceOf(GatewayUnavailable);
+    expect(await rejection(short.createCharge(chargeReq(o, { paymentMethod: 'pm_card_noResponse' })))).toBeInstanceOf(
+      GatewayUnavailable,
+    );
     const [pending] = await chargesOfOrder(gw, o);
     expect(pending).toMatchObject({ status: 'pending', paymentMethod: 'pm_card_noResponse' });
     expect((await gw.voidCharge(pending!.chargeId, `void-${pending!.chargeId}`)).status).toBe('voided');
     expect((await gw.voidCharge(pending!.chargeId, `void-${pending!.chargeId}`)).status).toBe('voided');
     const paid = await gw.createCharge(chargeReq(orderId()));
-    expect(await rejection(gw.voidCharge(paid.chargeId, 'v'))).toMatchObject({ status: 409, code: 'charge_not_pending' });
+    expect(await rejection(gw.voidCharge(paid.chargeId, 'v'))).toMatchObject({
+      status: 409,
+      code: 'charge_not_pending',
+    });
     expect(await rejection(gw.voidCharge('ch_nonexistent', 'v'))).toMatchObject({ status: 404 });
   });
 
@@ -229,18 +272,40 @@ describe('refunds', () => {
   test('partial then full refunds; the same key answers the same refund; no money is refunded twice', async () => {
     const o = orderId();
     const c = await gw.createCharge(chargeReq(o));
-    const part = await gw.refundCharge({ chargeId: c.chargeId, amountMinor: 1000, idempotencyKey: `${c.chargeId}-part` });
+    const part = await gw.refundCharge({
+      chargeId: c.chargeId,
+      amountMinor: 1000,
+      idempotencyKey: `${c.chargeId}-part`,
+    });
     expect(part).toMatchObject({ chargeId: c.chargeId, amountMinor: 1000, currency: 'USD' });
     expect(part.refundId).toMatch(/^re_/);
-    expect(await gw.refundCharge({ chargeId: c.chargeId, amountMinor: 1000, idempotencyKey: `${c.chargeId}-part` })).toEqual(part);
-    expect(await rejection(gw.refundCharge({ chargeId: c.chargeId, amountMinor: 999, idempotencyKey: `${c.chargeId}-part` }))).toMatchObject({ status: 422, code: 'idempotency_key_mismatch' });
-    expect(await gw.retrieveCharge(c.chargeId)).toMatchObject({ status: 'succeeded', amountRefundedMinor: 1000, refunds: [expect.objectContaining({ refundId: part.refundId })] });
-    expect(await rejection(gw.refundCharge({ chargeId: c.chargeId, amountMinor: 3500, idempotencyKey: `${c.chargeId}-big` }))).toMatchObject({ status: 409, code: 'amount_exceeds_refundable' });
+    expect(
+      await gw.refundCharge({ chargeId: c.chargeId, amountMinor: 1000, idempotencyKey: `${c.chargeId}-part` }),
+    ).toEqual(part);
+    expect(
+      await rejection(
+        gw.refundCharge({ chargeId: c.chargeId, amountMinor: 999, idempotencyKey: `${c.chargeId}-part` }),
+      ),
+    ).toMatchObject({ status: 422, code: 'idempotency_key_mismatch' });
+    expect(await gw.retrieveCharge(c.chargeId)).toMatchObject({
+      status: 'succeeded',
+      amountRefundedMinor: 1000,
+      refunds: [expect.objectContaining({ refundId: part.refundId })],
+    });
+    expect(
+      await rejection(
+        gw.refundCharge({ chargeId: c.chargeId, amountMinor: 3500, idempotencyKey: `${c.chargeId}-big` }),
+      ),
+    ).toMatchObject({ status: 409, code: 'amount_exceeds_refundable' });
     const rest = await gw.refundCharge({ chargeId: c.chargeId, idempotencyKey: `${c.chargeId}-rest` });
     expect(rest.amountMinor).toBe(3499);
     expect(await gw.retrieveCharge(c.chargeId)).toMatchObject({ status: 'refunded', amountRefundedMinor: 4499 });
-    expect(await rejection(gw.refundCharge({ chargeId: c.chargeId, idempotencyKey: `${c.chargeId}-again` }))).toMatchObject({ status: 409, code: 'amount_exceeds_refundable' });
-    const evs = await eventually(async () => receiver.of(c.chargeId, 'charge.refunded').length === 2 && receiver.of(c.chargeId, 'charge.refunded'));
+    expect(
+      await rejection(gw.refundCharge({ chargeId: c.chargeId, idempotencyKey: `${c.chargeId}-again` })),
+    ).toMatchObject({ status: 409, code: 'amount_exceeds_refundable' });
+    const evs = await eventually(
+      async () => receiver.of(c.chargeId, 'charge.refunded').length === 2 && receiver.of(c.chargeId, 'charge.refunded'),
+    );
     expect(evs.map((e) => e.data.refund?.amount).sort()).toEqual([1000, 3499]);
   });
 
@@ -248,9 +313,13 @@ describe('refunds', () => {
     const declined = await gw.createCharge(chargeReq(orderId(), { paymentMethod: 'pm_card_chargeDeclined' }));
     const pending = await gw.createCharge(chargeReq(orderId(), { paymentMethod: 'pm_card_lateSuccess' }));
     for (const c of [declined, pending]) {
-      expect(await rejection(gw.refundCharge({ chargeId: c.chargeId, idempotencyKey: `r-${c.chargeId}` }))).toMatchObject({ status: 409, code: 'charge_not_captured' });
+      expect(
+        await rejection(gw.refundCharge({ chargeId: c.chargeId, idempotencyKey: `r-${c.chargeId}` })),
+      ).toMatchObject({ status: 409, code: 'charge_not_captured' });
     }
-    expect(await rejection(gw.refundCharge({ chargeId: 'ch_nonexistent', idempotencyKey: randomUUID() }))).toMatchObject({ status: 404, code: 'resource_missing' });
+    expect(
+      await rejection(gw.refundCharge({ chargeId: 'ch_nonexistent', idempotencyKey: randomUUID() })),
+    ).toMatchObject({ status: 404, code: 'resource_missing' });
     const noKey = await call(base, 'POST', '/v1/refunds', { body: { charge: declined.chargeId } });
     expect(noKey.status).toBe(400);
     expect(noKey.body.error.code).toBe('idempotency_key_required');
@@ -261,7 +330,9 @@ describe('webhooks', () => {
   test('signed, and retried with backoff until the receiver acknowledges', async () => {
     receiver.failFirst = 2;
     const c = await gw.createCharge(chargeReq(orderId()));
-    const [ev] = await eventually(async () => receiver.of(c.chargeId, 'charge.succeeded').length > 0 && receiver.of(c.chargeId, 'charge.succeeded'));
+    const [ev] = await eventually(
+      async () => receiver.of(c.chargeId, 'charge.succeeded').length > 0 && receiver.of(c.chargeId, 'charge.succeeded'),
+    );
     expect(receiver.attempts.get(ev!.id)).toBe(3);
     expect(receiver.of(c.chargeId)).toHaveLength(1);
     expect(receiver.badSignatures).toBe(0);
@@ -269,7 +340,10 @@ describe('webhooks', () => {
 
   test('duplicated on demand: the same event id delivered twice', async () => {
     const c = await gw.createCharge(chargeReq(orderId()), {});
-    const dup = await call(base, 'POST', '/v1/charges', { headers: { 'idempotency-key': randomUUID(), 'simulator-fault': 'duplicate_webhooks' }, body: wireCharge(orderId()) });
+    const dup = await call(base, 'POST', '/v1/charges', {
+      headers: { 'idempotency-key': randomUUID(), 'simulator-fault': 'duplicate_webhooks' },
+      body: wireCharge(orderId()),
+    });
     expect(dup.status).toBe(200);
     const evs = await eventually(async () => receiver.of(dup.body.id).length === 2 && receiver.of(dup.body.id));
     expect(evs[0]!.id).toBe(evs[1]!.id);
@@ -278,7 +352,9 @@ describe('webhooks', () => {
 
   test('reordered on demand: a refund event arrives before the success it follows', async () => {
     const o = orderId();
-    await call(base, 'POST', '/v1/test/faults', { body: { rules: [{ fault: 'reorder_webhooks', order_id: o, times: 1, delay_ms: 600 }] } });
+    await call(base, 'POST', '/v1/test/faults', {
+      body: { rules: [{ fault: 'reorder_webhooks', order_id: o, times: 1, delay_ms: 600 }] },
+    });
     const c = await gw.createCharge(chargeReq(o));
     await gw.refundCharge({ chargeId: c.chargeId, idempotencyKey: `r-${c.chargeId}` });
     const evs = await eventually(async () => receiver.of(c.chargeId).length === 2 && receiver.of(c.chargeId));
@@ -287,7 +363,10 @@ describe('webhooks', () => {
 
   test('dropped on demand: stored as lost and never delivered', async () => {
     const before = (await call(base, 'GET', '/v1/test/webhooks')).body.dropped ?? 0;
-    const lost = await call(base, 'POST', '/v1/charges', { headers: { 'idempotency-key': randomUUID(), 'simulator-fault': 'drop_webhooks' }, body: wireCharge(orderId()) });
+    const lost = await call(base, 'POST', '/v1/charges', {
+      headers: { 'idempotency-key': randomUUID(), 'simulator-fault': 'drop_webhooks' },
+      body: wireCharge(orderId()),
+    });
     expect(lost.body.status).toBe('succeeded');
     const after = await call(base, 'GET', '/v1/test/webhooks');
     expect(after.body.dropped).toBe(before + 1);
@@ -298,7 +377,11 @@ describe('webhooks', () => {
 });
 
 describe('faults', () => {
-  const post = (o: string, fault: string, key = o) => call(base, 'POST', '/v1/charges', { headers: { 'idempotency-key': key, 'simulator-fault': fault }, body: wireCharge(o) });
+  const post = (o: string, fault: string, key = o) =>
+    call(base, 'POST', '/v1/charges', {
+      headers: { 'idempotency-key': key, 'simulator-fault': fault },
+      body: wireCharge(o),
+    });
 
   test('error_before_charge: 503 and nothing made; the retry charges', async () => {
     const o = orderId();
@@ -324,7 +407,11 @@ describe('faults', () => {
     const r = await rejection(
       fetch(`${base}/v1/charges`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': o, 'simulator-fault': 'timeout_after_charge' },
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': o,
+          'simulator-fault': 'timeout_after_charge',
+        },
         body: JSON.stringify(wireCharge(o)),
         signal: AbortSignal.timeout(300),
       }),
@@ -338,7 +425,12 @@ describe('faults', () => {
   test('slow: the answer comes after delay_ms, the charge is made anyway', async () => {
     const o = orderId();
     const r = await rejection(
-      fetch(`${base}/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': o, 'simulator-fault': 'slow; delay_ms=5000' }, body: JSON.stringify(wireCharge(o)), signal: AbortSignal.timeout(300) }),
+      fetch(`${base}/v1/charges`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': o, 'simulator-fault': 'slow; delay_ms=5000' },
+        body: JSON.stringify(wireCharge(o)),
+        signal: AbortSignal.timeout(300),
+      }),
     );
     expect((r as Error).name).toBe('TimeoutError');
     expect((await chargesOfOrder(gw, o))[0]?.status).toBe('succeeded');
@@ -350,17 +442,34 @@ describe('faults', () => {
 
   test('rules: matched by order and method, expire after `times`, listed and cleared', async () => {
     const o = orderId();
-    const set = await call(base, 'POST', '/v1/test/faults', { body: { rules: [{ fault: 'error_after_charge', order_id: o, times: 1 }, { fault: 'error_before_charge', payment_method: 'pm_card_chargeDeclined' }] } });
+    const set = await call(base, 'POST', '/v1/test/faults', {
+      body: {
+        rules: [
+          { fault: 'error_after_charge', order_id: o, times: 1 },
+          { fault: 'error_before_charge', payment_method: 'pm_card_chargeDeclined' },
+        ],
+      },
+    });
     expect(set.status).toBe(200);
     expect(set.body.data).toHaveLength(2);
-    expect(await rejection(gw.createCharge(chargeReq(orderId(), { paymentMethod: 'pm_card_chargeDeclined' })))).toBeInstanceOf(GatewayUnavailable);
+    expect(
+      await rejection(gw.createCharge(chargeReq(orderId(), { paymentMethod: 'pm_card_chargeDeclined' }))),
+    ).toBeInstanceOf(GatewayUnavailable);
     expect(await rejection(gw.createCharge(chargeReq(o)))).toBeInstanceOf(GatewayUnavailable);
     expect((await gw.createCharge(chargeReq(o))).status).toBe('succeeded'); // the rule was used up
     expect((await gw.createCharge(chargeReq(orderId()))).status).toBe('succeeded'); // another order: no rule
-    expect((await call(base, 'GET', '/v1/test/faults')).body.data).toEqual([expect.objectContaining({ fault: 'error_before_charge', payment_method: 'pm_card_chargeDeclined', times_left: null })]);
+    expect((await call(base, 'GET', '/v1/test/faults')).body.data).toEqual([
+      expect.objectContaining({
+        fault: 'error_before_charge',
+        payment_method: 'pm_card_chargeDeclined',
+        times_left: null,
+      }),
+    ]);
     await call(base, 'DELETE', '/v1/test/faults');
     expect((await call(base, 'GET', '/v1/test/faults')).body.data).toEqual([]);
-    expect((await gw.createCharge(chargeReq(orderId(), { paymentMethod: 'pm_card_chargeDeclined' }))).status).toBe('declined');
+    expect((await gw.createCharge(chargeReq(orderId(), { paymentMethod: 'pm_card_chargeDeclined' }))).status).toBe(
+      'declined',
+    );
     const bad = await call(base, 'POST', '/v1/test/faults', { body: { rules: [{ fault: 'fire' }] } });
     expect(bad.status).toBe(400);
   });
@@ -368,8 +477,12 @@ describe('faults', () => {
   test('a refund rule fails the refund before it is made; the retry refunds once', async () => {
     const o = orderId();
     const c = await gw.createCharge(chargeReq(o));
-    await call(base, 'POST', '/v1/test/faults', { body: { rules: [{ fault: 'error_before_charge', operation: 'refund', order_id: o, times: 1 }] } });
-    expect(await rejection(gw.refundCharge({ chargeId: c.chargeId, idempotencyKey: `r-${c.chargeId}` }))).toBeInstanceOf(GatewayUnavailable);
+    await call(base, 'POST', '/v1/test/faults', {
+      body: { rules: [{ fault: 'error_before_charge', operation: 'refund', order_id: o, times: 1 }] },
+    });
+    expect(
+      await rejection(gw.refundCharge({ chargeId: c.chargeId, idempotencyKey: `r-${c.chargeId}` })),
+    ).toBeInstanceOf(GatewayUnavailable);
     expect((await gw.retrieveCharge(c.chargeId))?.amountRefundedMinor).toBe(0);
     await gw.refundCharge({ chargeId: c.chargeId, idempotencyKey: `r-${c.chargeId}` });
     expect((await gw.retrieveCharge(c.chargeId))?.status).toBe('refunded');
@@ -387,10 +500,19 @@ describe('durability', () => {
     const g1 = new HttpPaymentGateway(first.base, 2000);
     const o = orderId();
     const paid = await g1.createCharge(chargeReq(o));
-    const refund = await g1.refundCharge({ chargeId: paid.chargeId, amountMinor: 499, idempotencyKey: `r-${paid.chargeId}` });
+    const refund = await g1.refundCharge({
+      chargeId: paid.chargeId,
+      amountMinor: 499,
+      idempotencyKey: `r-${paid.chargeId}`,
+    });
     expect((await call(first.base, 'GET', '/v1/test/webhooks')).body.pending).toBe(2);
     const lateOrder = orderId();
-    const late = await g1.createCharge(chargeReq(lateOrder, { paymentMethod: 'pm_card_lateSuccess', expiresAt: new Date(Date.now() + 300).toISOString() }));
+    const late = await g1.createCharge(
+      chargeReq(lateOrder, {
+        paymentMethod: 'pm_card_lateSuccess',
+        expiresAt: new Date(Date.now() + 300).toISOString(),
+      }),
+    );
     await first.sim.close();
 
     // The receiver comes up on the same port; the simulator restarts on the same file.
@@ -400,12 +522,25 @@ describe('durability', () => {
     first = await startSim(file, back.url);
     try {
       const g2 = new HttpPaymentGateway(first.base, 2000);
-      expect(await g2.retrieveCharge(paid.chargeId)).toMatchObject({ status: 'succeeded', amountRefundedMinor: 499, refunds: [expect.objectContaining({ refundId: refund.refundId })] });
+      expect(await g2.retrieveCharge(paid.chargeId)).toMatchObject({
+        status: 'succeeded',
+        amountRefundedMinor: 499,
+        refunds: [expect.objectContaining({ refundId: refund.refundId })],
+      });
       expect((await g2.createCharge(chargeReq(o))).chargeId).toBe(paid.chargeId);
-      expect(await rejection(g2.createCharge(chargeReq(o, { amountMinor: 1 })))).toMatchObject({ code: 'idempotency_key_mismatch' });
-      expect(await g2.refundCharge({ chargeId: paid.chargeId, amountMinor: 499, idempotencyKey: `r-${paid.chargeId}` })).toEqual(refund);
+      expect(await rejection(g2.createCharge(chargeReq(o, { amountMinor: 1 })))).toMatchObject({
+        code: 'idempotency_key_mismatch',
+      });
+      expect(
+        await g2.refundCharge({ chargeId: paid.chargeId, amountMinor: 499, idempotencyKey: `r-${paid.chargeId}` }),
+      ).toEqual(refund);
       await eventually(async () => back.of(paid.chargeId).length === 2);
-      expect(back.of(paid.chargeId).map((e) => e.type).sort()).toEqual(['charge.refunded', 'charge.succeeded']);
+      expect(
+        back
+          .of(paid.chargeId)
+          .map((e) => e.type)
+          .sort(),
+      ).toEqual(['charge.refunded', 'charge.succeeded']);
       await eventually(async () => back.of(late.chargeId, 'charge.succeeded').length === 1);
       expect((await g2.retrieveCharge(lateOrder))?.status).toBe('succeeded');
     } finally {
@@ -428,7 +563,15 @@ describe('the simulator process (dist/workers/gateway-simulator.js)', () => {
 
   function startProcess(port: number, dbPath: string): Promise<ChildProcess> {
     const child = spawn(process.execPath, [SIM], {
-      env: { ...process.env, PAYMENT_GATEWAY_PORT: String(port), PAYMENT_GATEWAY_DB: dbPath, PAYMENT_WEBHOOK_URL: receiver.url, PAYMENT_WEBHOOK_SECRET: SECRET, GATEWAY_LATENCY: '5ms', LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        PAYMENT_GATEWAY_PORT: String(port),
+        PAYMENT_GATEWAY_DB: dbPath,
+        PAYMENT_WEBHOOK_URL: receiver.url,
+        PAYMENT_WEBHOOK_SECRET: SECRET,
+        GATEWAY_LATENCY: '5ms',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new Promise((resolve, reject) => {
@@ -458,9 +601,19 @@ describe('the simulator process (dist/workers/gateway-simulator.js)', () => {
       await g.refundCharge({ chargeId: toRefund.chargeId, idempotencyKey: `r-${toRefund.chargeId}` });
       await kill(child);
       child = await startProcess(port, dbPath);
-      expect(await g.retrieveCharge(paidOrder)).toMatchObject({ chargeId: paid.chargeId, status: 'succeeded', amountMinor: 4499 });
+      expect(await g.retrieveCharge(paidOrder)).toMatchObject({
+        chargeId: paid.chargeId,
+        status: 'succeeded',
+        amountMinor: 4499,
+      });
       const raw = await call(`http://127.0.0.1:${port}`, 'GET', `/v1/charges/${refundedOrder}`);
-      expect(raw.body).toMatchObject({ id: toRefund.chargeId, status: 'refunded', amount: 4499, amount_refunded: 4499, refunds: [expect.objectContaining({ amount: 4499 })] });
+      expect(raw.body).toMatchObject({
+        id: toRefund.chargeId,
+        status: 'refunded',
+        amount: 4499,
+        amount_refunded: 4499,
+        refunds: [expect.objectContaining({ amount: 4499 })],
+      });
     } finally {
       await kill(child);
     }

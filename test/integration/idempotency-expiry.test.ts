@@ -16,13 +16,21 @@ afterAll(async () => {
 test('a key answers its order again within the TTL, and places a new order once it expired', async () => {
   const u = await makeUser(p.stores.mysql, p.deps.tokens);
   const item = await makeItem(p.stores.mysql, { stock: 10 });
-  const place = () => call(p.baseUrl, 'POST', '/orders', { token: u.token, headers: { 'idempotency-key': 'k-expiry' }, body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_noResponse' } });
+  const place = () =>
+    call(p.baseUrl, 'POST', '/orders', {
+      token: u.token,
+      headers: { 'idempotency-key': 'k-expiry' },
+      body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_noResponse' },
+    });
   const first = await place();
   expect(first.status).toBe(201);
   const again = await place();
   expect([again.status, again.body.order_id]).toEqual([200, first.body.order_id]);
 
-  await p.stores.mysql('idempotency_keys').where({ user_id: u.userId }).update({ created_at: new Date(Date.now() - 25 * 3_600_000) });
+  await p.stores
+    .mysql('idempotency_keys')
+    .where({ user_id: u.userId })
+    .update({ created_at: new Date(Date.now() - 25 * 3_600_000) });
   const later = await place();
   expect(later.status).toBe(201);
   expect(later.body.order_id).not.toBe(first.body.order_id);

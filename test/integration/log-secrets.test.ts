@@ -13,7 +13,11 @@ test('a database error names the statement, not its bound values', async () => {
   try {
     const marker = `leak-${randomUUID()}`;
     // A name longer than the column: MySQL refuses the insert (strict mode).
-    const err = await createUser(mysql, { name: 'n'.repeat(300), email: `${marker}@test.shopflow.dev`, password: 'correct horse battery' }).catch((e: unknown) => e);
+    const err = await createUser(mysql, {
+      name: 'n'.repeat(300),
+      email: `${marker}@test.shopflow.dev`,
+      password: 'correct horse battery',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     // What the error handler writes for it (api/errors.ts: logger.error({ err, ... })).
     let text = '';

@@ -20,7 +20,10 @@ let p: Platform;
 let buyer: TestUser;
 
 beforeAll(async () => {
-  p = await startPlatform({ relay: true, env: { ORDER_PAYMENT_TIMEOUT: '1500ms', ORDER_LATE_PAYMENT_WINDOW: '1s', RECONCILE_GRACE: '0' } });
+  p = await startPlatform({
+    relay: true,
+    env: { ORDER_PAYMENT_TIMEOUT: '1500ms', ORDER_LATE_PAYMENT_WINDOW: '1s', RECONCILE_GRACE: '0' },
+  });
   buyer = await makeUser(p.stores.mysql, p.deps.tokens);
 });
 afterAll(async () => {
@@ -33,16 +36,20 @@ afterEach(async () => {
 const order = (items: { item_id: string; quantity: number }[], payment_method = 'pm_card_visa') =>
   call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { user_id: buyer.userId, items, payment_method } });
 const getOrder = async (id: string) => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: buyer.token })).body;
-const statusIs = (id: string, status: string, timeoutMs = 20_000) => eventually(async () => ((await getOrder(id)).status === status ? getOrder(id) : null), timeoutMs);
+const statusIs = (id: string, status: string, timeoutMs = 20_000) =>
+  eventually(async () => ((await getOrder(id)).status === status ? getOrder(id) : null), timeoutMs);
 const chargesOf = async (orderId: string): Promise<Charge[]> => (await p.gateway.listCharges({ orderId })).charges;
-const faults = (rules: Record<string, unknown>[]) => call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules } });
+const faults = (rules: Record<string, unknown>[]) =>
+  call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules } });
 
 /** The invariant: every charge that holds money pays for a placed (or later) order. */
 const sellerOf = async (orderId: string) => (await sellersOf(p.stores.mysql, orderId))[0]!;
 
 async function moneyEndsRight(orderId: string): Promise<void> {
   const o = await getOrder(orderId);
-  const holding = (await chargesOf(orderId)).filter((c) => c.status === 'pending' || (c.status === 'succeeded' && c.amountRefundedMinor < c.amountMinor));
+  const holding = (await chargesOf(orderId)).filter(
+    (c) => c.status === 'pending' || (c.status === 'succeeded' && c.amountRefundedMinor < c.amountMinor),
+  );
   if (['placed', 'in_transit', 'delivered'].includes(o.status)) expect(holding.length).toBe(1);
   else expect(holding).toEqual([]);
 }
@@ -69,12 +76,28 @@ test('a charge that succeeds after the payment timer fired (its webhook lost) is
 test('a reserved order whose saga never started before its window closed is canceled by the sweeper: no charge, stock back', async () => {
   const a = await makeItem(p.stores.mysql, { stock: 2 });
   const orderId = `o-${randomUUID()}`;
-  const r = await reserveOrder(p.stores.mysql, { orderId, userId: buyer.userId, lines: [{ item_id: a, quantity: 2 }], paymentMethod: 'pm_card_visa', expiresAt: new Date(Date.now() - 1000).toISOString() });
+  const r = await reserveOrder(p.stores.mysql, {
+    orderId,
+    userId: buyer.userId,
+    lines: [{ item_id: a, quantity: 2 }],
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date(Date.now() - 1000).toISOString(),
+  });
   expect(r.ok).toBe(true);
   expect(await stockOf(p.stores.mysql, a)).toBe(0);
-  const sweeper = new SagaSweeper(p.stores.mysql, p.stores.redis, p.stores.temporal, { ...p.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, logger);
+  const sweeper = new SagaSweeper(
+    p.stores.mysql,
+    p.stores.redis,
+    p.stores.temporal,
+    { ...p.cfg, ORDER_SAGA_SWEEP_AFTER: 0 },
+    logger,
+  );
   expect((await sweeper.sweep()).get(orderId)).toBe('expired');
-  expect(await getOrder(orderId)).toMatchObject({ status: 'canceled', cancel_reason: 'payment_timeout', payment_status: 'expired' });
+  expect(await getOrder(orderId)).toMatchObject({
+    status: 'canceled',
+    cancel_reason: 'payment_timeout',
+    payment_status: 'expired',
+  });
   expect(await stockOf(p.stores.mysql, a)).toBe(2);
   expect(await chargesOf(orderId)).toEqual([]);
 });
@@ -85,7 +108,14 @@ test('a success for an order already archived is refunded by charge id and recor
   const id = r.body.order_id;
   await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000); // archived
   // A second charge of the order succeeds at the gateway (a retry by another channel): its webhook reaches the API.
-  const late = await p.gateway.createCharge({ idempotencyKey: `second-${id}`, orderId: id, amountMinor: 1000, currency: 'USD', paymentMethod: 'pm_card_visa', expiresAt: new Date().toISOString() });
+  const late = await p.gateway.createCharge({
+    idempotencyKey: `second-${id}`,
+    orderId: id,
+    amountMinor: 1000,
+    currency: 'USD',
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date().toISOString(),
+  });
   expect(late.status).toBe('succeeded');
   await eventually(async () => (await p.gateway.retrieveCharge(late.chargeId))?.status === 'refunded', 20_000);
   const archived = await eventually(async () => {
@@ -133,7 +163,9 @@ test('a saga terminated after its order was placed is resumed by the reconciler:
   const report = await p.reconciler.run();
   expect(report.sagasResumed).toContain(id);
   await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'placed');
-  await p.stores.temporal.workflow.getHandle(id).executeUpdate(shipUpdate, { args: [{ supplierId: await sellerOf(id), carrier: 'UPS', trackingNumber: '1Z1', by: 'test' }] });
+  await p.stores.temporal.workflow.getHandle(id).executeUpdate(shipUpdate, {
+    args: [{ supplierId: await sellerOf(id), carrier: 'UPS', trackingNumber: '1Z1', by: 'test' }],
+  });
   expect((await getOrder(id)).status).toBe('in_transit');
   expect((await chargesOf(id)).filter((c) => c.status === 'succeeded')).toHaveLength(1); // charged once
   expect(await stockOf(p.stores.mysql, a)).toBe(0);
@@ -146,7 +178,14 @@ test('the reconciler refunds a captured charge that pays for no order and leaves
   await statusIs(id, 'placed');
   const strayOrder = `o-${randomUUID()}`;
   await faults([{ fault: 'drop_webhooks', order_id: strayOrder }]); // nobody is told: only the reconciler can find it
-  const stray = await p.gateway.createCharge({ idempotencyKey: `stray-${strayOrder}`, orderId: strayOrder, amountMinor: 500, currency: 'USD', paymentMethod: 'pm_card_visa', expiresAt: new Date().toISOString() });
+  const stray = await p.gateway.createCharge({
+    idempotencyKey: `stray-${strayOrder}`,
+    orderId: strayOrder,
+    amountMinor: 500,
+    currency: 'USD',
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date().toISOString(),
+  });
   const report = await eventually(async () => {
     const rep = await p.reconciler.run();
     return rep.refunded.includes(stray.chargeId) ? rep : null;
@@ -179,9 +218,14 @@ test('the reconciler runs as one Temporal Schedule per task queue: made once wha
     expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileWorkflow', taskQueue });
     expect(d.policies.overlap).toBe('SKIP');
     await handle.trigger();
-    const run = await eventually(async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId, 15_000);
+    const run = await eventually(
+      async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId,
+      15_000,
+    );
     const report = await p.stores.temporal.workflow.getHandle(run).result();
-    expect(report).toEqual(expect.objectContaining({ chargesChecked: expect.any(Number), refunded: expect.any(Array) }));
+    expect(report).toEqual(
+      expect.objectContaining({ chargesChecked: expect.any(Number), refunded: expect.any(Array) }),
+    );
   } finally {
     await p.stores.temporal.schedule.getHandle(id).delete();
   }

@@ -66,7 +66,13 @@ function newNotifier(overrides: Parameters<typeof createNotifier>[4] = {}): Noti
 
 beforeAll(async () => {
   p = await startPlatform({ relay: true, env: { ORDER_PAYMENT_TIMEOUT: '60s' } });
-  cfg = { ...p.cfg, NOTIFICATIONS_GROUP: GROUP, NOTIFY_CHANNEL: 'email', NOTIFY_POLL_INTERVAL: 100, NOTIFY_RETRY_BASE: 200 };
+  cfg = {
+    ...p.cfg,
+    NOTIFICATIONS_GROUP: GROUP,
+    NOTIFY_CHANNEL: 'email',
+    NOTIFY_POLL_INTERVAL: 100,
+    NOTIFY_RETRY_BASE: 200,
+  };
   adminUser = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
   admin = p.stores.kafka.admin();
   await admin.connect();
@@ -97,18 +103,27 @@ const list = async (u: TestUser, query = '', as: TestUser = u) => {
   expect(r.status).toBe(200);
   return r.body.notifications as N[];
 };
-const ofOrder = async (u: TestUser, orderId: string) => (await list(u, '?limit=100')).filter((n) => n.order_id === orderId);
+const ofOrder = async (u: TestUser, orderId: string) =>
+  (await list(u, '?limit=100')).filter((n) => n.order_id === orderId);
 const place = async (u: TestUser, item: string) => {
-  const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity: 2 }], payment_method: 'pm_card_visa' } });
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    token: u.token,
+    body: { user_id: u.userId, items: [{ item_id: item, quantity: 2 }], payment_method: 'pm_card_visa' },
+  });
   expect(r.status).toBe(201);
   const id = r.body.order_id as string;
-  await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token })).body.status === 'placed', 20_000);
+  await eventually(
+    async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token })).body.status === 'placed',
+    20_000,
+  );
   return id;
 };
 const mailsTo = async (email: string) => {
   const res = await fetch(`${MAILPIT_URL}/api/v1/search?query=${encodeURIComponent(`to:"${email}"`)}&limit=50`);
   expect(res.status).toBe(200);
-  return ((await res.json()) as { messages: { ID: string; Subject: string; Snippet: string; To: { Address: string }[] }[] }).messages;
+  return (
+    (await res.json()) as { messages: { ID: string; Subject: string; Snippet: string; To: { Address: string }[] }[] }
+  ).messages;
 };
 const typesOf = (ns: N[]) => ns.map((n) => n.type);
 
@@ -144,7 +159,9 @@ describe('order changes', () => {
     expect(theirs[0]!.message).toContain(`2 units of ${item}`);
 
     // Delivered by e-mail: the rows say sent, and the messages are in Mailpit.
-    await eventually(async () => (await ofOrder(buyer, orderId)).every((n) => n.delivery_status === 'sent' && n.channel === 'email'));
+    await eventually(async () =>
+      (await ofOrder(buyer, orderId)).every((n) => n.delivery_status === 'sent' && n.channel === 'email'),
+    );
     const mails = await eventually(async () => {
       const m = await mailsTo(buyer.email);
       return m.length > 0 && m;
@@ -160,7 +177,10 @@ describe('order changes', () => {
   });
 
   test('shipping and delivering each make exactly one more, for the buyer only (the order row may be archived)', async () => {
-    expect((await call(p.baseUrl, 'POST', `/orders/${orderId}/ship`, { token: adminUser.token, body: TEST_SHIPMENT })).status).toBe(200);
+    expect(
+      (await call(p.baseUrl, 'POST', `/orders/${orderId}/ship`, { token: adminUser.token, body: TEST_SHIPMENT }))
+        .status,
+    ).toBe(200);
     await eventually(async () => (await ofOrder(buyer, orderId)).length === 2);
     expect((await call(p.baseUrl, 'POST', `/orders/${orderId}/deliver`, { token: adminUser.token })).status).toBe(200);
     await eventually(async () => (await ofOrder(buyer, orderId)).length === 3);
@@ -171,13 +191,22 @@ describe('order changes', () => {
   });
 
   test('a redelivered event (same event_id, published again) makes no second notification', async () => {
-    const rows: { source_event_id: string }[] = await p.stores.mysql('notifications').select('source_event_id').where({ order_id: orderId, user_id: buyer.userId });
+    const rows: { source_event_id: string }[] = await p.stores
+      .mysql('notifications')
+      .select('source_event_id')
+      .where({ order_id: orderId, user_id: buyer.userId });
     expect(rows).toHaveLength(3);
     for (const { source_event_id } of rows) {
       const out = await p.stores.mysql('outbox').select('payload').where({ event_id: source_event_id }).first();
       expect(out).toBeDefined();
       const payload = out.payload as string;
-      await p.stores.producer.send({ topic: TOPIC, messages: [{ key: orderId, value: payload }, { key: orderId, value: payload }] });
+      await p.stores.producer.send({
+        topic: TOPIC,
+        messages: [
+          { key: orderId, value: payload },
+          { key: orderId, value: payload },
+        ],
+      });
     }
     await caughtUp(await partitionEnds());
     expect(typesOf(await ofOrder(buyer, orderId))).toEqual(['order_delivered', 'order_in_transit', 'order_placed']);
@@ -193,9 +222,16 @@ describe('order changes', () => {
     notifier = undefined;
     const buyer2 = await makeUser(p.stores.mysql, p.deps.tokens);
     const order2 = await place(buyer2, item);
-    expect((await call(p.baseUrl, 'POST', `/orders/${order2}/ship`, { token: adminUser.token, body: TEST_SHIPMENT })).status).toBe(200);
+    expect(
+      (await call(p.baseUrl, 'POST', `/orders/${order2}/ship`, { token: adminUser.token, body: TEST_SHIPMENT })).status,
+    ).toBe(200);
     const isPublished = async (type: string) =>
-      (await p.stores.mysql('outbox').where({ msg_key: order2 }).whereNotNull('published_at').whereRaw('payload LIKE ?', [`%"type":"${type}"%`]).first()) !== undefined;
+      (await p.stores
+        .mysql('outbox')
+        .where({ msg_key: order2 })
+        .whereNotNull('published_at')
+        .whereRaw('payload LIKE ?', [`%"type":"${type}"%`])
+        .first()) !== undefined;
     await eventually(async () => (await isPublished('order.placed')) && (await isPublished('order.in_transit')));
     const ends = await partitionEnds();
 
@@ -209,7 +245,10 @@ describe('order changes', () => {
         chunkSize: 1,
         beforeCommit: async ({ inserted }) => {
           // (Only once order2's notifications are among the stored: another file's orders may be interleaved.)
-          const mine = inserted > 0 && Number((await p.stores.mysql('notifications').where({ order_id: order2 }).count({ n: '*' }).first())!.n) > 0;
+          const mine =
+            inserted > 0 &&
+            Number((await p.stores.mysql('notifications').where({ order_id: order2 }).count({ n: '*' }).first())!.n) >
+              0;
           if (crashedAfter > 0 || mine) {
             crashedAfter ||= inserted;
             throw new Error('simulated crash between storing and committing');
@@ -224,7 +263,9 @@ describe('order changes', () => {
     const storedBefore = await p.stores.mysql('notifications').where({ order_id: order2 }).count({ n: '*' }).first();
     expect(Number(storedBefore!.n)).toBeGreaterThanOrEqual(1);
     const [committed] = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
-    const behind = ends.some((e) => BigInt(committed!.partitions.find((x) => x.partition === e.partition)!.offset) < BigInt(e.offset));
+    const behind = ends.some(
+      (e) => BigInt(committed!.partitions.find((x) => x.partition === e.partition)!.offset) < BigInt(e.offset),
+    );
     expect(behind).toBe(true);
 
     // A new consumer in the same group takes over from the committed offsets.
@@ -244,7 +285,14 @@ describe('order changes', () => {
 
   test('a declined payment: one "canceled" for the buyer, nothing for the seller; a placed order canceled by its buyer: "canceled" and "refunded", and its seller told not to ship', async () => {
     const buyer3 = await makeUser(p.stores.mysql, p.deps.tokens);
-    const declined = await call(p.baseUrl, 'POST', '/orders', { token: buyer3.token, body: { user_id: buyer3.userId, items: [{ item_id: item, quantity: 1 }], payment_method: 'pm_card_chargeDeclined' } });
+    const declined = await call(p.baseUrl, 'POST', '/orders', {
+      token: buyer3.token,
+      body: {
+        user_id: buyer3.userId,
+        items: [{ item_id: item, quantity: 1 }],
+        payment_method: 'pm_card_chargeDeclined',
+      },
+    });
     expect(declined.status).toBe(201);
     const d = declined.body.order_id as string;
     await eventually(async () => (await ofOrder(buyer3, d)).length === 1, 20_000);
@@ -273,13 +321,22 @@ describe('API', () => {
     other = await makeUser(p.stores.mysql, p.deps.tokens);
   });
 
-  const send = (as: TestUser | undefined, body: unknown) => call(p.baseUrl, 'POST', '/notifications', { token: as?.token, body });
+  const send = (as: TestUser | undefined, body: unknown) =>
+    call(p.baseUrl, 'POST', '/notifications', { token: as?.token, body });
 
   test('POST /notifications: admin 201 with the stored notification (then e-mailed); customer 403; no token 401; unknown user 404', async () => {
     const body = { user_id: buyer.userId, type: 'order_placed', message: 'Your order has been placed successfully.' };
     const r = await send(adminUser, body);
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ user_id: buyer.userId, type: 'order_placed', message: body.message, audience: 'direct', order_id: null, delivery_status: 'pending', read_at: null });
+    expect(r.body).toMatchObject({
+      user_id: buyer.userId,
+      type: 'order_placed',
+      message: body.message,
+      audience: 'direct',
+      order_id: null,
+      delivery_status: 'pending',
+      read_at: null,
+    });
     expect(typeof r.body.notification_id).toBe('string');
     expect((await list(buyer)).map((n) => n.notification_id)).toContain(r.body.notification_id);
     const mails = await eventually(async () => {
@@ -317,31 +374,54 @@ describe('API', () => {
       expect(r.body.error.code).toBe('invalid_request');
       expect(typeof r.body.error.message).toBe('string');
     }
-    const notJson = await call(p.baseUrl, 'POST', '/notifications', { token: adminUser.token, rawBody: '{"user_id":', headers: { 'content-type': 'application/json' } });
+    const notJson = await call(p.baseUrl, 'POST', '/notifications', {
+      token: adminUser.token,
+      rawBody: '{"user_id":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.body.error.code).toBe('invalid_json');
   });
 
   test("GET /users/{id}/notifications: only yourself or an admin; another user's is 403", async () => {
-    expect((await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications`, { token: other.token })).status).toBe(403);
+    expect((await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications`, { token: other.token })).status).toBe(
+      403,
+    );
     expect((await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications`)).status).toBe(401);
-    expect((await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications`, { token: adminUser.token })).status).toBe(200);
-    expect((await call(p.baseUrl, 'GET', `/users/u-nobody/notifications`, { token: adminUser.token })).status).toBe(404);
+    expect(
+      (await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications`, { token: adminUser.token })).status,
+    ).toBe(200);
+    expect((await call(p.baseUrl, 'GET', `/users/u-nobody/notifications`, { token: adminUser.token })).status).toBe(
+      404,
+    );
     const bad = await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications?limit=0`, { token: buyer.token });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_request');
-    expect((await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications?cursor=bm9wZQ`, { token: buyer.token })).status).toBe(400);
-    expect((await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications?sort=x`, { token: buyer.token })).status).toBe(400);
+    expect(
+      (await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications?cursor=bm9wZQ`, { token: buyer.token }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await call(p.baseUrl, 'GET', `/users/${buyer.userId}/notifications?sort=x`, { token: buyer.token })).status,
+    ).toBe(400);
   });
 
   test('newest first with cursor pages; unread filter; marking read', async () => {
     const u = await makeUser(p.stores.mysql, p.deps.tokens);
     const sent: string[] = [];
-    for (let i = 0; i < 5; i++) sent.push((await send(adminUser, { user_id: u.userId, type: 'promo', message: `message ${i}` })).body.notification_id);
+    for (let i = 0; i < 5; i++)
+      sent.push(
+        (await send(adminUser, { user_id: u.userId, type: 'promo', message: `message ${i}` })).body.notification_id,
+      );
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const r: { status: number; body: { notifications: N[]; next_cursor: string | null } } = await call(p.baseUrl, 'GET', `/users/${u.userId}/notifications?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: u.token });
+      const r: { status: number; body: { notifications: N[]; next_cursor: string | null } } = await call(
+        p.baseUrl,
+        'GET',
+        `/users/${u.userId}/notifications?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        { token: u.token },
+      );
       expect(r.status).toBe(200);
       expect(r.body.notifications.length).toBeLessThanOrEqual(2);
       seen.push(...r.body.notifications.map((n) => n.notification_id));
@@ -356,8 +436,14 @@ describe('API', () => {
     expect((await list(u, '?unread=true')).length).toBe(4);
     expect((await list(u, '?unread=false')).map((n) => n.notification_id)).toEqual([sent[1]]);
     // Someone else's notification cannot be marked through your id, nor yours by them.
-    expect((await call(p.baseUrl, 'POST', `/users/${other.userId}/notifications/${sent[2]}/read`, { token: other.token })).status).toBe(404);
-    expect((await call(p.baseUrl, 'POST', `/users/${u.userId}/notifications/${sent[2]}/read`, { token: other.token })).status).toBe(403);
+    expect(
+      (await call(p.baseUrl, 'POST', `/users/${other.userId}/notifications/${sent[2]}/read`, { token: other.token }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await call(p.baseUrl, 'POST', `/users/${u.userId}/notifications/${sent[2]}/read`, { token: other.token }))
+        .status,
+    ).toBe(403);
   });
 });
 
@@ -368,13 +454,28 @@ describe('delivery', () => {
     const repo = new NotificationRepository(p.stores.mysql);
     const ok = await makeUser(p.stores.mysql, p.deps.tokens);
     const bounced = await makeUser(p.stores.mysql, p.deps.tokens);
-    const a = await repo.create({ user_id: ok.userId, type: 'promo', message: 'stored before a crash', order_id: null });
-    const b = await repo.create({ user_id: bounced.userId, type: 'promo', message: 'never deliverable', order_id: null });
+    const a = await repo.create({
+      user_id: ok.userId,
+      type: 'promo',
+      message: 'stored before a crash',
+      order_id: null,
+    });
+    const b = await repo.create({
+      user_id: bounced.userId,
+      type: 'promo',
+      message: 'never deliverable',
+      order_id: null,
+    });
 
     // A sender claims them and dies before sending: the claim holds them for its lease, then they are due again.
     const claimed = await repo.claimDue(500, 400);
-    expect(claimed.map((n) => n.notification_id)).toEqual(expect.arrayContaining([a.notification_id, b.notification_id]));
-    expect(claimed.find((n) => n.notification_id === a.notification_id)).toMatchObject({ email: ok.email, attempts: 1 });
+    expect(claimed.map((n) => n.notification_id)).toEqual(
+      expect.arrayContaining([a.notification_id, b.notification_id]),
+    );
+    expect(claimed.find((n) => n.notification_id === a.notification_id)).toMatchObject({
+      email: ok.email,
+      attempts: 1,
+    });
     expect((await repo.claimDue(500, 400)).map((n) => n.notification_id)).not.toContain(a.notification_id);
 
     const email = createChannel({ ...cfg, NOTIFY_CHANNEL: 'email' });

@@ -18,50 +18,74 @@ let buyer: TestUser;
 let admin: TestUser;
 
 const get = (id: string) => call(p.baseUrl, 'GET', `/orders/${id}`, { token: buyer.token });
-const act = (id: string, action: string, body: unknown = {}, token = admin.token) => call(p.baseUrl, 'POST', `/admin/orders/${id}/${action}`, { token, body });
+const act = (id: string, action: string, body: unknown = {}, token = admin.token) =>
+  call(p.baseUrl, 'POST', `/admin/orders/${id}/${action}`, { token, body });
 const historyOf = (id: string) => p.stores.mysql('order_status_history').where({ order_id: id }).orderBy('id');
 /** The order's status history wherever it lives (MySQL while live, the Cassandra archive once finished). */
 const statusHistory = async (id: string) => {
   const archive = new OrderArchive(p.stores.cassandra, p.stores.mysql);
   return ((await archive.loadLive(id)) ?? (await archive.find(id)))?.history ?? [];
 };
-const chargesAtGateway = async (id: string) => (await call(p.cfg.PAYMENT_GATEWAY_URL, 'GET', `/v1/charges?order_id=${id}`)).body.data as { status: string }[];
+const chargesAtGateway = async (id: string) =>
+  (await call(p.cfg.PAYMENT_GATEWAY_URL, 'GET', `/v1/charges?order_id=${id}`)).body.data as { status: string }[];
 
 async function place(item: string, method: string): Promise<string> {
-  const r = await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { user_id: buyer.userId, items: [{ item_id: item, quantity: 1 }], payment_method: method } });
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    token: buyer.token,
+    body: { user_id: buyer.userId, items: [{ item_id: item, quantity: 1 }], payment_method: method },
+  });
   expect(r.status).toBe(201);
   const id = r.body.order_id as string;
-  await eventually(async () => ['awaiting_payment', 'placed'].includes((await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase));
+  await eventually(async () =>
+    ['awaiting_payment', 'placed'].includes((await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase),
+  );
   return id;
 }
 
 /** The workflow ids a visibility query lists, once `id` is among them and `absent` is not (visibility is
  * eventually consistent: an upsert shows a moment later). */
 async function listedBy(query: string, id: string, absent?: string): Promise<string[]> {
-  return eventually(async () => {
-    const ids: string[] = [];
-    for await (const wf of p.stores.temporal.workflow.list({ query })) ids.push(wf.workflowId);
-    return ids.includes(id) && !(absent && ids.includes(absent)) ? ids : null;
-  }, 20_000, 300);
+  return eventually(
+    async () => {
+      const ids: string[] = [];
+      for await (const wf of p.stores.temporal.workflow.list({ query })) ids.push(wf.workflowId);
+      return ids.includes(id) && !(absent && ids.includes(absent)) ? ids : null;
+    },
+    20_000,
+    300,
+  );
 }
 
 beforeAll(async () => {
   p = await startPlatform({ env: { ORDER_PAYMENT_TIMEOUT: '60s' } });
-  [buyer, admin] = await Promise.all([makeUser(p.stores.mysql, p.deps.tokens), makeUser(p.stores.mysql, p.deps.tokens, 'admin')]);
+  [buyer, admin] = await Promise.all([
+    makeUser(p.stores.mysql, p.deps.tokens),
+    makeUser(p.stores.mysql, p.deps.tokens, 'admin'),
+  ]);
 });
 afterAll(async () => {
   await p?.stop();
 });
 
 describe('find: the search attributes', () => {
-  test("an order awaiting payment is listed by status, customer and deadline; once paid, by the new status", async () => {
+  test('an order awaiting payment is listed by status, customer and deadline; once paid, by the new status', async () => {
     const item = await makeItem(p.stores.mysql, { stock: 5, price: 12.5 });
     const waiting = await place(item, 'pm_card_lateSuccess');
     const paid = await place(item, 'pm_card_visa');
     const soon = new Date(Date.now() + 2 * 3600_000).toISOString();
-    await listedBy(`OrderStatus='created' AND CustomerId='${buyer.userId}' AND PaymentExpiresAt < '${soon}'`, waiting, paid);
-    await listedBy(`OrderStatus='placed' AND CustomerId='${buyer.userId}' AND PaymentStatus='succeeded'`, paid, waiting);
-    expect(await listedBy(`CustomerId='${buyer.userId}' AND OrderTotal = 12.5`, waiting)).toEqual(expect.arrayContaining([waiting, paid]));
+    await listedBy(
+      `OrderStatus='created' AND CustomerId='${buyer.userId}' AND PaymentExpiresAt < '${soon}'`,
+      waiting,
+      paid,
+    );
+    await listedBy(
+      `OrderStatus='placed' AND CustomerId='${buyer.userId}' AND PaymentStatus='succeeded'`,
+      paid,
+      waiting,
+    );
+    expect(await listedBy(`CustomerId='${buyer.userId}' AND OrderTotal = 12.5`, waiting)).toEqual(
+      expect.arrayContaining([waiting, paid]),
+    );
   });
 });
 
@@ -73,15 +97,30 @@ describe('read: details', () => {
     expect(r.status).toBe(200);
     const order = (await get(id)).body;
     expect(r.body).toEqual(
-      expect.objectContaining({ orderId: id, phase: 'awaiting_payment', until: order.expires_at, needsAttention: null, payment: expect.objectContaining({ status: 'pending', method: 'pm_card_lateSuccess', amount: 3, attempts: 1, expiresAt: order.expires_at }) }),
+      expect.objectContaining({
+        orderId: id,
+        phase: 'awaiting_payment',
+        until: order.expires_at,
+        needsAttention: null,
+        payment: expect.objectContaining({
+          status: 'pending',
+          method: 'pm_card_lateSuccess',
+          amount: 3,
+          attempts: 1,
+          expiresAt: order.expires_at,
+        }),
+      }),
     );
     expect(r.body.waitingFor).toContain('payment');
-    expect(r.body.history.map((h: { event: string }) => h.event)).toEqual(['claimed', `awaiting payment until ${order.expires_at}`]);
+    expect(r.body.history.map((h: { event: string }) => h.event)).toEqual([
+      'claimed',
+      `awaiting payment until ${order.expires_at}`,
+    ]);
     expect((await call(p.baseUrl, 'GET', `/admin/orders/${id}/details`, { token: buyer.token })).status).toBe(403);
   });
 });
 
-describe('act: the operators\' updates', () => {
+describe("act: the operators' updates", () => {
   test('force-cancel: stock released, nothing charged kept, recorded with who; refused once shipped', async () => {
     const item = await makeItem(p.stores.mysql, { stock: 2 });
     const id = await place(item, 'pm_card_lateSuccess');
@@ -92,14 +131,24 @@ describe('act: the operators\' updates', () => {
     expect(await stockOf(p.stores.mysql, item)).toBe(2);
     expect((await chargesAtGateway(id)).every((c) => c.status === 'voided' || c.status === 'refunded')).toBe(true);
     const rows = await statusHistory(id);
-    expect(rows.find((h: { status: string }) => h.status === 'canceled')).toEqual(expect.objectContaining({ actor: `admin:${admin.userId}` }));
+    expect(rows.find((h: { status: string }) => h.status === 'canceled')).toEqual(
+      expect.objectContaining({ actor: `admin:${admin.userId}` }),
+    );
 
     const shipped = await place(item, 'pm_card_visa');
-    await eventually(async () => (await p.stores.temporal.workflow.getHandle(shipped).query(stateQuery)).phase === 'placed');
-    expect((await call(p.baseUrl, 'POST', `/orders/${shipped}/ship`, { token: admin.token, body: TEST_SHIPMENT })).status).toBe(200);
+    await eventually(
+      async () => (await p.stores.temporal.workflow.getHandle(shipped).query(stateQuery)).phase === 'placed',
+    );
+    expect(
+      (await call(p.baseUrl, 'POST', `/orders/${shipped}/ship`, { token: admin.token, body: TEST_SHIPMENT })).status,
+    ).toBe(200);
     const refused = await act(shipped, 'force-cancel');
     expect(refused.status).toBe(409);
-    expect(refused.body.error).toEqual({ code: 'invalid_transition', message: expect.stringContaining('shipped'), details: expect.anything() });
+    expect(refused.body.error).toEqual({
+      code: 'invalid_transition',
+      message: expect.stringContaining('shipped'),
+      details: expect.anything(),
+    });
     expect((await get(shipped)).body.status).toBe('in_transit');
   });
 
@@ -112,10 +161,22 @@ describe('act: the operators\' updates', () => {
     expect(r.status).toBe(200);
     expect(r.body.expires_at).toBe(later);
     expect((await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).until).toBe(later);
-    await listedBy(`PaymentExpiresAt > '${new Date(Date.parse(before) + 60_000).toISOString()}' AND CustomerId='${buyer.userId}'`, id);
-    expect((await historyOf(id)).at(-1)).toEqual(expect.objectContaining({ status: 'created', actor: `admin:${admin.userId}`, reason: expect.stringContaining('customer called') }));
+    await listedBy(
+      `PaymentExpiresAt > '${new Date(Date.parse(before) + 60_000).toISOString()}' AND CustomerId='${buyer.userId}'`,
+      id,
+    );
+    expect((await historyOf(id)).at(-1)).toEqual(
+      expect.objectContaining({
+        status: 'created',
+        actor: `admin:${admin.userId}`,
+        reason: expect.stringContaining('customer called'),
+      }),
+    );
 
-    for (const [expires_at, why] of [[before, 'later than the current one'], [new Date(Date.now() + 8 * 24 * 3600_000).toISOString(), '7 days']]) {
+    for (const [expires_at, why] of [
+      [before, 'later than the current one'],
+      [new Date(Date.now() + 8 * 24 * 3600_000).toISOString(), '7 days'],
+    ]) {
       const refused = await act(id, 'payment-window', { expires_at });
       expect([refused.status, refused.body.error.code]).toEqual([409, 'invalid_transition']);
       expect(refused.body.error.message).toContain(why);
@@ -127,15 +188,23 @@ describe('act: the operators\' updates', () => {
   test('retry the payment: asked again under the same key (never a second charge), recorded; refused once paid', async () => {
     const item = await makeItem(p.stores.mysql, { stock: 2 });
     const id = await place(item, 'pm_card_lateSuccess');
-    await eventually(async () => !(await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).payment.inFlight); // answered: pending
+    await eventually(
+      async () => !(await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).payment.inFlight,
+    ); // answered: pending
     const r = await act(id, 'retry-payment', { note: 'webhook lost?' });
     expect(r.status).toBe(200);
-    await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).payment.attempts === 2);
+    await eventually(
+      async () => (await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).payment.attempts === 2,
+    );
     expect(await chargesAtGateway(id)).toHaveLength(1);
-    expect((await historyOf(id)).at(-1)).toEqual(expect.objectContaining({ actor: `admin:${admin.userId}`, reason: expect.stringContaining('payment retried') }));
+    expect((await historyOf(id)).at(-1)).toEqual(
+      expect.objectContaining({ actor: `admin:${admin.userId}`, reason: expect.stringContaining('payment retried') }),
+    );
 
     const paid = await place(item, 'pm_card_visa');
-    await eventually(async () => (await p.stores.temporal.workflow.getHandle(paid).query(stateQuery)).phase === 'placed');
+    await eventually(
+      async () => (await p.stores.temporal.workflow.getHandle(paid).query(stateQuery)).phase === 'placed',
+    );
     expect((await act(paid, 'retry-payment')).status).toBe(409);
   });
 
@@ -143,7 +212,13 @@ describe('act: the operators\' updates', () => {
     const item = await makeItem(p.stores.mysql, { stock: 2, price: 20 });
     const id = await place(item, 'pm_card_visa');
     await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'placed');
-    expect((await call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules: [{ fault: 'refuse', operation: 'refund', order_id: id }] } })).status).toBe(200);
+    expect(
+      (
+        await call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', {
+          body: { rules: [{ fault: 'refuse', operation: 'refund', order_id: id }] },
+        })
+      ).status,
+    ).toBe(200);
     try {
       const canceled = await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: buyer.token });
       expect(canceled.status).toBe(200);
@@ -151,7 +226,9 @@ describe('act: the operators\' updates', () => {
       const details = (await call(p.baseUrl, 'GET', `/admin/orders/${id}/details`, { token: admin.token })).body;
       expect(details.needsAttention).toContain('refused');
       expect(details.waitingFor).toContain('markManualRefund');
-      expect((await get(id)).body).toEqual(expect.objectContaining({ status: 'canceled', payment_status: 'succeeded' })); // the money is still held
+      expect((await get(id)).body).toEqual(
+        expect.objectContaining({ status: 'canceled', payment_status: 'succeeded' }),
+      ); // the money is still held
       expect(await stockOf(p.stores.mysql, item)).toBe(2); // the stock is back at once
 
       expect((await act(id, 'manual-refund', {})).status).toBe(400);
@@ -159,7 +236,10 @@ describe('act: the operators\' updates', () => {
       expect(refunded.status).toBe(200);
       expect(refunded.body.payment_status).toBe('refunded');
       // Resolved: archived, and no longer listed as needing attention.
-      await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 30_000);
+      await eventually(
+        async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined,
+        30_000,
+      );
       await listedBy(`NeedsAttention=false AND CustomerId='${buyer.userId}' AND OrderStatus='canceled'`, id);
       expect((await get(id)).body.payment_status).toBe('refunded');
     } finally {
@@ -176,25 +256,48 @@ describe('schedules: the periodic jobs', () => {
     const ids = await ensureSchedules(p.stores.temporal, taskQueue, every);
     try {
       expect(await ensureSchedules(p.stores.temporal, taskQueue, every)).toEqual(ids); // a second worker's start
-      expect(ids).toEqual([`shopflow-reconciler-${taskQueue}`, `shopflow-saga-sweeper-${taskQueue}`, `shopflow-archive-sweeper-${taskQueue}`]);
+      expect(ids).toEqual([
+        `shopflow-reconciler-${taskQueue}`,
+        `shopflow-saga-sweeper-${taskQueue}`,
+        `shopflow-archive-sweeper-${taskQueue}`,
+      ]);
       const listed: string[] = [];
       for await (const s of p.stores.temporal.schedule.list()) listed.push(s.scheduleId);
       expect(listed).toEqual(expect.arrayContaining(ids));
       // A reserved order whose saga never started: the saga sweeper's scheduled run starts it.
       const item = await makeItem(p.stores.mysql, { stock: 1 });
       const orderId = `o-${randomUUID()}`;
-      await reserveOrder(p.stores.mysql, { orderId, userId: buyer.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt: new Date(Date.now() + 60_000).toISOString() });
-      await p.stores.mysql('orders').where({ order_id: orderId }).update({ created_at: new Date(Date.now() - 3_600_000) });
+      await reserveOrder(p.stores.mysql, {
+        orderId,
+        userId: buyer.userId,
+        lines: [{ item_id: item, quantity: 1 }],
+        paymentMethod: 'pm_card_visa',
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      });
+      await p.stores
+        .mysql('orders')
+        .where({ order_id: orderId })
+        .update({ created_at: new Date(Date.now() - 3_600_000) });
       for (const id of ids) {
         const handle = p.stores.temporal.schedule.getHandle(id);
         expect((await handle.describe()).policies.overlap).toBe('SKIP');
         await handle.trigger();
-        const run = await eventually(async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId, 15_000);
+        const run = await eventually(
+          async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId,
+          15_000,
+        );
         await p.stores.temporal.workflow.getHandle(run).result();
       }
       await eventually(async () => (await get(orderId)).body.status === 'placed', 20_000);
     } finally {
-      await Promise.all(ids.map((id) => p.stores.temporal.schedule.getHandle(id).delete().catch(() => undefined)));
+      await Promise.all(
+        ids.map((id) =>
+          p.stores.temporal.schedule
+            .getHandle(id)
+            .delete()
+            .catch(() => undefined),
+        ),
+      );
     }
   });
 });

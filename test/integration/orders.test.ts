@@ -22,7 +22,10 @@ let consumer: Consumer;
 const events: { key: string; type: string; order_id: string; status: string }[] = [];
 
 beforeAll(async () => {
-  p = await startPlatform({ relay: true, env: { ORDER_PAYMENT_TIMEOUT: '3s', ORDER_LATE_PAYMENT_WINDOW: '10s', GATEWAY_LATE_SUCCESS_DELAY: '1500' } });
+  p = await startPlatform({
+    relay: true,
+    env: { ORDER_PAYMENT_TIMEOUT: '3s', ORDER_LATE_PAYMENT_WINDOW: '10s', GATEWAY_LATE_SUCCESS_DELAY: '1500' },
+  });
   buyer = await makeUser(p.stores.mysql, p.deps.tokens);
   other = await makeUser(p.stores.mysql, p.deps.tokens);
   consumer = p.stores.kafka.consumer({ groupId: `orders-test-${randomUUID()}` });
@@ -43,19 +46,40 @@ afterAll(async () => {
   await p?.stop();
 });
 
-const order = (u: TestUser, items: { item_id: string; quantity: number }[], extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-  call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items, ...extra }, headers });
+const order = (
+  u: TestUser,
+  items: { item_id: string; quantity: number }[],
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) => call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items, ...extra }, headers });
 const getOrder = (u: TestUser, id: string) => call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token });
-const statusIs = (id: string, status: string) => eventually(async () => ((await getOrder(buyer, id)).body.status === status ? (await getOrder(buyer, id)).body : null), 20_000);
+const statusIs = (id: string, status: string) =>
+  eventually(
+    async () => ((await getOrder(buyer, id)).body.status === status ? (await getOrder(buyer, id)).body : null),
+    20_000,
+  );
 const eventTypes = (orderId: string) => events.filter((e) => e.order_id === orderId).map((e) => e.type);
 
 test('success: 201 created with catalog prices and expiry, then placed; stock taken once; mirror removed; events on Kafka', async () => {
   const a = await makeItem(p.stores.mysql, { stock: 5, price: 19.99 });
   const b = await makeItem(p.stores.mysql, { stock: 3, price: 5.01 });
-  const r = await order(buyer, [{ item_id: a, quantity: 2 }, { item_id: b, quantity: 1 }]);
+  const r = await order(buyer, [
+    { item_id: a, quantity: 2 },
+    { item_id: b, quantity: 1 },
+  ]);
   expect(r.status).toBe(201);
-  expect(r.body).toMatchObject({ user_id: buyer.userId, status: 'created', total_price: 44.99, payment_method: 'pm_card_visa' });
-  expect(r.body.items).toEqual(expect.arrayContaining([{ item_id: a, quantity: 2, price: 19.99 }, { item_id: b, quantity: 1, price: 5.01 }]));
+  expect(r.body).toMatchObject({
+    user_id: buyer.userId,
+    status: 'created',
+    total_price: 44.99,
+    payment_method: 'pm_card_visa',
+  });
+  expect(r.body.items).toEqual(
+    expect.arrayContaining([
+      { item_id: a, quantity: 2, price: 19.99 },
+      { item_id: b, quantity: 1, price: 5.01 },
+    ]),
+  );
   expect(Date.parse(r.body.expires_at)).toBeGreaterThan(Date.now());
   const id = r.body.order_id;
   const placed = await statusIs(id, 'placed');
@@ -66,7 +90,12 @@ test('success: 201 created with catalog prices and expiry, then placed; stock ta
   await eventually(async () => (await p.stores.redis.exists(mirrorKey(id))) === 0, 5_000);
   await eventually(async () => eventTypes(id).join() === 'order.created,order.placed');
   expect(events.filter((e) => e.order_id === id).every((e) => e.key === id)).toBe(true);
-  expect(await p.gateway.retrieveCharge(id)).toMatchObject({ status: 'succeeded', amountMinor: 4499, currency: 'USD', orderId: id });
+  expect(await p.gateway.retrieveCharge(id)).toMatchObject({
+    status: 'succeeded',
+    amountMinor: 4499,
+    currency: 'USD',
+    orderId: id,
+  });
 });
 
 test('the Redis mirror holds a created order with a TTL of its payment window', async () => {
@@ -74,7 +103,12 @@ test('the Redis mirror holds a created order with a TTL of its payment window', 
   const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
   expect(r.status).toBe(201);
   const raw = await eventually(() => p.stores.redis.get(mirrorKey(r.body.order_id)), 5000);
-  expect(JSON.parse(raw)).toEqual({ order_id: r.body.order_id, user_id: buyer.userId, status: 'created', expiry_time: r.body.expires_at });
+  expect(JSON.parse(raw)).toEqual({
+    order_id: r.body.order_id,
+    user_id: buyer.userId,
+    status: 'created',
+    expiry_time: r.body.expires_at,
+  });
   const ttl = await p.stores.redis.pttl(mirrorKey(r.body.order_id));
   expect(ttl).toBeGreaterThan(0);
   expect(ttl).toBeLessThanOrEqual(p.cfg.ORDER_PAYMENT_TIMEOUT);
@@ -118,7 +152,10 @@ test('late success (default policy refund): the signed webhook arrives after exp
 test('out of stock: 409 naming the short lines, nothing reserved, no order written', async () => {
   const a = await makeItem(p.stores.mysql, { stock: 5 });
   const b = await makeItem(p.stores.mysql, { stock: 1 });
-  const r = await order(buyer, [{ item_id: a, quantity: 2 }, { item_id: b, quantity: 3 }]);
+  const r = await order(buyer, [
+    { item_id: a, quantity: 2 },
+    { item_id: b, quantity: 3 },
+  ]);
   expect(r.status).toBe(409);
   expect(r.body.error.code).toBe('out_of_stock');
   expect(r.body.error.details.items).toEqual([{ item_id: b, requested: 3, available: 1 }]);
@@ -147,7 +184,9 @@ describe('Idempotency-Key', () => {
     const a = await makeItem(p.stores.mysql, { stock: 10 });
     const key = randomUUID();
     const body = [{ item_id: a, quantity: 1 }];
-    const results = await Promise.all(Array.from({ length: 5 }, () => order(buyer, body, {}, { 'Idempotency-Key': key })));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => order(buyer, body, {}, { 'Idempotency-Key': key })),
+    );
     expect(results.map((r) => r.status).every((s) => s === 201 || s === 200)).toBe(true);
     expect(new Set(results.map((r) => r.body.order_id)).size).toBe(1);
     await statusIs(results[0]!.body.order_id, 'placed');
@@ -185,7 +224,11 @@ describe('cancel', () => {
     await statusIs(r.body.order_id, 'placed');
     const c = await call(p.baseUrl, 'POST', `/orders/${r.body.order_id}/cancel`, { token: buyer.token });
     expect(c.status).toBe(200);
-    expect(c.body).toMatchObject({ status: 'canceled', cancel_reason: 'canceled_by_customer', payment_status: 'refunded' });
+    expect(c.body).toMatchObject({
+      status: 'canceled',
+      cancel_reason: 'canceled_by_customer',
+      payment_status: 'refunded',
+    });
     expect(await stockOf(p.stores.mysql, a)).toBe(4);
     expect((await p.gateway.retrieveCharge(r.body.order_id))?.status).toBe('refunded');
     const again = await call(p.baseUrl, 'POST', `/orders/${r.body.order_id}/cancel`, { token: buyer.token });
@@ -197,7 +240,9 @@ describe('cancel', () => {
     const a = await makeItem(p.stores.mysql, { stock: 1 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }]);
     expect((await getOrder(other, r.body.order_id)).status).toBe(404);
-    expect((await call(p.baseUrl, 'POST', `/orders/${r.body.order_id}/cancel`, { token: other.token })).status).toBe(404);
+    expect((await call(p.baseUrl, 'POST', `/orders/${r.body.order_id}/cancel`, { token: other.token })).status).toBe(
+      404,
+    );
     expect((await call(p.baseUrl, 'GET', `/orders/${r.body.order_id}`)).status).toBe(401);
   });
 });
@@ -208,14 +253,21 @@ describe('bad input is a 4xx in the error format, and nothing is written', () =>
     ['a price in the request', (a: string) => ({ items: [{ item_id: a, quantity: 1, price: 0.01 }] }), 400],
     ['an operator object as the item id', () => ({ items: [{ item_id: { $gt: '' }, quantity: 1 }] }), 400],
     ['no items', () => ({ items: [] }), 400],
-    ['an unknown payment method', (a: string) => ({ items: [{ item_id: a, quantity: 1 }], payment_method: 'pm_free_money' }), 400],
+    [
+      'an unknown payment method',
+      (a: string) => ({ items: [{ item_id: a, quantity: 1 }], payment_method: 'pm_free_money' }),
+      400,
+    ],
     ['an unknown item', () => ({ items: [{ item_id: 'no-such-item', quantity: 1 }] }), 404],
   ])('%s', async (_name, makeBody, status) => {
     // A buyer of its own: the shared buyer's earlier orders are meanwhile archived out of MySQL by their sagas,
     // which would make a count of them move for reasons of its own.
     const fresh = await makeUser(p.stores.mysql, p.deps.tokens);
     const a = await makeItem(p.stores.mysql, { stock: 3 });
-    const r = await call(p.baseUrl, 'POST', '/orders', { token: fresh.token, body: { user_id: fresh.userId, ...makeBody(a) } });
+    const r = await call(p.baseUrl, 'POST', '/orders', {
+      token: fresh.token,
+      body: { user_id: fresh.userId, ...makeBody(a) },
+    });
     expect(r.status).toBe(status);
     expect(typeof r.body.error.code).toBe('string');
     expect(typeof r.body.error.message).toBe('string');
@@ -227,9 +279,18 @@ describe('bad input is a 4xx in the error format, and nothing is written', () =>
 
   test('ordering for someone else is 403; without a token 401', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 3 });
-    const r = await call(p.baseUrl, 'POST', '/orders', { token: other.token, body: { user_id: buyer.userId, items: [{ item_id: a, quantity: 1 }] } });
+    const r = await call(p.baseUrl, 'POST', '/orders', {
+      token: other.token,
+      body: { user_id: buyer.userId, items: [{ item_id: a, quantity: 1 }] },
+    });
     expect(r.status).toBe(403);
-    expect((await call(p.baseUrl, 'POST', '/orders', { body: { user_id: buyer.userId, items: [{ item_id: a, quantity: 1 }] } })).status).toBe(401);
+    expect(
+      (
+        await call(p.baseUrl, 'POST', '/orders', {
+          body: { user_id: buyer.userId, items: [{ item_id: a, quantity: 1 }] },
+        })
+      ).status,
+    ).toBe(401);
     expect(await stockOf(p.stores.mysql, a)).toBe(3);
   });
 });
@@ -238,8 +299,16 @@ describe('payment webhook', () => {
   test('a bad signature is 401 and changes nothing', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 1 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
-    const body = JSON.stringify({ id: 'evt_1', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_forged' });
-    const forged = await call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload('not-the-secret-at-all', body) } });
+    const body = JSON.stringify({
+      id: 'evt_1',
+      type: 'charge.succeeded',
+      order_id: r.body.order_id,
+      charge_id: 'ch_forged',
+    });
+    const forged = await call(p.baseUrl, 'POST', '/payments/webhook', {
+      rawBody: body,
+      headers: { [SIGNATURE_HEADER]: signPayload('not-the-secret-at-all', body) },
+    });
     expect(forged.status).toBe(401);
     expect(forged.body.error.code).toBe('invalid_signature');
     expect((await statusIs(r.body.order_id, 'canceled')).cancel_reason).toBe('payment_timeout');
@@ -247,13 +316,23 @@ describe('payment webhook', () => {
 
   const signed = (event: Record<string, unknown>) => {
     const body = JSON.stringify(event);
-    return call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) } });
+    return call(p.baseUrl, 'POST', '/payments/webhook', {
+      rawBody: body,
+      headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) },
+    });
   };
 
   test('a signed success for a waiting order places it', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 1 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
-    const ok = await signed({ id: 'evt_2', type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_hook', amount: Math.round(r.body.total_price * 100), currency: 'USD' });
+    const ok = await signed({
+      id: 'evt_2',
+      type: 'charge.succeeded',
+      order_id: r.body.order_id,
+      charge_id: 'ch_hook',
+      amount: Math.round(r.body.total_price * 100),
+      currency: 'USD',
+    });
     expect(ok.status).toBe(200);
     expect((await statusIs(r.body.order_id, 'placed')).payment_status).toBe('succeeded');
   });
@@ -262,7 +341,14 @@ describe('payment webhook', () => {
     const a = await makeItem(p.stores.mysql, { stock: 1, price: 10 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_chargeDeclined' });
     await p.stores.temporal.workflow.getHandle(r.body.order_id).result();
-    const res = await signed({ id: 'evt_7', type: 'charge.failed', order_id: r.body.order_id, charge_id: 'ch_declined', amount: 1000, currency: 'USD' });
+    const res = await signed({
+      id: 'evt_7',
+      type: 'charge.failed',
+      order_id: r.body.order_id,
+      charge_id: 'ch_declined',
+      amount: 1000,
+      currency: 'USD',
+    });
     expect(res.status).toBe(200);
   });
 
@@ -270,13 +356,33 @@ describe('payment webhook', () => {
     const a = await makeItem(p.stores.mysql, { stock: 1, price: 10 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_noResponse' });
     const base = { type: 'charge.succeeded', order_id: r.body.order_id, charge_id: 'ch_tampered' };
-    for (const wrong of [{ id: 'evt_3', amount: 1, currency: 'USD' }, { id: 'evt_4', amount: 1000, currency: 'EUR' }]) {
+    for (const wrong of [
+      { id: 'evt_3', amount: 1, currency: 'USD' },
+      { id: 'evt_4', amount: 1000, currency: 'EUR' },
+    ]) {
       const res = await signed({ ...base, ...wrong });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('amount_mismatch');
     }
-    expect((await call(p.baseUrl, 'POST', '/payments/webhook', { body: { ...base, id: 'evt_5', amount: 1000, currency: 'USD' } })).status).toBe(401);
-    expect((await signed({ id: 'evt_6', type: 'charge.refunded', order_id: r.body.order_id, charge_id: 'ch_tampered', amount: 1000, currency: 'USD' })).status).toBe(200);
+    expect(
+      (
+        await call(p.baseUrl, 'POST', '/payments/webhook', {
+          body: { ...base, id: 'evt_5', amount: 1000, currency: 'USD' },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await signed({
+          id: 'evt_6',
+          type: 'charge.refunded',
+          order_id: r.body.order_id,
+          charge_id: 'ch_tampered',
+          amount: 1000,
+          currency: 'USD',
+        })
+      ).status,
+    ).toBe(200);
     expect((await statusIs(r.body.order_id, 'canceled')).cancel_reason).toBe('payment_timeout');
   });
 });
@@ -285,9 +391,21 @@ test('a reserved order whose saga never started (the API died in between) is sta
   const a = await makeItem(p.stores.mysql, { stock: 2 });
   const orderId = `o-${randomUUID()}`;
   const expiresAt = new Date(Date.now() + 60_000).toISOString();
-  const r = await reserveOrder(p.stores.mysql, { orderId, userId: buyer.userId, lines: [{ item_id: a, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt });
+  const r = await reserveOrder(p.stores.mysql, {
+    orderId,
+    userId: buyer.userId,
+    lines: [{ item_id: a, quantity: 1 }],
+    paymentMethod: 'pm_card_visa',
+    expiresAt,
+  });
   expect(r.ok).toBe(true);
-  const sweeper = new SagaSweeper(p.stores.mysql, p.stores.redis, p.stores.temporal, { ...p.cfg, ORDER_SAGA_SWEEP_AFTER: 0 }, logger);
+  const sweeper = new SagaSweeper(
+    p.stores.mysql,
+    p.stores.redis,
+    p.stores.temporal,
+    { ...p.cfg, ORDER_SAGA_SWEEP_AFTER: 0 },
+    logger,
+  );
   expect((await sweeper.sweep()).get(orderId)).toBe('started');
   const placed = await statusIs(orderId, 'placed');
   expect(placed.expires_at).toBe(expiresAt);
@@ -306,12 +424,16 @@ test("GET /users/{id}/orders: the buyer's orders newest first, paged by cursor, 
   const page1 = await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?limit=2`, { token: u.token });
   expect(page1.status).toBe(200);
   expect(page1.body.orders.map((o: { order_id: string }) => o.order_id)).toEqual([ids[2], ids[1]]);
-  const page2 = await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?limit=2&cursor=${page1.body.next_cursor}`, { token: u.token });
+  const page2 = await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?limit=2&cursor=${page1.body.next_cursor}`, {
+    token: u.token,
+  });
   expect(page2.body.orders.map((o: { order_id: string }) => o.order_id)).toEqual([ids[0]]);
   expect(page2.body.next_cursor).toBeNull();
   await eventually(async () => (await getOrder(u, ids[1]!)).body.status === 'canceled');
   const canceled = await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?status=canceled`, { token: u.token });
   expect(canceled.body.orders.map((o: { order_id: string }) => o.order_id)).toEqual([ids[1]]);
   expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/orders`, { token: other.token })).status).toBe(403);
-  expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?cursor=bm90LWEtY3Vyc29y`, { token: u.token })).status).toBe(400);
+  expect(
+    (await call(p.baseUrl, 'GET', `/users/${u.userId}/orders?cursor=bm90LWEtY3Vyc29y`, { token: u.token })).status,
+  ).toBe(400);
 });

@@ -30,16 +30,23 @@ const setFaults = async (rules: Record<string, unknown>[]) => {
 /** Orders one item and waits until the saga has settled the money: placed, or canceled and the saga closed. */
 async function orderAndSettle(): Promise<{ orderId: string; itemId: string; status: string; paymentStatus: string }> {
   const itemId = await makeItem(p.stores.mysql, { stock: 3, price: 12.34 });
-  const r = await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { user_id: buyer.userId, items: [{ item_id: itemId, quantity: 1 }] } });
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    token: buyer.token,
+    body: { user_id: buyer.userId, items: [{ item_id: itemId, quantity: 1 }] },
+  });
   expect(r.status).toBe(201);
   const orderId = r.body.order_id as string;
   const handle = p.stores.temporal.workflow.getHandle(orderId);
-  const settled = await eventually(async () => {
-    const o = (await call(p.baseUrl, 'GET', `/orders/${orderId}`, { token: buyer.token })).body;
-    if (o.status === 'placed') return o;
-    if (o.status === 'canceled' && (await handle.describe()).status.name !== 'RUNNING') return o;
-    return null;
-  }, 40_000, 200);
+  const settled = await eventually(
+    async () => {
+      const o = (await call(p.baseUrl, 'GET', `/orders/${orderId}`, { token: buyer.token })).body;
+      if (o.status === 'placed') return o;
+      if (o.status === 'canceled' && (await handle.describe()).status.name !== 'RUNNING') return o;
+      return null;
+    },
+    40_000,
+    200,
+  );
   return { orderId, itemId, status: settled.status, paymentStatus: settled.payment_status };
 }
 

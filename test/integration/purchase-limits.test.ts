@@ -12,7 +12,12 @@ let admin: TestUser;
 let item: string;
 beforeAll(async () => {
   p = await startPlatform({
-    env: { PURCHASE_MAX_UNPAID_ORDERS: '2', PURCHASE_MAX_UNITS_PER_ITEM: '5', PURCHASE_EXPIRED_COOLDOWN: '1h', ORDER_PAYMENT_TIMEOUT: '10s' },
+    env: {
+      PURCHASE_MAX_UNPAID_ORDERS: '2',
+      PURCHASE_MAX_UNITS_PER_ITEM: '5',
+      PURCHASE_EXPIRED_COOLDOWN: '1h',
+      ORDER_PAYMENT_TIMEOUT: '10s',
+    },
   });
   admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
   item = await makeItem(p.stores.mysql, { stock: 100_000 });
@@ -24,13 +29,20 @@ afterAll(async () => {
 const customer = () => makeUser(p.stores.mysql, p.deps.tokens, 'customer');
 /** Waits until the order is paid (placed), so it no longer counts as unpaid. */
 const paid = async (u: TestUser, r: { status: number; body: { order_id: string } }) => {
-  await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${r.body.order_id}`, { token: u.token })).body.status === 'placed');
+  await eventually(
+    async () =>
+      (await call(p.baseUrl, 'GET', `/orders/${r.body.order_id}`, { token: u.token })).body.status === 'placed',
+  );
   return r.status;
 };
 const order = (u: TestUser, opts: { quantity?: number; method?: string; itemId?: string; token?: string } = {}) =>
   call(p.baseUrl, 'POST', '/orders', {
     token: opts.token ?? u.token,
-    body: { user_id: u.userId, items: [{ item_id: opts.itemId ?? item, quantity: opts.quantity ?? 1 }], payment_method: opts.method ?? 'pm_card_noResponse' },
+    body: {
+      user_id: u.userId,
+      items: [{ item_id: opts.itemId ?? item, quantity: opts.quantity ?? 1 }],
+      payment_method: opts.method ?? 'pm_card_noResponse',
+    },
   });
 
 test('a customer holds at most 2 unpaid orders (429 naming the limit); canceling one frees a place; an admin is exempt', async () => {
@@ -39,7 +51,11 @@ test('a customer holds at most 2 unpaid orders (429 naming the limit); canceling
   expect([a.status, b.status]).toEqual([201, 201]);
   const third = await order(u);
   expect(third.status).toBe(429);
-  expect(third.body.error).toEqual({ code: 'purchase_limit', message: expect.any(String), details: { limit: 'unpaid_orders', max: 2, current: 2 } });
+  expect(third.body.error).toEqual({
+    code: 'purchase_limit',
+    message: expect.any(String),
+    details: { limit: 'unpaid_orders', max: 2, current: 2 },
+  });
   expect((await p.stores.mysql('orders').where({ user_id: u.userId }).count({ n: '*' }))[0].n).toBe(2);
 
   expect((await call(p.baseUrl, 'POST', `/orders/${a.body.order_id}/cancel`, { token: u.token })).status).toBe(200);
@@ -52,8 +68,14 @@ test('a cart checkout is held to the same limit', async () => {
   const u = await customer();
   await order(u);
   await order(u);
-  expect((await call(p.baseUrl, 'POST', `/users/${u.userId}/cart`, { token: u.token, body: { item_id: item, quantity: 1 } })).status).toBe(201);
-  const r = await call(p.baseUrl, 'POST', `/users/${u.userId}/cart/checkout`, { token: u.token, body: { payment_method: 'pm_card_noResponse' } });
+  expect(
+    (await call(p.baseUrl, 'POST', `/users/${u.userId}/cart`, { token: u.token, body: { item_id: item, quantity: 1 } }))
+      .status,
+  ).toBe(201);
+  const r = await call(p.baseUrl, 'POST', `/users/${u.userId}/cart/checkout`, {
+    token: u.token,
+    body: { payment_method: 'pm_card_noResponse' },
+  });
   expect(r.status).toBe(429);
   expect(r.body.error.details.limit).toBe('unpaid_orders');
 });
@@ -63,11 +85,17 @@ test('at most 5 units of one item per customer across live orders, paid or not (
   expect(await paid(u, await order(u, { quantity: 3, method: 'pm_card_visa' }))).toBe(201);
   const over = await order(u, { quantity: 3 });
   expect(over.status).toBe(409);
-  expect(over.body.error).toMatchObject({ code: 'purchase_limit', details: { limit: 'units_per_item', max: 5, items: [{ item_id: item, requested: 3, held: 3 }] } });
+  expect(over.body.error).toMatchObject({
+    code: 'purchase_limit',
+    details: { limit: 'units_per_item', max: 5, items: [{ item_id: item, requested: 3, held: 3 }] },
+  });
   expect(await paid(u, await order(u, { quantity: 2, method: 'pm_card_visa' }))).toBe(201);
   const other = await makeItem(p.stores.mysql, { stock: 100 });
   expect(await paid(u, await order(u, { quantity: 5, itemId: other, method: 'pm_card_visa' }))).toBe(201);
-  expect((await order(u, { quantity: 6, itemId: await makeItem(p.stores.mysql, { stock: 100 }), method: 'pm_card_visa' })).status).toBe(409);
+  expect(
+    (await order(u, { quantity: 6, itemId: await makeItem(p.stores.mysql, { stock: 100 }), method: 'pm_card_visa' }))
+      .status,
+  ).toBe(409);
 });
 
 test('parallel placements of one customer cannot both pass the limit: exactly 2 of 8 are created', async () => {
@@ -75,7 +103,9 @@ test('parallel placements of one customer cannot both pass the limit: exactly 2 
   const results = await Promise.all(Array.from({ length: 8 }, () => order(u)));
   const statuses = results.map((r) => r.status).sort();
   expect(statuses).toEqual([201, 201, 429, 429, 429, 429, 429, 429]);
-  expect((await p.stores.mysql('orders').where({ user_id: u.userId, status: 'created' }).count({ n: '*' }))[0].n).toBe(2);
+  expect((await p.stores.mysql('orders').where({ user_id: u.userId, status: 'created' }).count({ n: '*' }))[0].n).toBe(
+    2,
+  );
 });
 
 test('after an order of theirs expired unpaid, a customer waits out the cool-down (429 with the seconds left)', async () => {
@@ -88,7 +118,10 @@ test('after an order of theirs expired unpaid, a customer waits out the cool-dow
   }, 30_000);
   const again = await order(u);
   expect(again.status).toBe(429);
-  expect(again.body.error.details).toEqual({ limit: 'expired_order_cooldown', retry_after_seconds: expect.any(Number) });
+  expect(again.body.error.details).toEqual({
+    limit: 'expired_order_cooldown',
+    retry_after_seconds: expect.any(Number),
+  });
   expect(again.body.error.details.retry_after_seconds).toBeGreaterThan(3500);
   expect((await order(u, { token: admin.token })).status).toBe(201);
 });

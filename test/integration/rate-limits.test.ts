@@ -29,11 +29,19 @@ afterAll(async () => {
 });
 
 const login = (base: string, client: string) =>
-  call(base, 'POST', '/auth/login', { headers: { 'x-forwarded-for': client }, body: { email: 'nobody@test.shopflow.dev', password: 'wrong password' } });
+  call(base, 'POST', '/auth/login', {
+    headers: { 'x-forwarded-for': client },
+    body: { email: 'nobody@test.shopflow.dev', password: 'wrong password' },
+  });
 
 test('login attempts are counted across API processes: 3 a minute per client in total, not per process', async () => {
   const client = '203.0.113.7';
-  const statuses = [(await login(p.baseUrl, client)).status, (await login(secondUrl, client)).status, (await login(p.baseUrl, client)).status, (await login(secondUrl, client)).status];
+  const statuses = [
+    (await login(p.baseUrl, client)).status,
+    (await login(secondUrl, client)).status,
+    (await login(p.baseUrl, client)).status,
+    (await login(secondUrl, client)).status,
+  ];
   expect(statuses).toEqual([401, 401, 401, 429]);
   const limited = await login(p.baseUrl, client);
   expect(limited.body.error.code).toBe('rate_limited');
@@ -48,7 +56,11 @@ test('behind one trusted proxy (TRUST_PROXY=1), two clients get separate buckets
 test('POST /orders and cart checkout share one placement budget per buyer', async () => {
   const u = await makeUser(p.stores.mysql, p.deps.tokens);
   const item = await makeItem(p.stores.mysql, { stock: 100 });
-  const order = () => call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }] } });
+  const order = () =>
+    call(p.baseUrl, 'POST', '/orders', {
+      token: u.token,
+      body: { user_id: u.userId, items: [{ item_id: item, quantity: 1 }] },
+    });
   expect((await order()).status).toBe(201);
   await call(secondUrl, 'POST', `/users/${u.userId}/cart`, { token: u.token, body: { item_id: item } });
   expect((await call(secondUrl, 'POST', `/users/${u.userId}/cart/checkout`, { token: u.token })).status).toBe(201);

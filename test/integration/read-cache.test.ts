@@ -25,8 +25,18 @@ beforeAll(async () => {
   p = await startPlatform({ relay: true, env: { ITEM_VIEW_TTL: '10m', SEARCH_CACHE_TTL: '2s' } });
   supplier = await makeUser(p.stores.mysql, p.deps.tokens, 'supplier');
   buyer = await makeUser(p.stores.mysql, p.deps.tokens, 'customer');
-  indexer = new SearchIndexConsumer(p.stores.kafka, new SearchIndexer(p.stores.mysql, p.stores.mongo.db(), p.stores.search, logger), logger, { groupId: `test-rc-search-${tag}`, fromBeginning: false });
-  itemCache = new ItemViewEvents(p.stores.kafka, new ItemViewCache(p.stores.redis, p.cfg.ITEM_VIEW_TTL), logger, `test-rc-items-${tag}`);
+  indexer = new SearchIndexConsumer(
+    p.stores.kafka,
+    new SearchIndexer(p.stores.mysql, p.stores.mongo.db(), p.stores.search, logger),
+    logger,
+    { groupId: `test-rc-search-${tag}`, fromBeginning: false },
+  );
+  itemCache = new ItemViewEvents(
+    p.stores.kafka,
+    new ItemViewCache(p.stores.redis, p.cfg.ITEM_VIEW_TTL),
+    logger,
+    `test-rc-items-${tag}`,
+  );
   await Promise.all([indexer.start(), itemCache.start()]);
 }, 60_000);
 afterAll(async () => {
@@ -35,7 +45,10 @@ afterAll(async () => {
 });
 
 async function newItem(stock: number, name = `Lamp ${word}`): Promise<string> {
-  const r = await call(p.baseUrl, 'POST', '/items', { token: supplier.token, body: { item_id: `rc-${tag}-${randomUUID().slice(0, 6)}`, name, category: 'Cache', price: 12, stock } });
+  const r = await call(p.baseUrl, 'POST', '/items', {
+    token: supplier.token,
+    body: { item_id: `rc-${tag}-${randomUUID().slice(0, 6)}`, name, category: 'Cache', price: 12, stock },
+  });
   expect(r.status).toBe(201);
   return r.body.item_id;
 }
@@ -44,7 +57,9 @@ const getItem = (id: string) => call(p.baseUrl, 'GET', `/items/${id}`);
  * which rightly forbids a 304). */
 const revalidate = (path: string, etag: string) =>
   new Promise<number>((resolve, reject) => {
-    http.get(p.baseUrl + path, { headers: { 'if-none-match': etag } }, (res) => resolve(res.resume() && res.statusCode!)).on('error', reject);
+    http
+      .get(p.baseUrl + path, { headers: { 'if-none-match': etag } }, (res) => resolve(res.resume() && res.statusCode!))
+      .on('error', reject);
   });
 const cached = (id: string) => p.stores.redis.exists(`item:view:v1:${id.toLowerCase()}`);
 /** Reads the item until its cached view outlives the events of the changes so far (each drops it once). */
@@ -65,20 +80,30 @@ test('an order, a restock and a delisting show on GET /items/{id} at once, thoug
   await p.stores.mysql.raw('UPDATE items SET stock = 5 WHERE item_id = ?', [id]);
 
   // ...but every change made through the platform is.
-  const order = await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { user_id: buyer.userId, items: [{ item_id: id, quantity: 2 }] } });
+  const order = await call(p.baseUrl, 'POST', '/orders', {
+    token: buyer.token,
+    body: { user_id: buyer.userId, items: [{ item_id: id, quantity: 2 }] },
+  });
   expect(order.status).toBe(201);
   expect((await getItem(id)).body.stock).toBe(3);
 
-  expect((await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: { stock: 9 } })).status).toBe(200);
+  expect((await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: { stock: 9 } })).status).toBe(
+    200,
+  );
   expect((await getItem(id)).body.stock).toBe(7); // 9 on hand, 2 held by the open order
 
-  expect((await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: { listed: false } })).status).toBe(200);
+  expect(
+    (await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: { listed: false } })).status,
+  ).toBe(200);
   expect((await getItem(id)).body.listed).toBe(false);
 });
 
 test('stock released by the saga (a cancel, in the worker) reaches the cache through the stock events', async () => {
   const id = await newItem(4);
-  const order = await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { user_id: buyer.userId, items: [{ item_id: id, quantity: 3 }] } });
+  const order = await call(p.baseUrl, 'POST', '/orders', {
+    token: buyer.token,
+    body: { user_id: buyer.userId, items: [{ item_id: id, quantity: 3 }] },
+  });
   expect(order.status).toBe(201);
   expect((await getItem(id)).body.stock).toBe(1);
   await warm(id);
@@ -108,10 +133,18 @@ test('a delisted item leaves the cached search results within the cache window',
   const name = `Kettle ${word}x`;
   const id = await newItem(5, name);
   const q = `/search?query=${encodeURIComponent(`${word}x`)}`;
-  await eventually(async () => ((await call(p.baseUrl, 'GET', q)).body as { item_id: string }[]).some((h) => h.item_id === id), 20_000);
-  expect((await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: { listed: false } })).status).toBe(200);
+  await eventually(
+    async () => ((await call(p.baseUrl, 'GET', q)).body as { item_id: string }[]).some((h) => h.item_id === id),
+    20_000,
+  );
+  expect(
+    (await call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body: { listed: false } })).status,
+  ).toBe(200);
   const t0 = Date.now();
-  await eventually(async () => !((await call(p.baseUrl, 'GET', q)).body as { item_id: string }[]).some((h) => h.item_id === id), 20_000);
+  await eventually(
+    async () => !((await call(p.baseUrl, 'GET', q)).body as { item_id: string }[]).some((h) => h.item_id === id),
+    20_000,
+  );
   // Indexing plus at most one cache window (SEARCH_CACHE_TTL, 2 s here).
   expect(Date.now() - t0).toBeLessThan(15_000);
 });

@@ -33,7 +33,10 @@ beforeAll(async () => {
   p = await startPlatform({ relay: true, env: { ANALYTICS_REDIS_PREFIX: prefix } });
   const pipeline = new AnalyticsPipeline(p.stores.redis, p.stores.cassandra, pipelineSettings(p.cfg));
   keys = pipeline.recsKeys;
-  consumer = new AnalyticsConsumer(p.stores.kafka, p.stores.producer, p.stores.mysql, pipeline, logger, { groupId: `test-recs-${tag}`, fromBeginning: false });
+  consumer = new AnalyticsConsumer(p.stores.kafka, p.stores.producer, p.stores.mysql, pipeline, logger, {
+    groupId: `test-recs-${tag}`,
+    fromBeginning: false,
+  });
   await consumer.start();
   admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
   for (const [k, stock, price, category] of [
@@ -56,14 +59,28 @@ afterAll(async () => {
 
 const user = () => makeUser(p.stores.mysql, p.deps.tokens);
 async function buy(u: TestUser, ...ks: string[]): Promise<void> {
-  const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: ks.map((k) => ({ item_id: items[k], quantity: 1 })) } });
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    token: u.token,
+    body: { user_id: u.userId, items: ks.map((k) => ({ item_id: items[k], quantity: 1 })) },
+  });
   expect(r.status).toBe(201);
   const id = r.body.order_id as string;
-  await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token })).body.status === 'placed', 30_000);
+  await eventually(
+    async () => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token })).body.status === 'placed',
+    30_000,
+  );
   // The consumer has it once the user's bought set holds every item.
-  await eventually(async () => (await p.stores.redis.zmscore(keys.bought(u.userId), ...ks.map((k) => items[k]!))).every((s) => s !== null), 30_000);
+  await eventually(
+    async () =>
+      (await p.stores.redis.zmscore(keys.bought(u.userId), ...ks.map((k) => items[k]!))).every((s) => s !== null),
+    30_000,
+  );
 }
-async function recs(u: TestUser, as: TestUser = u, qs = ''): Promise<{ item_id: string; name: string; price: number }[]> {
+async function recs(
+  u: TestUser,
+  as: TestUser = u,
+  qs = '',
+): Promise<{ item_id: string; name: string; price: number }[]> {
   const r = await call(p.baseUrl, 'GET', `/users/${u.userId}/recommendations${qs}`, { token: as.token });
   if (r.status !== 200) throw new Error(`recommendations: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
@@ -117,7 +134,15 @@ describe('from views and clicks', () => {
   test('results co-clicked for one query recommend each other to a viewer', async () => {
     const clicker = await user();
     const q = `lamp ${tag}`;
-    for (const k of ['y', 'p2']) expect((await call(p.baseUrl, 'POST', '/search/clicks', { token: clicker.token, body: { query: q, item_id: items[k] } })).status).toBe(202);
+    for (const k of ['y', 'p2'])
+      expect(
+        (
+          await call(p.baseUrl, 'POST', '/search/clicks', {
+            token: clicker.token,
+            body: { query: q, item_id: items[k] },
+          })
+        ).status,
+      ).toBe(202);
     await eventually(async () => (await p.stores.redis.zscore(keys.coView(items.y!), items.p2!)) !== null, 30_000);
     const viewer = await user();
     expect((await call(p.baseUrl, 'GET', `/items/${items.y}`, { token: viewer.token })).status).toBe(200);
@@ -131,7 +156,10 @@ describe('from views and clicks', () => {
     const browser = await user();
     // Viewing p1 (nothing co-occurs with it yet beyond its buyer's history) makes catOther this user's category.
     await call(p.baseUrl, 'GET', `/items/${items.p1}`, { token: browser.token });
-    await eventually(async () => (await p.stores.redis.zscore(keys.categories(browser.userId), catOther)) !== null, 30_000);
+    await eventually(
+      async () => (await p.stores.redis.zscore(keys.categories(browser.userId), catOther)) !== null,
+      30_000,
+    );
     const list = names(await recs(browser));
     expect(list[0]).toBe('p1');
   });
@@ -162,13 +190,20 @@ describe('authorization and shape', () => {
     const u = await user();
     const other = await user();
     expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/recommendations`, { token: u.token })).status).toBe(200);
-    expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/recommendations`, { token: admin.token })).status).toBe(200);
+    expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/recommendations`, { token: admin.token })).status).toBe(
+      200,
+    );
     const forbidden = await call(p.baseUrl, 'GET', `/users/${u.userId}/recommendations`, { token: other.token });
     expect(forbidden.status).toBe(403);
     expect(forbidden.body.error.code).toBe('forbidden');
     expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/recommendations`)).status).toBe(401);
-    expect((await call(p.baseUrl, 'GET', `/users/nobody-${tag}/recommendations`, { token: admin.token })).status).toBe(404);
-    for (const qs of ['limit=0', 'limit=51', 'limit=x', 'other=1']) expect((await call(p.baseUrl, 'GET', `/users/${u.userId}/recommendations?${qs}`, { token: u.token })).status).toBe(400);
+    expect((await call(p.baseUrl, 'GET', `/users/nobody-${tag}/recommendations`, { token: admin.token })).status).toBe(
+      404,
+    );
+    for (const qs of ['limit=0', 'limit=51', 'limit=x', 'other=1'])
+      expect(
+        (await call(p.baseUrl, 'GET', `/users/${u.userId}/recommendations?${qs}`, { token: u.token })).status,
+      ).toBe(400);
     const list = await recs(u, u, '?limit=2');
     expect(list.length).toBeLessThanOrEqual(2);
     for (const r of list) expect(Object.keys(r).sort()).toEqual(['item_id', 'name', 'price']);

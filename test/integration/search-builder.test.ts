@@ -21,7 +21,19 @@ describe('parseFilter', () => {
     expect(parseFilter(undefined)).toEqual({ categories: [], attributes: {} });
     expect(parseFilter('url:http://x')).toEqual({ categories: [], attributes: { url: ['http://x'] } });
   });
-  test.each(['price:5', 'stock:0', 'in_stock:false', '_id:x', '$where:1', 'a.b:c', '*:x', 'brand', 'brand:', ':x', '__proto__:x'])('refuses %s', (f) => {
+  test.each([
+    'price:5',
+    'stock:0',
+    'in_stock:false',
+    '_id:x',
+    '$where:1',
+    'a.b:c',
+    '*:x',
+    'brand',
+    'brand:',
+    ':x',
+    '__proto__:x',
+  ])('refuses %s', (f) => {
     expect(() => parseFilter(f)).toThrow(SearchInputError);
   });
   test('refuses a 300-character value, a control character and more than 10 filters', () => {
@@ -40,16 +52,31 @@ describe('buildSearchBody', () => {
     expect(filters(buildSearchBody(base) as Record<string, any>)).toHaveLength(2);
   });
   test('sorts, filters and paging', () => {
-    const b = buildSearchBody({ ...base, sort: '-price', categories: ['TV'], attributes: { brand: ['Sony'] }, minPrice: 10, maxPrice: 20, limit: 5, offset: 10 }) as Record<string, any>;
+    const b = buildSearchBody({
+      ...base,
+      sort: '-price',
+      categories: ['TV'],
+      attributes: { brand: ['Sony'] },
+      minPrice: 10,
+      maxPrice: 20,
+      limit: 5,
+      offset: 10,
+    }) as Record<string, any>;
     expect(b.sort).toEqual([{ price: { order: 'desc' } }, { item_id: { order: 'asc' } }]);
-    expect(filters(b)).toEqual(expect.arrayContaining([{ terms: { category: ['TV'] } }, { terms: { 'attributes.brand': ['Sony'] } }, { range: { price: { gte: 10, lte: 20 } } }]));
+    expect(filters(b)).toEqual(
+      expect.arrayContaining([
+        { terms: { category: ['TV'] } },
+        { terms: { 'attributes.brand': ['Sony'] } },
+        { range: { price: { gte: 10, lte: 20 } } },
+      ]),
+    );
     expect([b.from, b.size]).toEqual([10, 5]);
   });
   test('no caller can skip the caps', () => {
     expect(() => buildSearchBody({ ...base, limit: 101 })).toThrow(SearchInputError);
     expect(() => buildSearchBody({ ...base, offset: 9_990, limit: 20 })).toThrow(SearchInputError);
     expect(() => buildSearchBody({ ...base, text: 'x'.repeat(201) })).toThrow(SearchInputError);
-    expect(() => buildSearchBody({ ...base, attributes: { 'price': ['1'] } })).toThrow(SearchInputError);
+    expect(() => buildSearchBody({ ...base, attributes: { price: ['1'] } })).toThrow(SearchInputError);
     expect(() => buildSearchBody({ ...base, sort: 'name' as never })).toThrow(SearchInputError);
   });
 });
@@ -62,13 +89,45 @@ describe('the Elasticsearch adapter shares the builder', () => {
       let data = '';
       req.on('data', (c) => (data += c));
       req.on('end', () => {
-        seen.push({ path: req.url ?? '', body: data ? (req.url?.includes('_bulk') ? data : JSON.parse(data)) : undefined });
+        seen.push({
+          path: req.url ?? '',
+          body: data ? (req.url?.includes('_bulk') ? data : JSON.parse(data)) : undefined,
+        });
         res.setHeader('x-elastic-product', 'Elasticsearch');
         res.setHeader('content-type', 'application/json');
         if (req.url?.includes('_bulk')) {
-          res.end(JSON.stringify({ errors: true, items: [{ index: { _id: 'a', status: 201 } }, { index: { _id: 'b', status: 409, error: { type: 'version_conflict_engine_exception' } } }] }));
+          res.end(
+            JSON.stringify({
+              errors: true,
+              items: [
+                { index: { _id: 'a', status: 201 } },
+                { index: { _id: 'b', status: 409, error: { type: 'version_conflict_engine_exception' } } },
+              ],
+            }),
+          );
         } else {
-          res.end(JSON.stringify({ took: 1, timed_out: false, hits: { total: { value: 1, relation: 'eq' }, hits: [{ _id: 'a', _source: { item_id: 'a', name: 'A', price: 1.5, category: 'C', supplier_id: null, attributes: { brand: 'X' } } }] } }));
+          res.end(
+            JSON.stringify({
+              took: 1,
+              timed_out: false,
+              hits: {
+                total: { value: 1, relation: 'eq' },
+                hits: [
+                  {
+                    _id: 'a',
+                    _source: {
+                      item_id: 'a',
+                      name: 'A',
+                      price: 1.5,
+                      category: 'C',
+                      supplier_id: null,
+                      attributes: { brand: 'X' },
+                    },
+                  },
+                ],
+              },
+            }),
+          );
         }
       });
     });
@@ -81,14 +140,51 @@ describe('the Elasticsearch adapter shares the builder', () => {
   test('search sends the builder body and maps the hits', async () => {
     seen = [];
     const es = new ElasticsearchAdapter(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'items_x');
-    const q: SearchQuery = { ...base, text: 'tv', sort: 'price', categories: ['Electronics'], attributes: { brand: ['Sony'] } };
+    const q: SearchQuery = {
+      ...base,
+      text: 'tv',
+      sort: 'price',
+      categories: ['Electronics'],
+      attributes: { brand: ['Sony'] },
+    };
     const r = await searchItems(es, q);
-    expect(r).toEqual({ total: 1, hits: [{ item_id: 'a', name: 'A', price: 1.5, category: 'C', supplier_id: null, attributes: { brand: 'X' }, images: [] }] });
+    expect(r).toEqual({
+      total: 1,
+      hits: [
+        {
+          item_id: 'a',
+          name: 'A',
+          price: 1.5,
+          category: 'C',
+          supplier_id: null,
+          attributes: { brand: 'X' },
+          images: [],
+        },
+      ],
+    });
     expect(seen[0]!.path).toContain('/items_x/_search');
     expect(seen[0]!.body).toEqual(buildSearchBody(q));
-    const doc = { item_id: 'a', supplier_id: null, name: 'A', description: null, category: 'C', price: 1, stock: 1, in_stock: true, attributes: {}, updated_at: new Date(0).toISOString() };
-    expect(await es.bulkUpsert([{ doc, version: 3 }, { doc: { ...doc, item_id: 'b' }, version: 1 }])).toEqual({ indexed: 1, stale: 1, failed: [] });
-    expect(String(seen[1]!.body).split('\n')[0]).toBe(JSON.stringify({ index: { _index: 'items_x', _id: 'a', version: 3, version_type: 'external_gte' } }));
+    const doc = {
+      item_id: 'a',
+      supplier_id: null,
+      name: 'A',
+      description: null,
+      category: 'C',
+      price: 1,
+      stock: 1,
+      in_stock: true,
+      attributes: {},
+      updated_at: new Date(0).toISOString(),
+    };
+    expect(
+      await es.bulkUpsert([
+        { doc, version: 3 },
+        { doc: { ...doc, item_id: 'b' }, version: 1 },
+      ]),
+    ).toEqual({ indexed: 1, stale: 1, failed: [] });
+    expect(String(seen[1]!.body).split('\n')[0]).toBe(
+      JSON.stringify({ index: { _index: 'items_x', _id: 'a', version: 3, version_type: 'external_gte' } }),
+    );
     await es.close();
   });
 });
@@ -96,7 +192,9 @@ describe('the Elasticsearch adapter shares the builder', () => {
 describe('the indexer reads item ids from events defensively', () => {
   const ev = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
   test('outbox envelopes, with the key as fallback; anything else is skipped', () => {
-    expect(itemIdOf(ev({ event_id: 'e', type: 'stock.changed', data: { item_id: 'it-1', stock: 0 } }), ev('it-1'))).toBe('it-1');
+    expect(
+      itemIdOf(ev({ event_id: 'e', type: 'stock.changed', data: { item_id: 'it-1', stock: 0 } }), ev('it-1')),
+    ).toBe('it-1');
     expect(itemIdOf(ev('not json'), ev('it-2'))).toBe('it-2');
     expect(itemIdOf(ev({ data: { item_id: { $gt: '' } } }), null)).toBeUndefined();
     expect(itemIdOf(ev({ data: { item_id: 'x'.repeat(51) } }), null)).toBeUndefined();

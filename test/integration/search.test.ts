@@ -30,25 +30,51 @@ async function search(qs: string, token?: string) {
 const found = async (qs: string) => (await search(qs)).body.map((h: { item_id: string }) => h.item_id) as string[];
 const inCat = (extra = '') => `filter=${encodeURIComponent(`category:${category}${extra}`)}`;
 const sameSet = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
-const put = (id: string, body: Record<string, unknown>) => call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body });
+const put = (id: string, body: Record<string, unknown>) =>
+  call(p.baseUrl, 'PUT', `/items/${id}`, { token: supplier.token, body });
 
 beforeAll(async () => {
   p = await startPlatform({ relay: true });
   supplier = await makeUser(p.stores.mysql, p.deps.tokens, 'supplier');
   customer = await makeUser(p.stores.mysql, p.deps.tokens, 'customer');
   indexer = new SearchIndexer(p.stores.mysql, p.stores.mongo.db(), p.stores.search, logger);
-  consumer = new SearchIndexConsumer(p.stores.kafka, indexer, logger, { groupId: `test-search-indexer-${tag}`, fromBeginning: false });
+  consumer = new SearchIndexConsumer(p.stores.kafka, indexer, logger, {
+    groupId: `test-search-indexer-${tag}`,
+    fromBeginning: false,
+  });
   await consumer.start();
 
   const r = await call(p.baseUrl, 'POST', '/items/bulk', {
     token: supplier.token,
     body: {
       create: [
-        { item_id: ids.a, name: `Quasar ${word} speaker`, category, price: 50, stock: 5, attributes: { brand: 'Sony', color: 'black' } },
-        { item_id: ids.b, name: 'Plain speaker', description: `pairs well with a ${word} amplifier`, category, price: 20, stock: 3, attributes: { brand: 'Bose' } },
+        {
+          item_id: ids.a,
+          name: `Quasar ${word} speaker`,
+          category,
+          price: 50,
+          stock: 5,
+          attributes: { brand: 'Sony', color: 'black' },
+        },
+        {
+          item_id: ids.b,
+          name: 'Plain speaker',
+          description: `pairs well with a ${word} amplifier`,
+          category,
+          price: 20,
+          stock: 3,
+          attributes: { brand: 'Bose' },
+        },
         { item_id: ids.c, name: `${word} headphones`, category, price: 80, stock: 2, attributes: { brand: 'Sony' } },
         { item_id: ids.d, name: `${word} sold out`, category, price: 10, stock: 0, attributes: { brand: 'Sony' } },
-        { item_id: ids.e, name: 'Other thing', category, price: 30, stock: 1, attributes: { brand: 'LG', series: word } },
+        {
+          item_id: ids.e,
+          name: 'Other thing',
+          category,
+          price: 30,
+          stock: 1,
+          attributes: { brand: 'LG', series: word },
+        },
       ],
     },
   });
@@ -72,7 +98,17 @@ describe('relevance, sort, filters, paging', () => {
 
   test('the seed shape: item_id, name, price, category (and attributes)', async () => {
     const r = await search(`query=${encodeURIComponent(`quasar ${word}`)}&${inCat()}&limit=1`);
-    expect(r.body).toEqual([{ item_id: ids.a, name: `Quasar ${word} speaker`, price: 50, category, supplier_id: supplier.userId, attributes: { brand: 'Sony', color: 'black' }, images: [] }]);
+    expect(r.body).toEqual([
+      {
+        item_id: ids.a,
+        name: `Quasar ${word} speaker`,
+        price: 50,
+        category,
+        supplier_id: supplier.userId,
+        attributes: { brand: 'Sony', color: 'black' },
+        images: [],
+      },
+    ]);
     expect(r.headers.get('x-total-count')).toBe('4');
   });
 
@@ -114,19 +150,31 @@ describe('out of stock never shows; the index follows stock changes', () => {
 
   test('a price change and new attributes reach the index', async () => {
     const t0 = Date.now();
-    expect((await put(ids.e, { price: 99.5, attributes: { brand: 'LG', series: word, finish: 'matte' } })).status).toBe(200);
+    expect((await put(ids.e, { price: 99.5, attributes: { brand: 'LG', series: word, finish: 'matte' } })).status).toBe(
+      200,
+    );
     await eventually(async () => (await found(`${inCat(',finish:matte')}&min_price=99.5`))[0] === ids.e, 30_000, 50);
     lags.update = Date.now() - t0;
   });
 
   test("the order saga's reservation hides the last unit; the cancel's release brings it back", async () => {
     const lastUnit = `sf-${tag}`;
-    const made = await call(p.baseUrl, 'POST', '/items', { token: supplier.token, body: { item_id: lastUnit, name: `${word} last unit`, category, price: 5, stock: 1 } });
+    const made = await call(p.baseUrl, 'POST', '/items', {
+      token: supplier.token,
+      body: { item_id: lastUnit, name: `${word} last unit`, category, price: 5, stock: 1 },
+    });
     expect(made.status).toBe(201);
     await eventually(async () => (await found(inCat())).includes(lastUnit), 30_000, 50);
 
     let t0 = Date.now();
-    const order = await call(p.baseUrl, 'POST', '/orders', { token: customer.token, body: { user_id: customer.userId, items: [{ item_id: lastUnit, quantity: 1 }], payment_method: 'pm_card_noResponse' } });
+    const order = await call(p.baseUrl, 'POST', '/orders', {
+      token: customer.token,
+      body: {
+        user_id: customer.userId,
+        items: [{ item_id: lastUnit, quantity: 1 }],
+        payment_method: 'pm_card_noResponse',
+      },
+    });
     expect([order.status, order.body.status]).toEqual([201, 'created']);
     await eventually(async () => !(await found(inCat())).includes(lastUnit), 30_000, 50);
     lags.reservation = Date.now() - t0;
@@ -141,12 +189,18 @@ describe('out of stock never shows; the index follows stock changes', () => {
 
   test('stale or repeated events are ignored: an older version never overwrites a newer one', async () => {
     const row = await p.stores.mysql('items').where({ item_id: ids.a }).first();
-    const stale = await p.stores.search.bulkUpsert([{ doc: toDocument({ ...row, stock: 0 }, { attributes: {}, images: [] }), version: Number(row.version) - 1 }]);
+    const stale = await p.stores.search.bulkUpsert([
+      { doc: toDocument({ ...row, stock: 0 }, { attributes: {}, images: [] }), version: Number(row.version) - 1 },
+    ]);
     expect(stale).toEqual({ indexed: 0, stale: 1, failed: [] });
     const again = await indexer.sync([ids.a, ids.a.toUpperCase()]);
     expect(again.indexed + again.stale).toBeGreaterThanOrEqual(1);
     await p.stores.search.refresh();
-    expect(await p.stores.search.get(ids.a)).toMatchObject({ stock: 5, in_stock: true, attributes: { brand: 'Sony', color: 'black' } });
+    expect(await p.stores.search.get(ids.a)).toMatchObject({
+      stock: 5,
+      in_stock: true,
+      attributes: { brand: 'Sony', color: 'black' },
+    });
   });
 });
 
@@ -155,22 +209,60 @@ describe('analytics events', () => {
   test('a search and a click each publish an event with the seed schema, through the outbox to Kafka', async () => {
     const q = `${word} analytics`;
     await search(`query=${encodeURIComponent(q)}&${inCat()}`, customer.token);
-    const click = await call(p.baseUrl, 'POST', '/search/clicks', { token: customer.token, body: { query: q, item_id: ids.a } });
+    const click = await call(p.baseUrl, 'POST', '/search/clicks', {
+      token: customer.token,
+      body: { query: q, item_id: ids.a },
+    });
     expect(click.status).toBe(202);
     const rows = await analyticsRows().andWhere('payload', 'like', `%${word} analytics%`).orderBy('id');
     const events = rows.map((r: { payload: string }) => JSON.parse(r.payload));
     expect(events).toEqual([
-      { event_id: expect.any(String), event_type: 'search', user_id: customer.userId, search_query: q, timestamp: expect.any(String), clicked_items: [], item_ids: expect.any(Array), result_count: expect.any(Number) },
-      { event_id: click.body.event_id, event_type: 'search_click', user_id: customer.userId, search_query: q, timestamp: expect.any(String), clicked_items: [ids.a], item_ids: [ids.a] },
+      {
+        event_id: expect.any(String),
+        event_type: 'search',
+        user_id: customer.userId,
+        search_query: q,
+        timestamp: expect.any(String),
+        clicked_items: [],
+        item_ids: expect.any(Array),
+        result_count: expect.any(Number),
+      },
+      {
+        event_id: click.body.event_id,
+        event_type: 'search_click',
+        user_id: customer.userId,
+        search_query: q,
+        timestamp: expect.any(String),
+        clicked_items: [ids.a],
+        item_ids: [ids.a],
+      },
     ]);
-    await eventually(async () => (await analyticsRows().whereIn('id', rows.map((r: { id: number }) => r.id)).whereNull('published_at')).length === 0, 30_000);
+    await eventually(
+      async () =>
+        (
+          await analyticsRows()
+            .whereIn(
+              'id',
+              rows.map((r: { id: number }) => r.id),
+            )
+            .whereNull('published_at')
+        ).length === 0,
+      30_000,
+    );
   });
 
   test('a click on an unknown item is a 404; a bad click body a 400; nothing recorded', async () => {
     const before = (await analyticsRows().count({ n: '*' }))[0].n;
-    expect((await call(p.baseUrl, 'POST', '/search/clicks', { body: { query: 'x', item_id: `nope-${tag}` } })).status).toBe(404);
-    expect((await call(p.baseUrl, 'POST', '/search/clicks', { body: { query: { $gt: '' }, item_id: ids.a } })).status).toBe(400);
-    expect((await call(p.baseUrl, 'POST', '/search/clicks', { body: { query: 'x', item_id: ids.a, user_id: 'someone' } })).status).toBe(400);
+    expect(
+      (await call(p.baseUrl, 'POST', '/search/clicks', { body: { query: 'x', item_id: `nope-${tag}` } })).status,
+    ).toBe(404);
+    expect(
+      (await call(p.baseUrl, 'POST', '/search/clicks', { body: { query: { $gt: '' }, item_id: ids.a } })).status,
+    ).toBe(400);
+    expect(
+      (await call(p.baseUrl, 'POST', '/search/clicks', { body: { query: 'x', item_id: ids.a, user_id: 'someone' } }))
+        .status,
+    ).toBe(400);
     expect((await analyticsRows().count({ n: '*' }))[0].n).toBe(before);
   });
 });
@@ -184,7 +276,11 @@ test('a search engine that does not answer is a 503 in the contract format, not 
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   try {
-    const r = await call(`http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`, 'GET', `/search?query=${word}`);
+    const r = await call(
+      `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`,
+      'GET',
+      `/search?query=${word}`,
+    );
     expect(r.status).toBe(503);
     expect(r.body.error.code).toBe('search_unavailable');
   } finally {

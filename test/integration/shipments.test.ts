@@ -17,14 +17,19 @@ let a: string;
 let b: string;
 
 const get = (id: string, who = buyer) => call(p.baseUrl, 'GET', `/orders/${id}`, { token: who.token });
-const ship = (id: string, who: TestUser, body: Record<string, unknown>) => call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: who.token, body });
-const deliver = (id: string, who: TestUser, body?: Record<string, unknown>) => call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: who.token, body });
+const ship = (id: string, who: TestUser, body: Record<string, unknown>) =>
+  call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: who.token, body });
+const deliver = (id: string, who: TestUser, body?: Record<string, unknown>) =>
+  call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: who.token, body });
 const UPS = { carrier: 'UPS', tracking_number: '1Z-SELLER-ONE' };
 const DHL = { carrier: 'DHL', tracking_number: 'JD-SELLER-TWO' };
 
 /** A placed order of one unit of each item, taken by the saga as placed (ship is accepted from then). */
 async function placedOrder(items: string[]): Promise<string> {
-  const r = await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { user_id: buyer.userId, items: items.map((item_id) => ({ item_id, quantity: 1 })) } });
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    token: buyer.token,
+    body: { user_id: buyer.userId, items: items.map((item_id) => ({ item_id, quantity: 1 })) },
+  });
   expect(r.status).toBe(201);
   await eventually(async () => (await get(r.body.order_id)).body.status === 'placed');
   return r.body.order_id;
@@ -54,7 +59,9 @@ test('two sellers ship and deliver their own lines: in_transit with the first, d
     return r.status === 200 ? r : null;
   });
   expect(first.body.status).toBe('in_transit');
-  expect(first.body.shipments).toEqual([{ supplier_id: s1.userId, ...UPS, status: 'in_transit', shipped_at: expect.any(String), delivered_at: null }]);
+  expect(first.body.shipments).toEqual([
+    { supplier_id: s1.userId, ...UPS, status: 'in_transit', shipped_at: expect.any(String), delivered_at: null },
+  ]);
   // The buyer can no longer cancel: a package left.
   expect((await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: buyer.token })).status).toBe(409);
 
@@ -63,7 +70,11 @@ test('two sellers ship and deliver their own lines: in_transit with the first, d
   expect(delivered1.body.status).toBe('in_transit'); // the other seller has not shipped yet
   const toShip = await call(p.baseUrl, 'GET', `/suppliers/${s2.userId}/orders?to_ship=true`, { token: s2.token });
   expect(toShip.body.orders.map((o: { order_id: string }) => o.order_id)).toContain(id);
-  expect((await call(p.baseUrl, 'GET', `/suppliers/${s1.userId}/orders?to_ship=true`, { token: s1.token })).body.orders.map((o: { order_id: string }) => o.order_id)).not.toContain(id);
+  expect(
+    (await call(p.baseUrl, 'GET', `/suppliers/${s1.userId}/orders?to_ship=true`, { token: s1.token })).body.orders.map(
+      (o: { order_id: string }) => o.order_id,
+    ),
+  ).not.toContain(id);
 
   expect((await ship(id, s2, DHL)).body.shipments).toHaveLength(2);
   const last = await deliver(id, s2);
@@ -74,17 +85,31 @@ test('two sellers ship and deliver their own lines: in_transit with the first, d
   await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 30_000);
   const archived = (await get(id)).body;
   expect(archived.status).toBe('delivered');
-  expect(archived.shipments.map((s: { supplier_id: string; tracking_number: string }) => [s.supplier_id, s.tracking_number]).sort()).toEqual(
-    [[s1.userId, UPS.tracking_number], [s2.userId, DHL.tracking_number]].sort(),
+  expect(
+    archived.shipments
+      .map((s: { supplier_id: string; tracking_number: string }) => [s.supplier_id, s.tracking_number])
+      .sort(),
+  ).toEqual(
+    [
+      [s1.userId, UPS.tracking_number],
+      [s2.userId, DHL.tracking_number],
+    ].sort(),
   );
   const history = (await new OrderArchive(p.stores.cassandra, p.stores.mysql).find(id))!.history;
-  expect(history.filter((h) => h.actor === `supplier:${s1.userId}`).map((h) => h.status)).toEqual(['in_transit', 'in_transit']);
+  expect(history.filter((h) => h.actor === `supplier:${s1.userId}`).map((h) => h.status)).toEqual([
+    'in_transit',
+    'in_transit',
+  ]);
   expect(history.at(-1)).toEqual(expect.objectContaining({ status: 'delivered', actor: `supplier:${s2.userId}` }));
 
   // One order event per package, each naming its shipment (the notifier tells the buyer of each: its texts are
   // unit-tested in test/unit/notifications.test.ts).
-  const events = (await p.stores.mysql('outbox').where({ msg_key: id }).orderBy('id')).map((r: { payload: string }) => JSON.parse(r.payload));
-  const shipping = events.filter((e) => ['order.in_transit', 'order.shipment_delivered', 'order.delivered'].includes(e.type));
+  const events = (await p.stores.mysql('outbox').where({ msg_key: id }).orderBy('id')).map((r: { payload: string }) =>
+    JSON.parse(r.payload),
+  );
+  const shipping = events.filter((e) =>
+    ['order.in_transit', 'order.shipment_delivered', 'order.delivered'].includes(e.type),
+  );
   expect(shipping.map((e) => [e.type, e.data.shipment.tracking_number])).toEqual([
     ['order.in_transit', UPS.tracking_number],
     ['order.shipment_delivered', UPS.tracking_number],
@@ -111,9 +136,19 @@ test("who may ship what: a seller its own lines only, an admin names the seller 
 
 test('a ship without carrier or tracking number, or with unknown fields, is 400 and changes nothing', async () => {
   const id = await placedOrder([a]);
-  for (const body of [{}, { carrier: 'UPS' }, { tracking_number: 'X' }, { ...UPS, extra: 1 }, { carrier: ' ', tracking_number: 'X' }]) {
+  for (const body of [
+    {},
+    { carrier: 'UPS' },
+    { tracking_number: 'X' },
+    { ...UPS, extra: 1 },
+    { carrier: ' ', tracking_number: 'X' },
+  ]) {
     const r = await ship(id, s1, body);
-    expect([JSON.stringify(body), r.status, r.body.error?.code]).toEqual([JSON.stringify(body), 400, 'invalid_request']);
+    expect([JSON.stringify(body), r.status, r.body.error?.code]).toEqual([
+      JSON.stringify(body),
+      400,
+      'invalid_request',
+    ]);
   }
   expect((await get(id)).body).toEqual(expect.objectContaining({ status: 'placed', shipments: [] }));
 });

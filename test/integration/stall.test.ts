@@ -21,7 +21,10 @@ let item: string;
 
 beforeAll(async () => {
   p = await startPlatform({ worker: false, env: { LOG_LEVEL: 'fatal' } });
-  [customer, admin] = await Promise.all([makeUser(p.stores.mysql, p.deps.tokens, 'customer'), makeUser(p.stores.mysql, p.deps.tokens, 'admin')]);
+  [customer, admin] = await Promise.all([
+    makeUser(p.stores.mysql, p.deps.tokens, 'customer'),
+    makeUser(p.stores.mysql, p.deps.tokens, 'admin'),
+  ]);
   item = await makeItem(p.stores.mysql, { stock: 10 });
   doc = (await call(p.baseUrl, 'GET', '/openapi.json')).body;
 });
@@ -29,12 +32,23 @@ afterAll(async () => {
   await p?.stop();
 });
 
-const resolve = (s: Schema | undefined): Schema => (s?.$ref ? resolve(doc.components.schemas[s.$ref.split('/').pop()!]) : (s ?? {}));
+const resolve = (s: Schema | undefined): Schema =>
+  s?.$ref ? resolve(doc.components.schemas[s.$ref.split('/').pop()!]) : (s ?? {});
 
 /** Strings of about `n` characters that make a backtracking matcher work hardest on typical patterns. */
 function worstStrings(n: number): string[] {
   const run = (unit: string, end: string) => unit.repeat(Math.floor(n / unit.length)) + end;
-  return [run('a', '\n'), run(' ', '\n'), run('a', '\u0000'), run('a ', '\u0001'), run('0', 'x'), 'a@' + run('a', '!'), run('a.', '!'), run('A-', '!'), run('a', '')];
+  return [
+    run('a', '\n'),
+    run(' ', '\n'),
+    run('a', '\u0000'),
+    run('a ', '\u0001'),
+    run('0', 'x'),
+    'a@' + run('a', '!'),
+    run('a.', '!'),
+    run('A-', '!'),
+    run('a', ''),
+  ];
 }
 
 /** Every body that puts one worst-case string at one place of the schema (a string property, an array's
@@ -46,7 +60,8 @@ function bodies(schema: Schema, strings: string[], depth = 0): unknown[] {
   if (s.type === 'array') return bodies(s.items, strings, depth + 1).map((v) => [v]);
   if (s.type === 'object' || s.properties) {
     const out: unknown[] = [];
-    for (const [k, v] of Object.entries<Schema>(s.properties ?? {})) for (const b of bodies(v, strings, depth + 1)) out.push({ [k]: b });
+    for (const [k, v] of Object.entries<Schema>(s.properties ?? {}))
+      for (const b of bodies(v, strings, depth + 1)) out.push({ [k]: b });
     const extra = typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined;
     if (extra) for (const b of bodies(extra, strings, depth + 1)) out.push({ k: b });
     if (s.propertyNames) for (const key of strings) out.push({ [key]: 'v' });
@@ -56,7 +71,9 @@ function bodies(schema: Schema, strings: string[], depth = 0): unknown[] {
 }
 
 function pathFor(template: string): string {
-  return template.replace(/\{(\w+)\}/g, (_m, name: string) => (name === 'item_id' || template.startsWith('/items/') ? item : name === 'nid' ? 'n-1' : customer.userId));
+  return template.replace(/\{(\w+)\}/g, (_m, name: string) =>
+    name === 'item_id' || template.startsWith('/items/') ? item : name === 'nid' ? 'n-1' : customer.userId,
+  );
 }
 
 test('100 kB worst-case bodies to every write route (and 8 kB query strings to every read) keep the event loop under 50 ms', async () => {
@@ -77,14 +94,22 @@ test('100 kB worst-case bodies to every write route (and 8 kB query strings to e
           for (const token of tokens) {
             const r = await call(p.baseUrl, method.toUpperCase(), path, { token, body });
             requests++;
-            expect({ op: `${method} ${template}`, status: r.status < 500 }).toEqual({ op: `${method} ${template}`, status: true });
+            expect({ op: `${method} ${template}`, status: r.status < 500 }).toEqual({
+              op: `${method} ${template}`,
+              status: true,
+            });
           }
         }
       }
       for (const param of (op.parameters ?? []).filter((x: Schema) => x.in === 'query')) {
         for (const value of queryStrings) {
           for (const token of tokens) {
-            const r = await call(p.baseUrl, method.toUpperCase(), `${path}?${param.name}=${encodeURIComponent(value)}`, { token });
+            const r = await call(
+              p.baseUrl,
+              method.toUpperCase(),
+              `${path}?${param.name}=${encodeURIComponent(value)}`,
+              { token },
+            );
             requests++;
             expect(r.status).toBeLessThan(500);
           }
@@ -94,7 +119,15 @@ test('100 kB worst-case bodies to every write route (and 8 kB query strings to e
   }
   h.disable();
   const p99 = h.percentile(99) / 1e6;
-  expect(seen).toEqual(expect.arrayContaining(['post /items', 'post /items/bulk', 'put /items/{id}', 'post /auth/register', 'post /orders']));
+  expect(seen).toEqual(
+    expect.arrayContaining([
+      'post /items',
+      'post /items/bulk',
+      'put /items/{id}',
+      'post /auth/register',
+      'post /orders',
+    ]),
+  );
   expect(requests).toBeGreaterThan(500);
   // p99, not max: on a shared machine the process can be descheduled for a moment whatever it runs.
   expect(p99).toBeLessThan(50);
@@ -102,8 +135,15 @@ test('100 kB worst-case bodies to every write route (and 8 kB query strings to e
 
 test('a customer is refused (403) before a 100 kB body for a supplier route is validated', async () => {
   const name = 'a'.repeat(98_000) + '\n';
-  for (const [method, path] of [['POST', '/items'], ['POST', '/items/bulk'], ['PUT', `/items/${item}`]] as const) {
-    const r = await call(p.baseUrl, method, path, { token: customer.token, body: path.endsWith('bulk') ? { create: [{ name }] } : { name } });
+  for (const [method, path] of [
+    ['POST', '/items'],
+    ['POST', '/items/bulk'],
+    ['PUT', `/items/${item}`],
+  ] as const) {
+    const r = await call(p.baseUrl, method, path, {
+      token: customer.token,
+      body: path.endsWith('bulk') ? { create: [{ name }] } : { name },
+    });
     expect({ path, status: r.status, code: r.body.error.code }).toEqual({ path, status: 403, code: 'forbidden' });
   }
 });

@@ -15,9 +15,13 @@ const id = () => `it-${randomUUID().slice(0, 12)}`;
 test('as many buyers are admitted as there are units; the next is refused with what is left', async () => {
   const item = id();
   const stock = new Map([[item, 3]]);
-  const results = await Promise.all(Array.from({ length: 5 }, () => admit(redis, [{ item_id: item, quantity: 1 }], stock)));
+  const results = await Promise.all(
+    Array.from({ length: 5 }, () => admit(redis, [{ item_id: item, quantity: 1 }], stock)),
+  );
   expect(results.filter((r) => r.admitted)).toHaveLength(3);
-  expect(results.filter((r) => !r.admitted)).toEqual(Array(2).fill({ admitted: false, shortages: [{ item_id: item, requested: 1, available: 0 }] }));
+  expect(results.filter((r) => !r.admitted)).toEqual(
+    Array(2).fill({ admitted: false, shortages: [{ item_id: item, requested: 1, available: 0 }] }),
+  );
   const ttl = await redis.pttl(ticketKey(item));
   expect(ttl).toBeGreaterThan(0);
   expect(ttl).toBeLessThanOrEqual(TICKET_TTL_MS); // a counter always starts again from MySQL soon
@@ -26,10 +30,33 @@ test('as many buyers are admitted as there are units; the next is refused with w
 test('an order takes every line or none', async () => {
   const a = id();
   const b = id();
-  const stock = new Map([[a, 2], [b, 1]]);
-  expect(await admit(redis, [{ item_id: a, quantity: 2 }, { item_id: b, quantity: 2 }], stock)).toEqual({ admitted: false, shortages: [{ item_id: b, requested: 2, available: 1 }] });
+  const stock = new Map([
+    [a, 2],
+    [b, 1],
+  ]);
+  expect(
+    await admit(
+      redis,
+      [
+        { item_id: a, quantity: 2 },
+        { item_id: b, quantity: 2 },
+      ],
+      stock,
+    ),
+  ).toEqual({ admitted: false, shortages: [{ item_id: b, requested: 2, available: 1 }] });
   expect(await redis.get(ticketKey(a))).toBe('2'); // untouched by the refused order
-  expect((await admit(redis, [{ item_id: a, quantity: 2 }, { item_id: b, quantity: 1 }], stock)).admitted).toBe(true);
+  expect(
+    (
+      await admit(
+        redis,
+        [
+          { item_id: a, quantity: 2 },
+          { item_id: b, quantity: 1 },
+        ],
+        stock,
+      )
+    ).admitted,
+  ).toBe(true);
   expect([await redis.get(ticketKey(a)), await redis.get(ticketKey(b))]).toEqual(['0', '0']);
 });
 

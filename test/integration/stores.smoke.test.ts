@@ -19,7 +19,9 @@ const token = randomUUID();
 beforeAll(async () => {
   stores = await connectStores(cfg);
   await ensureTopics(stores.kafka, [TEST_TOPIC]);
-  await stores.cassandra.execute(`CREATE TABLE IF NOT EXISTS ${cfg.CASSANDRA_KEYSPACE}.smoke (id text PRIMARY KEY, value text)`);
+  await stores.cassandra.execute(
+    `CREATE TABLE IF NOT EXISTS ${cfg.CASSANDRA_KEYSPACE}.smoke (id text PRIMARY KEY, value text)`,
+  );
 });
 afterAll(async () => {
   await stores.close();
@@ -33,7 +35,9 @@ test('every store answers the readiness probe', async () => {
 
 test('MySQL (MariaDB): write and read a row', async () => {
   const email = `smoke-${token}@test.shopflow.dev`;
-  await stores.mysql('users').insert({ user_id: `smoke-${token.slice(0, 8)}`, name: 'Smoke', email, password_hash: 'x' });
+  await stores
+    .mysql('users')
+    .insert({ user_id: `smoke-${token.slice(0, 8)}`, name: 'Smoke', email, password_hash: 'x' });
   const row = await stores.mysql('users').where({ email }).first();
   expect(row.name).toBe('Smoke');
 });
@@ -61,8 +65,14 @@ test('Kafka: a produced message is consumed', async () => {
 });
 
 test('Cassandra: write and read a row', async () => {
-  await stores.cassandra.execute(`INSERT INTO ${cfg.CASSANDRA_KEYSPACE}.smoke (id, value) VALUES (?, ?)`, [token, 'hello'], { prepare: true });
-  const rs = await stores.cassandra.execute(`SELECT value FROM ${cfg.CASSANDRA_KEYSPACE}.smoke WHERE id = ?`, [token], { prepare: true });
+  await stores.cassandra.execute(
+    `INSERT INTO ${cfg.CASSANDRA_KEYSPACE}.smoke (id, value) VALUES (?, ?)`,
+    [token, 'hello'],
+    { prepare: true },
+  );
+  const rs = await stores.cassandra.execute(`SELECT value FROM ${cfg.CASSANDRA_KEYSPACE}.smoke WHERE id = ?`, [token], {
+    prepare: true,
+  });
   expect(rs.first().get('value')).toBe('hello');
 });
 
@@ -73,7 +83,18 @@ test('MongoDB (FerretDB): insert and find a document', async () => {
 });
 
 test('OpenSearch: index and get a document', async () => {
-  const doc = { item_id: `smoke-${token}`, supplier_id: null, name: 'Smoke TV', description: null, category: 'Smoke', price: 1.5, stock: 1, in_stock: true, attributes: { brand: 'Smoke' }, updated_at: new Date().toISOString() };
+  const doc = {
+    item_id: `smoke-${token}`,
+    supplier_id: null,
+    name: 'Smoke TV',
+    description: null,
+    category: 'Smoke',
+    price: 1.5,
+    stock: 1,
+    in_stock: true,
+    attributes: { brand: 'Smoke' },
+    updated_at: new Date().toISOString(),
+  };
   await stores.search.ensureIndex();
   await stores.search.upsert(doc);
   expect(await stores.search.get(doc.item_id)).toEqual(doc);
@@ -88,7 +109,9 @@ test('Temporal: a workflow runs an activity on a worker', async () => {
     taskQueue,
     activities: createNoopActivities(),
     sinks: workflowSinks(),
-    ...(existsSync(WORKFLOW_BUNDLE_PATH) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } } : { workflowsPath: require.resolve('../../workflows') }),
+    ...(existsSync(WORKFLOW_BUNDLE_PATH)
+      ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+      : { workflowsPath: require.resolve('../../workflows') }),
   });
   await worker.runUntil(stores.temporal.workflow.execute('noopWorkflow', { taskQueue, workflowId: `smoke-${token}` }));
   const desc = await stores.temporal.workflow.getHandle(`smoke-${token}`).describe();

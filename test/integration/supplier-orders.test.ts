@@ -16,17 +16,29 @@ let c: string;
 let mixed: string;
 let onlyB: string;
 
-const list = (s: TestUser, qs = '', token = s.token) => call(p.baseUrl, 'GET', `/suppliers/${s.userId}/orders${qs}`, { token });
+const list = (s: TestUser, qs = '', token = s.token) =>
+  call(p.baseUrl, 'GET', `/suppliers/${s.userId}/orders${qs}`, { token });
 async function placed(items: string[]): Promise<string> {
-  const r = await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body: { user_id: buyer.userId, items: items.map((item_id) => ({ item_id, quantity: 2 })) } });
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    token: buyer.token,
+    body: { user_id: buyer.userId, items: items.map((item_id) => ({ item_id, quantity: 2 })) },
+  });
   expect(r.status).toBe(201);
-  await eventually(async () => (await call(p.baseUrl, 'GET', `/orders/${r.body.order_id}`, { token: buyer.token })).body.status === 'placed');
+  await eventually(
+    async () =>
+      (await call(p.baseUrl, 'GET', `/orders/${r.body.order_id}`, { token: buyer.token })).body.status === 'placed',
+  );
   return r.body.order_id;
 }
 
 beforeAll(async () => {
   p = await startPlatform({ env: { ORDER_PAYMENT_TIMEOUT: '60s' } });
-  [s1, s2, buyer, admin] = await Promise.all([makeUser(p.stores.mysql, p.deps.tokens, 'supplier'), makeUser(p.stores.mysql, p.deps.tokens, 'supplier'), makeUser(p.stores.mysql, p.deps.tokens), makeUser(p.stores.mysql, p.deps.tokens, 'admin')]);
+  [s1, s2, buyer, admin] = await Promise.all([
+    makeUser(p.stores.mysql, p.deps.tokens, 'supplier'),
+    makeUser(p.stores.mysql, p.deps.tokens, 'supplier'),
+    makeUser(p.stores.mysql, p.deps.tokens),
+    makeUser(p.stores.mysql, p.deps.tokens, 'admin'),
+  ]);
   a = await makeItem(p.stores.mysql, { stock: 10, price: 5, supplierId: s1.userId });
   b = await makeItem(p.stores.mysql, { stock: 10, price: 7, supplierId: s2.userId });
   c = await makeItem(p.stores.mysql, { stock: 10, price: 1.5, supplierId: s1.userId });
@@ -37,11 +49,23 @@ afterAll(async () => {
   await p?.stop();
 });
 
-test("a seller sees the orders holding their items, with their lines only, the address and their subtotal", async () => {
+test('a seller sees the orders holding their items, with their lines only, the address and their subtotal', async () => {
   const r1 = await list(s1, '?status=placed');
   expect(r1.status).toBe(200);
   expect(r1.body).toEqual({
-    orders: [{ order_id: mixed, user_id: buyer.userId, status: 'placed', shipping_address: TEST_ADDRESS, items: [a, c].sort().map((id) => ({ item_id: id, quantity: 2, price: id === a ? 5 : 1.5 })), subtotal: 13, shipment: null, created_at: expect.any(String), updated_at: expect.any(String) }],
+    orders: [
+      {
+        order_id: mixed,
+        user_id: buyer.userId,
+        status: 'placed',
+        shipping_address: TEST_ADDRESS,
+        items: [a, c].sort().map((id) => ({ item_id: id, quantity: 2, price: id === a ? 5 : 1.5 })),
+        subtotal: 13,
+        shipment: null,
+        created_at: expect.any(String),
+        updated_at: expect.any(String),
+      },
+    ],
     next_cursor: null,
   });
   const r2 = await list(s2, '?status=placed');
@@ -62,7 +86,9 @@ test('the seller themself or an admin; others 403; an unknown supplier 404; bad 
   expect((await list(s1, '', s2.token)).status).toBe(403);
   expect((await list(s1, '', buyer.token)).status).toBe(403);
   expect((await list(s1, '', admin.token)).body.orders).toHaveLength(1);
-  expect((await call(p.baseUrl, 'GET', `/suppliers/u-none-${randomUUID()}/orders`, { token: admin.token })).status).toBe(404);
+  expect(
+    (await call(p.baseUrl, 'GET', `/suppliers/u-none-${randomUUID()}/orders`, { token: admin.token })).status,
+  ).toBe(404);
   expect((await call(p.baseUrl, 'GET', `/suppliers/${buyer.userId}/orders`, { token: admin.token })).status).toBe(404); // a customer is no supplier
   expect((await list(s1, '?status=shipped')).status).toBe(400);
   expect((await list(s1, '?cursor=not-ours')).status).toBe(400);

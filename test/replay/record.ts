@@ -36,22 +36,36 @@ async function record(p: Platform, name: string, run: (u: TestUser, item: string
 }
 
 const place = async (p: Platform, u: TestUser, item: string, method: string, quantity = 1) => {
-  const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: item, quantity }], payment_method: method } });
+  const r = await call(p.baseUrl, 'POST', '/orders', {
+    token: u.token,
+    body: { user_id: u.userId, items: [{ item_id: item, quantity }], payment_method: method },
+  });
   if (r.status !== 201) throw new Error(`POST /orders answered ${r.status}: ${JSON.stringify(r.body)}`);
   return r.body.order_id as string;
 };
-const orderOf = async (p: Platform, u: TestUser, id: string) => (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token })).body;
-const statusIs = (p: Platform, u: TestUser, id: string, status: string) => eventually(async () => (await orderOf(p, u, id)).status === status, 30_000);
+const orderOf = async (p: Platform, u: TestUser, id: string) =>
+  (await call(p.baseUrl, 'GET', `/orders/${id}`, { token: u.token })).body;
+const statusIs = (p: Platform, u: TestUser, id: string, status: string) =>
+  eventually(async () => (await orderOf(p, u, id)).status === status, 30_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const webhook = (p: Platform, event: Record<string, unknown>) => {
   const body = JSON.stringify({ id: `evt_${randomUUID()}`, ...event });
-  return call(p.baseUrl, 'POST', '/payments/webhook', { rawBody: body, headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) } });
+  return call(p.baseUrl, 'POST', '/payments/webhook', {
+    rawBody: body,
+    headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) },
+  });
 };
-const faults = (p: Platform, rules: Record<string, unknown>[]) => call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules } });
+const faults = (p: Platform, rules: Record<string, unknown>[]) =>
+  call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules } });
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  const env = { ORDER_PAYMENT_TIMEOUT: '3s', ORDER_LATE_PAYMENT_WINDOW: '5s', GATEWAY_LATE_SUCCESS_DELAY: '1000', RECONCILE_GRACE: '0' };
+  const env = {
+    ORDER_PAYMENT_TIMEOUT: '3s',
+    ORDER_LATE_PAYMENT_WINDOW: '5s',
+    GATEWAY_LATE_SUCCESS_DELAY: '1000',
+    RECONCILE_GRACE: '0',
+  };
   const p = await startPlatform({ env });
   const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
   const shipAndDeliver = async (id: string) => {
@@ -72,7 +86,13 @@ async function main() {
       const id = await place(p, u, item, 'pm_card_noResponse');
       await sleep(300);
       const o = await orderOf(p, u, id);
-      await webhook(p, { type: 'charge.succeeded', order_id: id, charge_id: `ch_hook_${id}`, amount: toMinor(o.total_price), currency: p.cfg.PAYMENT_CURRENCY });
+      await webhook(p, {
+        type: 'charge.succeeded',
+        order_id: id,
+        charge_id: `ch_hook_${id}`,
+        amount: toMinor(o.total_price),
+        currency: p.cfg.PAYMENT_CURRENCY,
+      });
       await statusIs(p, u, id, 'placed');
       await shipAndDeliver(id);
       return id;
@@ -81,7 +101,13 @@ async function main() {
       const id = await place(p, u, item, 'pm_card_noResponse');
       await sleep(300);
       const o = await orderOf(p, u, id);
-      await webhook(p, { type: 'charge.failed', order_id: id, charge_id: `ch_hook_${id}`, amount: toMinor(o.total_price), currency: p.cfg.PAYMENT_CURRENCY });
+      await webhook(p, {
+        type: 'charge.failed',
+        order_id: id,
+        charge_id: `ch_hook_${id}`,
+        amount: toMinor(o.total_price),
+        currency: p.cfg.PAYMENT_CURRENCY,
+      });
       return id;
     });
     await record(p, 'canceled-while-charging', async (u, item) => {
@@ -104,20 +130,58 @@ async function main() {
       // A 3 s window and a 1.9 s answer would place it: start the saga late, with 1 s left.
       const orderId = `o-${randomUUID()}`;
       const expiresAt = new Date(Date.now() + 1000).toISOString();
-      await reserveOrder(p.stores.mysql, { orderId, userId: u.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt });
-      await startSaga(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE, { orderId, userId: u.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', paymentTimeoutMs: 3000, latePaymentPolicy: 'refund', latePaymentWindowMs: 5000, expiresAt });
+      await reserveOrder(p.stores.mysql, {
+        orderId,
+        userId: u.userId,
+        lines: [{ item_id: item, quantity: 1 }],
+        paymentMethod: 'pm_card_visa',
+        expiresAt,
+      });
+      await startSaga(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE, {
+        orderId,
+        userId: u.userId,
+        lines: [{ item_id: item, quantity: 1 }],
+        paymentMethod: 'pm_card_visa',
+        paymentTimeoutMs: 3000,
+        latePaymentPolicy: 'refund',
+        latePaymentWindowMs: 5000,
+        expiresAt,
+      });
       return orderId;
     });
     await record(p, 'started-after-expiry', async (u, item) => {
       const orderId = `o-${randomUUID()}`;
       const expiresAt = new Date(Date.now() - 1000).toISOString();
-      await reserveOrder(p.stores.mysql, { orderId, userId: u.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', expiresAt });
-      await startSaga(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE, { orderId, userId: u.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_visa', paymentTimeoutMs: 3000, latePaymentPolicy: 'refund', latePaymentWindowMs: 5000, expiresAt });
+      await reserveOrder(p.stores.mysql, {
+        orderId,
+        userId: u.userId,
+        lines: [{ item_id: item, quantity: 1 }],
+        paymentMethod: 'pm_card_visa',
+        expiresAt,
+      });
+      await startSaga(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE, {
+        orderId,
+        userId: u.userId,
+        lines: [{ item_id: item, quantity: 1 }],
+        paymentMethod: 'pm_card_visa',
+        paymentTimeoutMs: 3000,
+        latePaymentPolicy: 'refund',
+        latePaymentWindowMs: 5000,
+        expiresAt,
+      });
       return orderId;
     });
     await record(p, 'not-live', async (u) => {
       const orderId = `o-${randomUUID()}`; // no such order (a Reset of one archived long ago looks the same)
-      await startSaga(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE, { orderId, userId: u.userId, lines: [], paymentMethod: 'pm_card_visa', paymentTimeoutMs: 3000, latePaymentPolicy: 'refund', latePaymentWindowMs: 5000 });
+      await startSaga(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE, {
+        orderId,
+        userId: u.userId,
+        lines: [],
+        paymentMethod: 'pm_card_visa',
+        paymentTimeoutMs: 3000,
+        latePaymentPolicy: 'refund',
+        latePaymentWindowMs: 5000,
+      });
       return orderId;
     });
     await record(p, 'operator-cancel', async (u, item) => {
@@ -131,21 +195,43 @@ async function main() {
       await statusIs(p, u, id, 'placed');
       await p.stores.temporal.workflow.getHandle(id).terminate('recording');
       await p.reconciler.run();
-      await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).describe()).status.name === 'RUNNING');
+      await eventually(
+        async () => (await p.stores.temporal.workflow.getHandle(id).describe()).status.name === 'RUNNING',
+      );
       await sleep(500);
       await shipAndDeliver(id);
       return id;
     });
     // Saga v3: two sellers ship and deliver their own lines; operators' updates; a refund the gateway refused.
     await record(p, 'two-sellers-delivered', async (u) => {
-      const [s1, s2] = await Promise.all([makeUser(p.stores.mysql, p.deps.tokens, 'supplier'), makeUser(p.stores.mysql, p.deps.tokens, 'supplier')]);
+      const [s1, s2] = await Promise.all([
+        makeUser(p.stores.mysql, p.deps.tokens, 'supplier'),
+        makeUser(p.stores.mysql, p.deps.tokens, 'supplier'),
+      ]);
       const a = await makeItem(p.stores.mysql, { stock: 3, price: 5, supplierId: s1.userId });
       const b = await makeItem(p.stores.mysql, { stock: 3, price: 7, supplierId: s2.userId });
-      const r = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: [{ item_id: a, quantity: 1 }, { item_id: b, quantity: 2 }], payment_method: 'pm_card_visa' } });
+      const r = await call(p.baseUrl, 'POST', '/orders', {
+        token: u.token,
+        body: {
+          user_id: u.userId,
+          items: [
+            { item_id: a, quantity: 1 },
+            { item_id: b, quantity: 2 },
+          ],
+          payment_method: 'pm_card_visa',
+        },
+      });
       const id = r.body.order_id as string;
       await statusIs(p, u, id, 'placed');
-      await eventually(async () => (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: s1.token, body: TEST_SHIPMENT })).status === 200);
-      await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: s2.token, body: { carrier: 'DHL', tracking_number: 'JD0002' } });
+      await eventually(
+        async () =>
+          (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: s1.token, body: TEST_SHIPMENT })).status ===
+          200,
+      );
+      await call(p.baseUrl, 'POST', `/orders/${id}/ship`, {
+        token: s2.token,
+        body: { carrier: 'DHL', tracking_number: 'JD0002' },
+      });
       await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: s1.token });
       await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: s2.token });
       return id;
@@ -153,7 +239,10 @@ async function main() {
     await record(p, 'payment-window-extended', async (u, item) => {
       const id = await place(p, u, item, 'pm_card_lateSuccess'); // succeeds 1 s after the first deadline
       await sleep(500);
-      await call(p.baseUrl, 'POST', `/admin/orders/${id}/payment-window`, { token: admin.token, body: { expires_at: new Date(Date.now() + 20_000).toISOString(), note: 'recording' } });
+      await call(p.baseUrl, 'POST', `/admin/orders/${id}/payment-window`, {
+        token: admin.token,
+        body: { expires_at: new Date(Date.now() + 20_000).toISOString(), note: 'recording' },
+      });
       await statusIs(p, u, id, 'placed');
       await shipAndDeliver(id);
       return id;
@@ -162,31 +251,54 @@ async function main() {
       await faults(p, [{ fault: 'drop_webhooks', payment_method: 'pm_card_lateSuccess', times: 1 }]);
       const id = await place(p, u, item, 'pm_card_lateSuccess');
       await sleep(500);
-      await call(p.baseUrl, 'POST', `/admin/orders/${id}/retry-payment`, { token: admin.token, body: { note: 'recording' } });
+      await call(p.baseUrl, 'POST', `/admin/orders/${id}/retry-payment`, {
+        token: admin.token,
+        body: { note: 'recording' },
+      });
       return id; // still pending at the gateway: expires, then its late success is refunded
     });
     await record(p, 'force-canceled', async (u, item) => {
       const id = await place(p, u, item, 'pm_card_noResponse');
       await sleep(500);
-      await call(p.baseUrl, 'POST', `/admin/orders/${id}/force-cancel`, { token: admin.token, body: { note: 'recording' } });
+      await call(p.baseUrl, 'POST', `/admin/orders/${id}/force-cancel`, {
+        token: admin.token,
+        body: { note: 'recording' },
+      });
       return id;
     });
     await record(p, 'manual-refund', async (u, item) => {
       const id = await place(p, u, item, 'pm_card_visa');
       await statusIs(p, u, id, 'placed');
       await faults(p, [{ fault: 'refuse', operation: 'refund', order_id: id }]);
-      await eventually(async () => (await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: u.token })).status === 200);
-      await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).needsAttention !== undefined);
+      await eventually(
+        async () => (await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: u.token })).status === 200,
+      );
+      await eventually(
+        async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).needsAttention !== undefined,
+      );
       await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults');
-      await call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, { token: admin.token, body: { reference: 'bank-transfer-42' } });
+      await call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, {
+        token: admin.token,
+        body: { reference: 'bank-transfer-42' },
+      });
       return id;
     });
     // The late-payment workflow: a second charge succeeds for an order already archived.
     const u = await makeUser(p.stores.mysql, p.deps.tokens);
     const item = await makeItem(p.stores.mysql, { stock: 3, price: 12.5 });
     const declined = await place(p, u, item, 'pm_card_chargeDeclined');
-    await eventually(async () => (await p.stores.mysql('orders').where({ order_id: declined }).first()) === undefined, 30_000);
-    const late = await p.gateway.createCharge({ idempotencyKey: `second-${declined}`, orderId: declined, amountMinor: 1250, currency: 'USD', paymentMethod: 'pm_card_visa', expiresAt: new Date().toISOString() });
+    await eventually(
+      async () => (await p.stores.mysql('orders').where({ order_id: declined }).first()) === undefined,
+      30_000,
+    );
+    const late = await p.gateway.createCharge({
+      idempotencyKey: `second-${declined}`,
+      orderId: declined,
+      amountMinor: 1250,
+      currency: 'USD',
+      paymentMethod: 'pm_card_visa',
+      expiresAt: new Date().toISOString(),
+    });
     await eventually(async () => (await p.gateway.retrieveCharge(late.chargeId))?.status === 'refunded', 30_000);
     await save(p, 'late-payment-workflow', `late-payment-${late.chargeId}`);
   } finally {

@@ -11,31 +11,68 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { workflowBundle } from '../support/temporal-env';
 
 const DIR = path.join(__dirname, 'histories');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const text = (file: string) => readFileSync(path.join(DIR, file), 'utf8');
-const generation = (file: string) => (file.startsWith('pre-archive-') ? 'pre-archive' : file.startsWith('v1-') ? 'v1' : file.startsWith('v2-') ? 'v2' : 'v3');
+const generation = (file: string) =>
+  file.startsWith('pre-archive-')
+    ? 'pre-archive'
+    : file.startsWith('v1-')
+      ? 'v1'
+      : file.startsWith('v2-')
+        ? 'v2'
+        : 'v3';
 const orderSagas = files.filter((f) => text(f).includes('"orderWorkflow"'));
 
 /** The patch ids a history's `core_patch` markers record (their payloads are base64 JSON). */
 function patchesOf(file: string): string[] {
-  const events: { markerRecordedEventAttributes?: { markerName: string; details: Record<string, { payloads: { data: string }[] }> } }[] = JSON.parse(text(file)).events;
+  const events: {
+    markerRecordedEventAttributes?: { markerName: string; details: Record<string, { payloads: { data: string }[] }> };
+  }[] = JSON.parse(text(file)).events;
   return events
     .map((e) => e.markerRecordedEventAttributes)
     .filter((m) => m?.markerName === 'core_patch')
-    .map((m) => JSON.parse(Buffer.from(m!.details['patch-data']!.payloads[0]!.data, 'base64').toString('utf8')).id as string);
+    .map(
+      (m) =>
+        JSON.parse(Buffer.from(m!.details['patch-data']!.payloads[0]!.data, 'base64').toString('utf8')).id as string,
+    );
 }
 
 test('there is a recorded history for every branch of the saga', () => {
   expect(files.map((f) => f.replace(/\.json$/, ''))).toEqual(
     expect.arrayContaining([
       // v3: every branch of workflows/order.ts
-      'delivered', 'declined', 'declined-by-webhook', 'success-by-webhook', 'no-response', 'late-success-refunded', 'late-success-accepted',
-      'late-success-accepted-no-stock', 'canceled-while-charging', 'canceled-after-placed', 'charge-after-timer', 'started-after-expiry',
-      'not-live', 'operator-cancel', 'resumed-after-terminate', 'late-payment-workflow',
-      'two-sellers-delivered', 'payment-window-extended', 'payment-retried', 'force-canceled', 'manual-refund',
+      'delivered',
+      'declined',
+      'declined-by-webhook',
+      'success-by-webhook',
+      'no-response',
+      'late-success-refunded',
+      'late-success-accepted',
+      'late-success-accepted-no-stock',
+      'canceled-while-charging',
+      'canceled-after-placed',
+      'charge-after-timer',
+      'started-after-expiry',
+      'not-live',
+      'operator-cancel',
+      'resumed-after-terminate',
+      'late-payment-workflow',
+      'two-sellers-delivered',
+      'payment-window-extended',
+      'payment-retried',
+      'force-canceled',
+      'manual-refund',
       // the sagas in flight from before each patch
-      'v2-delivered', 'v2-canceled-after-placed', 'v2-late-success-accepted', 'v2-operator-cancel',
-      'v1-delivered', 'v1-declined', 'pre-archive-out-of-stock', 'pre-archive-delivered',
+      'v2-delivered',
+      'v2-canceled-after-placed',
+      'v2-late-success-accepted',
+      'v2-operator-cancel',
+      'v1-delivered',
+      'v1-declined',
+      'pre-archive-out-of-stock',
+      'pre-archive-delivered',
     ]),
   );
 });
@@ -49,7 +86,8 @@ test('each generation is what its name says: the patches it was recorded before 
     // The archive step: every v1 saga that finished archives; v2 archives all but a saga that found no order.
     if (g === 'pre-archive') expect([file, h.includes('"archiveOrder"')]).toEqual([file, false]);
     if (g === 'v1') expect([file, h.includes('"archiveOrder"')]).toEqual([file, true]);
-    if ((g === 'v2' || g === 'v3') && !file.endsWith('not-live.json')) expect([file, h.includes('"archiveOrder"')]).toEqual([file, true]);
+    if ((g === 'v2' || g === 'v3') && !file.endsWith('not-live.json'))
+      expect([file, h.includes('"archiveOrder"')]).toEqual([file, true]);
   }
 });
 
@@ -59,7 +97,9 @@ test('every patch in workflows/ has histories recorded on both of its sides', ()
     .map((f) => readFileSync(path.join(__dirname, '../../workflows', f), 'utf8'))
     .join('\n');
   const patchIds = [...source.matchAll(/_PATCH = '([^']+)'/g)].map((m) => m[1]!);
-  expect(patchIds).toEqual(expect.arrayContaining(['saga-v2', 'saga-v3', 'archive-finished-orders', 'late-payment-by-charge']));
+  expect(patchIds).toEqual(
+    expect.arrayContaining(['saga-v2', 'saga-v3', 'archive-finished-orders', 'late-payment-by-charge']),
+  );
   for (const id of patchIds) {
     if (id === 'late-payment-by-charge') continue; // the late-payment workflow had no history before it (new side only)
     const marked = files.filter((f) => patchesOf(f).includes(id));

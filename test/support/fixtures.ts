@@ -13,13 +13,27 @@ export interface TestUser {
 }
 
 /** A user with a token; a supplier is approved unless `approved: false` (only approved suppliers list items). */
-export async function makeUser(mysql: Knex, tokens: TokenService, role: Role = 'customer', opts: { approved?: boolean } = {}): Promise<TestUser> {
+export async function makeUser(
+  mysql: Knex,
+  tokens: TokenService,
+  role: Role = 'customer',
+  opts: { approved?: boolean } = {},
+): Promise<TestUser> {
   const email = `${role}-${randomUUID()}@test.shopflow.dev`;
-  const u = await createUser(mysql, { name: `Test ${role}`, email, password: 'correct horse battery', role, supplierApproved: opts.approved ?? true });
+  const u = await createUser(mysql, {
+    name: `Test ${role}`,
+    email,
+    password: 'correct horse battery',
+    role,
+    supplierApproved: opts.approved ?? true,
+  });
   return { userId: u.user_id, token: tokens.issue({ userId: u.user_id, role }), email, role };
 }
 
-export async function makeItem(mysql: Knex, opts: { stock: number; price?: number; supplierId?: string; category?: string; name?: string }): Promise<string> {
+export async function makeItem(
+  mysql: Knex,
+  opts: { stock: number; price?: number; supplierId?: string; category?: string; name?: string },
+): Promise<string> {
   const itemId = `it-${randomUUID().slice(0, 18)}`;
   await mysql('items').insert({
     item_id: itemId,

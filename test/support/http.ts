@@ -9,11 +9,24 @@ export interface HttpResult<T = any> {
  * test that means to send no address says so with an explicit `shipping_address: undefined`. */
 /** A seller's shipment details for POST /orders/{id}/ship. */
 export const TEST_SHIPMENT = { carrier: 'UPS', tracking_number: '1Z999AA10123456784' };
-export const TEST_ADDRESS = { name: 'Test Buyer', line1: '1 Test Street', city: 'Testville', postal_code: '10001', country: 'US' };
+export const TEST_ADDRESS = {
+  name: 'Test Buyer',
+  line1: '1 Test Street',
+  city: 'Testville',
+  postal_code: '10001',
+  country: 'US',
+};
 function withDefaultAddress(method: string, path: string, body: unknown): unknown {
   if (method !== 'POST' || !(path === '/orders' || /^\/users\/[^/]+\/cart\/checkout$/.test(path))) return body;
   if (body === undefined) return { shipping_address: TEST_ADDRESS };
-  if (body === null || typeof body !== 'object' || Array.isArray(body) || 'shipping_address' in body || 'address_id' in body) return body;
+  if (
+    body === null ||
+    typeof body !== 'object' ||
+    Array.isArray(body) ||
+    'shipping_address' in body ||
+    'address_id' in body
+  )
+    return body;
   return { ...body, shipping_address: TEST_ADDRESS };
 }
 
@@ -43,7 +56,11 @@ export async function call<T = any>(
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -53,7 +70,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -70,11 +70,19 @@ export interface PlatformOptions {
 export async function startPlatform(opts: PlatformOptions = {}): Promise<Platform> {
   quietTemporalRuntime();
   const taskQueue = `test-${randomUUID().slice(0, 8)}`;
-  const base = loadConfig({ ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_ORDERS: '100000', GATEWAY_LATENCY: '5ms',
+  const base = loadConfig({
+    ...process.env,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    RATE_LIMIT_ORDERS: '100000',
+    GATEWAY_LATENCY: '5ms',
     // Rate-limit counters of this platform only (Redis is shared by every test process).
     RATE_LIMIT_REDIS_PREFIX: `ratelimit:${taskQueue}:`,
     // Tests place many orders per buyer: purchase limits out of the way unless a test sets them.
-    PURCHASE_MAX_UNPAID_ORDERS: '100000', PURCHASE_MAX_UNITS_PER_ITEM: '1000000', PURCHASE_EXPIRED_COOLDOWN: '0', ...opts.env });
+    PURCHASE_MAX_UNPAID_ORDERS: '100000',
+    PURCHASE_MAX_UNITS_PER_ITEM: '1000000',
+    PURCHASE_EXPIRED_COOLDOWN: '0',
+    ...opts.env,
+  });
   const stores = await connectStores(base, { failFast: opts.failFast });
 
   // API first (the simulator needs its webhook URL), then the simulator, then the worker (needs the gateway).
@@ -97,7 +105,15 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const gateway = new HttpPaymentGateway(`http://127.0.0.1:${simPort}`, 2000);
   cfgHolder.cfg = { ...base, PAYMENT_GATEWAY_URL: `http://127.0.0.1:${simPort}` };
 
-  const reconciler = new Reconciler(stores.mysql, stores.redis, stores.temporal, gateway, new OrderArchive(stores.cassandra, stores.mysql), reconcilerSettingsFrom(cfgHolder.cfg), logger);
+  const reconciler = new Reconciler(
+    stores.mysql,
+    stores.redis,
+    stores.temporal,
+    gateway,
+    new OrderArchive(stores.cassandra, stores.mysql),
+    reconcilerSettingsFrom(cfgHolder.cfg),
+    logger,
+  );
   let connection: NativeConnection | undefined;
   let running: Promise<void> | undefined;
   const platform: Platform = {
@@ -114,19 +130,24 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     async startWorker() {
       connection ??= await NativeConnection.connect({ address: base.TEMPORAL_ADDRESS });
       const workerDeps = {
-          connection,
-          namespace: base.TEMPORAL_NAMESPACE,
-          taskQueue,
-          mysql: stores.mysql,
-          redis: stores.redis,
-          cassandra: stores.cassandra,
-          gateway,
-          currency: base.PAYMENT_CURRENCY,
-          reconciler,
-          sweepers: {
-            sagas: new SagaSweeper(stores.mysql, stores.redis, stores.temporal, cfgHolder.cfg, logger),
-            archive: new ArchiveSweeper(stores.mysql, new OrderArchive(stores.cassandra, stores.mysql), cfgHolder.cfg.ORDER_ARCHIVE_SWEEP_AFTER, logger),
-          },
+        connection,
+        namespace: base.TEMPORAL_NAMESPACE,
+        taskQueue,
+        mysql: stores.mysql,
+        redis: stores.redis,
+        cassandra: stores.cassandra,
+        gateway,
+        currency: base.PAYMENT_CURRENCY,
+        reconciler,
+        sweepers: {
+          sagas: new SagaSweeper(stores.mysql, stores.redis, stores.temporal, cfgHolder.cfg, logger),
+          archive: new ArchiveSweeper(
+            stores.mysql,
+            new OrderArchive(stores.cassandra, stores.mysql),
+            cfgHolder.cfg.ORDER_ARCHIVE_SWEEP_AFTER,
+            logger,
+          ),
+        },
       };
       const worker = await createOrderWorker(workerDeps, { shutdownGraceTime: '1s' });
       const paymentsWorker = await createPaymentsWorker(workerDeps, { shutdownGraceTime: '1s' });

@@ -8,10 +8,19 @@ import os from 'node:os';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { bundleWorkflows, WORKFLOW_BUNDLE_PATH } from '../../workers/order-worker';
-import { CustomerIdKey, NeedsAttentionKey, OrderStatusKey, OrderTotalKey, PaymentExpiresAtKey, PaymentStatusKey } from '../../workflows/search-attributes';
+import {
+  CustomerIdKey,
+  NeedsAttentionKey,
+  OrderStatusKey,
+  OrderTotalKey,
+  PaymentExpiresAtKey,
+  PaymentStatusKey,
+} from '../../workflows/search-attributes';
 
 export function temporalBinary(): string {
-  const p = process.env.TEMPORAL_CLI ?? path.join(process.env.SHOPFLOW_CACHE ?? path.join(os.homedir(), '.cache', 'shopflow'), 'bin', 'temporal');
+  const p =
+    process.env.TEMPORAL_CLI ??
+    path.join(process.env.SHOPFLOW_CACHE ?? path.join(os.homedir(), '.cache', 'shopflow'), 'bin', 'temporal');
   if (!existsSync(p)) throw new Error(`no temporal binary at ${p}: run \`npm run stack -- up temporal\` first`);
   return p;
 }
@@ -30,9 +39,23 @@ export async function localTestEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalBinary() },
-      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true', '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'],
+      extraArgs: [
+        '--dynamic-config-value',
+        'frontend.enableExecuteMultiOperation=true',
+        '--sqlite-pragma',
+        'journal_mode=WAL',
+        '--sqlite-pragma',
+        'synchronous=OFF',
+      ],
       // The saga's search attributes, as the stack registers them on its dev server.
-      searchAttributes: [CustomerIdKey, NeedsAttentionKey, OrderStatusKey, OrderTotalKey, PaymentExpiresAtKey, PaymentStatusKey],
+      searchAttributes: [
+        CustomerIdKey,
+        NeedsAttentionKey,
+        OrderStatusKey,
+        OrderTotalKey,
+        PaymentExpiresAtKey,
+        PaymentStatusKey,
+      ],
     },
   });
 }
@@ -45,4 +68,3 @@ export async function workflowBundle(): Promise<{ codePath: string } | { code: s
   cached ??= { code: (await bundleWorkflows()).code };
   return cached;
 }
-

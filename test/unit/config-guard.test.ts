@@ -11,7 +11,9 @@ test.each([
   ['SHOPFLOW_DEV_MODE=0', { SHOPFLOW_DEV_MODE: '0' }],
 ])('the dev-only defaults are refused with %s', (_name, env) => {
   expect(() => loadConfig(env)).toThrow(/JWT_SECRET is the public dev-only default/);
-  expect(() => loadConfig({ ...env, JWT_SECRET: strong.JWT_SECRET })).toThrow(/PAYMENT_WEBHOOK_SECRET is the public dev-only default/);
+  expect(() => loadConfig({ ...env, JWT_SECRET: strong.JWT_SECRET })).toThrow(
+    /PAYMENT_WEBHOOK_SECRET is the public dev-only default/,
+  );
 });
 
 test('a secret shorter than 32 characters is refused outside dev mode', () => {
@@ -23,7 +25,9 @@ test('the simulated gateway is refused outside dev mode, even with real secrets'
 });
 
 test('the notification webhook secret is checked only when that channel is used', () => {
-  expect(() => loadConfig({ ...strong, NOTIFY_CHANNEL: 'webhook', NOTIFY_WEBHOOK_URL: 'https://example.com/hook' })).toThrow(/NOTIFY_WEBHOOK_SECRET/);
+  expect(() =>
+    loadConfig({ ...strong, NOTIFY_CHANNEL: 'webhook', NOTIFY_WEBHOOK_URL: 'https://example.com/hook' }),
+  ).toThrow(/NOTIFY_WEBHOOK_SECRET/);
 });
 
 test('dev mode (npm start, npm test) accepts the defaults and the simulator', () => {

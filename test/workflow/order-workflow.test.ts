@@ -25,11 +25,26 @@ afterAll(async () => {
 });
 
 type Calls = Record<string, unknown[][]>;
-type Behaviour = Partial<{ [K in keyof OrderActivities]: (...args: Parameters<OrderActivities[K]>) => ReturnType<OrderActivities[K]> }>;
+type Behaviour = Partial<{
+  [K in keyof OrderActivities]: (...args: Parameters<OrderActivities[K]>) => ReturnType<OrderActivities[K]>;
+}>;
 
 function view(orderId: string, status: OrderView['status'] = 'created'): OrderView {
   const now = new Date().toISOString();
-  return { order_id: orderId, user_id: 'u1', status, items: [{ item_id: 'a', quantity: 1, price: 5 }], total_price: 5, payment_method: 'pm_card_visa', payment_status: 'pending', cancel_reason: null, late_payment: null, expires_at: now, created_at: now, updated_at: now };
+  return {
+    order_id: orderId,
+    user_id: 'u1',
+    status,
+    items: [{ item_id: 'a', quantity: 1, price: 5 }],
+    total_price: 5,
+    payment_method: 'pm_card_visa',
+    payment_status: 'pending',
+    cancel_reason: null,
+    late_payment: null,
+    expires_at: now,
+    created_at: now,
+    updated_at: now,
+  };
 }
 
 /** What a seller's ship and deliver do: `ship(run)` and `deliver(run)` send them as the API does. */
@@ -37,15 +52,18 @@ const SHIP = { supplierId: 's1', carrier: 'UPS', trackingNumber: '1Z1', by: 'sup
 const DELIVER = { supplierId: 's1', by: 'supplier:s1' };
 const ship = (r: { handle: Run['handle'] }, args = SHIP) => r.handle.executeUpdate(shipUpdate, { args: [args] });
 const deliver = (r: { handle: Run['handle'] }) => r.handle.executeUpdate(deliverUpdate, { args: [DELIVER] });
-const customerCancel = (r: { handle: Run['handle'] }) => r.handle.executeUpdate(cancelUpdate, { args: [{ by: 'customer:u1' }] });
+const customerCancel = (r: { handle: Run['handle'] }) =>
+  r.handle.executeUpdate(cancelUpdate, { args: [{ by: 'customer:u1' }] });
 const shipped = new Map<string, ShipmentView>();
 
 /** Fake activities that record every call; `behaviour` overrides any of them. */
 function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
-  const record = <T>(name: string, fn: (...a: any[]) => Promise<T>) => async (...args: any[]) => {
-    (calls[name] ??= []).push(args);
-    return fn(...args);
-  };
+  const record =
+    <T>(name: string, fn: (...a: any[]) => Promise<T>) =>
+    async (...args: any[]) => {
+      (calls[name] ??= []).push(args);
+      return fn(...args);
+    };
   const defaults: OrderActivities = {
     claimOrder: async ({ orderId }) => ({ order: view(orderId), chargeId: null }),
     reserveStock: async (input) => ({ ok: true, order: view(input.orderId) }),
@@ -57,15 +75,26 @@ function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
     // One seller, 's1', as orders/shipments.ts answers: the same ship again is a no-op, another tracking number refused.
     shipLines: async (req) => {
       const prior = shipped.get(req.orderId);
-      if (prior && prior.tracking_number !== req.trackingNumber) throw ApplicationFailure.nonRetryable('already shipped', 'FulfilmentRefused');
-      const shipment = prior ?? { supplier_id: req.supplierId, carrier: req.carrier, tracking_number: req.trackingNumber, status: 'in_transit' as const, shipped_at: new Date().toISOString(), delivered_at: null };
+      if (prior && prior.tracking_number !== req.trackingNumber)
+        throw ApplicationFailure.nonRetryable('already shipped', 'FulfilmentRefused');
+      const shipment = prior ?? {
+        supplier_id: req.supplierId,
+        carrier: req.carrier,
+        tracking_number: req.trackingNumber,
+        status: 'in_transit' as const,
+        shipped_at: new Date().toISOString(),
+        delivered_at: null,
+      };
       shipped.set(req.orderId, shipment);
       return { orderStatus: 'in_transit', shipment };
     },
     deliverLines: async (req) => {
       const prior = shipped.get(req.orderId);
       if (!prior) throw ApplicationFailure.nonRetryable('not shipped yet', 'FulfilmentRefused');
-      return { orderStatus: 'delivered', shipment: { ...prior, status: 'delivered', delivered_at: new Date().toISOString() } };
+      return {
+        orderStatus: 'delivered',
+        shipment: { ...prior, status: 'delivered', delivered_at: new Date().toISOString() },
+      };
     },
     extendPaymentWindow: async () => true,
     recordOrderAction: async () => undefined,
@@ -81,7 +110,12 @@ function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
 }
 
 /** What settlePayment answers: nothing to settle, unless charges are named. */
-const settled = (refunded: string[] = [], voided: string[] = []): Settlement => ({ refundedChargeIds: refunded, voidedChargeIds: voided, refundedMinor: refunded.length * 500, unsettledChargeIds: [] });
+const settled = (refunded: string[] = [], voided: string[] = []): Settlement => ({
+  refundedChargeIds: refunded,
+  voidedChargeIds: voided,
+  refundedMinor: refunded.length * 500,
+  unsettledChargeIds: [],
+});
 
 interface Run {
   orderId: string;
@@ -98,8 +132,20 @@ async function startOrder(behaviour: Behaviour, input: Partial<OrderInput> = {})
   const orderId = `o-${randomUUID()}`;
   const calls: Calls = {};
   const activities = fakeActivities(calls, behaviour);
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), sinks: workflowSinks(), shutdownGraceTime: '200ms', activities });
-  const paymentsWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: paymentsQueueOf(taskQueue), shutdownGraceTime: '200ms', activities });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    sinks: workflowSinks(),
+    shutdownGraceTime: '200ms',
+    activities,
+  });
+  const paymentsWorker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: paymentsQueueOf(taskQueue),
+    shutdownGraceTime: '200ms',
+    activities,
+  });
   const done = Promise.all([worker.run(), paymentsWorker.run()]).then(() => undefined);
   const full: OrderInput = {
     orderId,
@@ -128,7 +174,8 @@ async function finish(run: Run): Promise<OrderOutcome> {
 }
 
 const count = (run: Run, name: keyof OrderActivities) => run.calls[name]?.length ?? 0;
-const arg = (run: Run, name: keyof OrderActivities, i = 0) => run.calls[name]?.[i]?.[0] as Record<string, unknown> | undefined;
+const arg = (run: Run, name: keyof OrderActivities, i = 0) =>
+  run.calls[name]?.[i]?.[0] as Record<string, unknown> | undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A gateway that never answers: the activity waits until it is cancelled (it heartbeats, as the real one does). */
 const never = async (): Promise<never> => {
@@ -169,17 +216,21 @@ test('an order that is not live (a Reset of a finished order): nothing is charge
     },
   });
   expect((await finish(run)).result).toBe('rejected');
-  for (const name of ['chargePayment', 'mirrorOrder', 'cancelOrder', 'archiveOrder', 'markPlaced'] as const) expect([name, count(run, name)]).toEqual([name, 0]);
+  for (const name of ['chargePayment', 'mirrorOrder', 'cancelOrder', 'archiveOrder', 'markPlaced'] as const)
+    expect([name, count(run, name)]).toEqual([name, 0]);
 });
 
 test('a MySQL blip on the first step is retried until it answers: the order the buyer was told of is never given up', async () => {
   let failures = 4;
-  const run = await startOrder({
-    claimOrder: async ({ orderId }) => {
-      if (failures-- > 0) throw new Error('MySQL blip');
-      return { order: view(orderId), chargeId: null };
+  const run = await startOrder(
+    {
+      claimOrder: async ({ orderId }) => {
+        if (failures-- > 0) throw new Error('MySQL blip');
+        return { order: view(orderId), chargeId: null };
+      },
     },
-  }, { paymentTimeoutMs: 60_000 });
+    { paymentTimeoutMs: 60_000 },
+  );
   await waitForPhase(run, 'placed');
   expect(count(run, 'claimOrder')).toBe(5);
   expect(count(run, 'cancelOrder')).toBe(0);
@@ -188,7 +239,9 @@ test('a MySQL blip on the first step is retried until it answers: the order the 
 });
 
 test('a Reset of a placed order goes on with fulfilment without charging again', async () => {
-  const run = await startOrder({ claimOrder: async ({ orderId }) => ({ order: view(orderId, 'placed'), chargeId: 'ch_paid' }) });
+  const run = await startOrder({
+    claimOrder: async ({ orderId }) => ({ order: view(orderId, 'placed'), chargeId: 'ch_paid' }),
+  });
   await waitForPhase(run, 'placed');
   await ship(run);
   await deliver(run);
@@ -212,7 +265,10 @@ test('decline: canceled with stock released, never retried; the payments are set
 });
 
 test('no response: canceled at expiry, the pending charge voided when the late window closes, then archived', async () => {
-  const run = await startOrder({ chargePayment: never, settlePayment: async () => settled([], ['ch_p']) }, { latePaymentWindowMs: 500 });
+  const run = await startOrder(
+    { chargePayment: never, settlePayment: async () => settled([], ['ch_p']) },
+    { latePaymentWindowMs: 500 },
+  );
   const outcome = await finish(run);
   expect(outcome).toMatchObject({ result: 'canceled', cancelReason: 'payment_timeout' });
   expect(outcome.latePayment).toBeUndefined();
@@ -254,7 +310,10 @@ test('a saga started after the payment window closed never charges: canceled and
 
 test('late success by webhook, policy refund: refunded by charge and recorded once', async () => {
   let lateRefunded = false;
-  const run = await startOrder({ chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }), settlePayment: async () => settled(lateRefunded ? ['ch_late'] : []) });
+  const run = await startOrder({
+    chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }),
+    settlePayment: async () => settled(lateRefunded ? ['ch_late'] : []),
+  });
   await waitForPhase(run, 'canceled');
   lateRefunded = true;
   await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_late' });
@@ -267,7 +326,10 @@ test('late success by webhook, policy refund: refunded by charge and recorded on
 });
 
 test('late success, policy accept: the order is placed again with the late charge and goes on', async () => {
-  const run = await startOrder({ chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }) }, { latePaymentPolicy: 'accept' });
+  const run = await startOrder(
+    { chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }) },
+    { latePaymentPolicy: 'accept' },
+  );
   await waitForPhase(run, 'canceled');
   await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_late' });
   await waitForPhase(run, 'placed');
@@ -282,7 +344,11 @@ test('late success, policy accept: the order is placed again with the late charg
 test('late success, policy accept, but the stock is gone: refunded instead', async () => {
   let lateRefunded = false;
   const run = await startOrder(
-    { chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }), acceptLatePayment: async () => false, settlePayment: async () => settled(lateRefunded ? ['ch_late'] : []) },
+    {
+      chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }),
+      acceptLatePayment: async () => false,
+      settlePayment: async () => settled(lateRefunded ? ['ch_late'] : []),
+    },
     { latePaymentPolicy: 'accept' },
   );
   await waitForPhase(run, 'canceled');
@@ -293,7 +359,10 @@ test('late success, policy accept, but the stock is gone: refunded instead', asy
 });
 
 test('customer cancel with the charge in flight: the attempt is stopped and settled before the order is canceled', async () => {
-  const run = await startOrder({ chargePayment: never, settlePayment: async () => settled([], ['ch_p']) }, { paymentTimeoutMs: 60_000 });
+  const run = await startOrder(
+    { chargePayment: never, settlePayment: async () => settled([], ['ch_p']) },
+    { paymentTimeoutMs: 60_000 },
+  );
   await waitForPhase(run, 'awaiting_payment');
   await sleep(200);
   const canceled = await customerCancel(run);
@@ -398,14 +467,17 @@ test('the order canceled under the saga (markPlaced refused): the charge is refu
 });
 
 test('Redis down: the mirror gives up after its bound and the payment goes on', async () => {
-  const run = await startOrder({
-    mirrorOrder: async () => {
-      throw new Error('Redis unavailable');
+  const run = await startOrder(
+    {
+      mirrorOrder: async () => {
+        throw new Error('Redis unavailable');
+      },
+      removeMirror: async () => {
+        throw new Error('Redis unavailable');
+      },
     },
-    removeMirror: async () => {
-      throw new Error('Redis unavailable');
-    },
-  }, { paymentTimeoutMs: 60_000 });
+    { paymentTimeoutMs: 60_000 },
+  );
   await waitForPhase(run, 'placed', 40_000);
   expect(count(run, 'mirrorOrder')).toBeGreaterThan(1);
   await run.handle.terminate('test done');
@@ -435,7 +507,10 @@ describe('the race between payment success and expiry has exactly one winner', (
     test(name, async () => {
       let captured = false;
       const run = await startOrder(
-        { chargePayment: async () => ({ status: 'pending', chargeId: 'ch_r' }), settlePayment: async () => settled(captured ? ['ch_r'] : []) },
+        {
+          chargePayment: async () => ({ status: 'pending', chargeId: 'ch_r' }),
+          settlePayment: async () => settled(captured ? ['ch_r'] : []),
+        },
         { paymentTimeoutMs: 3000, latePaymentWindowMs: 5000 },
       );
       await sleep(signalAfterMs);

@@ -34,7 +34,9 @@ export async function up(knex: Knex): Promise<void> {
     t.enu('status', ['created', 'placed', 'in_transit', 'delivered', 'canceled']).notNullable();
     t.decimal('total_price', 12, 2).notNullable().defaultTo(0);
     t.string('payment_method', 64).notNullable();
-    t.enu('payment_status', ['pending', 'succeeded', 'declined', 'expired', 'refunded', 'voided']).notNullable().defaultTo('pending');
+    t.enu('payment_status', ['pending', 'succeeded', 'declined', 'expired', 'refunded', 'voided'])
+      .notNullable()
+      .defaultTo('pending');
     t.string('cancel_reason', 50).nullable();
     t.enu('late_payment', ['refunded', 'accepted']).nullable();
     t.timestamp('expires_at', { precision: 3 }).notNullable();

@@ -15,7 +15,9 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['category']);
   });
   await knex.raw('DROP TRIGGER IF EXISTS items_version_bump');
-  await knex.raw('CREATE TRIGGER items_version_bump BEFORE UPDATE ON items FOR EACH ROW SET NEW.version = OLD.version + 1');
+  await knex.raw(
+    'CREATE TRIGGER items_version_bump BEFORE UPDATE ON items FOR EACH ROW SET NEW.version = OLD.version + 1',
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -14,7 +14,9 @@ export async function up(knex: Knex): Promise<void> {
   // Not through the version trigger's eyes: the backfill is no change of the item.
   await knex.raw('DROP TRIGGER IF EXISTS items_version_bump');
   await knex.raw('UPDATE items SET ever_ordered = 1 WHERE version > 1 OR item_id IN (SELECT item_id FROM order_items)');
-  await knex.raw('CREATE TRIGGER items_version_bump BEFORE UPDATE ON items FOR EACH ROW SET NEW.version = OLD.version + 1');
+  await knex.raw(
+    'CREATE TRIGGER items_version_bump BEFORE UPDATE ON items FOR EACH ROW SET NEW.version = OLD.version + 1',
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -12,7 +12,9 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('token_version').unsigned().notNullable().defaultTo(0);
     t.timestamp('supplier_approved_at', { precision: 3 }).nullable();
   });
-  await knex('users').where({ role: 'supplier' }).update({ supplier_approved_at: knex.fn.now(3) });
+  await knex('users')
+    .where({ role: 'supplier' })
+    .update({ supplier_approved_at: knex.fn.now(3) });
   await knex.schema.alterTable('orders', (t) => {
     t.index(['user_id', 'status', 'updated_at'], 'orders_user_status');
   });
