@@ -14,6 +14,9 @@ export interface ScheduledJob {
   purpose: string;
 }
 
+/** Every job's name (a test that ran a worker process deletes their schedules afterwards). */
+export const SCHEDULED_JOBS: ScheduledJob['name'][] = ['reconciler', 'saga-sweeper', 'archive-sweeper'];
+
 export const scheduleIdOf = (name: ScheduledJob['name'], taskQueue: string): string =>
   taskQueue === 'orders' ? `shopflow-${name}` : `shopflow-${name}-${taskQueue}`;
 export const reconcilerScheduleId = (taskQueue: string): string => scheduleIdOf('reconciler', taskQueue);

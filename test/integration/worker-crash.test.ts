@@ -7,7 +7,7 @@ import path from 'node:path';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
-import { reconcilerScheduleId } from '../../orders/schedules';
+import { SCHEDULED_JOBS, scheduleIdOf } from '../../orders/schedules';
 
 const WORKER = path.resolve(__dirname, '../../dist/workers/main.js');
 let p: Platform;
@@ -51,11 +51,15 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   if (worker && worker.exitCode === null) await killWorker();
-  // The worker process made the reconciler's Schedule for this test's task queue: nothing polls it after us.
-  await p?.stores.temporal.schedule
-    .getHandle(reconcilerScheduleId(p.cfg.TEMPORAL_TASK_QUEUE))
-    .delete()
-    .catch(() => undefined);
+  // The worker process made the Schedules for this test's task queue: nothing polls it after us.
+  await Promise.all(
+    SCHEDULED_JOBS.map((job) =>
+      p?.stores.temporal.schedule
+        .getHandle(scheduleIdOf(job, p.cfg.TEMPORAL_TASK_QUEUE))
+        .delete()
+        .catch(() => undefined),
+    ),
+  );
   await p?.stop();
 });
 
