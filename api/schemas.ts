@@ -19,6 +19,18 @@ export const IdempotencyKey = z
   .regex(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/, 'printable ASCII, no spaces at either end');
 export const IdempotencyHeaders = z.object({ 'idempotency-key': IdempotencyKey.optional() });
 
+/** A seller's shipment of an order (orders/shipment-records.ts). */
+export const ShipmentSchema = z
+  .object({
+    supplier_id: z.string(),
+    carrier: z.string(),
+    tracking_number: z.string(),
+    status: z.enum(['in_transit', 'delivered']),
+    shipped_at: z.string(),
+    delivered_at: z.string().nullable(),
+  })
+  .openapi('Shipment');
+
 export const OrderSchema = z
   .object({
     order_id: z.string(),
@@ -36,21 +48,8 @@ export const OrderSchema = z
     shipping_address: AddressSchema.nullable().openapi({
       description: 'where the order ships (null only for orders placed before addresses existed)',
     }),
-    shipments: z
-      .array(
-        z
-          .object({
-            supplier_id: z.string(),
-            carrier: z.string(),
-            tracking_number: z.string(),
-            status: z.enum(['in_transit', 'delivered']),
-            shipped_at: z.string(),
-            delivered_at: z.string().nullable(),
-          })
-          .openapi('Shipment'),
-      )
-      .openapi({
-        description: "one per seller that shipped its lines; the order is delivered once every seller's shipment is",
-      }),
+    shipments: z.array(ShipmentSchema).openapi({
+      description: "one per seller that shipped its lines; the order is delivered once every seller's shipment is",
+    }),
   })
   .openapi('Order');

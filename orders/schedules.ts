@@ -78,3 +78,15 @@ export async function ensureSchedules(
     }),
   ];
 }
+
+/** Deletes every job's schedule of a task queue (a test's worker process made them; nothing polls it after). */
+export async function deleteSchedules(temporal: Client, taskQueue: string): Promise<void> {
+  await Promise.all(
+    SCHEDULED_JOBS.map((job) =>
+      temporal.schedule
+        .getHandle(scheduleIdOf(job, taskQueue))
+        .delete()
+        .catch(() => undefined),
+    ),
+  );
+}

@@ -44,9 +44,7 @@ export async function shipLines(mysql: Knex, req: ShipRequest): Promise<Fulfilme
   return mysql.transaction(async (trx) => {
     const status = await lockStatus(trx, req.orderId);
     await requireSeller(trx, req.orderId, req.supplierId);
-    const existing: ShipmentRow | undefined = await trx('shipments')
-      .where({ order_id: req.orderId, supplier_id: req.supplierId })
-      .first();
+    const existing = await findShipment(trx, req.orderId, req.supplierId);
     if (existing) {
       if (existing.carrier === req.carrier && existing.tracking_number === req.trackingNumber)
         return { orderStatus: status, shipment: toShipment(existing) };
@@ -63,9 +61,7 @@ export async function shipLines(mysql: Knex, req: ShipRequest): Promise<Fulfilme
       tracking_number: req.trackingNumber,
       status: 'in_transit',
     });
-    const shipment = toShipment(
-      (await trx('shipments').where({ order_id: req.orderId, supplier_id: req.supplierId }).first())!,
-    );
+    const shipment = toShipment((await findShipment(trx, req.orderId, req.supplierId))!);
     const reason = `shipped by ${req.supplierId || 'the shop'}: ${req.carrier} ${req.trackingNumber}`.slice(0, 255);
     if (status === 'placed')
       await applyTransition(trx, req.orderId, {
@@ -85,25 +81,20 @@ export async function shipLines(mysql: Knex, req: ShipRequest): Promise<Fulfilme
 export async function deliverLines(mysql: Knex, req: DeliverRequest): Promise<FulfilmentOutcome> {
   return mysql.transaction(async (trx) => {
     const status = await lockStatus(trx, req.orderId);
-    await requireSeller(trx, req.orderId, req.supplierId);
-    const existing: ShipmentRow | undefined = await trx('shipments')
-      .where({ order_id: req.orderId, supplier_id: req.supplierId })
-      .first();
+    const sellers = await requireSeller(trx, req.orderId, req.supplierId);
+    const existing = await findShipment(trx, req.orderId, req.supplierId);
     if (!existing)
       throw new FulfilmentRefused(`the lines of seller ${req.supplierId || 'the shop'} have not been shipped yet`);
     if (existing.status === 'delivered') return { orderStatus: status, shipment: toShipment(existing) };
     await trx('shipments')
       .where({ order_id: req.orderId, supplier_id: req.supplierId })
       .update({ status: 'delivered', delivered_at: trx.fn.now(3) });
-    const shipment = toShipment(
-      (await trx('shipments').where({ order_id: req.orderId, supplier_id: req.supplierId }).first())!,
-    );
+    const shipment = toShipment((await findShipment(trx, req.orderId, req.supplierId))!);
     const reason = `delivered: ${existing.carrier} ${existing.tracking_number}`.slice(0, 255);
-    const all = await sellersOf(trx, req.orderId);
     const delivered: { supplier_id: string }[] = await trx('shipments')
       .select('supplier_id')
       .where({ order_id: req.orderId, status: 'delivered' });
-    const done = all.every((s) => delivered.some((d) => d.supplier_id === s));
+    const done = sellers.every((s) => delivered.some((d) => d.supplier_id === s));
     if (done) {
       await applyTransition(trx, req.orderId, {
         from: ['in_transit'],
@@ -141,7 +132,18 @@ async function lockStatus(trx: Knex.Transaction, orderId: string): Promise<Order
   return row.status;
 }
 
-async function requireSeller(trx: Knex.Transaction, orderId: string, supplierId: string): Promise<void> {
-  if (!(await sellersOf(trx, orderId)).includes(supplierId))
+/** The order's sellers, once `supplierId` is known to be one of them. */
+async function requireSeller(trx: Knex.Transaction, orderId: string, supplierId: string): Promise<string[]> {
+  const sellers = await sellersOf(trx, orderId);
+  if (!sellers.includes(supplierId))
     throw new FulfilmentRefused(`the order holds no items of seller ${supplierId || '(none)'}`);
+  return sellers;
+}
+
+async function findShipment(
+  trx: Knex.Transaction,
+  orderId: string,
+  supplierId: string,
+): Promise<ShipmentRow | undefined> {
+  return trx('shipments').where({ order_id: orderId, supplier_id: supplierId }).first();
 }

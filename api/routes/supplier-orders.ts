@@ -4,7 +4,7 @@ import type { ApiDeps } from '../deps';
 import { requireRole, requireSelfOrAdmin } from '../auth';
 import { notFound } from '../errors';
 import { z } from '../openapi';
-import { Id } from '../schemas';
+import { Id, ShipmentSchema } from '../schemas';
 import { route } from '../validate';
 import { AddressSchema } from '../address';
 import { listSupplierOrders } from '../../orders/supplier-orders';
@@ -40,17 +40,7 @@ const SupplierOrder = z
       .array(z.object({ item_id: z.string(), quantity: z.number().int(), price: z.number() }))
       .openapi({ description: "this seller's lines only" }),
     subtotal: z.number().openapi({ description: "the sum of this seller's lines" }),
-    shipment: z
-      .object({
-        supplier_id: z.string(),
-        carrier: z.string(),
-        tracking_number: z.string(),
-        status: z.enum(['in_transit', 'delivered']),
-        shipped_at: z.string(),
-        delivered_at: z.string().nullable(),
-      })
-      .nullable()
-      .openapi({ description: "this seller's shipment of the order, once shipped" }),
+    shipment: ShipmentSchema.nullable().openapi({ description: "this seller's shipment of the order, once shipped" }),
     created_at: z.string(),
     updated_at: z.string(),
   })

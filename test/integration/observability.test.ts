@@ -16,7 +16,7 @@ import { makeItem, makeUser, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
 import { initTracing, Tracing } from '../../telemetry/tracing';
 import { loadConfig } from '../../lib/config';
-import { SCHEDULED_JOBS, scheduleIdOf } from '../../orders/schedules';
+import { deleteSchedules } from '../../orders/schedules';
 
 const DIST = path.resolve(__dirname, '../../dist/workers');
 const JAEGER_URL = process.env.JAEGER_URL ?? 'http://127.0.0.1:16686';
@@ -113,14 +113,7 @@ afterAll(async () => {
     procs.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r).kill('SIGTERM'))),
   );
   // The worker process made the Schedules for this test's task queue: nothing polls it after us.
-  await Promise.all(
-    SCHEDULED_JOBS.map((job) =>
-      p?.stores.temporal.schedule
-        .getHandle(scheduleIdOf(job, p.cfg.TEMPORAL_TASK_QUEUE))
-        .delete()
-        .catch(() => undefined),
-    ),
-  );
+  if (p) await deleteSchedules(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE);
   await p?.stop();
   await tracing?.shutdown();
   // The OpenTelemetry globals outlive this file in Jest's process: later files run untraced, as before.

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
-import { SCHEDULED_JOBS, scheduleIdOf } from '../../orders/schedules';
+import { deleteSchedules } from '../../orders/schedules';
 
 const WORKER = path.resolve(__dirname, '../../dist/workers/main.js');
 let p: Platform;
@@ -52,14 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (worker && worker.exitCode === null) await killWorker();
   // The worker process made the Schedules for this test's task queue: nothing polls it after us.
-  await Promise.all(
-    SCHEDULED_JOBS.map((job) =>
-      p?.stores.temporal.schedule
-        .getHandle(scheduleIdOf(job, p.cfg.TEMPORAL_TASK_QUEUE))
-        .delete()
-        .catch(() => undefined),
-    ),
-  );
+  if (p) await deleteSchedules(p.stores.temporal, p.cfg.TEMPORAL_TASK_QUEUE);
   await p?.stop();
 });
 
