@@ -17,7 +17,7 @@ export SHOPFLOW_DEV_MODE=${SHOPFLOW_DEV_MODE:-1}
 
 # Build unless dist/ is newer than every source file (a second start then skips it).
 stamp=dist/workflow-bundle.js
-if [ ! -f "$stamp" ] || [ -n "$(find api workflows activities workers orders stock events read-models outbox payments stores users carts catalog search analytics recommendations notifications demo lib telemetry scripts package-lock.json tsconfig.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find api workflows activities workers orders stock events read-models outbox payments stores users carts catalog search analytics recommendations notifications demo lib telemetry scripts test bench package-lock.json tsconfig.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
   say "building (tsc + workflow bundle)"
   npm run --silent build
 else

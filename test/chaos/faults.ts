@@ -175,9 +175,39 @@ async function pickOrders(ctx: FaultContext, method: string, status: string): Pr
   for (const a of candidates) {
     if (out.length >= OPERATOR_ORDERS) break;
     const r = await getJson(ctx.target.apiUrl, `/orders/${a.orderId}`, a.buyer.token).catch(() => undefined);
-    if (r?.status === 200 && r.body.status === status) out.push(a.orderId!);
+    if (r?.status === 200 && r.body.status === status && (await sagaHasRun(ctx, a.orderId!))) out.push(a.orderId!);
   }
   return out;
+}
+
+/** True once the order's saga has finished its first workflow task: an operator sees it at work then, and only
+ * then can a Reset to the first workflow task be made (a saga still waiting for its first task has none). */
+async function sagaHasRun(ctx: FaultContext, orderId: string): Promise<boolean> {
+  const t = ctx.target;
+  const out = await run(
+    t.temporalCli,
+    [
+      'workflow',
+      'describe',
+      '--workflow-id',
+      orderId,
+      '--address',
+      t.temporalAddress,
+      '--namespace',
+      t.temporalNamespace,
+      '-o',
+      'json',
+    ],
+    t.repoDir,
+    10_000,
+  ).catch(() => undefined);
+  if (!out) return false;
+  try {
+    // Started, task scheduled, task started, task completed: four events at least.
+    return Number(JSON.parse(out).workflowExecutionInfo?.historyLength ?? 0) >= 4;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs a command to its end; rejects with its output's tail on a non-zero exit or after `timeoutMs`. */
