@@ -874,6 +874,7 @@ class OrderSaga {
           this.requireV3();
           requireActor(args);
           this.requireAwaitingPayment();
+          if (this.chargeAttempts === 0) throw new Error('the first charge has not been made yet: nothing to retry');
           if (this.chargeInFlight) throw new Error('a charge is in flight: wait for its answer (or the deadline)');
         },
       },

@@ -103,9 +103,10 @@ async function freshOrder(
       async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).phase === 'awaiting_payment',
     );
     if (method === 'pm_card_lateSuccess')
-      await eventually(
-        async () => !(await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).payment.inFlight,
-      );
+      await eventually(async () => {
+        const { payment } = await p.stores.temporal.workflow.getHandle(id).query(detailsQuery);
+        return payment.attempts > 0 && !payment.inFlight; // the first charge answered (pending)
+      });
     return id;
   }
   await eventually(

@@ -42,6 +42,14 @@ async function place(item: string, method: string): Promise<string> {
   return id;
 }
 
+/** Once the saga's first charge has answered (a pm_card_lateSuccess charge answers `pending`). */
+async function chargeAnswered(id: string): Promise<void> {
+  await eventually(async () => {
+    const { payment } = await p.stores.temporal.workflow.getHandle(id).query(detailsQuery);
+    return payment.attempts > 0 && !payment.inFlight;
+  });
+}
+
 /** The workflow ids a visibility query lists, once `id` is among them and `absent` is not (visibility is
  * eventually consistent: an upsert shows a moment later). */
 async function listedBy(query: string, id: string, absent?: string): Promise<string[]> {
@@ -93,6 +101,7 @@ describe('read: details', () => {
   test('what the saga waits for and until when, its payment and its history', async () => {
     const item = await makeItem(p.stores.mysql, { stock: 5, price: 3 });
     const id = await place(item, 'pm_card_lateSuccess');
+    await chargeAnswered(id);
     const r = await call(p.baseUrl, 'GET', `/admin/orders/${id}/details`, { token: admin.token });
     expect(r.status).toBe(200);
     const order = (await get(id)).body;
@@ -188,9 +197,7 @@ describe("act: the operators' updates", () => {
   test('retry the payment: asked again under the same key (never a second charge), recorded; refused once paid', async () => {
     const item = await makeItem(p.stores.mysql, { stock: 2 });
     const id = await place(item, 'pm_card_lateSuccess');
-    await eventually(
-      async () => !(await p.stores.temporal.workflow.getHandle(id).query(detailsQuery)).payment.inFlight,
-    ); // answered: pending
+    await chargeAnswered(id);
     const r = await act(id, 'retry-payment', { note: 'webhook lost?' });
     expect(r.status).toBe(200);
     await eventually(
