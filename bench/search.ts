@@ -22,6 +22,7 @@ import { migrateMysql } from '../stores/mysql/migrate';
 import { createMongo } from '../stores/mongo/client';
 import { createRedis } from '../stores/redis/client';
 import { createKafka, createProducer, ensureTopics } from '../stores/kafka/client';
+import { KafkaTopicDirectory } from '../stores/kafka/topic-directory';
 import { OutboxRelay } from '../outbox/relay';
 import { enqueueStockChanged, returnStock, takeStock } from '../stock/levels';
 import { CatalogService } from '../catalog/service';
@@ -229,7 +230,8 @@ async function main(): Promise<void> {
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-bench`);
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
-  const relay = new OutboxRelay(mysql, producer, logger, cfg.OUTBOX_POLL_INTERVAL);
+  const topics = new KafkaTopicDirectory(kafka);
+  const relay = new OutboxRelay(mysql, producer, logger, { intervalMs: cfg.OUTBOX_POLL_INTERVAL, topics });
   relay.start();
   const indexer = new SearchIndexer(mysql, mongo.db(), search, logger);
   const consumer = new SearchIndexConsumer(kafka, indexer, logger, {
@@ -287,6 +289,7 @@ async function main(): Promise<void> {
   } finally {
     await consumer.stop();
     await relay.stop();
+    await topics.close();
     await Promise.allSettled([producer.disconnect(), mysql.destroy(), mongo.close(), redis.quit(), search.close()]);
   }
 }

@@ -3,6 +3,7 @@ import type { Producer } from 'kafkajs';
 import type { Logger } from '../lib/logger';
 import { contextFrom, endSpan, headersOf, SpanKind, tracer } from '../telemetry/tracing';
 import type { OutboxMetrics } from './metrics';
+import type { TopicDirectory } from '../stores/kafka/topic-directory';
 
 interface OutboxRow {
   id: number;
@@ -11,6 +12,21 @@ interface OutboxRow {
   payload: string;
   created_at: Date;
   trace_context: string | null;
+}
+
+export interface RelayOptions {
+  /** Pause between polls when the last batch was not full (ms). */
+  intervalMs?: number;
+  batchSize?: number;
+  /** Published rows older than this are deleted (Kafka keeps the events; the table stays small). */
+  retentionMs?: number;
+  /** Lag and counts (the worker's /metrics). */
+  metrics?: OutboxMetrics;
+  /**
+   * Which topics exist: rows for any other topic are held back (and logged) instead of sent, so that one row
+   * for a missing topic cannot fail every batch and stop all events. Without it every row is sent.
+   */
+  topics?: TopicDirectory;
 }
 
 /**
@@ -23,18 +39,25 @@ export class OutboxRelay {
   private pruneTimer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = false;
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+  private readonly retentionMs: number;
+  private readonly metrics: OutboxMetrics | undefined;
+  private readonly topics: TopicDirectory | undefined;
+  private heldWarnedAt = -Infinity;
 
   constructor(
     private readonly mysql: Knex,
     private readonly producer: Producer,
     private readonly log: Logger,
-    private readonly intervalMs = 100,
-    private readonly batchSize = 500,
-    /** Published rows older than this are deleted (Kafka keeps the events; the table stays small). */
-    private readonly retentionMs = 24 * 60 * 60_000,
-    /** Lag and counts (the worker's /metrics). */
-    private readonly metrics?: OutboxMetrics,
-  ) {}
+    options: RelayOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? 100;
+    this.batchSize = options.batchSize ?? 500;
+    this.retentionMs = options.retentionMs ?? 24 * 60 * 60_000;
+    this.metrics = options.metrics;
+    this.topics = options.topics;
+  }
 
   start(): void {
     this.stopped = false;
@@ -80,13 +103,6 @@ export class OutboxRelay {
     }
   }
 
-  /** One batch; returns how many events were published.
-   *
-   * READ COMMITTED, not the server's REPEATABLE READ: there the claim's `FOR UPDATE` also locks the gap after
-   * the last unpublished row, so every INSERT into the outbox (each order's reservation, each item view and
-   * search) waits for this transaction, which lasts as long as the Kafka send retries (up to a minute while the
-   * broker is down). That was the Kafka outage's 500s: the API's MySQL pool filled with inserts waiting on the
-   * relay's lock. Read committed locks only the claimed rows; SKIP LOCKED still splits them between relays. */
   private observe(rows: OutboxRow[]): void {
     if (!this.metrics) return;
     const now = Date.now();
@@ -96,14 +112,27 @@ export class OutboxRelay {
     }
   }
 
+  /** One batch; returns how many events were published.
+   *
+   * READ COMMITTED, not the server's REPEATABLE READ: there the claim's `FOR UPDATE` also locks the gap after
+   * the last unpublished row, so every INSERT into the outbox (each order's reservation, each item view and
+   * search) waits for this transaction, which lasts as long as the Kafka send retries (up to a minute while the
+   * broker is down). That was the Kafka outage's 500s: the API's MySQL pool filled with inserts waiting on the
+   * relay's lock. Read committed locks only the claimed rows; SKIP LOCKED still splits them between relays. */
   async publishBatch(): Promise<number> {
     this.running = true;
     try {
+      const sendable = this.topics ? [...(await this.topics.existing())] : undefined;
+      if (sendable) await this.warnAboutHeldRows(sendable);
+      if (sendable?.length === 0) return 0; // the cluster has not answered yet
       return await this.mysql.transaction(
         async (trx) => {
           const rows: OutboxRow[] = await trx('outbox')
             .select('id', 'topic', 'msg_key', 'payload', 'created_at', 'trace_context')
             .whereNull('published_at')
+            .modify((q) => {
+              if (sendable) void q.whereIn('topic', sendable);
+            })
             .orderBy('id')
             .limit(this.batchSize)
             .forUpdate()
@@ -156,6 +185,23 @@ export class OutboxRelay {
       );
     } finally {
       this.running = false;
+    }
+  }
+
+  /** At most once a minute: names the topics whose rows are held back because the topic does not exist. */
+  private async warnAboutHeldRows(sendable: string[]): Promise<void> {
+    if (sendable.length === 0 || Date.now() - this.heldWarnedAt < 60_000) return;
+    this.heldWarnedAt = Date.now();
+    const held = (await this.mysql('outbox')
+      .whereNull('published_at')
+      .whereNotIn('topic', sendable)
+      .groupBy('topic')
+      .select('topic', this.mysql.raw('COUNT(*) AS n'))) as { topic: string; n: number }[];
+    if (held.length > 0) {
+      this.log.warn(
+        { held: held.map((h) => ({ topic: h.topic, rows: Number(h.n) })) },
+        'outbox relay: rows held back, their topic does not exist in Kafka (create it to publish them)',
+      );
     }
   }
 }

@@ -17,6 +17,7 @@ import { createMysql } from '../stores/mysql/client';
 import { createRedis } from '../stores/redis/client';
 import { createCassandra } from '../stores/cassandra/client';
 import { createKafka, createProducer, ensureTopics } from '../stores/kafka/client';
+import { KafkaTopicDirectory } from '../stores/kafka/topic-directory';
 import { HttpPaymentGateway } from '../payments/gateway';
 import { OutboxRelay } from '../outbox/relay';
 import { createOrderWorker, createPaymentsWorker } from './order-worker';
@@ -48,15 +49,13 @@ async function main(): Promise<void> {
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
   const metrics = new WorkerMetrics(mysql);
-  const relay = new OutboxRelay(
-    mysql,
-    producer,
-    logger,
-    cfg.OUTBOX_POLL_INTERVAL,
-    500,
-    cfg.OUTBOX_RETENTION,
-    metrics.outbox,
-  );
+  const topics = new KafkaTopicDirectory(kafka);
+  const relay = new OutboxRelay(mysql, producer, logger, {
+    intervalMs: cfg.OUTBOX_POLL_INTERVAL,
+    retentionMs: cfg.OUTBOX_RETENTION,
+    metrics: metrics.outbox,
+    topics,
+  });
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const client = new Client({
     connection: await Connection.connect({ address: cfg.TEMPORAL_ADDRESS }),
@@ -109,6 +108,7 @@ async function main(): Promise<void> {
   await tracing.shutdown();
   await Promise.allSettled([
     producer.disconnect(),
+    topics.close(),
     mysql.destroy(),
     redis.quit(),
     cassandra.shutdown(),

@@ -11,7 +11,8 @@
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
-import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
+import { makeItem, makeUser, stockOf, TEST_TOPIC, TestUser } from '../support/fixtures';
+import { ensureTopics } from '../../stores/kafka/client';
 import { call, eventually, HttpResult } from '../support/http';
 import { SagaSweeper } from '../../orders/saga-sweeper';
 import { OutboxRelay } from '../../outbox/relay';
@@ -197,9 +198,12 @@ test('Kafka slow: the relay holding its claim on the outbox while the send retri
     },
   } as unknown as Producer;
   const item = await makeItem(healthy.stores.mysql, { stock: 5 });
+  // Something to claim, on a topic that exists: the other relays of the run publish it when this one lets go.
+  await ensureTopics(healthy.stores.kafka, [TEST_TOPIC]);
+  const claimable = randomUUID();
   await healthy.stores
     .mysql('outbox')
-    .insert({ event_id: randomUUID(), topic: 'shopflow.smoke', msg_key: 'k', payload: '{}' }); // something to claim
+    .insert({ event_id: claimable, topic: TEST_TOPIC.name, msg_key: 'k', payload: '{}' });
   const relay = new OutboxRelay(healthy.stores.mysql, hanging, pino({ level: 'silent' }));
   const batch = relay.publishBatch().catch(() => 0);
   await sendStarted;
@@ -216,6 +220,7 @@ test('Kafka slow: the relay holding its claim on the outbox while the send retri
   } finally {
     release();
     await batch;
+    await healthy.stores.mysql('outbox').where({ event_id: claimable }).delete();
   }
   expect(await stockOf(healthy.stores.mysql, item)).toBe(4);
 });

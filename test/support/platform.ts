@@ -22,6 +22,7 @@ import { createOrderWorker, createPaymentsWorker } from '../../workers/order-wor
 import { SagaSweeper } from '../../orders/saga-sweeper';
 import { ArchiveSweeper } from '../../orders/archive-sweeper';
 import { OutboxRelay } from '../../outbox/relay';
+import { KafkaTopicDirectory } from '../../stores/kafka/topic-directory';
 import { logger } from '../../lib/logger';
 import { closeAnalyticsOutbox } from '../../analytics/outbox-buffer';
 import { OrderArchive } from '../../orders/archive';
@@ -179,8 +180,14 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   };
   if (opts.worker !== false) await platform.startWorker();
   if (opts.relay) {
-    platform.relay = new OutboxRelay(stores.mysql, stores.producer, logger, 50);
+    const topics = new KafkaTopicDirectory(stores.kafka);
+    platform.relay = new OutboxRelay(stores.mysql, stores.producer, logger, { intervalMs: 50, topics });
     platform.relay.start();
+    const stop = platform.stop;
+    platform.stop = async () => {
+      await stop();
+      await topics.close();
+    };
   }
   return platform;
 }
