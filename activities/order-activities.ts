@@ -14,7 +14,7 @@ import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/reposit
 import { mirrorKey, OrderMirror } from '../orders/mirror';
 import { cancelAndRelease } from '../orders/cancel';
 import { GatewayRejected, toMinor, type PaymentGateway } from '../payments/gateway';
-import { settleCharge, settleOrderPayments } from '../payments/settlement';
+import { settleCharge, settleOrderPayments, type Settlement } from '../payments/settlement';
 import {
   deliverLines,
   FulfilmentRefused,
@@ -25,14 +25,7 @@ import {
   type ShipRequest,
 } from '../orders/shipments';
 import type { SagaMetrics } from './metrics';
-import type {
-  ClaimedOrder,
-  OrderStatus,
-  OrderView,
-  PaymentStatus,
-  ReservationResult,
-  Settlement,
-} from '../workflows/types';
+import type { ClaimedOrder, OrderStatus, OrderView, PaymentStatus, ReservationResult } from '../orders/model';
 
 export interface OrderActivityDeps {
   mysql: Knex;

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import type { Collection, Db } from 'mongodb';
 import { conflict, DomainError } from '../lib/errors';
 import type { Redis } from '../stores/redis/client';
-import type { OrderLine } from '../workflows/types';
+import type { OrderLine } from '../orders/model';
 import { UserLock } from './lock';
 import {
   CartDoc,

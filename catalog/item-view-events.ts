@@ -9,7 +9,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/logger';
 import { TOPICS } from '../stores/kafka/topics';
 import { firstFetchAfterJoin } from '../stores/kafka/client';
-import { itemIdOf } from '../search/indexer';
+import { itemIdOf } from '../events/item-events';
 import type { ItemViewCache } from './item-views';
 
 export class ItemViewEvents {

@@ -16,7 +16,7 @@ import type { Knex } from 'knex';
 import { types, type Client } from 'cassandra-driver';
 import { enqueueOrderEvent, loadOrder, OrderRecord, parseAddress } from './repository';
 import type { Shipment } from './shipment-records';
-import type { OrderStatus, PaymentStatus } from '../workflows/types';
+import type { OrderStatus, PaymentStatus } from './model';
 
 /** Statuses an order never leaves: only these are archived. */
 export const FINAL_STATUSES: OrderStatus[] = ['delivered', 'canceled'];

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
-import type { OrderView, PaymentStatus } from '../workflows/types';
+import type { OrderView, PaymentStatus } from './model';
 import { enqueueStockChanged, returnStock } from '../stock/levels';
 import { applyTransition, enqueueOrderEvent, loadOrder } from './repository';
 import { withLockRetry } from './reservation';

@@ -1,4 +1,4 @@
-import type { OrderStatus } from '../workflows/types';
+import type { OrderStatus } from './model';
 
 /** The seed's Redis record of a live order: `order:{id}`, expiring with the payment window. */
 export interface OrderMirror {

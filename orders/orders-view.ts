@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { invalid } from '../lib/errors';
-import type { OrderStatus, OrderView } from '../workflows/types';
+import type { OrderStatus, OrderView } from './model';
 import { loadOrder, OrderRecord } from './repository';
 import { OrderArchive, OrderCursor } from './archive';
 import { archiveUnavailable } from './history-unavailable';

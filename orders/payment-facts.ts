@@ -4,7 +4,7 @@
  * saga closed) and the reconciler decide from it whether a charge pays for the order or must go back.
  */
 import type { Knex } from 'knex';
-import type { OrderStatus } from '../workflows/types';
+import type { OrderStatus } from './model';
 import type { OrderArchive } from './archive';
 
 export interface OrderPaymentFacts {

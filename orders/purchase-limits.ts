@@ -21,7 +21,7 @@ import type { Redis } from 'ioredis';
 import { DomainError } from '../lib/errors';
 import type { Config } from '../lib/config';
 import { logger } from '../lib/logger';
-import type { OrderLine } from '../workflows/types';
+import type { OrderLine } from './model';
 
 export type PurchaseLimitSettings = Pick<
   Config,

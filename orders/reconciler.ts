@@ -19,7 +19,7 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { Charge, PaymentGateway } from '../payments/gateway';
 import { settleCharge, settleOrderPayments } from '../payments/settlement';
-import type { OrderInput, OrderStatus, PaymentMethod } from '../workflows/types';
+import type { OrderInput, OrderStatus, PaymentMethod } from './model';
 import type { OrderArchive } from './archive';
 import { cancelAndRelease } from './cancel';
 import { recordRefundOn } from './refunds';

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import { enqueue } from '../outbox/outbox';
 import { orderEventMessage, OrderEventType } from '../events/orders';
-import type { OrderStatus, OrderView, PaymentStatus, PricedLine } from '../workflows/types';
+import type { OrderStatus, OrderView, PaymentStatus, PricedLine } from './model';
 import type { ShippingAddress } from '../users/addresses';
 import { loadShipments, type Shipment } from './shipment-records';
 

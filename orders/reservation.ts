@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { isDuplicateKey, isLockConflict } from '../stores/mysql/client';
-import type { OrderInput, ReservationResult, Shortage } from '../workflows/types';
+import type { OrderInput, ReservationResult, Shortage } from './model';
 import { normalizeLines, stockLevels, takeStock, visibleShortages } from '../stock/levels';
 import { stockChangedMessage } from '../events/stock';
 import { enqueue } from '../outbox/outbox';

@@ -17,7 +17,7 @@ import type { Logger } from '../lib/logger';
 import { sagaInputFor, startSaga } from './saga';
 import { cancelAndRelease } from './cancel';
 import { runPeriodically } from '../lib/periodic';
-import type { PaymentMethod } from '../workflows/types';
+import type { PaymentMethod } from './model';
 
 interface UnstartedOrder {
   order_id: string;

@@ -1,7 +1,9 @@
 import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Knex } from 'knex';
-import type { orderWorkflow } from '../workflows/order';
-import type { OrderInput, OrderLine, PaymentMethod } from '../workflows/types';
+import type { OrderInput, OrderLine, OrderOutcome, PaymentMethod } from './model';
+
+/** The saga's signature (workflows/order.ts), by name: the order domain starts it without importing it. */
+type OrderWorkflowFn = (input: OrderInput) => Promise<OrderOutcome>;
 
 /** The settings a saga's input carries (fixed in its history). */
 export type SagaTimings = Pick<OrderInput, 'paymentTimeoutMs' | 'latePaymentPolicy' | 'latePaymentWindowMs'>;
@@ -37,7 +39,7 @@ export async function startSaga(
 ): Promise<'started' | 'closed'> {
   try {
     await temporal.withDeadline(Date.now() + deadlineMs, () =>
-      temporal.workflow.start<typeof orderWorkflow>('orderWorkflow', {
+      temporal.workflow.start<OrderWorkflowFn>('orderWorkflow', {
         workflowId: input.orderId,
         taskQueue,
         args: [input],

@@ -17,7 +17,7 @@ import {
   markManualRefundUpdate,
   retryPaymentUpdate,
   shipUpdate,
-} from '../workflows/messages';
+} from './saga-messages';
 import type {
   DeliverArgs,
   OrderDetails,
@@ -28,7 +28,7 @@ import type {
   ReservationResult,
   ShipArgs,
   Shortage,
-} from '../workflows/types';
+} from './model';
 import { logBestEffortFailure } from '../stores/errors';
 import { InvalidOrder, reserveOrder } from './reservation';
 import { startSaga } from './saga';

@@ -8,10 +8,10 @@
  * and answers the same), so a retried activity never ships or delivers twice.
  */
 import type { Knex } from 'knex';
-import type { OrderStatus } from '../workflows/types';
+import type { OrderStatus } from './model';
 import { applyTransition, enqueueOrderEvent } from './repository';
 import { sellersOf, toShipment, type ShipmentRow } from './shipment-records';
-import type { FulfilmentOutcome } from '../workflows/types';
+import type { FulfilmentOutcome } from './model';
 
 export interface ShipRequest {
   orderId: string;
@@ -29,7 +29,7 @@ export interface DeliverRequest {
 }
 
 /** What a fulfilment step left: the order's status and the shipment it touched. */
-export type { FulfilmentOutcome } from '../workflows/types';
+export type { FulfilmentOutcome } from './model';
 
 /** Why a shipment step is refused: the caller's mistake, never retried (the saga answers the update with it). */
 export class FulfilmentRefused extends Error {

@@ -4,7 +4,7 @@
  * do), and the archive has no table by seller (Cassandra would need one written per seller of each order).
  */
 import type { Knex } from 'knex';
-import type { OrderStatus } from '../workflows/types';
+import type { OrderStatus } from './model';
 import type { ShippingAddress } from '../users/addresses';
 import { parseAddress } from './repository';
 import { decodeCursor, encodeCursor } from './orders-view';

@@ -8,7 +8,16 @@
  * refunded is refused by the gateway (409) and counted as done.
  */
 import { chargesOfOrder, GatewayRejected, type Charge, type PaymentGateway, type RequestOptions } from './gateway';
-import type { Settlement } from '../workflows/types';
+
+/** What settling an order's payments did at the gateway: every captured charge but the kept one refunded,
+ * every pending one voided (activities' `settlePayment`). */
+export interface Settlement {
+  refundedChargeIds: string[];
+  voidedChargeIds: string[];
+  refundedMinor: number;
+  /** Charges the gateway would not settle (left for the reconciler and a person). */
+  unsettledChargeIds: string[];
+}
 
 export async function settleOrderPayments(
   gateway: PaymentGateway,

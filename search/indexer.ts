@@ -6,10 +6,8 @@
  * the newest state wins, an older read is refused by the engine as stale, and a sold-out item
  * (`in_stock: false`) leaves the results until it is restocked.
  */
-import { z } from 'zod';
 import { parseWith } from '../events/envelope';
-import { ItemDeleted, ItemUpserted } from '../events/items';
-import { StockChanged } from '../events/stock';
+import { ItemEvent, itemIdOf } from '../events/item-events';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
 import type { Db } from 'mongodb';
@@ -142,20 +140,9 @@ export interface IndexerConsumerOptions {
   metrics?: ConsumerMetrics;
 }
 
-/** The events the indexer reads (contracts: events/items.ts, events/stock.ts); all name an item. */
-const ItemEvent = z.union([ItemUpserted, ItemDeleted, StockChanged]);
-
 /** True for an `item.deleted` event. */
 export function isDeletion(value: Buffer | null): boolean {
   return parseWith(ItemEvent, value)?.type === 'item.deleted';
-}
-
-/** The item an event names; for anything that is not one of its events, the message key (if it can be an id). */
-export function itemIdOf(value: Buffer | null, key: Buffer | null): string | undefined {
-  const ev = parseWith(ItemEvent, value);
-  if (ev) return ev.data.item_id;
-  const k = key?.toString();
-  return k && k.length <= 50 ? k : undefined;
 }
 
 /** The Kafka side: a consumer group of its own on shopflow.items and shopflow.inventory. */

@@ -29,7 +29,7 @@ import {
   reservationUpdate,
   shipUpdate,
   stateQuery,
-} from './messages';
+} from '../orders/saga-messages';
 import type {
   CancelReason,
   OrderInput,
@@ -38,7 +38,7 @@ import type {
   OrderView,
   PaymentResult,
   ReservationResult,
-} from './types';
+} from '../orders/model';
 
 // A short MySQL transaction: a local activity saves two round trips to the server on the hot path.
 const { reserveStock } = proxyLocalActivities<OrderActivities>({

@@ -51,7 +51,7 @@ import {
   retryPaymentUpdate,
   shipUpdate,
   stateQuery,
-} from './messages';
+} from '../orders/saga-messages';
 import { legacyOrderWorkflow } from './order-legacy';
 import { paymentsQueueOf } from './task-queues';
 import {
@@ -74,10 +74,10 @@ import type {
   OrderView,
   PaymentResult,
   SagaEvent,
-  Settlement,
   ShipArgs,
   ShipmentView,
-} from './types';
+} from '../orders/model';
+import type { Settlement } from '../payments/settlement';
 
 /** Marks sagas that run this file's code (see the header). */
 export const SAGA_V2_PATCH = 'saga-v2';

@@ -14,7 +14,7 @@ import { CartService } from '../../carts/service';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from '../../carts/model';
 import { findUserById } from '../../users/repository';
 import { loadOrder } from '../../orders/repository';
-import { PAYMENT_METHODS, OrderView } from '../../workflows/types';
+import { PAYMENT_METHODS, OrderView } from '../../orders/model';
 import { recordItemEvent } from '../../analytics/publish';
 import { AddressChoice, resolveShippingAddress } from '../address';
 

@@ -6,7 +6,7 @@ import { z } from '../openapi';
 import { Id, IdempotencyHeaders, IdempotencyKey, IdParams, OrderSchema as Order, UserIdParams } from '../schemas';
 import { orderPlacementLimit } from '../rate-limits';
 import { route } from '../validate';
-import { PAYMENT_METHODS, OrderView } from '../../workflows/types';
+import { PAYMENT_METHODS, OrderView } from '../../orders/model';
 import { findUserById } from '../../users/repository';
 import { AddressChoice, resolveShippingAddress } from '../address';
 import { sellersOf } from '../../orders/shipment-records';

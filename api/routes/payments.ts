@@ -7,7 +7,7 @@ import { Id } from '../schemas';
 import { registerRoute } from '../validate';
 import { SIGNATURE_HEADER, verifySignature } from '../../payments/webhook-signature';
 import { toMinor } from '../../payments/gateway';
-import { paymentResultSignal } from '../../workflows/messages';
+import { paymentResultSignal } from '../../orders/saga-messages';
 import { loadOrder } from '../../orders/repository';
 import { logger } from '../../lib/logger';
 import { isPaidBy } from '../../orders/payment-facts';

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { chargesOfOrder, ChargeStatus, GatewayRejected, HttpPaymentGateway } from '../../payments/gateway';
 import { TOPICS } from '../../stores/kafka/topics';
-import type { OrderView } from '../../workflows/types';
+import type { OrderView } from '../../orders/model';
 import type { ChaosTarget } from './target';
 import { Buyer, getJson, OrderAttempt, stockLeft } from './stream';
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { PAYMENT_METHODS, PaymentMethod } from '../../workflows/types';
+import { PAYMENT_METHODS, PaymentMethod } from '../../orders/model';
 
 export interface Buyer {
   userId: string;

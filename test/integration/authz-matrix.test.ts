@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, TestUser } from '../support/fixtures';
 import { call, eventually, TEST_ADDRESS, TEST_SHIPMENT } from '../support/http';
-import { detailsQuery, stateQuery } from '../../workflows/messages';
+import { detailsQuery, stateQuery } from '../../orders/saga-messages';
 
 type Who = 'anonymous' | 'customer' | 'otherCustomer' | 'supplier' | 'otherSupplier' | 'admin';
 const WHO: Who[] = ['anonymous', 'customer', 'otherCustomer', 'supplier', 'otherSupplier', 'admin'];

@@ -11,7 +11,7 @@ import { call, eventually } from '../support/http';
 import { reserveOrder } from '../../orders/reservation';
 import { SagaSweeper } from '../../orders/saga-sweeper';
 import { logger } from '../../lib/logger';
-import { shipUpdate, stateQuery } from '../../workflows/messages';
+import { shipUpdate, stateQuery } from '../../orders/saga-messages';
 import { sellersOf } from '../../orders/shipment-records';
 import type { Charge } from '../../payments/gateway';
 import { ensureReconcilerSchedule } from '../../orders/schedules';

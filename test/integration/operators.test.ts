@@ -7,7 +7,7 @@
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually, TEST_SHIPMENT } from '../support/http';
-import { detailsQuery, stateQuery } from '../../workflows/messages';
+import { detailsQuery, stateQuery } from '../../orders/saga-messages';
 import { OrderArchive } from '../../orders/archive';
 import { ensureSchedules } from '../../orders/schedules';
 import { reserveOrder } from '../../orders/reservation';

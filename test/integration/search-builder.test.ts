@@ -7,7 +7,7 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildSearchBody, parseFilter, SearchInputError, searchItems, SearchQuery } from '../../search/query';
 import { ElasticsearchAdapter } from '../../stores/search/elasticsearch';
-import { itemIdOf } from '../../search/indexer';
+import { itemIdOf } from '../../events/item-events';
 
 const base: SearchQuery = { sort: 'relevance', categories: [], attributes: {}, limit: 20, offset: 0 };
 const filters = (b: Record<string, any>) => b.query.bool.filter as Record<string, unknown>[];

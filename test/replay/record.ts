@@ -17,7 +17,7 @@ import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature'
 import { toMinor } from '../../payments/gateway';
 import { reserveOrder } from '../../orders/reservation';
 import { startSaga } from '../../orders/saga';
-import { stateQuery } from '../../workflows/messages';
+import { stateQuery } from '../../orders/saga-messages';
 
 const OUT = path.resolve(__dirname, '../../../test/replay/histories');
 

@@ -1,5 +1,6 @@
 /**
- * The order workflow's messages, defined once and imported by the workflow and the API alike.
+ * The order saga's messages (signals, updates, queries), defined once and imported by the workflow and by the
+ * code that sends them (the order service, the API). Their names are in the recorded histories: never rename.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
@@ -14,7 +15,7 @@ import type {
   PaymentResult,
   ReservationResult,
   ShipArgs,
-} from './types';
+} from './model';
 
 /** Sent with the workflow's start (update-with-start) by sagas before v2: answers once the stock is reserved or
  * refused. Kept so their histories replay. */

@@ -1,4 +1,8 @@
-/** The data the order saga works on. Shared by the workflow, its activities and the API (types only). */
+/**
+ * The order model (status, payment, lines, the order as clients see it) and the saga's contract (its input,
+ * outcome, queries' and updates' shapes). The order domain owns it; the workflow, its activities and the API
+ * import it from here (pure: it is bundled into the workflow code too).
+ */
 
 export type OrderStatus = 'created' | 'placed' | 'in_transit' | 'delivered' | 'canceled';
 export type PaymentStatus = 'pending' | 'succeeded' | 'declined' | 'expired' | 'refunded' | 'voided';
@@ -82,16 +86,6 @@ export interface OrderState {
   chargeId?: string;
   /** Why a person should look at this order (saga v2), e.g. a refund the gateway refused. */
   needsAttention?: string;
-}
-
-/** What settling an order's payments did at the gateway: every captured charge but the kept one refunded,
- * every pending one voided (activities' `settlePayment`). */
-export interface Settlement {
-  refundedChargeIds: string[];
-  voidedChargeIds: string[];
-  refundedMinor: number;
-  /** Charges the gateway would not settle (left for the reconciler and a person). */
-  unsettledChargeIds: string[];
 }
 
 /** The saga's first step (v2): the live order it runs for, and the charge already on it (after a Reset). */
