@@ -12,6 +12,7 @@ import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, requireJsonBody, routeNotFound, unavailableStores } from './errors';
 import { shedWhenOverloaded } from './load-shedding';
+import { soldOutBeforeShedding } from './routes/orders';
 import { scrapeWithToken } from './metrics';
 import { methodNotAllowed, optionsHandler } from './methods';
 import { buildDocument } from './openapi';
@@ -54,13 +55,15 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.use(deps.metrics.middleware());
   app.use(optionsHandler(deps.registry));
-  // New orders are refused at once while the MySQL pool or the event loop is saturated (before any parsing).
-  app.post(['/orders', '/users/:id/cart/checkout'], shedWhenOverloaded(deps.load));
 
   // The webhook verifies a signature over the raw body, so it is mounted before the JSON parser.
   app.use(paymentsRouter(deps));
   app.use(express.json({ limit: deps.cfg.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(requireJsonBody);
+  // New orders are refused at once while the MySQL pool or the event loop is saturated, before the account's
+  // MySQL read; an order for an item Redis knows to be sold out gets its 409 even then.
+  app.post('/orders', shedWhenOverloaded(deps.load, soldOutBeforeShedding(deps)));
+  app.post('/users/:id/cart/checkout', shedWhenOverloaded(deps.load));
   app.get('/metrics', scrapeWithToken(deps.metrics, deps.cfg.METRICS_TOKEN));
   app.use(authenticate(deps.tokens, deps.stores.mysql));
 

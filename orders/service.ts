@@ -37,7 +37,7 @@ import { loadOrder } from './repository';
 import type { OrderArchive } from './archive';
 import { orderPaymentFacts, type OrderPaymentFacts } from './payment-facts';
 import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
-import { markSoldOut, soldOutItems } from '../stock/soldout-gate';
+import { knownShortages, markSoldOut } from '../stock/soldout-gate';
 import { ItemViewCache } from '../catalog/item-views';
 import { admit, giveBack } from '../stock/tickets';
 import type { ShippingAddress } from '../users/addresses';
@@ -85,30 +85,36 @@ export class OrderService {
   /** Places an order within the buyer's purchase limits (checked, under the buyer's lock, before anything is
    * reserved; a replay of an Idempotency-Key that already made an order is never refused by them). */
   async place(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
-    // The sold-out gate first (one Redis read): the flash sale's losers are refused before the buyer's lock and
-    // any MySQL read. The gate only ever says no early (orders/soldout-gate.ts); placeOrder() asks it too.
-    const gated = await this.gatedShortages(normalizeLines(req.lines));
-    if (gated) return { kind: 'out_of_stock', orderId: null, shortages: gated };
+    // What Redis knows first (one read): the flash sale's losers are refused before the buyer's lock and any
+    // MySQL read. It only ever says no early (stock/soldout-gate.ts). A request whose Idempotency-Key already
+    // made an order is never refused by it: the buyer who got the last unit and retries gets the order.
+    const lines = normalizeLines(req.lines);
+    const known = await this.knownShortages(lines);
+    if (known.length > 0 && !(await this.isReplay(req)))
+      return { kind: 'out_of_stock', orderId: null, shortages: known };
     if (req.exemptFromLimits) return this.placeOrder(req);
-    const isReplay = async () =>
-      req.idempotencyKey !== undefined &&
-      (await this.mysql('idempotency_keys')
-        .where({ user_id: req.userId, idem_key: req.idempotencyKey })
-        .where('created_at', '>=', new Date(Date.now() - this.cfg.IDEMPOTENCY_KEY_TTL))
-        .first()) !== undefined;
-    return this.limits.enforce(req.userId, normalizeLines(req.lines), isReplay, () => this.placeOrder(req));
+    return this.limits.enforce(
+      req.userId,
+      lines,
+      () => this.isReplay(req),
+      () => this.placeOrder(req),
+    );
   }
 
-  /** The lines whose items the sold-out gate knows to be sold out, as shortages; undefined when none is. */
-  private async gatedShortages(lines: OrderLine[]): Promise<Shortage[] | undefined> {
-    const gated: string[] = await soldOutItems(
-      this.redis,
-      lines.map((l) => l.item_id),
-    ).catch(() => []); // the gate is an optimisation only
-    if (gated.length === 0) return undefined;
-    return lines
-      .filter((l) => gated.includes(l.item_id))
-      .map((l) => ({ item_id: l.item_id, requested: l.quantity, available: 0 }));
+  /** The lines Redis already knows cannot be covered (the sold-out gate, spent admission tickets), no MySQL read:
+   * the API asks it too before it sheds load, so a sold-out item is answered 409 even then. */
+  knownShortages(lines: OrderLine[]): Promise<Shortage[]> {
+    return knownShortages(this.redis, normalizeLines(lines));
+  }
+
+  /** Whether the request's Idempotency-Key already made an order (one indexed read; false without a key). */
+  private async isReplay(req: PlaceOrderRequest): Promise<boolean> {
+    if (req.idempotencyKey === undefined) return false;
+    const row = await this.mysql('idempotency_keys')
+      .where({ user_id: req.userId, idem_key: req.idempotencyKey })
+      .where('created_at', '>=', new Date(Date.now() - this.cfg.IDEMPOTENCY_KEY_TTL))
+      .first();
+    return row !== undefined;
   }
 
   private async placeOrder(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
@@ -124,8 +130,6 @@ export class OrderService {
       throw new DomainError('conflict', 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, {
         item_ids: unlisted,
       });
-    const gated = await this.gatedShortages(lines);
-    if (gated) return { kind: 'out_of_stock', orderId: null, shortages: gated };
     let ticketsTaken = false;
     const claim = req.idempotencyKey
       ? await this.claimIdempotencyKey(req, lines)

@@ -5,17 +5,33 @@
  * restock made elsewhere goes unseen.
  */
 import type { Redis } from 'ioredis';
-import type { Shortage } from './model';
+import type { Shortage, StockLine } from './model';
 import { ticketKey } from './tickets';
 
 const key = (itemId: string) => `soldout:${itemId}`;
 export const SOLDOUT_TTL_MS = 1000;
 
-/** The items of the order that the gate knows to be sold out. */
-export async function soldOutItems(redis: Redis, itemIds: string[]): Promise<string[]> {
-  if (itemIds.length === 0) return [];
-  const flags = await redis.mget(...itemIds.map(key));
-  return itemIds.filter((_, i) => flags[i] !== null);
+/**
+ * What Redis alone already knows to refuse, with no MySQL read: items the gate flags as sold out, and items whose
+ * admission tickets (./tickets.ts) are spent below the quantity asked for. The reservation path would give the
+ * same answer within their TTLs. Empty when Redis cannot answer (the gate is an optimisation only).
+ */
+export async function knownShortages(redis: Redis, lines: StockLine[]): Promise<Shortage[]> {
+  if (lines.length === 0) return [];
+  const ids = lines.map((l) => l.item_id);
+  let values: (string | null)[];
+  try {
+    values = await redis.mget(...ids.map(key), ...ids.map(ticketKey));
+  } catch {
+    return [];
+  }
+  return lines.flatMap((l, i): Shortage[] => {
+    if (values[i] !== null) return [{ item_id: l.item_id, requested: l.quantity, available: 0 }];
+    const left = values[ids.length + i];
+    if (left !== null && left !== undefined && Number(left) < l.quantity)
+      return [{ item_id: l.item_id, requested: l.quantity, available: Math.max(0, Number(left)) }];
+    return [];
+  });
 }
 
 export async function markSoldOut(redis: Redis, shortages: Shortage[]): Promise<void> {

@@ -6,10 +6,12 @@ import { z } from '../openapi';
 import { Id, IdempotencyHeaders, IdempotencyKey, IdParams, OrderSchema as Order, UserIdParams } from '../schemas';
 import { orderPlacementLimit } from '../rate-limits';
 import { route } from '../validate';
-import { PAYMENT_METHODS, OrderView } from '../../orders/model';
+import { PAYMENT_METHODS, type OrderView } from '../../orders/model';
 import { findUserById } from '../../users/repository';
 import { AddressChoice, resolveShippingAddress } from '../address';
 import { sellersOf } from '../../orders/shipment-records';
+import type { Shortage } from '../../orders/model';
+import type { AnswerBeforeShedding } from '../load-shedding';
 
 const OrderLine = z.object({ item_id: Id, quantity: z.number().int().min(1).max(1000) }).strict();
 const PlaceOrder = z
@@ -43,6 +45,35 @@ const OrdersPage = z
       .openapi({ description: 'the archive did not answer: live orders only, retry later for the rest' }),
   })
   .openapi('OrdersPage');
+
+/** 409 out_of_stock: details.items names the short lines (and details.order_id the refused order's id, if any). */
+function outOfStock(shortages: Shortage[], orderId?: string | null): ApiError {
+  return new ApiError(409, 'out_of_stock', 'some items do not have enough stock', {
+    ...(orderId ? { order_id: orderId } : {}),
+    items: shortages,
+  });
+}
+
+/**
+ * While the API sheds new orders (api/load-shedding.ts), an order for an item Redis already knows to be sold out
+ * still gets its true answer, 409, not a 503 that invites a retry: in a flash sale most buyers are those. Only for
+ * a valid body and a signed token (the account itself is checked later, by MySQL, which is what is saturated),
+ * and never for a request with an Idempotency-Key (it may be the retry of an order that got the last unit).
+ */
+export function soldOutBeforeShedding(deps: ApiDeps): AnswerBeforeShedding {
+  return async (req) => {
+    if (req.header('idempotency-key') !== undefined) return undefined;
+    const bearer = req.headers.authorization;
+    if (!bearer?.startsWith('Bearer ') || !deps.tokens.verify(bearer.slice(7).trim())) return undefined;
+    const body = PlaceOrder.safeParse(req.body);
+    if (!body.success) return undefined;
+    const short = await deps.orders.knownShortages(body.data.items);
+    if (short.length === 0) return undefined;
+    deps.metrics.orders.inc({ outcome: 'out_of_stock' });
+    deps.metrics.stockRefusals.inc({ route: 'orders' });
+    return outOfStock(short);
+  };
+}
 
 export function ordersRouter(deps: ApiDeps): Router {
   const r = Router();
@@ -124,10 +155,7 @@ export function ordersRouter(deps: ApiDeps): Router {
         deps.metrics.orders.inc({ outcome: result.kind });
         if (result.kind === 'out_of_stock') {
           deps.metrics.stockRefusals.inc({ route: 'orders' });
-          throw new ApiError(409, 'out_of_stock', 'some items do not have enough stock', {
-            ...(result.orderId ? { order_id: result.orderId } : {}),
-            items: result.shortages,
-          });
+          throw outOfStock(result.shortages, result.orderId);
         }
         if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
         res.status(result.replayed ? 200 : 201).json(result.order);

@@ -17,6 +17,7 @@ import { call, eventually, HttpResult } from '../support/http';
 import { SagaSweeper } from '../../orders/saga-sweeper';
 import { OutboxRelay } from '../../outbox/relay';
 import { applyTransition } from '../../orders/repository';
+import { markSoldOut } from '../../stock/soldout-gate';
 import type { Producer } from 'kafkajs';
 import pino from 'pino';
 
@@ -266,6 +267,22 @@ test('a saturated MySQL pool: new orders are refused at once with 503 overloaded
     const refused = await call(p.baseUrl, 'POST', '/orders', order(buyer, item));
     expect(sleepsDone).toBe(false); // answered while both connections were still held
     expectUnavailable(refused, 'mysql', ['overloaded']);
+    // An item Redis knows to be sold out still gets its true answer, 409, not a 503 that invites a retry.
+    const soldOut = await makeItem(healthy.stores.mysql, { stock: 0 });
+    await markSoldOut(healthy.stores.redis, [{ item_id: soldOut, requested: 1, available: 0 }]);
+    const refusedSoldOut = await call(p.baseUrl, 'POST', '/orders', order(buyer, soldOut));
+    expect(sleepsDone).toBe(false);
+    expect({ status: refusedSoldOut.status, code: refusedSoldOut.body.error?.code }).toEqual({
+      status: 409,
+      code: 'out_of_stock',
+    });
+    expect(refusedSoldOut.body.error.details.items).toEqual([{ item_id: soldOut, requested: 1, available: 0 }]);
+    // With an Idempotency-Key it may be the retry of the order that got the last unit: shed, to be asked again.
+    const keyed = await call(p.baseUrl, 'POST', '/orders', {
+      ...order(buyer, soldOut),
+      headers: { 'Idempotency-Key': randomUUID() },
+    });
+    expectUnavailable(keyed, 'mysql', ['overloaded']);
     // A read is not shed: it waits for a connection at most MYSQL_ACQUIRE_TIMEOUT (2 s, less than the 3 s
     // sleeps), and then answers 503 too, never 500.
     const read = await call(p.baseUrl, 'GET', `/items/${item}`);

@@ -207,6 +207,21 @@ describe('Idempotency-Key', () => {
     expect(await stockOf(p.stores.mysql, a)).toBe(9);
   });
 
+  test('the buyer who got the last unit and retries with the same key gets the order, not the sold-out 409', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1 });
+    const key = randomUUID();
+    const first = await order(buyer, [{ item_id: a, quantity: 1 }], {}, { 'Idempotency-Key': key });
+    expect(first.status).toBe(201);
+    const loser = await order(other, [{ item_id: a, quantity: 1 }]); // sees the stock gone: the gate closes
+    expect(loser.status).toBe(409);
+    const retry = await order(buyer, [{ item_id: a, quantity: 1 }], {}, { 'Idempotency-Key': key });
+    expect({ status: retry.status, order_id: retry.body.order_id }).toEqual({
+      status: 200,
+      order_id: first.body.order_id,
+    });
+    expect(await stockOf(p.stores.mysql, a)).toBe(0); // one unit, taken once
+  });
+
   test('keys are per user: another buyer with the same key gets an order of their own', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 10 });
     const key = randomUUID();

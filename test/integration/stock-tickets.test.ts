@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config';
 import { createRedis } from '../../stores/redis/client';
 import { admit, giveBack, ticketKey, TICKET_TTL_MS } from '../../stock/tickets';
-import { clearSoldOut } from '../../stock/soldout-gate';
+import { clearSoldOut, knownShortages, markSoldOut } from '../../stock/soldout-gate';
 
 const redis = createRedis(loadConfig(process.env).REDIS_URL);
 afterAll(() => redis.quit());
@@ -72,4 +72,19 @@ test('tickets of a failed reservation are given back; a release or restock resta
   expect((await admit(redis, [{ item_id: item, quantity: 5 }], new Map([[item, 5]]))).admitted).toBe(true);
   await giveBack(redis, [{ item_id: `${item}-gone`, quantity: 3 }]); // an expired counter is not brought back
   expect(await redis.exists(ticketKey(`${item}-gone`))).toBe(0);
+});
+
+test('what Redis alone knows to refuse: the gate flags and spent tickets, nothing else', async () => {
+  const [flagged, spent, open, fresh] = [id(), id(), id(), id()];
+  await markSoldOut(redis, [{ item_id: flagged, requested: 1, available: 0 }]);
+  expect((await admit(redis, [{ item_id: spent, quantity: 2 }], new Map([[spent, 2]]))).admitted).toBe(true); // 0 left
+  expect((await admit(redis, [{ item_id: open, quantity: 1 }], new Map([[open, 3]]))).admitted).toBe(true); // 2 left
+  const line = (item_id: string, quantity = 1) => ({ item_id, quantity });
+  expect(await knownShortages(redis, [line(flagged), line(spent), line(open, 2), line(fresh)])).toEqual([
+    { item_id: flagged, requested: 1, available: 0 },
+    { item_id: spent, requested: 1, available: 0 },
+  ]);
+  expect(await knownShortages(redis, [line(open, 3)])).toEqual([{ item_id: open, requested: 3, available: 2 }]);
+  await clearSoldOut(redis, [flagged, spent]); // stock came back: nothing is known to be short
+  expect(await knownShortages(redis, [line(flagged), line(spent)])).toEqual([]);
 });
