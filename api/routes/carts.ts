@@ -2,6 +2,7 @@
  * Wishlist and cart (the seed's four routes, plus removing a line and changing a quantity) and checkout
  * from the cart through the order saga. Every route is the owner's or an admin's.
  */
+import type { Knex } from 'knex';
 import { Router, Request } from 'express';
 import type { ApiDeps } from '../deps';
 import { requireSelfOrAdmin } from '../auth';
@@ -66,32 +67,37 @@ const Wishlist = z.array(WishlistLine).openapi('Wishlist');
 /** The order as POST /orders answers it. */
 const CheckoutOrder = OrderSchema;
 
+const tags = ['cart and wishlist'];
+const unknown = { description: 'unknown user, unknown item (`item_not_found`), or the item is not in the list' };
+const busy = { description: 'another change to the same list is in progress; retry' };
+
+/** The owner or an admin; for an admin, the user must exist. */
+async function owner(mysql: Knex, req: Request, userId: string): Promise<string> {
+  const p = requireSelfOrAdmin(req, userId);
+  if (p.userId !== userId && !(await findUserById(mysql, userId))) throw notFound(`user ${userId}`);
+  return userId;
+}
+
+/** The order an Idempotency-Key already made for this user, if it made one (the orders module's key table). */
+async function orderForKey(mysql: Knex, userId: string, key: string): Promise<OrderView | undefined> {
+  const row: { order_id: string } | undefined = await mysql('idempotency_keys')
+    .select('order_id')
+    .where({ user_id: userId, idem_key: key })
+    .first();
+  return (row && (await loadOrder(mysql, row.order_id))) || undefined;
+}
+
 export function cartsRouter(deps: ApiDeps): Router {
   const r = Router();
   const { mysql, mongo, redis } = deps.stores;
   const carts = new CartService(mongo.db(), mysql, redis);
-  const checkoutLimit = orderPlacementLimit(deps.cfg, redis);
+  wishlistRoutes(r, deps, carts);
+  cartRoutes(r, deps, carts);
+  checkoutRoute(r, deps, carts);
+  return r;
+}
 
-  /** The owner or an admin; for an admin, the user must exist. */
-  async function owner(req: Request, userId: string): Promise<string> {
-    const p = requireSelfOrAdmin(req, userId);
-    if (p.userId !== userId && !(await findUserById(mysql, userId))) throw notFound(`user ${userId}`);
-    return userId;
-  }
-
-  /** The order an Idempotency-Key already made for this user, if it made one (the orders module's key table). */
-  async function orderForKey(userId: string, key: string): Promise<OrderView | undefined> {
-    const row: { order_id: string } | undefined = await mysql('idempotency_keys')
-      .select('order_id')
-      .where({ user_id: userId, idem_key: key })
-      .first();
-    return (row && (await loadOrder(mysql, row.order_id))) || undefined;
-  }
-
-  const tags = ['cart and wishlist'];
-  const unknown = { description: 'unknown user, unknown item (`item_not_found`), or the item is not in the list' };
-  const busy = { description: 'another change to the same list is in progress; retry' };
-
+function wishlistRoutes(r: Router, deps: ApiDeps, carts: CartService): void {
   // ---- wishlist ----
   r.get(
     '/users/:id/wishlist',
@@ -108,7 +114,7 @@ export function cartsRouter(deps: ApiDeps): Router {
         responses: { 200: { description: 'the wishlist', schema: Wishlist }, 404: unknown },
       },
       async (req, { params }, res) => {
-        res.json(await carts.getWishlist(await owner(req, params.id)));
+        res.json(await carts.getWishlist(await owner(deps.stores.mysql, req, params.id)));
       },
     ),
   );
@@ -134,8 +140,8 @@ export function cartsRouter(deps: ApiDeps): Router {
         },
       },
       async (req, { params, body }, res) => {
-        const added = await carts.addToWishlist(await owner(req, params.id), body.item_id);
-        if (added) await recordItemEvent(mysql, 'wishlist_add', params.id, body.item_id);
+        const added = await carts.addToWishlist(await owner(deps.stores.mysql, req, params.id), body.item_id);
+        if (added) await recordItemEvent(deps.stores.mysql, 'wishlist_add', params.id, body.item_id);
         res.status(added ? 201 : 200).json(await carts.getWishlist(params.id));
       },
     ),
@@ -155,12 +161,14 @@ export function cartsRouter(deps: ApiDeps): Router {
         responses: { 200: { description: 'removed; the wishlist', schema: Wishlist }, 404: unknown, 503: busy },
       },
       async (req, { params }, res) => {
-        await carts.removeFromWishlist(await owner(req, params.id), params.item_id);
+        await carts.removeFromWishlist(await owner(deps.stores.mysql, req, params.id), params.item_id);
         res.json(await carts.getWishlist(params.id));
       },
     ),
   );
+}
 
+function cartRoutes(r: Router, deps: ApiDeps, carts: CartService): void {
   // ---- cart ----
   r.get(
     '/users/:id/cart',
@@ -177,7 +185,7 @@ export function cartsRouter(deps: ApiDeps): Router {
         responses: { 200: { description: 'the cart', schema: Cart }, 404: unknown },
       },
       async (req, { params }, res) => {
-        res.json(await carts.getCart(await owner(req, params.id)));
+        res.json(await carts.getCart(await owner(deps.stores.mysql, req, params.id)));
       },
     ),
   );
@@ -202,8 +210,8 @@ export function cartsRouter(deps: ApiDeps): Router {
         },
       },
       async (req, { params, body }, res) => {
-        const cart = await carts.addToCart(await owner(req, params.id), body.item_id, body.quantity);
-        await recordItemEvent(mysql, 'cart_add', params.id, body.item_id, { quantity: body.quantity });
+        const cart = await carts.addToCart(await owner(deps.stores.mysql, req, params.id), body.item_id, body.quantity);
+        await recordItemEvent(deps.stores.mysql, 'cart_add', params.id, body.item_id, { quantity: body.quantity });
         res.status(201).json(cart);
       },
     ),
@@ -224,7 +232,9 @@ export function cartsRouter(deps: ApiDeps): Router {
         responses: { 200: { description: 'changed; the cart', schema: Cart }, 404: unknown, 503: busy },
       },
       async (req, { params, body }, res) => {
-        res.json(await carts.setQuantity(await owner(req, params.id), params.item_id, body.quantity));
+        res.json(
+          await carts.setQuantity(await owner(deps.stores.mysql, req, params.id), params.item_id, body.quantity),
+        );
       },
     ),
   );
@@ -243,11 +253,15 @@ export function cartsRouter(deps: ApiDeps): Router {
         responses: { 200: { description: 'removed; the cart', schema: Cart }, 404: unknown, 503: busy },
       },
       async (req, { params }, res) => {
-        res.json(await carts.removeFromCart(await owner(req, params.id), params.item_id));
+        res.json(await carts.removeFromCart(await owner(deps.stores.mysql, req, params.id), params.item_id));
       },
     ),
   );
+}
 
+/** The whole cart through the order saga (POST /orders' rules: limits, idempotency, the sold-out gate). */
+function checkoutRoute(r: Router, deps: ApiDeps, carts: CartService): void {
+  const checkoutLimit = orderPlacementLimit(deps.cfg, deps.stores.redis);
   r.post(
     '/users/:id/cart/checkout',
     (req, _res, next) =>
@@ -282,14 +296,14 @@ export function cartsRouter(deps: ApiDeps): Router {
         },
       },
       async (req, { params, body }, res) => {
-        const userId = await owner(req, params.id);
+        const userId = await owner(deps.stores.mysql, req, params.id);
         const key = req.header('idempotency-key');
         if (key !== undefined && !IdempotencyKey.safeParse(key).success) {
           throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
         }
         await carts.withCheckout(userId, async () => {
           // The same key again after the order was made (the cart is empty by now): the same order.
-          const earlier = key ? await orderForKey(userId, key) : undefined;
+          const earlier = key ? await orderForKey(deps.stores.mysql, userId, key) : undefined;
           if (earlier) {
             res.setHeader('Idempotent-Replayed', 'true');
             res.status(200).json(earlier);
@@ -297,7 +311,7 @@ export function cartsRouter(deps: ApiDeps): Router {
           }
           const lines = (await carts.cartLines(userId)).map((l) => ({ item_id: l.item_id, quantity: l.quantity }));
           if (lines.length === 0) throw new ApiError(409, 'cart_empty', 'the cart is empty');
-          const shippingAddress = await resolveShippingAddress(mysql, userId, body);
+          const shippingAddress = await resolveShippingAddress(deps.stores.mysql, userId, body);
           const result = await deps.orders.place({
             userId,
             lines,
@@ -321,5 +335,4 @@ export function cartsRouter(deps: ApiDeps): Router {
       },
     ),
   );
-  return r;
 }

@@ -1,4 +1,5 @@
 import { Router, Request } from 'express';
+import type { Knex } from 'knex';
 import type { ApiDeps } from '../deps';
 import { requirePrincipal, requireSelfOrAdmin } from '../auth';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
@@ -75,32 +76,92 @@ export function soldOutBeforeShedding(deps: ApiDeps): AnswerBeforeShedding {
   };
 }
 
+/** The order, if the caller may see it: its buyer, an admin, or a supplier of one of its items. */
+async function visibleOrder(deps: ApiDeps, req: Request, orderId: string): Promise<OrderView> {
+  const p = requirePrincipal(req);
+  const order = await deps.orders.get(orderId);
+  if (p.role === 'admin' || p.userId === order.user_id) return order;
+  if (p.role === 'supplier' && (await suppliedShare(deps.stores.mysql, p.userId, order)) > 0) return order;
+  throw notFound(`order ${orderId}`); // not 403: do not reveal that someone else's order exists
+}
+
+/** How many of the order's lines this supplier supplies. */
+async function suppliedShare(mysql: Knex, supplierId: string, order: OrderView): Promise<number> {
+  const rows = await mysql('items')
+    .select('item_id')
+    .where({ supplier_id: supplierId })
+    .whereIn(
+      'item_id',
+      order.items.map((i) => i.item_id),
+    );
+  return rows.length / Math.max(1, order.items.length);
+}
+
+/** A finished order (delivered, canceled: archived) moves no further. */
+function requireLive(order: OrderView, verb: string): void {
+  if (order.status === 'delivered' || order.status === 'canceled')
+    throw conflict('invalid_transition', `the order is ${order.status} and cannot be ${verb}`, {
+      status: order.status,
+    });
+}
+
+/** The seller whose lines a ship or deliver moves: a seller's own; an admin names one (or the order's only one). */
+async function sellerFor(mysql: Knex, req: Request, orderId: string, named: string | undefined): Promise<string> {
+  const p = requirePrincipal(req);
+  const sellers = await sellersOf(mysql, orderId);
+  if (p.role === 'supplier') {
+    if (!sellers.includes(p.userId)) throw forbidden("only an admin or a seller of the order's items may do this");
+    if (named !== undefined && named !== p.userId) throw forbidden('a seller ships and delivers its own lines only');
+    return p.userId;
+  }
+  if (p.role !== 'admin') throw forbidden("only an admin or a seller of the order's items may do this");
+  if (named !== undefined) {
+    if (!sellers.includes(named))
+      throw new ApiError(400, 'invalid_request', `the order holds no items of seller ${named}`);
+    return named;
+  }
+  if (sellers.length !== 1)
+    throw new ApiError(400, 'invalid_request', `the order has ${sellers.length} sellers: name one as supplier_id`);
+  return sellers[0]!;
+}
+
+const carrierText = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100, { abort: true })
+  .regex(/^[\x20-\x7e]+$/, 'printable ASCII');
+const ShipRequest = z
+  .object({
+    carrier: carrierText.openapi({ example: 'UPS' }),
+    tracking_number: carrierText.openapi({ example: '1Z999AA10123456784' }),
+    supplier_id: Id.optional().openapi({
+      description: 'admins: whose lines (required when the order has several sellers)',
+    }),
+  })
+  .strict()
+  .openapi('ShipRequest');
+const DeliverRequest = z
+  .object({
+    supplier_id: Id.optional().openapi({
+      description: 'admins: whose shipment (required when the order has several sellers)',
+    }),
+  })
+  .strict()
+  .openapi('DeliverRequest');
+
 export function ordersRouter(deps: ApiDeps): Router {
   const r = Router();
+  placeOrderRoute(r, deps);
+  buyerRoutes(r, deps);
+  fulfilmentRoutes(r, deps);
+  return r;
+}
+
+/** POST /orders: reserve, then the saga. */
+function placeOrderRoute(r: Router, deps: ApiDeps): void {
   const { mysql } = deps.stores;
   const placeLimit = orderPlacementLimit(deps.cfg, deps.stores.redis);
-
-  /** The order, if the caller may see it: its buyer, an admin, or a supplier of one of its items. */
-  async function visibleOrder(req: Request, orderId: string): Promise<OrderView> {
-    const p = requirePrincipal(req);
-    const order = await deps.orders.get(orderId);
-    if (p.role === 'admin' || p.userId === order.user_id) return order;
-    if (p.role === 'supplier' && (await suppliedShare(p.userId, order)) > 0) return order;
-    throw notFound(`order ${orderId}`); // not 403: do not reveal that someone else's order exists
-  }
-
-  /** How many of the order's lines this supplier supplies. */
-  async function suppliedShare(supplierId: string, order: OrderView): Promise<number> {
-    const rows = await mysql('items')
-      .select('item_id')
-      .where({ supplier_id: supplierId })
-      .whereIn(
-        'item_id',
-        order.items.map((i) => i.item_id),
-      );
-    return rows.length / Math.max(1, order.items.length);
-  }
-
   r.post(
     '/orders',
     (req, _res, next) =>
@@ -162,7 +223,10 @@ export function ordersRouter(deps: ApiDeps): Router {
       },
     ),
   );
+}
 
+/** An order, a user's orders, and the buyer's cancel. */
+function buyerRoutes(r: Router, deps: ApiDeps): void {
   r.get(
     '/orders/:id',
     route(
@@ -180,7 +244,7 @@ export function ordersRouter(deps: ApiDeps): Router {
         },
       },
       async (req, { params }, res) => {
-        res.json(await visibleOrder(req, params.id));
+        res.json(await visibleOrder(deps, req, params.id));
       },
     ),
   );
@@ -203,7 +267,7 @@ export function ordersRouter(deps: ApiDeps): Router {
         },
       },
       async (req, { params }, res) => {
-        const order = await visibleOrder(req, params.id);
+        const order = await visibleOrder(deps, req, params.id);
         const p = requirePrincipal(req);
         if (p.role !== 'admin' && p.userId !== order.user_id)
           throw forbidden('only the buyer or an admin may cancel an order');
@@ -235,60 +299,10 @@ export function ordersRouter(deps: ApiDeps): Router {
       },
     ),
   );
+}
 
-  /** A finished order (delivered, canceled: archived) moves no further. */
-  function requireLive(order: OrderView, verb: string): void {
-    if (order.status === 'delivered' || order.status === 'canceled')
-      throw conflict('invalid_transition', `the order is ${order.status} and cannot be ${verb}`, {
-        status: order.status,
-      });
-  }
-
-  /** The seller whose lines a ship or deliver moves: a seller's own; an admin names one (or the order's only one). */
-  async function sellerFor(req: Request, orderId: string, named: string | undefined): Promise<string> {
-    const p = requirePrincipal(req);
-    const sellers = await sellersOf(mysql, orderId);
-    if (p.role === 'supplier') {
-      if (!sellers.includes(p.userId)) throw forbidden("only an admin or a seller of the order's items may do this");
-      if (named !== undefined && named !== p.userId) throw forbidden('a seller ships and delivers its own lines only');
-      return p.userId;
-    }
-    if (p.role !== 'admin') throw forbidden("only an admin or a seller of the order's items may do this");
-    if (named !== undefined) {
-      if (!sellers.includes(named))
-        throw new ApiError(400, 'invalid_request', `the order holds no items of seller ${named}`);
-      return named;
-    }
-    if (sellers.length !== 1)
-      throw new ApiError(400, 'invalid_request', `the order has ${sellers.length} sellers: name one as supplier_id`);
-    return sellers[0]!;
-  }
-
-  const carrierText = z
-    .string()
-    .trim()
-    .min(1)
-    .max(100, { abort: true })
-    .regex(/^[\x20-\x7e]+$/, 'printable ASCII');
-  const ShipRequest = z
-    .object({
-      carrier: carrierText.openapi({ example: 'UPS' }),
-      tracking_number: carrierText.openapi({ example: '1Z999AA10123456784' }),
-      supplier_id: Id.optional().openapi({
-        description: 'admins: whose lines (required when the order has several sellers)',
-      }),
-    })
-    .strict()
-    .openapi('ShipRequest');
-  const DeliverRequest = z
-    .object({
-      supplier_id: Id.optional().openapi({
-        description: 'admins: whose shipment (required when the order has several sellers)',
-      }),
-    })
-    .strict()
-    .openapi('DeliverRequest');
-
+/** A seller's lines ship, then arrive. */
+function fulfilmentRoutes(r: Router, deps: ApiDeps): void {
   r.post(
     '/orders/:id/ship',
     route(
@@ -309,8 +323,8 @@ export function ordersRouter(deps: ApiDeps): Router {
         },
       },
       async (req, { params, body }, res) => {
-        requireLive(await visibleOrder(req, params.id), 'shipped');
-        const supplierId = await sellerFor(req, params.id, body.supplier_id);
+        requireLive(await visibleOrder(deps, req, params.id), 'shipped');
+        const supplierId = await sellerFor(deps.stores.mysql, req, params.id, body.supplier_id);
         res.json(
           await deps.orders.ship(params.id, {
             supplierId,
@@ -342,8 +356,8 @@ export function ordersRouter(deps: ApiDeps): Router {
         },
       },
       async (req, { params, body }, res) => {
-        requireLive(await visibleOrder(req, params.id), 'delivered');
-        const supplierId = await sellerFor(req, params.id, body?.supplier_id);
+        requireLive(await visibleOrder(deps, req, params.id), 'delivered');
+        const supplierId = await sellerFor(deps.stores.mysql, req, params.id, body?.supplier_id);
         res.json(
           await deps.orders.deliver(params.id, {
             supplierId,
@@ -353,5 +367,4 @@ export function ordersRouter(deps: ApiDeps): Router {
       },
     ),
   );
-  return r;
 }

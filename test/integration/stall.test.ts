@@ -4,8 +4,9 @@
  * by what it refuses, so a backtracking engine tries every split), as a customer (who must be refused before
  * the body is read where the route is not theirs) and as an admin (who gets through to validation); GET
  * routes get the same for their query strings (8 kB). Meanwhile the event loop's delay is measured with
- * perf_hooks: its p99 must stay under 50 ms. The API runs in this process, so its
- * event loop is the one measured.
+ * perf_hooks: its p99 must stay under 200 ms. A backtracking pattern on 100 kB stalls for seconds, which is what
+ * this catches; it is not a speed target (those are in bench/). The API runs in this process, so its event loop is
+ * the one measured.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startPlatform, Platform } from '../support/platform';
@@ -129,8 +130,9 @@ test('100 kB worst-case bodies to every write route (and 8 kB query strings to e
     ]),
   );
   expect(requests).toBeGreaterThan(500);
-  // p99, not max: on a shared machine the process can be descheduled for a moment whatever it runs.
-  expect(p99).toBeLessThan(50);
+  // p99, not max: on a shared machine the process can be descheduled for a moment whatever it runs. Under the
+  // full suite on 2 cores the healthy p99 reached 58 ms once (a 50 ms bound failed CI); a stall is seconds.
+  expect(p99).toBeLessThan(200);
 });
 
 test('a customer is refused (403) before a 100 kB body for a supplier route is validated', async () => {

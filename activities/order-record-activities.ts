@@ -1,0 +1,43 @@
+/**
+ * Where a live order is mirrored (Redis, with its payment expiry) and where a finished one goes (the Cassandra
+ * archive).
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { ArchiveOutcome } from '../orders/archive';
+import { mirrorKey, OrderMirror } from '../orders/mirror';
+import type { OrderView } from '../orders/model';
+import type { OrderActivityContext } from './deps';
+
+export function createOrderRecordActivities({ redis, archive }: OrderActivityContext) {
+  return {
+    /** The saga's last step: a delivered or canceled order moves to the Cassandra archive and leaves MySQL
+     * (copy, then delete: see orders/archive.ts). Retried until done; a repeat finds it archived. */
+    async archiveOrder({ orderId }: { orderId: string }): Promise<ArchiveOutcome> {
+      const outcome = await archive.archive(orderId);
+      // A live order here would be a saga bug: fail loudly (a person looks) rather than end the saga without it.
+      if (outcome === 'not_finished')
+        throw ApplicationFailure.nonRetryable(
+          `order ${orderId} is not finished and cannot be archived`,
+          'OrderNotFinished',
+        );
+      return outcome;
+    },
+
+    /** The seed's Redis record of a live order, expiring with its payment window. */
+    async mirrorOrder(order: OrderView): Promise<void> {
+      const ttl = Date.parse(order.expires_at) - Date.now();
+      if (ttl <= 0) return;
+      const mirror: OrderMirror = {
+        order_id: order.order_id,
+        user_id: order.user_id,
+        status: order.status,
+        expiry_time: order.expires_at,
+      };
+      await redis.set(mirrorKey(order.order_id), JSON.stringify(mirror), 'PX', ttl);
+    },
+
+    async removeMirror({ orderId }: { orderId: string }): Promise<void> {
+      await redis.del(mirrorKey(orderId));
+    },
+  };
+}
