@@ -5,44 +5,57 @@
  * compensations, the sweepers) and for an API drop that failed. Its own consumer group (ITEM_CACHE_GROUP), so a
  * slow search engine never delays it. Runs in the search-indexer process (workers/search-indexer.ts).
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/logger';
 import { TOPICS } from '../stores/kafka/topics';
-import { firstFetchAfterJoin } from '../stores/kafka/client';
+import { ConsumerLifecycle, type BatchTools, type ConsumerMetrics } from '../stores/kafka/consumer';
 import { itemIdOf } from '../events/item-events';
 import type { ItemViewCache } from './item-views';
 
 export class ItemViewEvents {
-  private consumer: Consumer | undefined;
+  private readonly lifecycle: ConsumerLifecycle;
   events = 0;
 
   constructor(
-    private readonly kafka: Kafka,
+    kafka: Kafka,
     private readonly views: ItemViewCache,
     private readonly log: Logger,
     private readonly groupId: string,
-  ) {}
+    metrics?: ConsumerMetrics,
+  ) {
+    // Only events from the start on matter (the cache holds nothing older than its TTL): a new group starts at
+    // the end of the topics.
+    this.lifecycle = new ConsumerLifecycle(
+      kafka,
+      log,
+      {
+        name: 'item-cache',
+        groupId,
+        topics: [TOPICS.items.name, TOPICS.inventory.name],
+        fromBeginning: false,
+        consumer: { maxWaitTimeInMs: 100 },
+        metrics,
+      },
+      (payload, tools) => this.onBatch(payload, tools),
+    );
+  }
 
-  /** Resolves once the group is joined; only events from then on matter (the cache holds nothing older than
-   * its TTL), so a new group starts at the end of the topics. */
+  /** Resolves once the group is joined and its starting offsets are fixed. */
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId,
-      maxWaitTimeInMs: 100,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
-    });
-    this.consumer = consumer;
-    const ready = firstFetchAfterJoin(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [TOPICS.items.name, TOPICS.inventory.name], fromBeginning: false });
-    await consumer.run({ eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
-    await ready;
+    await this.lifecycle.start();
     this.log.info({ groupId: this.groupId }, 'item cache consumer running');
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+  async stop(): Promise<void> {
+    await this.lifecycle.stop();
+  }
+
+  /** One Redis round trip per batch: the cached views of every item the batch names are dropped. */
+  private async onBatch(
+    { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
+    tools: BatchTools,
+  ): Promise<void> {
+    if (!isRunning() || isStale()) return;
     const ids = new Set<string>();
     for (const m of batch.messages) {
       const id = itemIdOf(m.value, m.key);
@@ -50,12 +63,8 @@ export class ItemViewEvents {
     }
     await this.views.drop([...ids]);
     resolveOffset(batch.lastOffset());
+    tools.done(batch.messages);
     await heartbeat();
     this.events += batch.messages.length;
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    this.consumer = undefined;
   }
 }

@@ -37,14 +37,21 @@ async function main(): Promise<void> {
 
   const indexer = new SearchIndexer(mysql, mongo.db(), search, log);
   if (process.argv.includes('--reindex')) log.info(await indexer.reindexAll(), 'reindexed every item');
+  const consumerMetrics = new ConsumerMetrics(metrics.registry);
   const consumer = new SearchIndexConsumer(kafka, indexer, log, {
     groupId: cfg.SEARCH_INDEXER_GROUP,
     fromBeginning: true,
-    metrics: new ConsumerMetrics(metrics.registry),
+    metrics: consumerMetrics,
   });
   await consumer.start();
   const redis = createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT });
-  const itemCache = new ItemViewEvents(kafka, new ItemViewCache(redis, cfg.ITEM_VIEW_TTL), log, cfg.ITEM_CACHE_GROUP);
+  const itemCache = new ItemViewEvents(
+    kafka,
+    new ItemViewCache(redis, cfg.ITEM_VIEW_TTL),
+    log,
+    cfg.ITEM_CACHE_GROUP,
+    consumerMetrics,
+  );
   if (cfg.ITEM_VIEW_TTL > 0) await itemCache.start();
 
   const details = new ItemDetailsStore(mongo.db());

@@ -1,9 +1,9 @@
 /**
- * One Kafka consumer lifecycle for every consumer of the platform (the search indexer, the notifier, the
- * analytics consumer): connect, subscribe, run batches with manual offset resolution, retry a failed batch with
- * backoff (kafkajs re-delivers it from the last resolved offset; after the retries the consumer restarts), stop
- * gracefully (the batch in hand finishes, the group is left), count what it processed, and continue each
- * message's trace (the `traceparent` header the outbox relay set).
+ * One Kafka consumer lifecycle for every consumer of the platform (the search indexer, the item cache, the
+ * notifier, the analytics consumer): connect, subscribe, run batches with manual offset resolution, retry a
+ * failed batch with backoff (kafkajs re-delivers it from the last resolved offset; after the retries the
+ * consumer restarts), stop gracefully (the batch in hand finishes, the group is left), count what it processed,
+ * and continue each message's trace (the `traceparent` header the outbox relay set).
  *
  * The handler does the work and reports progress through `done(messages)` after each chunk it stored.
  */
