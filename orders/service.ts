@@ -89,7 +89,7 @@ export class OrderService {
     // MySQL read. It only ever says no early (stock/soldout-gate.ts). A request whose Idempotency-Key already
     // made an order is never refused by it: the buyer who got the last unit and retries gets the order.
     const lines = normalizeLines(req.lines);
-    const known = await this.knownShortages(lines);
+    const known = await knownShortages(this.redis, lines);
     if (known.length > 0 && !(await this.isReplay(req)))
       return { kind: 'out_of_stock', orderId: null, shortages: known };
     if (req.exemptFromLimits) return this.placeOrder(req);

@@ -68,14 +68,15 @@ export class SimulatedLedger {
     private readonly timings: LedgerTimings,
   ) {}
 
-  /** The request fault in force: the header's, else the first matching rule's (consumed). */
+  /** The request fault in force for an operation on a charge (or the charge a request asks for): the header's,
+   * else the first matching rule's (consumed). */
   requestFault(
     op: Operation,
     header: Fault | undefined,
-    charge: { orderId: string; paymentMethod: string },
+    charge: { order_id: string; payment_method: string },
   ): Fault | undefined {
     if (header && !isWebhookFault(header.fault)) return header;
-    return this.rules.takeRequestFault(op, charge);
+    return this.rules.takeRequestFault(op, { orderId: charge.order_id, paymentMethod: charge.payment_method });
   }
 
   /** Faults that refuse a request before anything is done. */

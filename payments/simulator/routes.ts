@@ -58,7 +58,7 @@ function chargeRoutes(app: Express, ledger: SimulatedLedger, s: AnswerSettings):
       const key = idempotencyKey(req, true)!;
       const header = headerFault(req);
       const p = parse(ChargeBody, req.body);
-      const fault = ledger.requestFault('charge', header, { orderId: p.order_id, paymentMethod: p.payment_method });
+      const fault = ledger.requestFault('charge', header, p);
       ledger.refuseBeforeWork(fault);
       const charge = ledger.charge(key, p, header);
       await answer(s, res, fault, charge, {
@@ -99,10 +99,7 @@ function chargeRoutes(app: Express, ledger: SimulatedLedger, s: AnswerSettings):
       const id = String(req.params.id);
       const found = ledger.store.chargeById(id);
       if (!found) throw new ApiError(404, 'resource_missing', `no such charge: ${id}`);
-      const fault = ledger.requestFault('void', header, {
-        orderId: found.wire.order_id,
-        paymentMethod: found.wire.payment_method,
-      });
+      const fault = ledger.requestFault('void', header, found.wire);
       ledger.refuseBeforeWork(fault);
       await answer(s, res, fault, ledger.void(id), { latency: true });
     }),
@@ -117,12 +114,7 @@ function refundRoutes(app: Express, ledger: SimulatedLedger, s: AnswerSettings):
       const header = headerFault(req);
       const p = parse(RefundBody, req.body);
       const found = ledger.store.chargeById(p.charge);
-      const fault = found
-        ? ledger.requestFault('refund', header, {
-            orderId: found.wire.order_id,
-            paymentMethod: found.wire.payment_method,
-          })
-        : header;
+      const fault = found ? ledger.requestFault('refund', header, found.wire) : header;
       ledger.refuseBeforeWork(fault);
       await answer(s, res, fault, ledger.refund(key, p, header), { latency: true });
     }),

@@ -117,6 +117,8 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   );
   let connection: NativeConnection | undefined;
   let running: Promise<void> | undefined;
+  /** The relay's view of the cluster's topics (when the relay runs), closed with the platform. */
+  let relayTopics: KafkaTopicDirectory | undefined;
   const platform: Platform = {
     cfg: cfgHolder.cfg,
     baseUrl,
@@ -168,6 +170,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     async stop() {
       await platform.stopWorker();
       await platform.relay?.stop();
+      await relayTopics?.close();
       await sim.close();
       for (const suffix of ['', '-wal', '-shm']) rmSync(simDbPath + suffix, { force: true });
       deps.load.close();
@@ -180,14 +183,9 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   };
   if (opts.worker !== false) await platform.startWorker();
   if (opts.relay) {
-    const topics = new KafkaTopicDirectory(stores.kafka);
-    platform.relay = new OutboxRelay(stores.mysql, stores.producer, logger, { intervalMs: 50, topics });
+    relayTopics = new KafkaTopicDirectory(stores.kafka);
+    platform.relay = new OutboxRelay(stores.mysql, stores.producer, logger, { intervalMs: 50, topics: relayTopics });
     platform.relay.start();
-    const stop = platform.stop;
-    platform.stop = async () => {
-      await stop();
-      await topics.close();
-    };
   }
   return platform;
 }
