@@ -1,9 +1,9 @@
 /** Bearer tokens (JWT, HS256, signed with JWT_SECRET) and the checks every route makes with them. */
 import { createSecretKey, KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { Knex } from 'knex';
 import type { Request, RequestHandler } from 'express';
-import { findAuthState, Role } from '../users/repository';
+import type { Role } from '../users/repository';
+import type { AuthStates } from '../users/auth-states';
 import { ApiError, forbidden, unauthorized } from './errors';
 
 export interface Principal {
@@ -59,16 +59,16 @@ export class TokenService {
 /**
  * Reads the bearer token when there is one; routes decide whether they need it. A valid signature is not
  * enough: the account must still exist, with the token's role and token version (a password or role change
- * bumps it). That is one primary-key read of `users` per authenticated request, on purpose not cached, so a
- * revocation takes effect on the next request.
+ * bumps it). The state comes from Redis, refreshed by every change made through the API before it answers, so a
+ * revocation takes effect on the next request (users/auth-states.ts).
  */
-export function authenticate(tokens: TokenService, mysql: Knex): RequestHandler {
+export function authenticate(tokens: TokenService, authStates: AuthStates): RequestHandler {
   return (req, _res, next) => {
     const header = req.headers.authorization;
     if (header?.startsWith('Bearer ')) {
       const p = tokens.verify(header.slice(7).trim());
       if (!p) return next(unauthorized('the token is invalid or expired'));
-      findAuthState(mysql, p.userId).then((state) => {
+      authStates.get(p.userId).then((state) => {
         if (!state) return next(unauthorized('the account of this token no longer exists'));
         if (state.token_version !== p.tokenVersion || state.role !== p.role)
           return next(unauthorized('this token was revoked (password or role changed): log in again'));

@@ -4,6 +4,7 @@ import { checkReadiness, connectStores, Stores } from '../stores';
 import { OrderService } from '../orders/service';
 import { OrderArchive } from '../orders/archive';
 import { ensureAdmin } from '../users/repository';
+import { AuthStates } from '../users/auth-states';
 import { TokenService } from './auth';
 import type { ApiDeps } from './deps';
 import { ApiMetrics } from './metrics';
@@ -15,12 +16,14 @@ import { analyticsOutbox } from '../analytics/outbox-buffer';
 
 export async function buildApiDeps(cfg: Config, stores?: Stores): Promise<ApiDeps & { stores: Stores }> {
   const s = stores ?? (await connectStores(cfg, { failFast: true }));
-  await ensureAdminWhenReachable(s, cfg);
+  const authStates = new AuthStates(s.mysql, s.redis, cfg.AUTH_CACHE_TTL);
+  await ensureAdminWhenReachable(s, cfg, authStates);
   analyticsOutbox(s.mysql, cfg); // the group-committed analytics events, with this configuration
   return {
     cfg,
     stores: s,
     tokens: new TokenService(cfg.JWT_SECRET, Math.floor(cfg.JWT_TTL / 1000)),
+    authStates,
     metrics: new ApiMetrics(),
     orders: new OrderService(s.mysql, s.redis, s.temporal, new OrderArchive(s.cassandra, s.mysql), cfg),
     registry: newRegistry(),
@@ -31,8 +34,11 @@ export async function buildApiDeps(cfg: Config, stores?: Stores): Promise<ApiDep
 
 /** The first admin is made at start; if MySQL is down then, the API starts anyway (answering 503 where MySQL is
  * needed) and makes the admin once MySQL answers. */
-async function ensureAdminWhenReachable(s: Stores, cfg: Config): Promise<void> {
-  const attempt = () => ensureAdmin(s.mysql, cfg.ADMIN_EMAIL, cfg.ADMIN_PASSWORD);
+async function ensureAdminWhenReachable(s: Stores, cfg: Config, authStates: AuthStates): Promise<void> {
+  const attempt = async () => {
+    const takenOver = await ensureAdmin(s.mysql, cfg.ADMIN_EMAIL, cfg.ADMIN_PASSWORD);
+    if (takenOver) await authStates.refresh(takenOver); // the squatter's tokens die at once
+  };
   try {
     await attempt();
   } catch (err) {

@@ -26,6 +26,8 @@ const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 200);
 const DISTINCT_CONNECTIONS = Number(env.BENCH_DISTINCT_CONNECTIONS ?? 50);
 const QUERIES = Number(env.BENCH_QUERIES ?? 1000);
+/** BENCH_PROBES, e.g. "items,orders": run only these probes (items, hot, distinct, orders); all by default. */
+const PROBES = new Set((env.BENCH_PROBES ?? 'items,hot,distinct,orders').split(','));
 const BUYERS = 200;
 const PORT = Number(env.PORT ?? 3390);
 const LOG = path.resolve(env.LOG_DIR ?? '.stack/logs', 'bench-api.log');
@@ -189,7 +191,9 @@ async function seed() {
 
 async function startApi(): Promise<ChildProcess> {
   const out = openSync(LOG, 'a');
-  const child = spawn(process.execPath, [path.resolve(__dirname, '../api/cluster.js')], {
+  // BENCH_API_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API processes under the probes.
+  const nodeArgs = (env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../api/cluster.js')], {
     env: {
       ...env,
       PORT: String(PORT),
@@ -279,7 +283,8 @@ async function main() {
   const api = await startApi();
   const rows: string[] = [];
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 1 : 0) : 'n/a');
-  const probe = (label: string, run: () => Run) => {
+  const probe = (name: string, label: string, run: () => Run) => {
+    if (!PROBES.has(name)) return;
     const health = wrk(pathsScript, CONNECTIONS, SECONDS, paths('healthz', ['/healthz']));
     const r = run();
     const codes = Object.entries(r.statuses)
@@ -306,17 +311,18 @@ async function main() {
       '| probe | requests/s | p50 | p99 | ratio to /healthz | /healthz requests/s (run just before) | answers |',
     );
     console.log('|---|---|---|---|---|---|---|');
-    probe('`GET /items/{id}` (one hot item)', () =>
+    probe('items', '`GET /items/{id}` (one hot item)', () =>
       wrk(pathsScript, CONNECTIONS, SECONDS, paths('item', ['/items/hb-000042'])),
     );
-    probe('`GET /search?query=...` (one hot query)', () =>
+    probe('hot', '`GET /search?query=...` (one hot query)', () =>
       wrk(pathsScript, CONNECTIONS, SECONDS, paths('hot', ['/search?query=wireless%20speaker'])),
     );
     probe(
+      'distinct',
       `\`GET /search\`, ${QUERIES} distinct queries over ${N / 1000}k items, ${DISTINCT_CONNECTIONS} connections`,
       () => wrk(pathsScript, DISTINCT_CONNECTIONS, SECONDS, paths('distinct', distinct)),
     );
-    probe('`POST /orders`, sold out (409)', () =>
+    probe('orders', '`POST /orders`, sold out (409)', () =>
       wrk(ordersScript, CONNECTIONS, SECONDS, { BENCH_ORDERS_FILE: ordersFile }),
     );
   } finally {

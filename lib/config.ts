@@ -250,6 +250,9 @@ const schema = z.object({
   /** GET /items/{id} from Redis (catalog/item-views.ts): how long a cached item lives at most if no change
    * reaches it (every write and stock event drops it at once); 0: no cache. */
   ITEM_VIEW_TTL: duration.default(60_000),
+  /** How long an account's auth state (role, token version, approval) is shared from Redis (users/auth-states.ts):
+   * a change through the API is seen at once; one made in MySQL by hand within this. 0: MySQL on every request. */
+  AUTH_CACHE_TTL: duration.default(10_000),
   /** How long one search's results are shared from Redis (the stale window of search results); 0: no cache. */
   SEARCH_CACHE_TTL: duration.default(2_000),
   /** Cache-Control max-age of catalog reads (GET /items/{id}, /search, listings); with ETag, a client revalidates

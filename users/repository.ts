@@ -61,11 +61,16 @@ export async function findUserById(db: Knex, userId: string): Promise<User | und
 
 /** The first admin, from ADMIN_EMAIL / ADMIN_PASSWORD (idempotent: an existing admin is left alone). An
  * account that someone registered under that email before the admin existed is taken over: it becomes the
- * admin with the configured password, so whoever registered it first cannot use it (nor become admin). */
-export async function ensureAdmin(db: Knex, email: string | undefined, password: string | undefined): Promise<void> {
-  if (!email || !password) return;
+ * admin with the configured password, so whoever registered it first cannot use it (nor become admin).
+ * Returns the id of an account taken over (its auth state changed), else undefined. */
+export async function ensureAdmin(
+  db: Knex,
+  email: string | undefined,
+  password: string | undefined,
+): Promise<string | undefined> {
+  if (!email || !password) return undefined;
   const existing = await findUserByEmail(db, email);
-  if (existing?.role === 'admin') return;
+  if (existing?.role === 'admin') return undefined;
   if (existing) {
     // A new role and password: the squatter's earlier tokens are revoked with the version bump.
     await db('users')
@@ -76,13 +81,14 @@ export async function ensureAdmin(db: Knex, email: string | undefined, password:
         token_version: db.raw('token_version + 1'),
         updated_at: db.fn.now(3),
       });
-    return;
+    return existing.user_id;
   }
   try {
     await createUser(db, { name: 'Administrator', email, password, role: 'admin' });
   } catch (err) {
     if (!(err instanceof EmailTaken)) throw err;
   }
+  return undefined;
 }
 
 /** One primary-key read: the account's role, token version and supplier approval (null: no such account). */

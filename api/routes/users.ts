@@ -174,6 +174,7 @@ export function usersRouter(deps: ApiDeps): Router {
             throw new ApiError(403, 'wrong_password', 'the current password is not right');
           throw err;
         }
+        await deps.authStates.refresh(params.id); // the earlier tokens are refused from the next request on
         const token = deps.tokens.issue({ userId: p.userId, role: p.role, tokenVersion: version });
         res.json({ token, user_id: p.userId, role: p.role, expires_in: Math.floor(deps.cfg.JWT_TTL / 1000) });
       },
@@ -195,6 +196,7 @@ export function usersRouter(deps: ApiDeps): Router {
       },
       async (_req, { params }, res) => {
         if (!(await approveSupplier(mysql, params.id))) throw notFound(`supplier ${params.id}`);
+        await deps.authStates.refresh(params.id);
         res.json({ user_id: params.id, role: 'supplier', approved: true });
       },
     ),

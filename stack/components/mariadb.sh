@@ -36,6 +36,8 @@ CREATE DATABASE IF NOT EXISTS shopflow CHARACTER SET utf8mb4 COLLATE utf8mb4_uni
 CREATE DATABASE IF NOT EXISTS shopflow_test CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 -- An always-empty twin of the test database: the demo-data test loads the demo catalog into it.
 CREATE DATABASE IF NOT EXISTS shopflow_test_demo CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+-- The benchmarks' own database (npm run bench:http): never the dev or test data.
+CREATE DATABASE IF NOT EXISTS shopflow_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS 'shopflow'@'127.0.0.1' IDENTIFIED BY 'shopflow';
 CREATE USER IF NOT EXISTS 'shopflow'@'localhost' IDENTIFIED BY 'shopflow';
 GRANT ALL ON shopflow.* TO 'shopflow'@'127.0.0.1';
@@ -44,5 +46,7 @@ GRANT ALL ON shopflow_test.* TO 'shopflow'@'127.0.0.1';
 GRANT ALL ON shopflow_test.* TO 'shopflow'@'localhost';
 GRANT ALL ON shopflow_test_demo.* TO 'shopflow'@'127.0.0.1';
 GRANT ALL ON shopflow_test_demo.* TO 'shopflow'@'localhost';
+GRANT ALL ON shopflow_bench.* TO 'shopflow'@'127.0.0.1';
+GRANT ALL ON shopflow_bench.* TO 'shopflow'@'localhost';
 SQL
 }
