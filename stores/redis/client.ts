@@ -12,6 +12,7 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
   return new Redis(url, {
     maxRetriesPerRequest: opts.offlineQueue === false ? 1 : 3,
     enableReadyCheck: true,
+    enableAutoPipelining: true,
     lazyConnect: false,
     enableOfflineQueue: opts.offlineQueue ?? true,
     ...(opts.commandTimeoutMs ? { commandTimeout: opts.commandTimeoutMs } : {}),
