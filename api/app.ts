@@ -38,7 +38,7 @@ export function createApp(deps: ApiDeps): Express {
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
       // One short line per request: who asked what and the answer, not every header (serializing and redacting
-      // them was most of the cost of a logged request, issue 12's profile; the tracing span holds the rest).
+      // them was most of the cost of a logged request, issue 12's profile).
       serializers: {
         req: (req: {
           id: unknown;

@@ -2,7 +2,7 @@
 import { createSecretKey, KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Request, RequestHandler } from 'express';
-import type { Role } from '../users/repository';
+import { ROLES, type Role } from '../users/repository';
 import type { AuthStates } from '../users/auth-states';
 import { ApiError, forbidden, unauthorized } from './errors';
 
@@ -45,7 +45,7 @@ export class TokenService {
     try {
       const claims = jwt.verify(token, this.key, { algorithms: ['HS256'] }) as jwt.JwtPayload;
       const role = claims.role as Role;
-      if (typeof claims.sub !== 'string' || !['customer', 'supplier', 'admin'].includes(role)) return undefined;
+      if (typeof claims.sub !== 'string' || !ROLES.includes(role)) return undefined;
       if (typeof claims.exp !== 'number') return undefined; // jsonwebtoken accepts a token without expiry; we do not
       const ver = claims.ver ?? 0;
       if (!Number.isInteger(ver) || ver < 0) return undefined;

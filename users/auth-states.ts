@@ -8,15 +8,14 @@
  * be overwritten by an older one: a reader fills an empty entry only (SET NX), and a writer's state replaces the
  * cached one only when it is not older (token version, then approval: both only ever grow). What the cache can
  * miss for at most AUTH_CACHE_TTL: a change made in MySQL by hand (an account deleted in SQL), or one whose
- * refresh failed because Redis did not answer (logged as an error). Redis down: every request reads MySQL.
+ * refresh failed because Redis did not answer (logged). Redis down: every request reads MySQL.
  */
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { logBestEffortFailure } from '../stores/errors';
-import { findAuthState, type AuthState, type Role } from './repository';
+import { findAuthState, ROLES, type AuthState, type Role } from './repository';
 
 const key = (userId: string) => `auth:${userId}`;
-const ROLES: readonly Role[] = ['customer', 'supplier', 'admin'];
 
 /** `version|role|approved`, e.g. `3|supplier|1`. */
 function encode(s: AuthState): string {
@@ -65,7 +64,7 @@ export class AuthStates {
   }
 
   /** After a committed change of the account (password, role, approval): its state read back from MySQL
-   * replaces the cached one. Never throws: the change is made; a failed refresh is logged as an error. */
+   * replaces the cached one. Never throws: the change is made; a failed refresh is logged. */
   async refresh(userId: string): Promise<void> {
     if (this.ttlMs <= 0) return;
     try {

@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import { isDuplicateKey } from '../stores/mysql/client';
 import { hashPassword, verifyPassword } from './passwords';
 
-export type Role = 'customer' | 'supplier' | 'admin';
+export const ROLES = ['customer', 'supplier', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
 export interface User {
   user_id: string;
   name: string;

@@ -11,6 +11,7 @@ import {
   approveSupplier,
   changePassword,
   findUserById,
+  ROLES,
   updateProfile,
   User as UserRecord,
   WrongPassword,
@@ -23,7 +24,7 @@ const User = z
     name: z.string(),
     email: z.string(),
     phone: z.string().nullable(),
-    role: z.enum(['customer', 'supplier', 'admin']),
+    role: z.enum(ROLES),
   })
   .openapi('User');
 // A name: no control characters, something visible (a linear check: a lookahead, then one character class).
