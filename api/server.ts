@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const cfg = config();
   const tracing = initTracing(cfg, 'api');
   const deps = await buildApiDeps(cfg);
-  const server = createApp(deps).listen(cfg.PORT, () => {
+  const server = createApp(deps).listen({ port: cfg.PORT, backlog: cfg.API_LISTEN_BACKLOG }, () => {
     logger.info(
       { port: cfg.PORT, docs: `http://127.0.0.1:${cfg.PORT}/docs`, temporalUi: cfg.TEMPORAL_UI_URL },
       'shopflow API listening',

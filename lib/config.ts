@@ -40,6 +40,10 @@ const schema = z.object({
    * only one so far, and only allowed in dev mode: a real deployment needs a real adapter. */
   PAYMENT_GATEWAY: z.enum(['simulator']).default('simulator'),
   PORT: z.coerce.number().int().default(3000),
+  /** The API's listen queue: connections the kernel holds until a process accepts them. A flash sale opens
+   * thousands at once; Node's default of 511 overflows and each dropped handshake costs the buyer a 1 s, 3 s or
+   * 7 s SYN retry. Linux caps it at net.core.somaxconn (4096 since 5.4). */
+  API_LISTEN_BACKLOG: z.coerce.number().int().positive().default(4096),
   LOG_LEVEL: z.string().default('info'),
   MYSQL_URL: z.string().default('mysql://shopflow:shopflow@127.0.0.1:3306/shopflow'),
   MYSQL_POOL_MAX: z.coerce.number().int().positive().default(30),
