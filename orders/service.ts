@@ -32,7 +32,8 @@ import type {
 import { logBestEffortFailure } from '../stores/errors';
 import { InvalidOrder, reserveOrder } from './reservation';
 import { startSaga } from './saga';
-import { normalizeLines, orderableStock, visibleShortages } from '../stock/levels';
+import { normalizeLines, visibleShortages } from '../stock/levels';
+import { SharedStockReads } from '../stock/shared-reads';
 import { loadOrder } from './repository';
 import type { OrderArchive } from './archive';
 import { orderPaymentFacts, type OrderPaymentFacts } from './payment-facts';
@@ -77,8 +78,10 @@ export class OrderService {
   ) {
     this.limits = new PurchaseLimits(mysql, redis, cfg);
     this.views = new ItemViewCache(redis, cfg.ITEM_VIEW_TTL ?? 0);
+    this.stockReads = new SharedStockReads(mysql);
   }
   private readonly limits: PurchaseLimits;
+  private readonly stockReads: SharedStockReads;
   /** Cached item views (GET /items/{id}) that a reservation makes stale. */
   private readonly views: ItemViewCache;
 
@@ -92,13 +95,56 @@ export class OrderService {
     const known = await knownShortages(this.redis, lines);
     if (known.length > 0 && !(await this.isReplay(req)))
       return { kind: 'out_of_stock', orderId: null, shortages: known };
-    if (req.exemptFromLimits) return this.placeOrder(req);
-    return this.limits.enforce(
-      req.userId,
-      lines,
-      () => this.isReplay(req),
-      () => this.placeOrder(req),
-    );
+    const admission = await this.admitEarly(req, lines);
+    if (admission.kind === 'refused') return admission.result;
+    // A ticket is kept only by a fresh reservation; a limit refusal, a replay, a failed reservation or an error
+    // gives it back.
+    let reserved = false;
+    try {
+      const result = req.exemptFromLimits
+        ? await this.placeOrder(req, lines)
+        : await this.limits.enforce(
+            req.userId,
+            lines,
+            () => this.isReplay(req),
+            () => this.placeOrder(req, lines),
+          );
+      reserved = result.kind === 'created' && !result.replayed;
+      return result;
+    } finally {
+      if (admission.ticketsTaken && !reserved) await giveBack(this.redis, lines);
+    }
+  }
+
+  /**
+   * Before the buyer's lock and the purchase-limit queries: one shared lock-free stock read (unknown and delisted
+   * items are refused here), then a ticket per unit (stock/tickets.ts). In a flash sale only about as many
+   * buyers as there are units go on to the per-buyer checks and the item rows; the rest are answered from this
+   * read and Redis. A request whose Idempotency-Key already made an order goes on without a ticket to its replay.
+   */
+  private async admitEarly(
+    req: PlaceOrderRequest,
+    lines: OrderLine[],
+  ): Promise<{ kind: 'admitted'; ticketsTaken: boolean } | { kind: 'refused'; result: PlaceOrderResult }> {
+    const { stock, unlisted } = await this.stockReads.read(lines);
+    const missing = lines.map((l) => l.item_id).filter((id) => !stock.has(id));
+    if (missing.length > 0)
+      throw new DomainError('not_found', 'item_not_found', `unknown item(s): ${missing.join(', ')}`, {
+        item_ids: missing,
+      });
+    if (unlisted.length > 0)
+      throw new DomainError('conflict', 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, {
+        item_ids: unlisted,
+      });
+    let shortages = visibleShortages(lines, stock);
+    if (shortages.length > 0) await markSoldOut(this.redis, shortages).catch(() => undefined);
+    else {
+      const tickets = await admit(this.redis, lines, stock);
+      if (tickets.admitted) return { kind: 'admitted', ticketsTaken: tickets.ticketsTaken };
+      shortages = tickets.shortages;
+    }
+    if (await this.isReplay(req)) return { kind: 'admitted', ticketsTaken: false };
+    return { kind: 'refused', result: { kind: 'out_of_stock', orderId: null, shortages } };
   }
 
   /** The lines Redis already knows cannot be covered (the sold-out gate, spent admission tickets), no MySQL read:
@@ -117,20 +163,9 @@ export class OrderService {
     return row !== undefined;
   }
 
-  private async placeOrder(req: PlaceOrderRequest): Promise<PlaceOrderResult> {
-    const lines = normalizeLines(req.lines);
-    // One lock-free read answers both "do these items exist" and "is there visibly enough stock".
-    const { stock, unlisted } = await orderableStock(this.mysql, lines);
-    const missing = lines.map((l) => l.item_id).filter((id) => !stock.has(id));
-    if (missing.length > 0)
-      throw new DomainError('not_found', 'item_not_found', `unknown item(s): ${missing.join(', ')}`, {
-        item_ids: missing,
-      });
-    if (unlisted.length > 0)
-      throw new DomainError('conflict', 'item_unlisted', `no longer sold: ${unlisted.join(', ')}`, {
-        item_ids: unlisted,
-      });
-    let ticketsTaken = false;
+  /** Claims the Idempotency-Key (a replay answers the order it made), then reserves in MySQL and starts the
+   * saga. Runs after admitEarly(), under the buyer's lock. */
+  private async placeOrder(req: PlaceOrderRequest, lines: OrderLine[]): Promise<PlaceOrderResult> {
     const claim = req.idempotencyKey
       ? await this.claimIdempotencyKey(req, lines)
       : { orderId: `o-${randomUUID()}`, replay: false };
@@ -138,19 +173,6 @@ export class OrderService {
       // The key's order may be finished and archived: answer it, never reserve its stock a second time.
       const existing = await this.find(claim.orderId);
       if (existing) return { kind: 'created', order: existing, replayed: true };
-    } else {
-      // A new order the stock visibly cannot cover is refused here, before any lock (the flash sale's losers);
-      // for the rest the locked, conditional UPDATE in the transaction decides.
-      const short = visibleShortages(lines, stock);
-      if (short.length > 0) {
-        await markSoldOut(this.redis, short).catch(() => undefined);
-        return { kind: 'out_of_stock', orderId: claim.orderId, shortages: short };
-      }
-      // Then a ticket per unit (orders/stock-tickets.ts): only about as many buyers as there are units go on
-      // to fight over the item rows.
-      const admission = await admit(this.redis, lines, stock);
-      if (!admission.admitted) return { kind: 'out_of_stock', orderId: claim.orderId, shortages: admission.shortages };
-      ticketsTaken = admission.ticketsTaken;
     }
     const input: OrderInput = {
       orderId: claim.orderId,
@@ -172,12 +194,10 @@ export class OrderService {
         { fresh: !claim.replay },
       );
     } catch (err) {
-      if (ticketsTaken) await giveBack(this.redis, lines);
       if (err instanceof InvalidOrder) throw new DomainError('not_found', 'not_found', err.message);
       throw err;
     }
     if (!reservation.ok) {
-      if (ticketsTaken) await giveBack(this.redis, lines);
       await markSoldOut(this.redis, reservation.shortages).catch(() => undefined);
       return { kind: 'out_of_stock', orderId: claim.orderId, shortages: reservation.shortages };
     }

@@ -125,3 +125,18 @@ test('after an order of theirs expired unpaid, a customer waits out the cool-dow
   expect(again.body.error.details.retry_after_seconds).toBeGreaterThan(3500);
   expect((await order(u, { token: admin.token })).status).toBe(201);
 });
+
+test('a buyer refused by a limit gives the unit back at once: the next buyer gets the last one', async () => {
+  // The admission ticket is taken before the limits are checked (orders/service.ts admitEarly); a refusal must
+  // return it, or the last unit would read as sold out to everyone until the tickets expire.
+  const last = await makeItem(p.stores.mysql, { stock: 1 });
+  const hoarder = await customer();
+  expect((await order(hoarder)).status).toBe(201);
+  expect((await order(hoarder)).status).toBe(201);
+  const refused = await order(hoarder, { itemId: last });
+  expect(refused.status).toBe(429);
+  expect(refused.body.error.details.limit).toBe('unpaid_orders');
+  const next = await order(await customer(), { itemId: last });
+  expect(next.status).toBe(201);
+  expect((await order(await customer(), { itemId: last })).status).toBe(409);
+});
