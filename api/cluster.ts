@@ -1,8 +1,9 @@
 /**
  * The API as several processes behind one port (issue 12): node:cluster forks API_PROCESSES workers (0: one per
- * core), each the whole API (api/server.ts) on the shared PORT; the primary only hands out connections and
- * restarts a worker that dies. Everything the processes must agree on lives in Redis (rate limits, purchase
- * locks, the sold-out gate, the item and search caches); each has its own MySQL pool of MYSQL_POOL_MAX.
+ * core), each the whole API (api/server.ts) on the shared PORT, accepting its own connections
+ * (API_CLUSTER_SCHEDULING); the primary only restarts a worker that dies. Everything the processes must agree
+ * on lives in Redis (rate limits, purchase locks, the sold-out gate, the item and search caches); each has its
+ * own MySQL pool of MYSQL_POOL_MAX.
  * SIGTERM/SIGINT: every worker finishes its requests in flight and writes its buffered analytics events, then
  * the primary exits.
  */
@@ -17,6 +18,7 @@ const RESTART_DELAY_MS = 1_000;
 function main(): void {
   const cfg = config();
   const n = cfg.API_PROCESSES > 0 ? cfg.API_PROCESSES : availableParallelism();
+  cluster.schedulingPolicy = cfg.API_CLUSTER_SCHEDULING === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   cluster.setupPrimary({ exec: path.join(__dirname, 'server.js') });
   let stopping = false;
   const fork = (): Worker => cluster.fork();

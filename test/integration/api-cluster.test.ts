@@ -28,6 +28,9 @@ beforeAll(async () => {
       ...process.env,
       PORT: String(port),
       API_PROCESSES: '2',
+      // Round robin here (the default lets the kernel pick, which may give one process every connection): each
+      // login then lands on the other process, so a budget kept per process would let all eight through.
+      API_CLUSTER_SCHEDULING: 'rr',
       RATE_LIMIT_LOGIN: '4',
       RATE_LIMIT_REDIS_PREFIX: `ratelimit:cluster-${randomUUID()}:`,
       LOG_LEVEL: 'info',
