@@ -21,7 +21,12 @@ function main(): void {
   cluster.schedulingPolicy = cfg.API_CLUSTER_SCHEDULING === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   cluster.setupPrimary({ exec: path.join(__dirname, 'server.js') });
   let stopping = false;
-  const fork = (): Worker => cluster.fork();
+  // With `none`, libuv accepts every pending connection in one go, so under a burst of new connections one
+  // process takes nearly all of them and sheds load while the other idles (2,000 buyers: 695 answers 503). One
+  // accept per turn of the event loop (libuv's UV_TCP_SINGLE_ACCEPT) lets the processes share them (53).
+  const forkEnv =
+    cfg.API_CLUSTER_SCHEDULING === 'none' ? { UV_TCP_SINGLE_ACCEPT: process.env.UV_TCP_SINGLE_ACCEPT ?? '1' } : {};
+  const fork = (): Worker => cluster.fork(forkEnv);
   cluster.on('exit', (w, code, signal) => {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);

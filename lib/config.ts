@@ -248,7 +248,8 @@ const schema = z.object({
   /** How the API processes get their connections: `none` (default), each accepts from the shared socket itself;
    * `rr`, node's round robin, the primary accepts every connection and hands it to a process over IPC. Measured
    * on the 2-core box (bench:http, two A/B pairs): `none` answered 1.3-1.7x the requests/s of `rr` on item reads
-   * and 1.1-1.8x on sold-out orders, with a lower p99. */
+   * and 1.1-1.8x on sold-out orders, with a lower p99; a burst of 2,000 new connections is shared out by
+   * accepting one connection per event-loop turn (api/cluster.ts). */
   API_CLUSTER_SCHEDULING: z.enum(['none', 'rr']).default('none'),
   /** Analytics events (views, searches, cart adds) are written to the outbox by group commit
    * (analytics/outbox-buffer.ts): every this often, or at once when FLUSH_MAX wait. A kill -9 of an API process

@@ -1,0 +1,55 @@
+/**
+ * The flash sale's buyers, on a thread of their own (bench/flashsale.ts): the bench process also runs the order
+ * worker, whose activities would otherwise hold up this event loop and count as the API's latency. Each buyer
+ * sends one POST /orders on its own connection at the same moment; the answers' statuses and latencies go back
+ * to the parent.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { postJson } from './buyer-client';
+
+export interface BurstInput {
+  baseUrl: string;
+  itemId: string;
+  buyers: { userId: string; token: string }[];
+  shippingAddress: unknown;
+}
+
+export interface BurstAnswers {
+  /** One per buyer: the HTTP status, or 0 when the connection failed (refused or reset). */
+  statuses: number[];
+  /** Milliseconds from sending to the whole answer, one per buyer. */
+  latencies: number[];
+  wallMs: number;
+}
+
+async function burst(input: BurstInput): Promise<BurstAnswers> {
+  const statuses: number[] = [];
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    input.buyers.map(async (b) => {
+      const s = performance.now();
+      const status = await postJson(input.baseUrl, '/orders', b.token, {
+        user_id: b.userId,
+        items: [{ item_id: input.itemId, quantity: 1 }],
+        shipping_address: input.shippingAddress,
+      }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      latencies.push(performance.now() - s);
+      statuses.push(status);
+    }),
+  );
+  return { statuses, latencies, wallMs: performance.now() - t0 };
+}
+
+if (parentPort) {
+  const port = parentPort;
+  burst(workerData as BurstInput).then(
+    (answers) => port.postMessage(answers),
+    (err) => {
+      throw err;
+    },
+  );
+}
