@@ -9,11 +9,12 @@ import { createHash } from 'node:crypto';
 import type { Redis } from '../stores/redis/client';
 import { logBestEffortFailure } from '../stores/errors';
 import type { SearchQuery, SearchResult } from './query';
+import { SingleFlight } from '../lib/single-flight';
 
 const key = (q: SearchQuery) => `search:v1:${createHash('sha1').update(JSON.stringify(q)).digest('base64url')}`;
 
 export class SearchResultCache {
-  private readonly inFlight = new Map<string, Promise<SearchResult>>();
+  private readonly misses = new SingleFlight<SearchResult>();
   constructor(
     private readonly redis: Redis,
     private readonly ttlMs: number,
@@ -23,11 +24,7 @@ export class SearchResultCache {
   async get(q: SearchQuery, run: () => Promise<SearchResult>): Promise<SearchResult> {
     if (this.ttlMs <= 0) return run();
     const k = key(q);
-    const shared = this.inFlight.get(k);
-    if (shared) return shared;
-    const p = this.lookup(k, run).finally(() => this.inFlight.delete(k));
-    this.inFlight.set(k, p);
-    return p;
+    return this.misses.run(k, () => this.lookup(k, run));
   }
 
   private async lookup(k: string, run: () => Promise<SearchResult>): Promise<SearchResult> {

@@ -6,12 +6,13 @@
  * lock-free read may be; the locked reservation decides.
  */
 import type { Knex } from 'knex';
+import { SingleFlight } from '../lib/single-flight';
 import { orderableStock } from './levels';
 
-export type OrderableStock = Awaited<ReturnType<typeof orderableStock>>;
+type OrderableStock = Awaited<ReturnType<typeof orderableStock>>;
 
 export class SharedStockReads {
-  private readonly inFlight = new Map<string, Promise<OrderableStock>>();
+  private readonly reads = new SingleFlight<OrderableStock>();
 
   constructor(private readonly mysql: Knex) {}
 
@@ -20,11 +21,6 @@ export class SharedStockReads {
       .map((l) => l.item_id)
       .sort()
       .join('\n');
-    let read = this.inFlight.get(key);
-    if (!read) {
-      read = orderableStock(this.mysql, lines).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, read);
-    }
-    return read;
+    return this.reads.run(key, () => orderableStock(this.mysql, lines));
   }
 }
