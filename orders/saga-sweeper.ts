@@ -24,6 +24,7 @@ interface UnstartedOrder {
   user_id: string;
   payment_method: PaymentMethod;
   expires_at: Date;
+  created_at: Date;
 }
 
 export type SweepAction = 'started' | 'expired' | 'closed' | 'failed';
@@ -58,25 +59,48 @@ export class SagaSweeper {
     this.stopTimer?.();
   }
 
-  /** One pass; returns what it did with each order it found. */
-  async sweep(): Promise<Map<string, SweepAction>> {
-    const rows: UnstartedOrder[] = await this.mysql('orders')
-      .select('order_id', 'user_id', 'payment_method', 'expires_at')
+  /**
+   * One pass over every order that is due, a page at a time (keyset on created_at, order_id), so that rows
+   * that keep failing at the head of the queue never starve the ones behind them. Returns what it did with
+   * each order it found.
+   */
+  async sweep(pageSize = 200): Promise<Map<string, SweepAction>> {
+    const dueBefore = new Date(Date.now() - this.cfg.ORDER_SAGA_SWEEP_AFTER);
+    const done = new Map<string, SweepAction>();
+    let after: Pick<UnstartedOrder, 'order_id' | 'created_at'> | undefined;
+    for (;;) {
+      const rows = await this.duePage(dueBefore, after, pageSize);
+      for (const row of rows) {
+        try {
+          done.set(row.order_id, await this.sweepOne(row));
+        } catch (err) {
+          done.set(row.order_id, 'failed');
+          this.log.warn({ err, orderId: row.order_id }, 'saga sweeper: could not handle a reserved order, will retry');
+        }
+      }
+      if (rows.length < pageSize) return done;
+      after = rows[rows.length - 1];
+    }
+  }
+
+  private duePage(
+    dueBefore: Date,
+    after: Pick<UnstartedOrder, 'order_id' | 'created_at'> | undefined,
+    pageSize: number,
+  ): Promise<UnstartedOrder[]> {
+    const q = this.mysql('orders')
+      .select('order_id', 'user_id', 'payment_method', 'expires_at', 'created_at')
       .where({ status: 'created' })
       .whereNull('saga_started_at')
-      .where('created_at', '<', new Date(Date.now() - this.cfg.ORDER_SAGA_SWEEP_AFTER))
-      .orderBy('created_at')
-      .limit(200);
-    const done = new Map<string, SweepAction>();
-    for (const row of rows) {
-      try {
-        done.set(row.order_id, await this.sweepOne(row));
-      } catch (err) {
-        done.set(row.order_id, 'failed');
-        this.log.warn({ err, orderId: row.order_id }, 'saga sweeper: could not handle a reserved order, will retry');
-      }
+      .where('created_at', '<', dueBefore);
+    if (after) {
+      q.where((w) =>
+        w
+          .where('created_at', '>', after.created_at)
+          .orWhere((same) => same.where('created_at', after.created_at).andWhere('order_id', '>', after.order_id)),
+      );
     }
-    return done;
+    return q.orderBy([{ column: 'created_at' }, { column: 'order_id' }]).limit(pageSize);
   }
 
   private async sweepOne(row: UnstartedOrder): Promise<SweepAction> {
