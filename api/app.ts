@@ -12,7 +12,7 @@ import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, requireJsonBody, routeNotFound, unavailableStores } from './errors';
 import { shedWhenOverloaded } from './load-shedding';
-import { soldOutBeforeShedding } from './routes/orders';
+import { answerKnownSoldOut } from './routes/orders';
 import { scrapeWithToken } from './metrics';
 import { methodNotAllowed, optionsHandler } from './methods';
 import { buildDocument } from './openapi';
@@ -78,9 +78,9 @@ export function createApp(deps: ApiDeps): Express {
   app.use(paymentsRouter(deps));
   app.use(express.json({ limit: deps.cfg.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(requireJsonBody);
-  // New orders are refused at once while the MySQL pool or the event loop is saturated, before the account's
-  // MySQL read; an order for an item Redis knows to be sold out gets its 409 even then.
-  app.post('/orders', shedWhenOverloaded(deps.load, soldOutBeforeShedding(deps)));
+  // An order for an item Redis knows to be sold out gets its 409 first (the cheapest true answer, even while
+  // shedding); other new orders are refused at once while the MySQL pool or the event loop is saturated.
+  app.post('/orders', answerKnownSoldOut(deps), shedWhenOverloaded(deps.load));
   app.post('/users/:id/cart/checkout', shedWhenOverloaded(deps.load));
   app.get('/metrics', scrapeWithToken(deps.metrics, deps.cfg.METRICS_TOKEN));
   app.use(authenticate(deps.tokens, deps.authStates));

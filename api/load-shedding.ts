@@ -10,7 +10,7 @@
  */
 import { monitorEventLoopDelay, IntervalHistogram } from 'node:perf_hooks';
 import type { Knex } from 'knex';
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import type { Config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { PoolPressureGauge } from '../stores/mysql/pool-pressure';
@@ -76,33 +76,26 @@ export class LoadMonitor {
   }
 }
 
-/** A definitive answer to give instead of shedding (e.g. 409 for a sold-out item), or undefined to shed. */
-export type AnswerBeforeShedding = (req: Request) => Promise<Error | undefined>;
-
-/** Refuses requests while the monitor says the API is overloaded (503 `overloaded`, Retry-After, details.store),
- * unless `answerFirst` has a definitive answer that needs no MySQL. */
-export function shedWhenOverloaded(monitor: LoadMonitor, answerFirst?: AnswerBeforeShedding): RequestHandler {
+/** Refuses requests while the monitor says the API is overloaded (503 `overloaded`, Retry-After, details.store).
+ * Answers that need no MySQL go before it (api/routes/orders.ts answerKnownSoldOut). */
+export function shedWhenOverloaded(monitor: LoadMonitor): RequestHandler {
   let lastLog = 0;
   return (req, _res, next) => {
     const why = monitor.overload();
     if (!why) return next();
-    const shed = () => {
-      monitor.shed += 1;
-      if (Date.now() - lastLog > 5_000) {
-        lastLog = Date.now();
-        logger.warn({ ...why, ...monitor.snapshot() }, 'shedding new orders: 503 overloaded');
-      }
-      next(
-        unavailable(
-          why.store,
-          'overloaded',
-          why.store === 'api'
-            ? 'the service is too busy right now; try again shortly'
-            : 'too many orders are waiting for the database; try again shortly',
-        ),
-      );
-    };
-    if (!answerFirst) return shed();
-    answerFirst(req).then((answer) => (answer ? next(answer) : shed()), shed);
+    monitor.shed += 1;
+    if (Date.now() - lastLog > 5_000) {
+      lastLog = Date.now();
+      logger.warn({ ...why, ...monitor.snapshot() }, 'shedding new orders: 503 overloaded');
+    }
+    next(
+      unavailable(
+        why.store,
+        'overloaded',
+        why.store === 'api'
+          ? 'the service is too busy right now; try again shortly'
+          : 'too many orders are waiting for the database; try again shortly',
+      ),
+    );
   };
 }

@@ -265,6 +265,9 @@ const schema = z.object({
   AUTH_CACHE_TTL: duration.default(10_000),
   /** How long one search's results are shared from Redis (the stale window of search results); 0: no cache. */
   SEARCH_CACHE_TTL: duration.default(2_000),
+  /** GET /search counts matches exactly up to this many (X-Total-Count-Relation: eq), then says "at least"
+   * (gte). Higher costs the engine more on broad queries; the result window (10,000) is the useful maximum. */
+  SEARCH_EXACT_TOTAL_UP_TO: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** Cache-Control max-age of catalog reads (GET /items/{id}, /search, listings); with ETag, a client revalidates
    * after it (304 when nothing changed). */
   CATALOG_MAX_AGE: duration.default(1_000),

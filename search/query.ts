@@ -20,6 +20,10 @@ export const SEARCH_LIMITS = {
   defaultLimit: 20,
 } as const;
 
+/** How far a search counts its matches exactly by default (SEARCH_EXACT_TOTAL_UP_TO); past it the total is
+ * "at least". Counting every match of a broad query scored all of them and halved the engine's throughput. */
+export const DEFAULT_EXACT_TOTAL_UP_TO = 1000;
+
 export interface SearchQuery {
   text?: string;
   sort: SortOrder;
@@ -43,7 +47,9 @@ export interface SearchHit {
 }
 
 export interface SearchResult {
+  /** Exact when totalIsExact; else the engine stopped counting there ("1,000 or more"). */
   total: number;
+  totalIsExact: boolean;
   hits: SearchHit[];
 }
 
@@ -113,8 +119,12 @@ export function checkPage(limit: number, offset: number): void {
 export const TEXT_FIELDS = ['name^3', 'category.text^2', 'description', 'attributes.*.text'];
 export const SOURCE_FIELDS = ['item_id', 'name', 'price', 'category', 'supplier_id', 'attributes', 'images'];
 
-/** The request body (query, sort, paging) for a search; validated again here so no caller can skip it. */
-export function buildSearchBody(q: SearchQuery): Record<string, unknown> {
+/** The request body (query, sort, paging) for a search; validated again here so no caller can skip it.
+ * Matches are counted exactly up to `exactTotalUpTo`, then the engine stops counting (the total is a floor). */
+export function buildSearchBody(
+  q: SearchQuery,
+  exactTotalUpTo: number = DEFAULT_EXACT_TOTAL_UP_TO,
+): Record<string, unknown> {
   checkPage(q.limit, q.offset);
   const text = q.text?.trim();
   if (text) checkText(text);
@@ -162,7 +172,7 @@ export function buildSearchBody(q: SearchQuery): Record<string, unknown> {
   return {
     from: q.offset,
     size: q.limit,
-    track_total_hits: true,
+    track_total_hits: exactTotalUpTo,
     _source: SOURCE_FIELDS,
     query: { bool: { filter, ...(must.length ? { must } : {}), ...(should.length ? { should } : {}) } },
     sort,
@@ -182,7 +192,11 @@ export function toHit(source: Record<string, unknown>): SearchHit {
 }
 
 /** Runs a search on the engine: the body built (and checked) here, the hits mapped back. */
-export async function searchItems(engine: SearchPort, q: SearchQuery): Promise<SearchResult> {
-  const r = await engine.search(buildSearchBody(q));
-  return { total: r.total, hits: r.sources.map(toHit) };
+export async function searchItems(
+  engine: SearchPort,
+  q: SearchQuery,
+  exactTotalUpTo: number = DEFAULT_EXACT_TOTAL_UP_TO,
+): Promise<SearchResult> {
+  const r = await engine.search(buildSearchBody(q, exactTotalUpTo));
+  return { total: r.total, totalIsExact: r.totalIsExact, hits: r.sources.map(toHit) };
 }

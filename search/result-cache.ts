@@ -11,7 +11,7 @@ import { logBestEffortFailure } from '../stores/errors';
 import type { SearchQuery, SearchResult } from './query';
 import { SingleFlight } from '../lib/single-flight';
 
-const key = (q: SearchQuery) => `search:v1:${createHash('sha1').update(JSON.stringify(q)).digest('base64url')}`;
+const key = (q: SearchQuery) => `search:v2:${createHash('sha1').update(JSON.stringify(q)).digest('base64url')}`;
 
 export class SearchResultCache {
   private readonly misses = new SingleFlight<SearchResult>();

@@ -1,4 +1,4 @@
-import { Router, Request } from 'express';
+import { Router, Request, RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import type { ApiDeps } from '../deps';
 import { requirePrincipal, requireSelfOrAdmin } from '../auth';
@@ -12,7 +12,6 @@ import { findUserById } from '../../users/repository';
 import { AddressChoice, resolveShippingAddress } from '../address';
 import { sellersOf } from '../../orders/shipment-records';
 import type { Shortage } from '../../orders/model';
-import type { AnswerBeforeShedding } from '../load-shedding';
 
 const OrderLine = z.object({ item_id: Id, quantity: z.number().int().min(1).max(1000) }).strict();
 const PlaceOrder = z
@@ -56,23 +55,31 @@ function outOfStock(shortages: Shortage[], orderId?: string | null): ApiError {
 }
 
 /**
- * While the API sheds new orders (api/load-shedding.ts), an order for an item Redis already knows to be sold out
- * still gets its true answer, 409, not a 503 that invites a retry: in a flash sale most buyers are those. Only for
- * a valid body and a signed token (the account itself is checked later, by MySQL, which is what is saturated),
- * and never for a request with an Idempotency-Key (it may be the retry of an order that got the last unit).
+ * An order for an item Redis already knows to be sold out gets its 409 here, before the account's auth-state
+ * read, the rate limit, the routers and load shedding (api/load-shedding.ts): in a flash sale most buyers are
+ * those, and they must get the true answer, not a 503 that invites a retry, at the lowest cost. The service checks
+ * the same gate first (orders/service.ts), so the answer is the one the full route would give. Only for a valid
+ * body and a signed token of the buyer it names (or an admin); never for a request with an Idempotency-Key (it
+ * may be the retry of an order that got the last unit). A revoked account or a rate-limited buyer learns only
+ * that the item is sold out, which GET /items shows anyone.
  */
-export function soldOutBeforeShedding(deps: ApiDeps): AnswerBeforeShedding {
-  return async (req) => {
+export function answerKnownSoldOut(deps: ApiDeps): RequestHandler {
+  const soldOut = async (req: Request): Promise<ApiError | undefined> => {
     if (req.header('idempotency-key') !== undefined) return undefined;
     const bearer = req.headers.authorization;
-    if (!bearer?.startsWith('Bearer ') || !deps.tokens.verify(bearer.slice(7).trim())) return undefined;
+    const principal = bearer?.startsWith('Bearer ') ? deps.tokens.verify(bearer.slice(7).trim()) : undefined;
+    if (!principal) return undefined;
     const body = PlaceOrder.safeParse(req.body);
     if (!body.success) return undefined;
+    if (principal.role !== 'admin' && principal.userId !== body.data.user_id) return undefined; // the route's 403
     const short = await deps.orders.knownShortages(body.data.items);
     if (short.length === 0) return undefined;
     deps.metrics.orders.inc({ outcome: 'out_of_stock' });
     deps.metrics.stockRefusals.inc({ route: 'orders' });
     return outOfStock(short);
+  };
+  return (req, _res, next) => {
+    soldOut(req).then((answer) => next(answer), next);
   };
 }
 

@@ -124,7 +124,8 @@ export function searchRouter(deps: ApiDeps): Router {
         query: SearchParams,
         responses: {
           200: {
-            description: 'matching items (X-Total-Count has the total)',
+            description:
+              'matching items; X-Total-Count has the total, exact when X-Total-Count-Relation is eq, else a floor (gte: the count stopped at SEARCH_EXACT_TOTAL_UP_TO, 1,000 by default)',
             schema: z.array(Hit).openapi('SearchResults'),
           },
           503: { description: 'search_unavailable: the search engine does not answer' },
@@ -153,7 +154,7 @@ export function searchRouter(deps: ApiDeps): Router {
         }
         let result;
         try {
-          result = await results.get(q, () => searchItems(search, q));
+          result = await results.get(q, () => searchItems(search, q, deps.cfg.SEARCH_EXACT_TOTAL_UP_TO));
         } catch (err) {
           if (engineUnavailable(err))
             throw new ApiError(503, 'search_unavailable', 'search is unavailable right now; try again shortly', {
@@ -180,6 +181,8 @@ export function searchRouter(deps: ApiDeps): Router {
           logBestEffortFailure(err, 'search analytics event could not be written', { query: query.query }, 'error');
         }
         res.setHeader('X-Total-Count', String(result.total));
+        // "gte": the engine stopped counting at SEARCH_EXACT_TOTAL_UP_TO ("1,000+ results"); pages go on anyway.
+        res.setHeader('X-Total-Count-Relation', result.totalIsExact ? 'eq' : 'gte');
         catalogCacheHeaders(res, deps.cfg.CATALOG_MAX_AGE); // with Express's ETag: If-None-Match answers 304
         res.json(result.hits);
       },

@@ -40,6 +40,7 @@ export class ElasticsearchAdapter implements SearchPort {
     const total = res.hits.total;
     return {
       total: typeof total === 'number' ? total : (total?.value ?? 0),
+      totalIsExact: typeof total === 'number' || total?.relation !== 'gte',
       sources: res.hits.hits.map((h) => h._source ?? {}),
     };
   }

@@ -37,9 +37,13 @@ export class OpenSearchAdapter implements SearchPort {
   }
   async search(body: SearchBody): Promise<RawSearchResult> {
     const res = await this.client.search({ index: this.index, body: body as never });
-    const hits = res.body.hits as { total: number | { value: number }; hits: { _source?: Record<string, unknown> }[] };
+    const hits = res.body.hits as {
+      total: number | { value: number; relation?: string };
+      hits: { _source?: Record<string, unknown> }[];
+    };
     return {
       total: typeof hits.total === 'number' ? hits.total : hits.total.value,
+      totalIsExact: typeof hits.total === 'number' || hits.total.relation !== 'gte',
       sources: hits.hits.map((h) => h._source ?? {}),
     };
   }

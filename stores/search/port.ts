@@ -19,6 +19,8 @@ export interface BulkOutcome {
 export type SearchBody = Record<string, unknown>;
 export interface RawSearchResult {
   total: number;
+  /** false when the engine stopped counting at the body's `track_total_hits` (then `total` is a lower bound). */
+  totalIsExact: boolean;
   sources: Record<string, unknown>[];
 }
 

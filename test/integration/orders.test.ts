@@ -14,6 +14,7 @@ import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature'
 import { reserveOrder } from '../../orders/reservation';
 import { SagaSweeper } from '../../orders/saga-sweeper';
 import { logger } from '../../lib/logger';
+import { markSoldOut } from '../../stock/soldout-gate';
 
 let p: Platform;
 let buyer: TestUser;
@@ -309,6 +310,17 @@ describe('bad input is a 4xx in the error format, and nothing is written', () =>
       ).status,
     ).toBe(401);
     expect(await stockOf(p.stores.mysql, a)).toBe(3);
+  });
+
+  test('an item known to be sold out is 409 at once, but still 403 for someone else and 401 for a bad token', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 0 });
+    await markSoldOut(p.stores.redis, [{ item_id: a, requested: 1, available: 0 }]);
+    const body = { user_id: buyer.userId, items: [{ item_id: a, quantity: 1 }] };
+    const mine = await call(p.baseUrl, 'POST', '/orders', { token: buyer.token, body });
+    expect(mine.status).toBe(409);
+    expect(mine.body.error).toMatchObject({ code: 'out_of_stock', details: { items: [{ item_id: a, available: 0 }] } });
+    expect((await call(p.baseUrl, 'POST', '/orders', { token: other.token, body })).status).toBe(403);
+    expect((await call(p.baseUrl, 'POST', '/orders', { token: 'not-a-token', body })).status).toBe(401);
   });
 });
 

@@ -150,6 +150,7 @@ describe('the Elasticsearch adapter shares the builder', () => {
     const r = await searchItems(es, q);
     expect(r).toEqual({
       total: 1,
+      totalIsExact: true,
       hits: [
         {
           item_id: 'a',

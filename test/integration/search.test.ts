@@ -10,6 +10,7 @@ import { makeUser, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
 import { logger } from '../../lib/logger';
 import { SearchIndexConsumer, SearchIndexer, toDocument } from '../../search/indexer';
+import { searchItems, SearchQuery } from '../../search/query';
 
 let p: Platform;
 let consumer: SearchIndexConsumer;
@@ -110,6 +111,15 @@ describe('relevance, sort, filters, paging', () => {
       },
     ]);
     expect(r.headers.get('x-total-count')).toBe('4');
+    expect(r.headers.get('x-total-count-relation')).toBe('eq');
+  });
+
+  test('a broad search counts its matches only up to a bound, then says "at least" (and still pages on)', async () => {
+    const q: SearchQuery = { sort: 'price', categories: [category], attributes: {}, limit: 1, offset: 0 };
+    expect(await searchItems(p.stores.search, q, 2)).toMatchObject({ total: 2, totalIsExact: false });
+    expect(await searchItems(p.stores.search, q, 10)).toMatchObject({ total: 4, totalIsExact: true });
+    const last = await searchItems(p.stores.search, { ...q, offset: 3 }, 2);
+    expect(last.hits.map((h) => h.item_id)).toEqual([ids.c]); // past the counted two: the fourth by price
   });
 
   test('sort by price, ascending and descending', async () => {
