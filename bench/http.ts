@@ -8,6 +8,10 @@
  *     .stack/logs/bench-api.log) with the rate limits raised so that they do not answer instead.
  *  3. Each probe runs with wrk (one thread, BENCH_CONNECTIONS connections, BENCH_SECONDS) right after a run of
  *     GET /healthz, and is printed as requests/s, p50, p99 and the ratio to that /healthz.
+ *  4. The distinct-query probe also prints how many of its searches Redis answered from the result cache (Redis's
+ *     keyspace hit/miss counters over the probe): a query comes round again after QUERIES requests, so the faster
+ *     the API, the more of them are within SEARCH_CACHE_TTL. `SEARCH_CACHE_TTL=0 npm run bench:http` measures the
+ *     engine path alone.
  */
 import { spawn, execFileSync, ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, openSync } from 'node:fs';
@@ -15,6 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { config } from '../lib/config';
 import { createMysql } from '../stores/mysql/client';
+import { createRedis } from '../stores/redis/client';
+import type { Redis } from 'ioredis';
 import { createSearch } from '../stores/search';
 import { hashPassword } from '../users/passwords';
 import { TokenService } from '../api/auth';
@@ -296,6 +302,7 @@ async function main() {
     );
     console.log(rows[rows.length - 1]);
   };
+  const redis = createRedis(cfg.REDIS_URL);
   try {
     // Warm-up: connections, JIT, caches (not measured).
     wrk(
@@ -317,15 +324,25 @@ async function main() {
     probe('hot', '`GET /search?query=...` (one hot query)', () =>
       wrk(pathsScript, CONNECTIONS, SECONDS, paths('hot', ['/search?query=wireless%20speaker'])),
     );
+    const cacheBefore = await keyspaceCounters(redis);
     probe(
       'distinct',
       `\`GET /search\`, ${QUERIES} distinct queries over ${N / 1000}k items, ${DISTINCT_CONNECTIONS} connections`,
       () => wrk(pathsScript, DISTINCT_CONNECTIONS, SECONDS, paths('distinct', distinct)),
     );
+    if (PROBES.has('distinct')) {
+      const cacheAfter = await keyspaceCounters(redis);
+      const hits = cacheAfter.hits - cacheBefore.hits;
+      const misses = cacheAfter.misses - cacheBefore.misses;
+      console.log(
+        `  (distinct queries: Redis answered ${hits} of ${hits + misses} lookups from the cache, ${((100 * hits) / Math.max(1, hits + misses)).toFixed(0)}%; SEARCH_CACHE_TTL=${env.SEARCH_CACHE_TTL ?? '2s (default)'})`,
+      );
+    }
     probe('orders', '`POST /orders`, sold out (409)', () =>
       wrk(ordersScript, CONNECTIONS, SECONDS, { BENCH_ORDERS_FILE: ordersFile }),
     );
   } finally {
+    redis.disconnect();
     api.kill('SIGTERM');
     await new Promise((r) => (api.exitCode !== null ? r(undefined) : api.once('exit', r)));
     rmSync(dir, { recursive: true, force: true });
@@ -343,6 +360,13 @@ async function main() {
     ]);
     await mysql.destroy();
   }
+}
+
+/** Redis's keyspace hits and misses since it started (INFO stats). */
+async function keyspaceCounters(redis: Redis): Promise<{ hits: number; misses: number }> {
+  const info = await redis.info('stats');
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { hits: field('keyspace_hits'), misses: field('keyspace_misses') };
 }
 
 main().catch((err) => {
