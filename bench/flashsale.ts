@@ -11,6 +11,7 @@
  * the worker and the gateway simulator run in this process, the flash sale's buyers on a thread of their own.
  */
 import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -39,9 +40,12 @@ async function startApiProcess(taskQueue: string, port: number): Promise<{ url: 
       TEMPORAL_TASK_QUEUE: taskQueue,
       RATE_LIMIT_ORDERS: '1000000',
       MYSQL_POOL_MAX: '60',
-      LOG_LEVEL: 'fatal',
+      // BENCH_API_LOG_LEVEL (e.g. info: one line per request with its responseTime) logs into LOG_DIR/bench-flashsale-api.log.
+      LOG_LEVEL: process.env.BENCH_API_LOG_LEVEL ?? 'fatal',
     },
-    stdio: 'ignore',
+    stdio: process.env.BENCH_API_LOG_LEVEL
+      ? ['ignore', openSync(path.join(process.env.LOG_DIR ?? os.tmpdir(), 'bench-flashsale-api.log'), 'a'), 'inherit']
+      : 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {

@@ -7,7 +7,7 @@ source stack/lib.sh
 name=${1:?usage: bench.sh NAME}
 [ -d node_modules/.bin ] || npm ci --no-audit --no-fund
 bash stack/stack.sh up >/dev/null
-export LOG_LEVEL=${LOG_LEVEL:-fatal}
+export LOG_LEVEL=${LOG_LEVEL:-fatal} LOG_DIR
 source scripts/test-env.sh
 npm run --silent build >/dev/null
 node dist/scripts/migrate.js >"$LOG_DIR/migrate-bench.log" 2>&1 || fail migrate-bench "schema migration failed"
