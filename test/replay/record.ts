@@ -194,10 +194,8 @@ async function main() {
       const id = await place(p, u, item, 'pm_card_visa');
       await statusIs(p, u, id, 'placed');
       await p.stores.temporal.workflow.getHandle(id).terminate('recording');
-      await p.reconciler.run();
-      await eventually(
-        async () => (await p.stores.temporal.workflow.getHandle(id).describe()).status.name === 'RUNNING',
-      );
+      // Visibility shows the termination a moment later: run the reconciler until it has resumed the saga.
+      await eventually(async () => (await p.reconciler.run()).sagasResumed.includes(id));
       await sleep(500);
       await shipAndDeliver(id);
       return id;
