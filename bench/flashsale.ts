@@ -28,6 +28,9 @@ import type { BurstAnswers, BurstInput } from './burst-thread';
 const BUYERS = Number(process.env.BUYERS ?? 200);
 const UNITS = Number(process.env.UNITS ?? 10);
 const SAGAS = Number(process.env.SAGAS ?? 200);
+/** BENCH_BUYERS_BROWSE=1: every buyer views the item, signed in, just before the sale (a product page left open),
+ * so the burst meets accounts the API has seen in the last seconds; by default they arrive cold. */
+const BROWSE = process.env.BENCH_BUYERS_BROWSE === '1';
 
 /** Starts the API as its own process on `port`, sharing the platform's task queue. */
 async function startApiProcess(taskQueue: string, port: number): Promise<{ url: string; stop: () => void }> {
@@ -44,7 +47,7 @@ async function startApiProcess(taskQueue: string, port: number): Promise<{ url: 
       LOG_LEVEL: process.env.BENCH_API_LOG_LEVEL ?? 'fatal',
     },
     stdio: process.env.BENCH_API_LOG_LEVEL
-      ? ['ignore', openSync(path.join(process.env.LOG_DIR ?? os.tmpdir(), 'bench-flashsale-api.log'), 'a'), 'inherit']
+      ? ['ignore', openSync(path.join(process.env.LOG_DIR ?? os.tmpdir(), 'bench-flashsale-api.log'), 'w'), 'inherit']
       : 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
@@ -102,6 +105,12 @@ const pct = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
+/** The buyers' product page, signed in, 50 at a time (not measured). */
+async function browse(base: string, itemId: string, buyers: TestUser[]): Promise<void> {
+  for (let i = 0; i < buyers.length; i += 50)
+    await Promise.all(buyers.slice(i, i + 50).map((u) => call(base, 'GET', `/items/${itemId}`, { token: u.token })));
+}
+
 async function main() {
   const p = await startPlatform({ env: { MYSQL_POOL_MAX: '60', LOG_LEVEL: 'warn' } });
   const api = await startApiProcess(p.cfg.TEMPORAL_TASK_QUEUE, Number(process.env.BENCH_API_PORT ?? 3390));
@@ -127,6 +136,7 @@ async function main() {
 
     // 1. Flash sale.
     const item = await makeItem(p.stores.mysql, { stock: UNITS, price: 99 });
+    if (BROWSE) await browse(base, item, users.slice(0, BUYERS));
     const burst = await burstOnThread({
       baseUrl: base,
       itemId: item,

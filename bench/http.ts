@@ -196,7 +196,7 @@ async function seed() {
 }
 
 async function startApi(): Promise<ChildProcess> {
-  const out = openSync(LOG, 'a');
+  const out = openSync(LOG, 'w'); // this run's log only (a run logs every 4xx: tens of MB)
   // BENCH_API_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API processes under the probes.
   const nodeArgs = (env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../api/cluster.js')], {

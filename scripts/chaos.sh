@@ -4,7 +4,7 @@
 # SIGKILLs a server or app process of THIS clone's stack (pids in .stack/run/) and starts it again, or has an
 # operator cancel/terminate/reset sagas, and checks money, stock, events and the API. Prints one table row per
 # fault; exits non-zero when an invariant fails. It kills servers: never run it against a stack others use.
-# Settings: ORDER_PAYMENT_TIMEOUT (10s), ORDER_LATE_PAYMENT_WINDOW (20s), CHAOS_* (test/chaos/settings.ts).
+# Settings: ORDER_PAYMENT_TIMEOUT (10s), ORDER_LATE_PAYMENT_WINDOW (20s), RECONCILE_INTERVAL (10s), CHAOS_* (test/chaos/settings.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source stack/lib.sh
@@ -15,6 +15,10 @@ eval "$(bash stack/stack.sh env)"
 export SHOPFLOW_DEV_MODE=${SHOPFLOW_DEV_MODE:-1}
 export ORDER_PAYMENT_TIMEOUT=${ORDER_PAYMENT_TIMEOUT:-10s}
 export ORDER_LATE_PAYMENT_WINDOW=${ORDER_LATE_PAYMENT_WINDOW:-20s}
+# The reconciler is what ends an order whose saga an operator terminated; at its default 60 s it could fire just
+# before such an order expired and again only after the round's checks ended (a terminate round failed so, with
+# nothing wrong in the money or the stock). Time runs faster here, as for the payment timers.
+export RECONCILE_INTERVAL=${RECONCILE_INTERVAL:-10s}
 # The stream registers fresh buyers and orders fast from one address: the per-IP and per-user limits would
 # answer 429 to the suite itself.
 export RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-100000} RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-100000} RATE_LIMIT_ORDERS=${RATE_LIMIT_ORDERS:-100000}

@@ -156,13 +156,29 @@ function operatorAction(action: (typeof OPERATOR_FAULTS)[number]): Fault {
                   '--reason',
                   'chaos suite: operator reset',
                 ];
-        await run(t.temporalCli, args, t.repoDir, 30_000);
+        await runOperatorCommand(t.temporalCli, args, t.repoDir);
         fault.touched!.push(`${id} (${awaiting.includes(id) ? 'awaiting payment' : 'placed'})`);
       }
       ctx.log(`${action}: ${fault.touched!.join(', ')}`);
     },
   };
   return fault;
+}
+
+/**
+ * The operator's command, tried again while Temporal answers "Workflow is busy" (a workflow task of the saga is in
+ * flight, so its history cannot be read for a reset yet): what an operator in the Web UI does, a moment later.
+ */
+async function runOperatorCommand(cli: string, args: string[], cwd: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(cli, args, cwd, 30_000);
+      return;
+    } catch (err) {
+      if (attempt >= 10 || !/Workflow is busy/i.test(String(err))) throw err;
+      await sleep(500);
+    }
+  }
 }
 
 /** Up to OPERATOR_ORDERS accepted orders of the stream with this payment method, now in `status`. */
