@@ -93,6 +93,25 @@ export async function ensureAdmin(
 }
 
 /** One primary-key read: the account's role, token version and supplier approval (null: no such account). */
+/** The auth states of many accounts in one query (missing accounts are absent from the map). */
+export async function findAuthStates(db: Knex, userIds: readonly string[]): Promise<Map<string, AuthState>> {
+  const rows: { user_id: string; role: Role; token_version: number; supplier_approved_at: Date | null }[] = await db(
+    'users',
+  )
+    .select('user_id', 'role', 'token_version', 'supplier_approved_at')
+    .whereIn('user_id', [...userIds]);
+  return new Map(
+    rows.map((row) => [
+      row.user_id,
+      {
+        role: row.role,
+        token_version: Number(row.token_version),
+        supplier_approved: row.supplier_approved_at !== null,
+      },
+    ]),
+  );
+}
+
 export async function findAuthState(db: Knex, userId: string): Promise<AuthState | null> {
   const row = await db('users')
     .select('role', 'token_version', 'supplier_approved_at')

@@ -48,6 +48,30 @@ test('read once from MySQL, then shared from Redis with a TTL; a refresh after a
   expect((await states.get(userId))?.token_version).toBe(1);
 });
 
+test('accounts that miss the cache together are read from MySQL with one query, each getting its own state', async () => {
+  const states = new AuthStates(mysql, redis, 10_000);
+  const customer = await newUser('customer');
+  const supplier = await newUser('supplier');
+  const gone = `u-${randomUUID()}`;
+  let userReads = 0;
+  const count = (q: { sql: string }) => {
+    if (/from `users`/i.test(q.sql)) userReads += 1;
+  };
+  mysql.on('query', count);
+  try {
+    const got = await Promise.all([customer, supplier, gone, customer].map((id) => states.get(id)));
+    expect(got).toEqual([
+      { role: 'customer', token_version: 0, supplier_approved: false },
+      { role: 'supplier', token_version: 0, supplier_approved: false },
+      null,
+      { role: 'customer', token_version: 0, supplier_approved: false },
+    ]);
+    expect(userReads).toBe(1);
+  } finally {
+    mysql.off('query', count);
+  }
+});
+
 test('an older state never replaces a newer one (a slow reader, a late writer)', async () => {
   const states = new AuthStates(mysql, redis, 10_000);
   const userId = await newUser('supplier');
