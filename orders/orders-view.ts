@@ -9,6 +9,7 @@ import { invalid } from '../lib/errors';
 import type { OrderStatus, OrderView } from './model';
 import { loadOrder, OrderRecord } from './repository';
 import { OrderArchive, OrderCursor } from './archive';
+import { pastKey } from '../stores/mysql/keyset';
 import { archiveUnavailable } from './history-unavailable';
 import { logger } from '../lib/logger';
 
@@ -102,11 +103,7 @@ async function liveOrders(
   if (q.status) sql = sql.where({ status: q.status });
   const before = q.before;
   if (before) {
-    sql = sql.where((w) =>
-      w
-        .where('created_at', '<', before.at)
-        .orWhere((x) => x.where('created_at', '=', before.at).andWhere('order_id', '<', before.id)),
-    );
+    sql = sql.where(pastKey({ time: 'created_at', id: 'order_id' }, before, 'desc'));
   }
   const rows: { order_id: string }[] = await sql
     .orderBy([

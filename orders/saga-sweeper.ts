@@ -18,6 +18,7 @@ import { sagaInputFor, startSaga } from './saga';
 import { cancelAndRelease } from './cancel';
 import { runPeriodically } from '../lib/periodic';
 import type { PaymentMethod } from './model';
+import { pastKey, type Keyset } from '../stores/mysql/keyset';
 
 interface UnstartedOrder {
   order_id: string;
@@ -67,7 +68,7 @@ export class SagaSweeper {
   async sweep(pageSize = 200): Promise<Map<string, SweepAction>> {
     const dueBefore = new Date(Date.now() - this.cfg.ORDER_SAGA_SWEEP_AFTER);
     const done = new Map<string, SweepAction>();
-    let after: Pick<UnstartedOrder, 'order_id' | 'created_at'> | undefined;
+    let after: Keyset | undefined;
     for (;;) {
       const rows = await this.duePage(dueBefore, after, pageSize);
       for (const row of rows) {
@@ -79,27 +80,18 @@ export class SagaSweeper {
         }
       }
       if (rows.length < pageSize) return done;
-      after = rows[rows.length - 1];
+      const last = rows[rows.length - 1]!;
+      after = { at: last.created_at, id: last.order_id };
     }
   }
 
-  private duePage(
-    dueBefore: Date,
-    after: Pick<UnstartedOrder, 'order_id' | 'created_at'> | undefined,
-    pageSize: number,
-  ): Promise<UnstartedOrder[]> {
+  private duePage(dueBefore: Date, after: Keyset | undefined, pageSize: number): Promise<UnstartedOrder[]> {
     const q = this.mysql('orders')
       .select('order_id', 'user_id', 'payment_method', 'expires_at', 'created_at')
       .where({ status: 'created' })
       .whereNull('saga_started_at')
       .where('created_at', '<', dueBefore);
-    if (after) {
-      q.where((w) =>
-        w
-          .where('created_at', '>', after.created_at)
-          .orWhere((same) => same.where('created_at', after.created_at).andWhere('order_id', '>', after.order_id)),
-      );
-    }
+    if (after) q.where(pastKey({ time: 'created_at', id: 'order_id' }, after, 'asc'));
     return q.orderBy([{ column: 'created_at' }, { column: 'order_id' }]).limit(pageSize);
   }
 

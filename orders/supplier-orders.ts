@@ -9,6 +9,7 @@ import type { ShippingAddress } from '../users/addresses';
 import { parseAddress } from './repository';
 import { decodeCursor, encodeCursor } from './orders-view';
 import { toShipment, type Shipment, type ShipmentRow } from './shipment-records';
+import { pastKey } from '../stores/mysql/keyset';
 
 export interface SupplierOrder {
   order_id: string;
@@ -56,11 +57,7 @@ export async function listSupplierOrders(
       );
   }
   if (before) {
-    sql = sql.where((w) =>
-      w
-        .where('o.created_at', '<', before.at)
-        .orWhere((x) => x.where('o.created_at', '=', before.at).andWhere('o.order_id', '<', before.id)),
-    );
+    sql = sql.where(pastKey({ time: 'o.created_at', id: 'o.order_id' }, before, 'desc'));
   }
   const rows: {
     order_id: string;
