@@ -92,34 +92,33 @@ export async function ensureAdmin(
   return undefined;
 }
 
-/** One primary-key read: the account's role, token version and supplier approval (null: no such account). */
-/** The auth states of many accounts in one query (missing accounts are absent from the map). */
-export async function findAuthStates(db: Knex, userIds: readonly string[]): Promise<Map<string, AuthState>> {
-  const rows: { user_id: string; role: Role; token_version: number; supplier_approved_at: Date | null }[] = await db(
-    'users',
-  )
-    .select('user_id', 'role', 'token_version', 'supplier_approved_at')
-    .whereIn('user_id', [...userIds]);
-  return new Map(
-    rows.map((row) => [
-      row.user_id,
-      {
-        role: row.role,
-        token_version: Number(row.token_version),
-        supplier_approved: row.supplier_approved_at !== null,
-      },
-    ]),
-  );
+const AUTH_STATE_COLUMNS = ['role', 'token_version', 'supplier_approved_at'] as const;
+interface AuthStateRow {
+  role: Role;
+  token_version: number;
+  supplier_approved_at: Date | null;
 }
+const toAuthState = (row: AuthStateRow): AuthState => ({
+  role: row.role,
+  token_version: Number(row.token_version),
+  supplier_approved: row.supplier_approved_at !== null,
+});
 
+/** One primary-key read: the account's role, token version and supplier approval (null: no such account). */
 export async function findAuthState(db: Knex, userId: string): Promise<AuthState | null> {
-  const row = await db('users')
-    .select('role', 'token_version', 'supplier_approved_at')
+  const row: AuthStateRow | undefined = await db('users')
+    .select(...AUTH_STATE_COLUMNS)
     .where({ user_id: userId })
     .first();
-  return row
-    ? { role: row.role, token_version: Number(row.token_version), supplier_approved: row.supplier_approved_at !== null }
-    : null;
+  return row ? toAuthState(row) : null;
+}
+
+/** The auth states of many accounts in one query (missing accounts are absent from the map). */
+export async function findAuthStates(db: Knex, userIds: readonly string[]): Promise<Map<string, AuthState>> {
+  const rows: (AuthStateRow & { user_id: string })[] = await db('users')
+    .select('user_id', ...AUTH_STATE_COLUMNS)
+    .whereIn('user_id', [...userIds]);
+  return new Map(rows.map((row) => [row.user_id, toAuthState(row)]));
 }
 
 /** Name and phone; the rest of the account (email, role) is not the user's to change here. */
