@@ -56,6 +56,11 @@ export class TokenService {
   }
 }
 
+/** The token of an `Authorization: Bearer <token>` header; undefined for no header or another scheme. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+}
+
 /**
  * Reads the bearer token when there is one; routes decide whether they need it. A valid signature is not
  * enough: the account must still exist, with the token's role and token version (a password or role change
@@ -65,8 +70,9 @@ export class TokenService {
 export function authenticate(tokens: TokenService, authStates: AuthStates): RequestHandler {
   return (req, _res, next) => {
     const header = req.headers.authorization;
-    if (header?.startsWith('Bearer ')) {
-      const p = tokens.verify(header.slice(7).trim());
+    const token = bearerToken(header);
+    if (token !== undefined) {
+      const p = tokens.verify(token);
       if (!p) return next(unauthorized('the token is invalid or expired'));
       authStates.get(p.userId).then((state) => {
         if (!state) return next(unauthorized('the account of this token no longer exists'));
@@ -95,9 +101,13 @@ export function requireRole(req: Request, ...roles: Role[]): Principal {
 }
 
 /** A customer reaches only their own resources; admins reach everyone's. */
+export function mayActFor(p: Pick<Principal, 'role' | 'userId'>, userId: string): boolean {
+  return p.role === 'admin' || p.userId === userId;
+}
+
 export function requireSelfOrAdmin(req: Request, userId: string): Principal {
   const p = requirePrincipal(req);
-  if (p.role !== 'admin' && p.userId !== userId) throw forbidden('this belongs to another user');
+  if (!mayActFor(p, userId)) throw forbidden('this belongs to another user');
   return p;
 }
 

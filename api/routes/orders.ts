@@ -1,7 +1,7 @@
 import { Router, Request, RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import type { ApiDeps } from '../deps';
-import { requirePrincipal, requireSelfOrAdmin } from '../auth';
+import { bearerToken, mayActFor, requirePrincipal, requireSelfOrAdmin } from '../auth';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
 import { z } from '../openapi';
 import { Id, IdempotencyHeaders, IdempotencyKey, IdParams, OrderSchema as Order, UserIdParams } from '../schemas';
@@ -66,12 +66,12 @@ function outOfStock(shortages: Shortage[], orderId?: string | null): ApiError {
 export function answerKnownSoldOut(deps: ApiDeps): RequestHandler {
   const soldOut = async (req: Request): Promise<ApiError | undefined> => {
     if (req.header('idempotency-key') !== undefined) return undefined;
-    const bearer = req.headers.authorization;
-    const principal = bearer?.startsWith('Bearer ') ? deps.tokens.verify(bearer.slice(7).trim()) : undefined;
+    const token = bearerToken(req.headers.authorization);
+    const principal = token === undefined ? undefined : deps.tokens.verify(token);
     if (!principal) return undefined;
     const body = PlaceOrder.safeParse(req.body);
     if (!body.success) return undefined;
-    if (principal.role !== 'admin' && principal.userId !== body.data.user_id) return undefined; // the route's 403
+    if (!mayActFor(principal, body.data.user_id)) return undefined; // the route answers its 403
     const short = await deps.orders.knownShortages(body.data.items);
     if (short.length === 0) return undefined;
     deps.metrics.orders.inc({ outcome: 'out_of_stock' });
