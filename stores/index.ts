@@ -16,7 +16,7 @@ import {
 import type { Config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMysql } from './mysql/client';
-import { createRedis, Redis } from './redis/client';
+import { createFailFastRedis, createRedis, Redis } from './redis/client';
 import { createKafka, createProducer, newProducer } from './kafka/client';
 import { createCassandra } from './cassandra/client';
 import { createMongo } from './mongo/client';
@@ -67,11 +67,7 @@ export interface ConnectOptions {
 export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Promise<Stores> {
   const failFast = opts.failFast ?? false;
   const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX, cfg.MYSQL_ACQUIRE_TIMEOUT);
-  const redis = failFast
-    ? createRedis(cfg.REDIS_URL, { commandTimeoutMs: cfg.REDIS_COMMAND_TIMEOUT, offlineQueue: false })
-    : createRedis(cfg.REDIS_URL);
-  // Without a listener ioredis prints every failed reconnect to the console; an outage surfaces per command.
-  if (failFast) redis.on('error', () => undefined);
+  const redis = failFast ? createFailFastRedis(cfg.REDIS_URL, cfg.REDIS_COMMAND_TIMEOUT) : createRedis(cfg.REDIS_URL);
   const kafka = createKafka(cfg.KAFKA_BROKERS, cfg.KAFKA_CLIENT_ID);
   const producer = failFast ? connectInBackground(kafka) : await createProducer(kafka);
   const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE);

@@ -14,7 +14,7 @@ import { OrderArchive } from '../orders/archive';
 import { config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMysql } from '../stores/mysql/client';
-import { createRedis } from '../stores/redis/client';
+import { createFailFastRedis } from '../stores/redis/client';
 import { createCassandra } from '../stores/cassandra/client';
 import { createKafka, createProducer, ensureTopics } from '../stores/kafka/client';
 import { KafkaTopicDirectory } from '../stores/kafka/topic-directory';
@@ -43,7 +43,8 @@ async function main(): Promise<void> {
       : {}),
   });
   const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX);
-  const redis = createRedis(cfg.REDIS_URL);
+  // Redis is the orders' mirror and the sold-out gate here, both best effort: fail fast (see createFailFastRedis).
+  const redis = createFailFastRedis(cfg.REDIS_URL, cfg.REDIS_COMMAND_TIMEOUT);
   const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE);
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-worker`);
   await ensureTopics(kafka);
