@@ -27,6 +27,8 @@ const round: RoundOptions = {
   initialStock: 10_000,
   requestTimeoutMs: 20_000,
   settleMs: 20_000,
+  settleGraceMs: 60_000,
+  settleStallMs: 15_000,
   recoverMs: 60_000,
 };
 

@@ -16,6 +16,7 @@ const COLUMNS = [
   'stock drift',
   'missing events',
   'recover',
+  'settled',
   'verdict',
 ];
 
@@ -37,6 +38,7 @@ export function row(r: RoundResult): string[] {
     f.stockMoving ? `${f.stockDrift}?` : String(f.stockDrift),
     String(f.missingEvents.length),
     r.healTookMs === null ? '-' : secs(r.recoverMs),
+    r.settledMs === null ? 'never' : secs(r.settledMs),
     r.violations.length ? 'FAIL' : 'ok',
   ];
 }

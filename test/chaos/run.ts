@@ -17,8 +17,11 @@ export interface RoundOptions {
   buyers: number;
   initialStock: number;
   requestTimeoutMs: number;
-  /** After the stream (and the heal), at most this long for the orders to settle. */
+  /** After the last order's payment and late-payment windows, this long for the orders to settle... */
   settleMs: number;
+  /** ...and past that, this much longer while orders still end (one within settleStallMs of the last). */
+  settleGraceMs: number;
+  settleStallMs: number;
   /** After the heal, at most this long probing for the first 201. */
   recoverMs: number;
 }
@@ -31,6 +34,8 @@ export interface RoundResult {
   recoverMs: number | null;
   /** How long the heal itself took (the restart until the server answered). */
   healTookMs: number | null;
+  /** From the end of the stream until every order had ended and the invariants held (null: never). */
+  settledMs: number | null;
   touched: string[];
   errors: string[];
   /** Answers by the phase their request was sent in: before the fault, while it lasted, after the heal. */
@@ -157,9 +162,19 @@ export async function runRound(
     ledger: new ChargeLedger(target.gatewayUrl),
     apiKilled: !!fault.killsApi,
   };
+  const streamEnd = Date.now();
   let findings: Findings;
+  let settledMs: number | null;
   try {
-    findings = await settle(target, subject, deadline, pendingUntil, log);
+    const settled = await settle(
+      target,
+      subject,
+      { deadline, stallMs: o.settleStallMs, graceMs: o.settleGraceMs },
+      pendingUntil,
+      log,
+    );
+    findings = settled.findings;
+    settledMs = settled.settledAt === null ? null : settled.settledAt - streamEnd;
   } finally {
     await events.close();
   }
@@ -176,6 +191,7 @@ export async function runRound(
     violations: v,
     recoverMs,
     healTookMs,
+    settledMs,
     touched: fault.touched ?? [],
     errors,
     timeline: timeline(stream.attempts, phases),

@@ -34,6 +34,9 @@ const schema = z.object({
   CHAOS_REQUEST_TIMEOUT: duration.default(30_000),
   /** Extra time, after the last order's payment window and late-payment window, for orders to settle. */
   CHAOS_SETTLE: duration.default(30_000),
+  /** Past that, how much longer while orders still end, and how long without one ending counts as stuck. */
+  CHAOS_SETTLE_GRACE: duration.default(120_000),
+  CHAOS_SETTLE_STALL: duration.default(15_000),
   /** After the heal, how long to probe for the first 201. */
   CHAOS_RECOVER: duration.default(90_000),
 });
@@ -61,6 +64,8 @@ export function loadChaosSettings(env: NodeJS.ProcessEnv = process.env): ChaosSe
       initialStock: s.CHAOS_STOCK,
       requestTimeoutMs: s.CHAOS_REQUEST_TIMEOUT,
       settleMs: s.CHAOS_SETTLE,
+      settleGraceMs: s.CHAOS_SETTLE_GRACE,
+      settleStallMs: s.CHAOS_SETTLE_STALL,
       recoverMs: s.CHAOS_RECOVER,
     },
   };
