@@ -52,6 +52,9 @@ run_long() {
 # start_bg COMPONENT CMD...: starts a server detached, its output in logs/COMPONENT.log, its pid in run/.
 start_bg() {
   local c=$1; shift
+  # A restart (after a crash, or a chaos round's kill) keeps the previous run's log as COMPONENT.log.1: that log
+  # is the one that says what went wrong.
+  if [ -s "$LOG_DIR/$c.log" ]; then mv -f "$LOG_DIR/$c.log" "$LOG_DIR/$c.log.1"; fi
   : >"$LOG_DIR/$c.log"
   nohup setsid "$@" >>"$LOG_DIR/$c.log" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/$c.pid"
