@@ -3,7 +3,8 @@
  * its id. Deterministic code only: every side effect is an activity (activities/order-activities.ts).
  *
  *   claim   the order the API reserved in MySQL (a read: the saga never reserves or inserts)
- *   mirror  it in Redis with its payment expiry (best effort: a Redis outage never holds up the money)
+ *   mirror  it in Redis with its payment expiry, beside the payment (best effort: a Redis outage never holds
+ *           up the money)
  *   pay     charge the gateway, racing its answer (activity or webhook) against the payment timer and a cancel;
  *           no charge is started once the window has closed, and a charge in flight is settled before any
  *           outcome other than "placed" is decided
@@ -21,6 +22,8 @@
  * window, retry the payment, mark a manual refund). A v3 saga whose payments the gateway refused to settle waits
  * for a person (NeedsAttention) instead of closing.
  * Cancelling the workflow (Web UI, `temporal workflow cancel`) is an operator's force-cancel: it compensates.
+ * Patch `mirror-beside-payment`: the mirror runs beside the payment instead of before it. Before it, a Redis outage
+ * held each new order's charge up for the mirror's whole retry bound (15 s).
  */
 import {
   ActivityCancellationType,
@@ -83,6 +86,8 @@ import type { Settlement } from '../payments/settlement';
 export const SAGA_V2_PATCH = 'saga-v2';
 /** Marks sagas with per-seller shipments, search attributes, details and the operators' updates (see the header). */
 export const SAGA_V3_PATCH = 'saga-v3';
+/** Marks sagas whose Redis mirror runs beside the payment (see the header). */
+export const MIRROR_BESIDE_PAYMENT_PATCH = 'mirror-beside-payment';
 
 /** The longest an operator may push a payment deadline out, from now. */
 const MAX_PAYMENT_EXTENSION_MS = 7 * 24 * 3600 * 1000;
@@ -167,6 +172,9 @@ class OrderSaga {
   /** v3: the payment activities' own task queue (workflows/task-queues.ts). */
   private readonly paymentsQueue: string | undefined;
   private order: OrderView | undefined;
+  /** The Redis mirror's write, running beside the payment; awaited before the mirror is removed, so a late write
+   * never brings a removed mirror back. Never rejects. */
+  private mirrored: Promise<void> = Promise.resolve();
   /** The gateway's first word while the order waits for it. */
   private word: PaymentResult | undefined;
   private decided = false;
@@ -217,7 +225,8 @@ class OrderSaga {
     const claimed = await this.claim();
     if (!claimed) return { orderId: this.orderId, result: 'rejected' };
     if (claimed === 'placed') return await this.fulfil();
-    await this.mirror();
+    if (patched(MIRROR_BESIDE_PAYMENT_PATCH)) this.mirrored = this.mirror().catch(() => undefined);
+    else await this.mirror();
     const outcome = await this.pay();
     return outcome === 'placed' ? await this.fulfil() : outcome;
   }
@@ -366,6 +375,7 @@ class OrderSaga {
     }
     if (!placed) return false;
     this.setPlaced(chargeId);
+    await this.mirrored;
     await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
     return true;
   }
@@ -504,6 +514,7 @@ class OrderSaga {
         paymentStatus,
         ...(actor ? { actor } : {}),
       });
+      await this.mirrored;
       await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
       return view!;
     });

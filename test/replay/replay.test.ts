@@ -1,8 +1,8 @@
 /**
  * Determinism guard: every committed history (recorded from real runs by test/replay/record.ts) replays against
  * the current workflow code. A change that would break sagas in flight fails here; guard it with patched().
- * Four generations are kept: pre-archive-* (before the archive step), v1-* (before saga-v2), v2-* (before
- * saga-v3) and the current ones, so every side of every patch replays.
+ * Five generations are kept: pre-archive-* (before the archive step), v1-* (before saga-v2), v2-* (before
+ * saga-v3), v3-* (before mirror-beside-payment) and the current ones, so every side of every patch replays.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +23,9 @@ const generation = (file: string) =>
       ? 'v1'
       : file.startsWith('v2-')
         ? 'v2'
-        : 'v3';
+        : file.startsWith('v3-')
+          ? 'v3'
+          : 'v4';
 const orderSagas = files.filter((f) => text(f).includes('"orderWorkflow"'));
 
 /** The patch ids a history's `core_patch` markers record (their payloads are base64 JSON). */
@@ -66,6 +68,12 @@ test('there is a recorded history for every branch of the saga', () => {
       'force-canceled',
       'manual-refund',
       // the sagas in flight from before each patch
+      'v3-delivered',
+      'v3-declined',
+      'v3-canceled-after-placed',
+      'v3-late-success-refunded',
+      'v3-operator-cancel',
+      'v3-force-canceled',
       'v2-delivered',
       'v2-canceled-after-placed',
       'v2-late-success-accepted',
@@ -82,12 +90,16 @@ test('each generation is what its name says: the patches it was recorded before 
   for (const file of orderSagas) {
     const g = generation(file);
     const h = text(file);
-    expect([file, patchesOf(file).includes('saga-v2')]).toEqual([file, g === 'v2' || g === 'v3']);
-    expect([file, patchesOf(file).includes('saga-v3')]).toEqual([file, g === 'v3']);
+    expect([file, patchesOf(file).includes('saga-v2')]).toEqual([file, g === 'v2' || g === 'v3' || g === 'v4']);
+    expect([file, patchesOf(file).includes('saga-v3')]).toEqual([file, g === 'v3' || g === 'v4']);
+    // The patch is asked where the saga mirrors: not by a saga that finds no live order, nor by one resumed after
+    // its order was placed (it goes straight to fulfilment).
+    const mirrors = g === 'v4' && !file.endsWith('not-live.json') && !file.endsWith('resumed-after-terminate.json');
+    expect([file, patchesOf(file).includes('mirror-beside-payment')]).toEqual([file, mirrors]);
     // The archive step: every v1 saga that finished archives; v2 archives all but a saga that found no order.
     if (g === 'pre-archive') expect([file, h.includes('"archiveOrder"')]).toEqual([file, false]);
     if (g === 'v1') expect([file, h.includes('"archiveOrder"')]).toEqual([file, true]);
-    if ((g === 'v2' || g === 'v3') && !file.endsWith('not-live.json'))
+    if ((g === 'v2' || g === 'v3' || g === 'v4') && !file.endsWith('not-live.json'))
       expect([file, h.includes('"archiveOrder"')]).toEqual([file, true]);
   }
 });
@@ -99,7 +111,13 @@ test('every patch in workflows/ has histories recorded on both of its sides', ()
     .join('\n');
   const patchIds = [...source.matchAll(/_PATCH = '([^']+)'/g)].map((m) => m[1]!);
   expect(patchIds).toEqual(
-    expect.arrayContaining(['saga-v2', 'saga-v3', 'archive-finished-orders', 'late-payment-by-charge']),
+    expect.arrayContaining([
+      'saga-v2',
+      'saga-v3',
+      'mirror-beside-payment',
+      'archive-finished-orders',
+      'late-payment-by-charge',
+    ]),
   );
   for (const id of patchIds) {
     if (id === 'late-payment-by-charge') continue; // the late-payment workflow had no history before it (new side only)

@@ -467,19 +467,32 @@ test('the order canceled under the saga (markPlaced refused): the charge is refu
   expect(count(run, 'recordRefund')).toBe(1);
 });
 
-test('Redis down: the mirror gives up after its bound and the payment goes on', async () => {
+test('Redis down: the payment goes on beside the mirror, which gives up after its bound', async () => {
+  const order: string[] = [];
   const run = await startOrder(
     {
       mirrorOrder: async () => {
+        order.push('mirror');
         throw new Error('Redis unavailable');
       },
       removeMirror: async () => {
+        order.push('removeMirror');
         throw new Error('Redis unavailable');
+      },
+      chargePayment: async () => {
+        order.push('charge');
+        return { status: 'succeeded', chargeId: 'ch_1' };
       },
     },
     { paymentTimeoutMs: 60_000 },
   );
   await waitForPhase(run, 'placed', 40_000);
+  // The charge did not wait for the mirror's retries (it used to, for their whole 15 s bound)...
+  expect(order.indexOf('charge')).toBeGreaterThanOrEqual(0);
+  expect(order.indexOf('charge')).toBeLessThan(order.lastIndexOf('mirror'));
+  // ...and the mirror is removed only once its write has given up, so a late write cannot bring it back.
+  await eventually(() => order.includes('removeMirror'), 40_000);
+  expect(order.lastIndexOf('mirror')).toBeLessThan(order.indexOf('removeMirror'));
   expect(count(run, 'mirrorOrder')).toBeGreaterThan(1);
   await run.handle.terminate('test done');
   await finish(run).catch(() => undefined);
