@@ -2,7 +2,7 @@
  * The flash sale's buyers, on a thread of their own (bench/flashsale.ts): the bench process also runs the order
  * worker, whose activities would otherwise hold up this event loop and count as the API's latency. Each buyer
  * sends one POST /orders on its own connection at the same moment; the answers' statuses and latencies go back
- * to the parent.
+ * to the parent. Warm-up sales (`warmups`) run first on the same thread, unmeasured.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { postJson } from './buyer-client';
@@ -12,6 +12,8 @@ export interface BurstInput {
   itemId: string;
   buyers: { userId: string; token: string }[];
   shippingAddress: unknown;
+  /** Small sales run before the measured one (BENCH_WARMUP_ROUNDS), each with its own item and buyers. */
+  warmups: { itemId: string; buyers: { userId: string; token: string }[] }[];
 }
 
 export interface BurstAnswers {
@@ -47,5 +49,10 @@ async function burst(input: BurstInput): Promise<BurstAnswers> {
 if (parentPort) {
   const port = parentPort;
   // A rejection would end the thread with an 'error' event, which the parent awaits as well.
-  void burst(workerData as BurstInput).then((answers) => port.postMessage(answers));
+  const input = workerData as BurstInput;
+  const run = async () => {
+    for (const w of input.warmups) await burst({ ...input, itemId: w.itemId, buyers: w.buyers });
+    return burst(input);
+  };
+  void run().then((answers) => port.postMessage(answers));
 }

@@ -31,6 +31,11 @@ const SAGAS = Number(process.env.SAGAS ?? 200);
 /** BENCH_BUYERS_BROWSE=1: every buyer views the item, signed in, just before the sale (a product page left open),
  * so the burst meets accounts the API has seen in the last seconds; by default they arrive cold. */
 const BROWSE = process.env.BENCH_BUYERS_BROWSE === '1';
+/** BENCH_WARMUP_ROUNDS (5): small sales (WARMUP_BUYERS buyers of their own for 2 units) before the measured one,
+ * through the same path, so the burst meets an API that has been serving, as a sale's API has, and not one whose
+ * code has not been compiled yet (0: the burst is the API processes' first real traffic). */
+const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 5);
+const WARMUP_BUYERS = 50;
 
 /** Starts the API as its own process on `port`, sharing the platform's task queue. */
 async function startApiProcess(taskQueue: string, port: number): Promise<{ url: string; stop: () => void }> {
@@ -123,10 +128,12 @@ async function main() {
     });
   try {
     const users = await makeBuyers(p.stores.mysql, p.deps.tokens, Math.max(BUYERS, SAGAS));
+    // Warm-up accounts of their own: the burst's buyers stay cold unless BENCH_BUYERS_BROWSE says otherwise.
+    const warmBuyers = await makeBuyers(p.stores.mysql, p.deps.tokens, WARMUP_BUYERS);
     // Warm-up: a few orders so connection pools and the workflow cache are ready.
     const warm = await makeItem(p.stores.mysql, { stock: 100 });
     await Promise.all(
-      users.slice(0, 10).map((u) =>
+      warmBuyers.slice(0, 10).map((u) =>
         call(base, 'POST', '/orders', {
           token: u.token,
           body: { user_id: u.userId, items: [{ item_id: warm, quantity: 1 }] },
@@ -137,7 +144,14 @@ async function main() {
     // 1. Flash sale.
     const item = await makeItem(p.stores.mysql, { stock: UNITS, price: 99 });
     if (BROWSE) await browse(base, item, users.slice(0, BUYERS));
+    const warmups = [];
+    for (let i = 0; i < WARMUP_ROUNDS; i++)
+      warmups.push({
+        itemId: await makeItem(p.stores.mysql, { stock: 2, price: 99 }),
+        buyers: warmBuyers.map((u) => ({ userId: u.userId, token: u.token })),
+      });
     const burst = await burstOnThread({
+      warmups,
       baseUrl: base,
       itemId: item,
       buyers: users.slice(0, BUYERS).map((u) => ({ userId: u.userId, token: u.token })),
@@ -193,7 +207,9 @@ async function main() {
     console.log(
       `\nflash-sale benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, native stack`,
     );
-    console.log(`flash sale: ${BUYERS} concurrent buyers for ${UNITS} units`);
+    console.log(
+      `flash sale: ${BUYERS} concurrent buyers for ${UNITS} units (after ${WARMUP_ROUNDS} warm-up sales of ${WARMUP_BUYERS} buyers for 2 units)`,
+    );
     console.log(
       `  accepted ${accepted} (${(accepted / wall).toFixed(1)}/s), rejected ${rejected} (${(rejected / wall).toFixed(1)}/s), 5xx ${errors}, connections failed ${failed}, wall ${wall.toFixed(2)} s`,
     );
