@@ -144,12 +144,10 @@ async function main() {
     // 1. Flash sale.
     const item = await makeItem(p.stores.mysql, { stock: UNITS, price: 99 });
     if (BROWSE) await browse(base, item, users.slice(0, BUYERS));
+    const warmupBuyers = warmBuyers.map((u) => ({ userId: u.userId, token: u.token }));
     const warmups = [];
     for (let i = 0; i < WARMUP_ROUNDS; i++)
-      warmups.push({
-        itemId: await makeItem(p.stores.mysql, { stock: 2, price: 99 }),
-        buyers: warmBuyers.map((u) => ({ userId: u.userId, token: u.token })),
-      });
+      warmups.push({ itemId: await makeItem(p.stores.mysql, { stock: 2, price: 99 }), buyers: warmupBuyers });
     const burst = await burstOnThread({
       warmups,
       baseUrl: base,

@@ -264,6 +264,12 @@ class OrderSaga {
     await bestEffort('mirrorOrder', () => mirroring.mirrorOrder(this.order!));
   }
 
+  /** Once the order has left "awaiting payment": after the mirror's write has ended, so that it cannot land late. */
+  private async removeMirror(): Promise<void> {
+    await this.mirrored;
+    await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
+  }
+
   // ---- pay ---------------------------------------------------------------------------------------------------
 
   private async pay(): Promise<'placed' | OrderOutcome> {
@@ -375,8 +381,7 @@ class OrderSaga {
     }
     if (!placed) return false;
     this.setPlaced(chargeId);
-    await this.mirrored;
-    await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
+    await this.removeMirror();
     return true;
   }
 
@@ -514,8 +519,7 @@ class OrderSaga {
         paymentStatus,
         ...(actor ? { actor } : {}),
       });
-      await this.mirrored;
-      await bestEffort('removeMirror', () => mirroring.removeMirror({ orderId: this.orderId }));
+      await this.removeMirror();
       return view!;
     });
     this.state.phase = 'canceled';
