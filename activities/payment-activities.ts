@@ -6,6 +6,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { GatewayRejected, toMinor } from '../payments/gateway';
 import { settleCharge, settleOrderPayments, type Settlement } from '../payments/settlement';
 import type { OrderActivityContext } from './deps';
+import { heartbeating } from './heartbeat';
 
 /** The gateway refused for good (a 4xx): retrying cannot help, the saga decides. */
 function gatewayFailure(err: unknown): unknown {
@@ -25,40 +26,39 @@ export function createPaymentActivities({ gateway, currency = 'USD', metrics }: 
       expiresAt: string;
     }): Promise<{ status: 'succeeded' | 'pending'; chargeId: string }> {
       const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat(), 500);
-      try {
-        const charge = await gateway.createCharge(
-          {
-            idempotencyKey: req.orderId,
-            orderId: req.orderId,
-            amountMinor: toMinor(req.amount),
-            currency,
-            paymentMethod: req.paymentMethod,
-            expiresAt: req.expiresAt,
-          },
-          { signal: ctx.cancellationSignal },
-        );
-        if (charge.status === 'declined') {
-          metrics?.paymentFailures.inc({ reason: charge.declineCode ?? 'card_declined' });
-          throw ApplicationFailure.nonRetryable(
-            `payment declined: ${charge.declineCode ?? 'card_declined'}`,
-            'PaymentDeclined',
-            charge.chargeId,
+      return heartbeating(500, async () => {
+        try {
+          const charge = await gateway.createCharge(
+            {
+              idempotencyKey: req.orderId,
+              orderId: req.orderId,
+              amountMinor: toMinor(req.amount),
+              currency,
+              paymentMethod: req.paymentMethod,
+              expiresAt: req.expiresAt,
+            },
+            { signal: ctx.cancellationSignal },
           );
+          if (charge.status === 'declined') {
+            metrics?.paymentFailures.inc({ reason: charge.declineCode ?? 'card_declined' });
+            throw ApplicationFailure.nonRetryable(
+              `payment declined: ${charge.declineCode ?? 'card_declined'}`,
+              'PaymentDeclined',
+              charge.chargeId,
+            );
+          }
+          // A charge voided or refunded already (e.g. a saga Reset after a cancel) pays for nothing: say pending,
+          // the saga's deadline and settlement decide.
+          return { status: charge.status === 'succeeded' ? 'succeeded' : 'pending', chargeId: charge.chargeId };
+        } catch (err) {
+          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the saga stopped waiting for the charge');
+          if (!(err instanceof ApplicationFailure))
+            metrics?.paymentFailures.inc({
+              reason: err instanceof GatewayRejected ? 'gateway_rejected' : 'gateway_unavailable',
+            });
+          throw gatewayFailure(err);
         }
-        // A charge voided or refunded already (e.g. a saga Reset after a cancel) pays for nothing: say pending,
-        // the saga's deadline and settlement decide.
-        return { status: charge.status === 'succeeded' ? 'succeeded' : 'pending', chargeId: charge.chargeId };
-      } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the saga stopped waiting for the charge');
-        if (!(err instanceof ApplicationFailure))
-          metrics?.paymentFailures.inc({
-            reason: err instanceof GatewayRejected ? 'gateway_rejected' : 'gateway_unavailable',
-          });
-        throw gatewayFailure(err);
-      } finally {
-        clearInterval(beat);
-      }
+      });
     },
 
     /** Gives an order's money back: one charge by id (a late success after the saga closed), or every charge

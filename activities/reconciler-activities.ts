@@ -1,5 +1,6 @@
 /** The reconciler's activity, built by a factory that receives the reconciler (and where to count repairs). */
 import type { Reconciler, ReconcileReport } from '../orders/reconciler';
+import { HOUSEKEEPING_HEARTBEAT_MS, heartbeating } from './heartbeat';
 
 export interface RepairCounter {
   inc(labels: { kind: string }, value: number): void;
@@ -8,7 +9,7 @@ export interface RepairCounter {
 export function createReconcilerActivities(reconciler: Reconciler, repairs?: RepairCounter) {
   return {
     async reconcile(): Promise<ReconcileReport> {
-      const report = await reconciler.run();
+      const report = await heartbeating(HOUSEKEEPING_HEARTBEAT_MS, () => reconciler.run());
       if (repairs) {
         repairs.inc({ kind: 'refunded' }, report.refunded.length);
         repairs.inc({ kind: 'voided' }, report.voided.length);

@@ -1,17 +1,19 @@
 /** The sweepers' activities (their Temporal Schedules run them), built from the sweepers they drive. */
 import type { SagaSweeper } from '../orders/saga-sweeper';
 import type { ArchiveSweeper } from '../orders/archive-sweeper';
+import { HOUSEKEEPING_HEARTBEAT_MS, heartbeating } from './heartbeat';
 
 export function createSweepActivities(sagas: SagaSweeper, archive: ArchiveSweeper) {
   return {
     /** Starts the missing sagas; answers how many rows ended how (started, expired, closed, failed). */
     async sweepSagas(): Promise<Record<string, number>> {
       const counts: Record<string, number> = {};
-      for (const action of (await sagas.sweep()).values()) counts[action] = (counts[action] ?? 0) + 1;
+      for (const action of (await heartbeating(HOUSEKEEPING_HEARTBEAT_MS, () => sagas.sweep())).values())
+        counts[action] = (counts[action] ?? 0) + 1;
       return counts;
     },
     async sweepArchive(): Promise<{ archived: number }> {
-      return { archived: (await archive.pass()).length };
+      return { archived: (await heartbeating(HOUSEKEEPING_HEARTBEAT_MS, () => archive.pass())).length };
     },
   };
 }

@@ -4,6 +4,9 @@ import type { ReconcileReport } from '../orders/reconciler';
 
 const { reconcile } = proxyActivities<ReconcilerActivities>({
   startToCloseTimeout: '5m',
+  // The pass heartbeats (activities/heartbeat.ts): a worker that dies mid-pass is noticed in 30 s, not 5 minutes
+  // during which the Schedule (overlap SKIP) would skip every run.
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '5s', maximumAttempts: 3 },
 });
 

@@ -3,6 +3,8 @@ import type { SweepActivities } from '../activities/sweep-activities';
 
 const { sweepSagas, sweepArchive } = proxyActivities<SweepActivities>({
   startToCloseTimeout: '2m',
+  // The passes heartbeat (activities/heartbeat.ts): a worker that dies mid-pass is noticed in 30 s, not 2 minutes.
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '2s', maximumAttempts: 3 },
 });
 
