@@ -59,13 +59,18 @@ temporal_after_up() {
   return 0
 }
 
+# The dev server re-reads the search attributes from its database on every lookup unless told otherwise
+# (forceSearchAttributesCacheRefreshOnRead, on by default in `start-dev` and documented as "not in production"): each
+# saga's start and upserts then waited on a SQLite read under one mutex. Ours are registered at start
+# (--search-attribute), before the server serves; one registered later (temporal_register_search_attributes on an
+# older data directory) reaches every service within the cache's 60 s.
 temporal_start() {
   mkdir -p "$DATA_DIR/temporal"
   start_bg temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
     --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA_DIR/temporal/temporal.db" --log-level warn \
     --dynamic-config-value frontend.enableExecuteMultiOperation=true \
     --dynamic-config-value frontend.enableUpdateWorkflowExecution=true \
-    --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=true \
+    --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=false \
     $(printf -- '--search-attribute %s ' "${TEMPORAL_SEARCH_ATTRIBUTES[@]}") \
     --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF
 }
