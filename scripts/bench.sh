@@ -9,7 +9,7 @@ name=${1:?usage: bench.sh NAME}
 bash stack/stack.sh up >/dev/null
 # The figures assume nothing else works on the box: say so when `npm start`'s (or a chaos run's) platform runs.
 running=()
-for p in api notifier analytics search-indexer worker gateway-sim; do started_pid "$p" >/dev/null && running+=("$p"); done
+for p in "${APP_PROCESSES[@]}"; do started_pid "$p" >/dev/null && running+=("$p"); done
 [ ${#running[@]} -eq 0 ] ||
   say "bench: the platform's own processes are running (${running[*]}) and share the cores: the figures will be lower (npm run stop first)"
 export LOG_LEVEL=${LOG_LEVEL:-fatal} LOG_DIR

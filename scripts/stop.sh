@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source stack/lib.sh
-for p in api notifier analytics search-indexer worker gateway-sim; do stop_component "$p"; done
+for p in "${APP_PROCESSES[@]}"; do stop_component "$p"; done

@@ -11,6 +11,10 @@ RUN_DIR=$SHOPFLOW_STATE/run
 DATA_DIR=$SHOPFLOW_STATE/data
 mkdir -p "$SHOPFLOW_CACHE/bin" "$LOG_DIR" "$RUN_DIR" "$DATA_DIR"
 
+# The app processes `npm start` runs (scripts/start.sh), as scripts/stop.sh stops them and scripts/bench.sh looks for
+# them; the stack's servers are not among them.
+APP_PROCESSES=(api notifier analytics search-indexer worker gateway-sim)
+
 STACK_T0=$(date +%s)
 say() { printf '[stack %4ss] %s\n' "$(( $(date +%s) - STACK_T0 ))" "$*"; }
 
