@@ -7,9 +7,9 @@ export function createSweepActivities(sagas: SagaSweeper, archive: ArchiveSweepe
   return {
     /** Starts the missing sagas; answers how many rows ended how (started, expired, closed, failed). */
     async sweepSagas(): Promise<Record<string, number>> {
+      const done = await heartbeating(HOUSEKEEPING_HEARTBEAT_MS, () => sagas.sweep());
       const counts: Record<string, number> = {};
-      for (const action of (await heartbeating(HOUSEKEEPING_HEARTBEAT_MS, () => sagas.sweep())).values())
-        counts[action] = (counts[action] ?? 0) + 1;
+      for (const action of done.values()) counts[action] = (counts[action] ?? 0) + 1;
       return counts;
     },
     async sweepArchive(): Promise<{ archived: number }> {
