@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import { isDuplicateKey, isLockConflict } from '../stores/mysql/client';
 import type { OrderInput, ReservationResult, Shortage } from './model';
-import { normalizeLines, stockLevels, takeStock, visibleShortages } from '../stock/levels';
+import { normalizeLines, stockLevels, takeStockAndCommit, visibleShortages } from '../stock/levels';
 import { stockChangedMessage } from '../events/stock';
 import { enqueue } from '../outbox/outbox';
 import { enqueueOrderEvent, loadOrder } from './repository';
@@ -99,9 +99,10 @@ export async function reserveOrder(
             trx,
             lines.map((l) => stockChangedMessage({ item_id: l.item_id, delta: -l.quantity, cause: 'reserved' })),
           );
-          // Last, the hot rows: their locks are held only from here to the commit (nothing else in this
-          // transaction touches an item row, see migration 003), so buyers of one item queue behind a short step.
-          const shortages = await takeStock(trx, lines);
+          // Last, the hot rows, with the commit in the same round trip: their locks are held only inside the
+          // server (nothing else in this transaction touches an item row, see migration 003), so buyers of one
+          // item queue behind a short step. knex's own COMMIT after it finds nothing left to commit.
+          const shortages = await takeStockAndCommit(trx, lines);
           if (shortages.length > 0) throw new OutOfStock(shortages);
           return { ok: true as const, order };
           // READ COMMITTED: an UPDATE whose `stock >= ?` fails on the last committed row skips it without

@@ -2,7 +2,7 @@
  * Stock (`items.stock`) in MySQL, the authority; this folder is the only code that changes it (reservations,
  * releases, restocks), with the sold-out gate (./soldout-gate.ts) and the admission tickets (./tickets.ts) in
  * front of it. A new item's first level is its catalog row's insert (catalog/service.ts): no order holds it yet.
- * Every change is a conditional UPDATE done by the database Every change is a conditional UPDATE done by the database
+ * Every change is a conditional UPDATE done by the database
  * (`stock = stock - ? WHERE stock >= ?`), never a read-modify-write in code, and rows are always touched in
  * item_id order, so two multi-item orders crossing each other's items cannot deadlock.
  */
@@ -34,6 +34,29 @@ export async function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Prom
     if ((res as { affectedRows: number }).affectedRows === 0) short.push(line);
   }
   if (short.length === 0) return [];
+  return shortagesOf(trx, short);
+}
+
+/**
+ * takeStock as a transaction's last statement, with its COMMIT in the same round trip when every line was taken
+ * (the stored procedure of migration 060): the hot item rows stay locked only inside the server, never while
+ * the answer waits for this process's event loop. Returns the lines that were short; then nothing was committed
+ * and the caller rolls back. After an empty answer the transaction is already committed: nothing may follow it.
+ */
+export async function takeStockAndCommit(trx: Knex.Transaction, lines: OrderLine[]): Promise<Shortage[]> {
+  const sorted = normalizeLines(lines);
+  const [results] = await trx.raw('CALL take_stock_and_commit(?)', [JSON.stringify(sorted)]);
+  const [row] = (results as [{ short_items: string | null }[]])[0];
+  const shortIds = new Set<string>(row?.short_items ? (JSON.parse(row.short_items) as string[]) : []);
+  if (shortIds.size === 0) return [];
+  return shortagesOf(
+    trx,
+    sorted.filter((l) => shortIds.has(l.item_id)),
+  );
+}
+
+/** What is left of the short lines' items (0 for a delisted one), read in the caller's transaction. */
+async function shortagesOf(trx: Knex.Transaction, short: OrderLine[]): Promise<Shortage[]> {
   const rows = await readStock(
     trx,
     short.map((l) => l.item_id),

@@ -11,6 +11,7 @@ import * as shippingAddresses from './migrations/031_shipping_addresses';
 import * as security from './migrations/040_security';
 import * as outboxTraceContext from './migrations/045_outbox_trace_context';
 import * as shipments from './migrations/050_shipments';
+import * as takeStockAndCommit from './migrations/060_take_stock_and_commit';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
  * from the compiled dist/. */
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '040_security': security,
   '045_outbox_trace_context': outboxTraceContext,
   '050_shipments': shipments,
+  '060_take_stock_and_commit': takeStockAndCommit,
 };
 
 const source: Knex.MigrationSource<string> = {
