@@ -17,15 +17,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  type ReadableSpan,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { ExportResultCode } from '@opentelemetry/core';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -34,19 +26,8 @@ import type { Config } from '../lib/config';
 export const tracer = () => trace.getTracer('shopflow');
 
 export interface Tracing {
-  resource: Resource;
-  /** Where the worker's workflow spans go (the interceptors' sink); a no-op one when tracing is off. */
-  spanProcessor: SpanProcessor;
   /** Exports what is queued (bounded by the export timeout). */
   shutdown(): Promise<void>;
-}
-
-/** A processor that drops every span: the workflow sink's target when tracing is off. */
-class DroppingExporter implements SpanExporter {
-  export(_spans: ReadableSpan[], done: (r: { code: ExportResultCode }) => void): void {
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async shutdown(): Promise<void> {}
 }
 
 export function initTracing(
@@ -56,11 +37,8 @@ export function initTracing(
   >,
   component: string,
 ): Tracing {
+  if (cfg.OTEL_SDK_DISABLED) return { shutdown: async () => undefined };
   const resource = new Resource({ [ATTR_SERVICE_NAME]: `${cfg.OTEL_SERVICE_NAME}-${component}` });
-  if (cfg.OTEL_SDK_DISABLED) {
-    const spanProcessor = new BatchSpanProcessor(new DroppingExporter());
-    return { resource, spanProcessor, shutdown: () => spanProcessor.shutdown() };
-  }
   const exporter = new OTLPTraceExporter({
     url: `${cfg.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces`,
     timeoutMillis: 2000,
@@ -78,7 +56,7 @@ export function initTracing(
   });
   provider.addSpanProcessor(spanProcessor);
   provider.register(); // the global tracer, AsyncLocalStorage context, W3C trace-context propagation
-  return { resource, spanProcessor, shutdown: () => provider.shutdown().catch(() => undefined) };
+  return { shutdown: () => provider.shutdown().catch(() => undefined) };
 }
 
 /** The active trace context as a `traceparent` header value (stored with an outbox row); null without one. */

@@ -2,8 +2,8 @@
  * The worker process: the order saga's Temporal worker (with the reconciler's activity, which its Temporal
  * Schedule runs), the saga and archive sweepers' activities (their Schedules run them too), the outbox relay
  * that publishes its events to Kafka, and Prometheus endpoints (the app's on WORKER_METRICS_PORT, the Temporal
- * SDK's on TEMPORAL_METRICS_PORT). Traces (telemetry/tracing.ts): the workflows, activities and outbox
- * publications continue the API's trace.
+ * SDK's on TEMPORAL_METRICS_PORT). Traces (telemetry/tracing.ts): the activities and outbox publications continue
+ * the API's trace (the workflows carry its header to their activities: workflows/interceptors.ts).
  * Stops cleanly on SIGTERM/SIGINT (running activities finish, the relay commits its batch).
  */
 import { NativeConnection, Runtime } from '@temporalio/worker';
@@ -84,7 +84,6 @@ async function main(): Promise<void> {
     sweepers,
     repairs: metrics.repairs,
     metrics: metrics.saga,
-    tracing,
     activitySlots: cfg.MYSQL_POOL_MAX,
     paymentSlots: cfg.PAYMENT_ACTIVITY_SLOTS,
   };

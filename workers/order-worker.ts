@@ -10,13 +10,11 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import {
-  makeWorkflowExporter,
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
 import { createOrderActivities } from '../activities/order-activities';
 import { paymentsQueueOf } from '../workflows/task-queues';
-import { initTracing, type Tracing } from '../telemetry/tracing';
 import { createNoopActivities } from '../activities/noop-activities';
 import { createReconcilerActivities, type RepairCounter } from '../activities/reconciler-activities';
 import type { Reconciler } from '../orders/reconciler';
@@ -37,7 +35,7 @@ export function bundleWorkflows() {
 
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
 export const WORKFLOWS_PATH = require.resolve('../workflows');
-/** The workflow interceptors (OpenTelemetry) every bundle includes. */
+/** The workflow interceptors (the trace's header, carried to the activities) every bundle includes. */
 export const WORKFLOW_INTERCEPTORS_PATH = require.resolve('../workflows/interceptors');
 
 export interface OrderWorkerDeps {
@@ -63,27 +61,9 @@ export interface OrderWorkerDeps {
   paymentSlots?: number;
   /** Order outcomes, saga latency and payment failures (the worker's /metrics). */
   metrics?: SagaMetrics;
-  /** Where the workflows' spans go (telemetry/tracing.ts); without it they are dropped. */
-  tracing?: Pick<Tracing, 'resource' | 'spanProcessor'>;
 }
 
-/** Tracing off: the sink is still registered (the bundle's interceptors always call it) and drops the spans. */
-const droppedSpans = initTracing(
-  {
-    OTEL_SDK_DISABLED: true,
-    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
-    OTEL_SERVICE_NAME: 'shopflow',
-    OTEL_TRACES_SAMPLER_ARG: 1,
-  },
-  'worker',
-);
-
-/** The sinks every worker of this bundle registers: the interceptors export the workflows' spans through it. */
-export function workflowSinks(tracing: Pick<Tracing, 'resource' | 'spanProcessor'> = droppedSpans) {
-  return { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
-}
-
-/** Activities continue the trace of the workflow that scheduled them. */
+/** Activities continue the trace that started their workflow (its header, carried by workflows/interceptors.ts). */
 const tracedActivities: WorkerOptions['interceptors'] = {
   activity: [
     (ctx) => ({
@@ -99,7 +79,6 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
     : existsSync(WORKFLOW_BUNDLE_PATH)
       ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
       : { workflowBundle: await bundleWorkflows() };
-  const tracing = deps.tracing ?? droppedSpans;
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
@@ -111,9 +90,8 @@ export async function createOrderWorker(deps: OrderWorkerDeps, extra: Partial<Wo
       ...(deps.reconciler ? createReconcilerActivities(deps.reconciler, deps.repairs) : {}),
       ...(deps.sweepers ? createSweepActivities(deps.sweepers.sagas, deps.sweepers.archive) : {}),
     },
-    // Tracing: activities continue the workflow's trace; the workflows' spans leave the sandbox by this sink.
+    // Tracing: activities continue the trace of the request that started the workflow.
     interceptors: tracedActivities,
-    sinks: workflowSinks(tracing),
     maxConcurrentActivityTaskExecutions: deps.activitySlots ?? 30,
     maxConcurrentLocalActivityExecutions: deps.activitySlots ?? 30,
     maxConcurrentWorkflowTaskExecutions: 100,

@@ -9,7 +9,7 @@ import { connectStores, checkReadiness, Stores } from '../../stores';
 import { ensureTopics } from '../../stores/kafka/client';
 import { TEST_TOPIC } from '../support/fixtures';
 import { createNoopActivities } from '../../activities/noop-activities';
-import { WORKFLOW_BUNDLE_PATH, workflowSinks } from '../../workers/order-worker';
+import { WORKFLOW_BUNDLE_PATH } from '../../workers/order-worker';
 import { existsSync } from 'node:fs';
 
 const cfg = loadConfig();
@@ -108,7 +108,6 @@ test('Temporal: a workflow runs an activity on a worker', async () => {
     connection,
     taskQueue,
     activities: createNoopActivities(),
-    sinks: workflowSinks(),
     ...(existsSync(WORKFLOW_BUNDLE_PATH)
       ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
       : { workflowsPath: require.resolve('../../workflows') }),

@@ -15,7 +15,6 @@ import type { OrderInput, OrderOutcome, OrderView, ShipmentView } from '../../or
 import type { Settlement } from '../../payments/settlement';
 import { localTestEnv, workflowBundle } from '../support/temporal-env';
 import { paymentsQueueOf } from '../../workflows/task-queues';
-import { workflowSinks } from '../../workers/order-worker';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -137,7 +136,6 @@ async function startOrder(behaviour: Behaviour, input: Partial<OrderInput> = {})
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    sinks: workflowSinks(),
     shutdownGraceTime: '200ms',
     activities,
   });
