@@ -270,4 +270,10 @@ test('Prometheus scrapes the processes it is pointed at', async () => {
     data: { result: unknown[] };
   };
   expect(q.data.result).toHaveLength(3);
+  // The dashboard (stack/prometheus/consoles/shopflow.html, a Go template rendered by Prometheus) renders: a
+  // template that does not parse is answered with a one-line error instead.
+  const dashboard = await text(`${PROMETHEUS_URL}/consoles/shopflow.html`);
+  expect(dashboard).not.toMatch(/error (parsing|executing) template/);
+  expect(dashboard).toContain('Order outcomes (saga)');
+  expect(dashboard).toContain('Scrape targets');
 }, 60_000);
