@@ -22,7 +22,9 @@ export function normalizeLines(lines: OrderLine[]): OrderLine[] {
 }
 
 /** Takes every line's quantity out of stock, or none: returns the lines that were short (the caller then
- * rolls back). */
+ * rolls back). For steps that write more after it (a late payment placed again); a reservation, whose last step
+ * it is, uses takeStockAndCommit. Its UPDATE is written again in that step's procedure (migration 060): change
+ * both together. */
 export async function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Promise<Shortage[]> {
   const short: OrderLine[] = [];
   for (const line of normalizeLines(lines)) {
