@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { ArchiveOutcome } from '../orders/archive';
-import { mirrorKey, OrderMirror } from '../orders/mirror';
+import { deleteMirror, writeMirror } from '../orders/mirror';
 import type { OrderView } from '../orders/model';
 import type { OrderActivityContext } from './deps';
 
@@ -25,19 +25,11 @@ export function createOrderRecordActivities({ redis, archive }: OrderActivityCon
 
     /** The seed's Redis record of a live order, expiring with its payment window. */
     async mirrorOrder(order: OrderView): Promise<void> {
-      const ttl = Date.parse(order.expires_at) - Date.now();
-      if (ttl <= 0) return;
-      const mirror: OrderMirror = {
-        order_id: order.order_id,
-        user_id: order.user_id,
-        status: order.status,
-        expiry_time: order.expires_at,
-      };
-      await redis.set(mirrorKey(order.order_id), JSON.stringify(mirror), 'PX', ttl);
+      await writeMirror(redis, order);
     },
 
     async removeMirror({ orderId }: { orderId: string }): Promise<void> {
-      await redis.del(mirrorKey(orderId));
+      await deleteMirror(redis, orderId);
     },
   };
 }

@@ -7,11 +7,40 @@ import { recordRefundOn } from '../orders/refunds';
 import { enqueueStockChanged, takeStock } from '../stock/levels';
 import { OutOfStock, ReservationInput, withLockRetry } from '../orders/reservation';
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
-import { mirrorKey, OrderMirror } from '../orders/mirror';
+import { deleteMirror, mirrorKey, OrderMirror, writeMirror } from '../orders/mirror';
 import { cancelAndRelease } from '../orders/cancel';
 import { recordAction } from '../orders/shipments';
-import type { ClaimedOrder, OrderStatus, OrderView, PaymentStatus, ReservationResult } from '../orders/model';
+import type {
+  CanceledAndUnmirrored,
+  ClaimedOrder,
+  OrderStatus,
+  OrderView,
+  PaymentStatus,
+  PlacedAndUnmirrored,
+  ReservationResult,
+} from '../orders/model';
 import type { OrderActivityContext } from './deps';
+
+interface CancelArgs {
+  orderId: string;
+  reason: string;
+  paymentStatus: PaymentStatus;
+  actor?: string;
+}
+
+interface PlaceArgs {
+  orderId: string;
+  chargeId: string;
+  late: boolean;
+}
+
+/** One try at a Redis write on a store step's way: true when it was done. False leaves it to the saga's own
+ * bounded mirror activity, so a Redis outage never fails (or holds up) the step that matters. */
+const once = (op: Promise<unknown>): Promise<boolean> =>
+  op.then(
+    () => true,
+    () => false,
+  );
 
 export function createOrderStateActivities({ mysql, redis, archive, metrics }: OrderActivityContext) {
   /** Counts an order that this call moved out of `created` or `placed` (a retry that finds it done counts nothing). */
@@ -41,12 +70,47 @@ export function createOrderStateActivities({ mysql, redis, archive, metrics }: O
     return order ? { order, chargeId: row.charge_id } : null;
   }
 
+  async function cancel({ orderId, reason, paymentStatus, actor }: CancelArgs): Promise<OrderView | null> {
+    const before: { status: OrderStatus } | undefined = metrics
+      ? await mysql('orders').select('status').where({ order_id: orderId }).first()
+      : undefined;
+    const view = await cancelAndRelease(mysql, redis, orderId, reason, paymentStatus, actor);
+    if (view?.status === 'canceled' && (before?.status === 'created' || before?.status === 'placed'))
+      await settled(orderId, 'canceled', reason);
+    return view;
+  }
+
+  async function place({ orderId, chargeId, late }: PlaceArgs): Promise<boolean> {
+    let changed = false;
+    const placed = await mysql.transaction(async (trx) => {
+      changed = await applyTransition(trx, orderId, {
+        from: ['created'],
+        set: {
+          status: 'placed',
+          payment_status: 'succeeded',
+          charge_id: chargeId,
+          ...(late ? { late_payment: 'accepted' as const } : {}),
+        },
+      });
+      if (changed) {
+        await enqueueOrderEvent(trx, 'order.placed', orderId);
+        return true;
+      }
+      const row = await trx('orders').select('status', 'charge_id').where({ order_id: orderId }).first();
+      return row?.status === 'placed' && (row.charge_id === chargeId || row.charge_id === null);
+    });
+    if (changed) await settled(orderId, 'placed', late ? 'late_payment' : 'paid');
+    return placed;
+  }
+
   return {
-    /** The saga's first step (v2). */
-    async claimOrder({ orderId }: { orderId: string }): Promise<ClaimedOrder> {
+    /** The saga's first step (v2). With `mirror` (saga patch `mirror-in-store-steps`), a created order's Redis
+     * mirror is written on the way, one try: `mirrored` says whether it was. */
+    async claimOrder({ orderId, mirror }: { orderId: string; mirror?: boolean }): Promise<ClaimedOrder> {
       const claimed = await claim(orderId);
       if (!claimed) throw ApplicationFailure.nonRetryable(`order ${orderId} is not live`, 'OrderNotLive');
-      return claimed;
+      if (!mirror || claimed.order.status !== 'created') return claimed;
+      return { ...claimed, mirrored: await once(writeMirror(redis, claimed.order)) };
     },
 
     /** The first step of sagas started before v2 (their histories call it): now a read like claimOrder, so a
@@ -59,24 +123,12 @@ export function createOrderStateActivities({ mysql, redis, archive, metrics }: O
 
     /** The compensation: cancels a created or placed order and puts its stock back. A no-op once done (or
      * when the order was never written). */
-    async cancelOrder({
-      orderId,
-      reason,
-      paymentStatus,
-      actor,
-    }: {
-      orderId: string;
-      reason: string;
-      paymentStatus: PaymentStatus;
-      actor?: string;
-    }): Promise<OrderView | null> {
-      const before: { status: OrderStatus } | undefined = metrics
-        ? await mysql('orders').select('status').where({ order_id: orderId }).first()
-        : undefined;
-      const view = await cancelAndRelease(mysql, redis, orderId, reason, paymentStatus, actor);
-      if (view?.status === 'canceled' && (before?.status === 'created' || before?.status === 'placed'))
-        await settled(orderId, 'canceled', reason);
-      return view;
+    cancelOrder: cancel,
+
+    /** cancelOrder, then the Redis mirror removed, one try (saga patch `mirror-in-store-steps`). */
+    async cancelOrderAndUnmirror(args: CancelArgs): Promise<CanceledAndUnmirrored> {
+      const view = await cancel(args);
+      return { view, unmirrored: await once(deleteMirror(redis, args.orderId)) };
     },
 
     /** An operator's later payment deadline (saga v3): MySQL first (the sweeper and the reconciler read it),
@@ -135,35 +187,12 @@ export function createOrderStateActivities({ mysql, redis, archive, metrics }: O
 
     /** Places a created order paid by `chargeId`. True when it is placed (now or by an earlier attempt);
      * false when it had left `created` (canceled meanwhile): then the caller refunds the charge. */
-    async markPlaced({
-      orderId,
-      chargeId,
-      late,
-    }: {
-      orderId: string;
-      chargeId: string;
-      late: boolean;
-    }): Promise<boolean> {
-      let changed = false;
-      const placed = await mysql.transaction(async (trx) => {
-        changed = await applyTransition(trx, orderId, {
-          from: ['created'],
-          set: {
-            status: 'placed',
-            payment_status: 'succeeded',
-            charge_id: chargeId,
-            ...(late ? { late_payment: 'accepted' as const } : {}),
-          },
-        });
-        if (changed) {
-          await enqueueOrderEvent(trx, 'order.placed', orderId);
-          return true;
-        }
-        const row = await trx('orders').select('status', 'charge_id').where({ order_id: orderId }).first();
-        return row?.status === 'placed' && (row.charge_id === chargeId || row.charge_id === null);
-      });
-      if (changed) await settled(orderId, 'placed', late ? 'late_payment' : 'paid');
-      return placed;
+    markPlaced: place,
+
+    /** markPlaced, then (once placed) the Redis mirror removed, one try (saga patch `mirror-in-store-steps`). */
+    async markPlacedAndUnmirror(args: PlaceArgs): Promise<PlacedAndUnmirrored> {
+      const placed = await place(args);
+      return { placed, unmirrored: placed && (await once(deleteMirror(redis, args.orderId))) };
     },
 
     /** LATE_PAYMENT_POLICY=accept: an expired order whose payment arrived late is placed again if its stock

@@ -1,4 +1,5 @@
-import type { OrderStatus } from './model';
+import type { Redis } from 'ioredis';
+import type { OrderStatus, OrderView } from './model';
 
 /** The seed's Redis record of a live order: `order:{id}`, expiring with the payment window. */
 export interface OrderMirror {
@@ -8,3 +9,20 @@ export interface OrderMirror {
   expiry_time: string;
 }
 export const mirrorKey = (orderId: string) => `order:${orderId}`;
+
+/** Writes the order's mirror, expiring at its payment deadline (nothing once the deadline has passed). */
+export async function writeMirror(redis: Redis, order: OrderView): Promise<void> {
+  const ttl = Date.parse(order.expires_at) - Date.now();
+  if (ttl <= 0) return;
+  const mirror: OrderMirror = {
+    order_id: order.order_id,
+    user_id: order.user_id,
+    status: order.status,
+    expiry_time: order.expires_at,
+  };
+  await redis.set(mirrorKey(order.order_id), JSON.stringify(mirror), 'PX', ttl);
+}
+
+export async function deleteMirror(redis: Redis, orderId: string): Promise<void> {
+  await redis.del(mirrorKey(orderId));
+}

@@ -92,6 +92,21 @@ export interface OrderState {
 export interface ClaimedOrder {
   order: OrderView;
   chargeId: string | null;
+  /** Asked with `mirror` (saga patch `mirror-in-store-steps`): whether the Redis mirror was written on the way. */
+  mirrored?: boolean;
+}
+
+/** markPlacedAndUnmirror's answer: placed as markPlaced says, and whether the Redis mirror was removed with it. */
+export interface PlacedAndUnmirrored {
+  placed: boolean;
+  unmirrored: boolean;
+}
+
+/** cancelOrderAndUnmirror's answer: the canceled order as cancelOrder gives it, and whether the Redis mirror was
+ * removed with it. */
+export interface CanceledAndUnmirrored {
+  view: OrderView | null;
+  unmirrored: boolean;
 }
 
 /** A seller's shipment (orders/shipment-records.ts), as the saga reports it. */

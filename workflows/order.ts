@@ -24,6 +24,10 @@
  * Cancelling the workflow (Web UI, `temporal workflow cancel`) is an operator's force-cancel: it compensates.
  * Patch `mirror-beside-payment`: the mirror runs beside the payment instead of before it. Before it, a Redis outage
  * held each new order's charge up for the mirror's whole retry bound (15 s).
+ * Patch `mirror-in-store-steps`: the claim writes the mirror and placing or canceling removes it, one try each on
+ * the way, instead of activities of their own (two activity tasks and a workflow task fewer per saga on the
+ * Temporal server, the flash sale's bound). Where a try fails (Redis down), the mirror activities above run as
+ * before.
  */
 import {
   ActivityCancellationType,
@@ -88,6 +92,8 @@ export const SAGA_V2_PATCH = 'saga-v2';
 export const SAGA_V3_PATCH = 'saga-v3';
 /** Marks sagas whose Redis mirror runs beside the payment (see the header). */
 export const MIRROR_BESIDE_PAYMENT_PATCH = 'mirror-beside-payment';
+/** Marks sagas whose store steps write and remove the Redis mirror on their way (see the header). */
+export const MIRROR_IN_STORE_STEPS_PATCH = 'mirror-in-store-steps';
 
 /** The longest an operator may push a payment deadline out, from now. */
 const MAX_PAYMENT_EXTENSION_MS = 7 * 24 * 3600 * 1000;
@@ -175,6 +181,10 @@ class OrderSaga {
   /** The Redis mirror's write, running beside the payment; awaited before the mirror is removed, so a late write
    * never brings a removed mirror back. Never rejects. */
   private mirrored: Promise<void> = Promise.resolve();
+  /** The store steps write and remove the mirror themselves (patch `mirror-in-store-steps`, asked at the claim). */
+  private mirrorInStoreSteps = false;
+  /** The mirror activity was started (the claim's try failed, or before that patch): the removal waits for it. */
+  private mirrorActivityStarted = false;
   /** The gateway's first word while the order waits for it. */
   private word: PaymentResult | undefined;
   private decided = false;
@@ -225,18 +235,26 @@ class OrderSaga {
     const claimed = await this.claim();
     if (!claimed) return { orderId: this.orderId, result: 'rejected' };
     if (claimed === 'placed') return await this.fulfil();
-    if (patched(MIRROR_BESIDE_PAYMENT_PATCH)) this.mirrored = this.mirror().catch(() => undefined);
-    else await this.mirror();
+    if (!claimed.mirrored) {
+      this.mirrorActivityStarted = true;
+      if (patched(MIRROR_BESIDE_PAYMENT_PATCH)) this.mirrored = this.mirror().catch(() => undefined);
+      else await this.mirror();
+    }
     const outcome = await this.pay();
     return outcome === 'placed' ? await this.fulfil() : outcome;
   }
 
   // ---- claim -------------------------------------------------------------------------------------------------
 
-  /** The live order, or null when there is none to run for (then nothing was touched). */
-  private async claim(): Promise<OrderView | 'placed' | null> {
+  /** The live order (and whether its mirror was written), or null when there is none to run for (then nothing was
+   * touched). */
+  private async claim(): Promise<{ mirrored: boolean } | 'placed' | null> {
+    this.mirrorInStoreSteps = patched(MIRROR_IN_STORE_STEPS_PATCH);
     try {
-      const { order, chargeId } = await claiming.claimOrder({ orderId: this.orderId });
+      const { order, chargeId, mirrored } = await claiming.claimOrder({
+        orderId: this.orderId,
+        ...(this.mirrorInStoreSteps ? { mirror: true } : {}),
+      });
       this.order = order;
       this.observe('claimed', 'saga', [
         { key: CustomerIdKey, value: order.user_id },
@@ -251,7 +269,7 @@ class OrderSaga {
       }
       this.state.phase = 'awaiting_payment';
       this.observe(`awaiting payment until ${this.expiresAt}`, 'saga');
-      return order;
+      return { mirrored: mirrored === true };
     } catch (err) {
       if (isCancellation(err) || !isFailureOfType(err, 'OrderNotLive')) throw err;
       log.warn('order saga: the order is not live, nothing to do', { orderId: this.orderId });
@@ -262,6 +280,12 @@ class OrderSaga {
 
   private async mirror(): Promise<void> {
     await bestEffort('mirrorOrder', () => mirroring.mirrorOrder(this.order!));
+  }
+
+  /** Whether the next store step (placing, canceling) removes the mirror on its way: not while a mirror activity
+   * may still write it, since its write must have ended first. */
+  private storeStepRemovesMirror(): boolean {
+    return this.mirrorInStoreSteps && !this.mirrorActivityStarted;
   }
 
   /** Once the order has left "awaiting payment": after the mirror's write has ended, so that it cannot land late. */
@@ -373,15 +397,18 @@ class OrderSaga {
   /** True once the order is placed; false when it is no longer `created` (then the caller compensates). */
   private async place(chargeId: string, late: boolean): Promise<boolean> {
     this.placing = true; // MySQL may say "placed" before this step returns: a ship then waits for it (see handlers)
+    const req = { orderId: this.orderId, chargeId, late };
     let placed: boolean;
+    let unmirrored = false;
     try {
-      placed = await store.markPlaced({ orderId: this.orderId, chargeId, late });
+      if (this.storeStepRemovesMirror()) ({ placed, unmirrored } = await store.markPlacedAndUnmirror(req));
+      else placed = await store.markPlaced(req);
     } finally {
       this.placing = false;
     }
     if (!placed) return false;
     this.setPlaced(chargeId);
-    await this.removeMirror();
+    if (!unmirrored) await this.removeMirror();
     return true;
   }
 
@@ -512,13 +539,14 @@ class OrderSaga {
         ? this.cancelBy
         : undefined
       : undefined;
+    const req = { orderId: this.orderId, reason, paymentStatus, ...(actor ? { actor } : {}) };
     this.canceledView = await CancellationScope.nonCancellable(async () => {
-      const view = await store.cancelOrder({
-        orderId: this.orderId,
-        reason,
-        paymentStatus,
-        ...(actor ? { actor } : {}),
-      });
+      if (this.storeStepRemovesMirror()) {
+        const { view, unmirrored } = await store.cancelOrderAndUnmirror(req);
+        if (!unmirrored) await this.removeMirror();
+        return view!;
+      }
+      const view = await store.cancelOrder(req);
       await this.removeMirror();
       return view!;
     });

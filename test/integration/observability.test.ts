@@ -195,7 +195,7 @@ describe('one paid order', () => {
       `${service}-api:POST /orders`,
       `${service}-api:StartWorkflow:orderWorkflow`,
       `${service}-worker:RunActivity:claimOrder`,
-      `${service}-worker:RunActivity:markPlaced`,
+      `${service}-worker:RunActivity:markPlacedAndUnmirror`,
       `${service}-worker:RunActivity:archiveOrder`,
       `${service}-worker:shopflow.orders publish`,
       `${service}-notifier:shopflow.orders process`,

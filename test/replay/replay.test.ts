@@ -1,8 +1,9 @@
 /**
  * Determinism guard: every committed history (recorded from real runs by test/replay/record.ts) replays against
  * the current workflow code. A change that would break sagas in flight fails here; guard it with patched().
- * Five generations are kept: pre-archive-* (before the archive step), v1-* (before saga-v2), v2-* (before
- * saga-v3), v3-* (before mirror-beside-payment) and the current ones, so every side of every patch replays.
+ * Six generations are kept: pre-archive-* (before the archive step), v1-* (before saga-v2), v2-* (before
+ * saga-v3), v3-* (before mirror-beside-payment), v4-* (before mirror-in-store-steps) and the current ones, so every
+ * side of every patch replays.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,9 +17,9 @@ const files = readdirSync(DIR)
   .sort();
 const text = (file: string) => readFileSync(path.join(DIR, file), 'utf8');
 /** Oldest first; a history's file name starts with its generation and a dash, except the current one's. */
-const GENERATIONS = ['pre-archive', 'v1', 'v2', 'v3', 'v4'] as const;
+const GENERATIONS = ['pre-archive', 'v1', 'v2', 'v3', 'v4', 'v5'] as const;
 type Generation = (typeof GENERATIONS)[number];
-const CURRENT: Generation = 'v4';
+const CURRENT: Generation = 'v5';
 const generation = (file: string): Generation => GENERATIONS.find((g) => file.startsWith(`${g}-`)) ?? CURRENT;
 /** Recorded by `since` or a later generation. */
 const atLeast = (g: Generation, since: Generation) => GENERATIONS.indexOf(g) >= GENERATIONS.indexOf(since);
@@ -41,7 +42,7 @@ function patchesOf(file: string): string[] {
 test('there is a recorded history for every branch of the saga', () => {
   expect(files.map((f) => f.replace(/\.json$/, ''))).toEqual(
     expect.arrayContaining([
-      // v3: every branch of workflows/order.ts
+      // the current generation: every branch of workflows/order.ts
       'delivered',
       'declined',
       'declined-by-webhook',
@@ -64,6 +65,12 @@ test('there is a recorded history for every branch of the saga', () => {
       'force-canceled',
       'manual-refund',
       // the sagas in flight from before each patch
+      'v4-delivered',
+      'v4-declined',
+      'v4-canceled-after-placed',
+      'v4-late-success-refunded',
+      'v4-operator-cancel',
+      'v4-force-canceled',
       'v3-delivered',
       'v3-declined',
       'v3-canceled-after-placed',
@@ -88,11 +95,16 @@ test('each generation is what its name says: the patches it was recorded before 
     const h = text(file);
     expect([file, patchesOf(file).includes('saga-v2')]).toEqual([file, atLeast(g, 'v2')]);
     expect([file, patchesOf(file).includes('saga-v3')]).toEqual([file, atLeast(g, 'v3')]);
-    // The patch is asked where the saga mirrors: not by a saga that finds no live order, nor by one resumed after
-    // its order was placed (it goes straight to fulfilment).
-    const mirrors =
-      atLeast(g, 'v4') && !file.endsWith('not-live.json') && !file.endsWith('resumed-after-terminate.json');
-    expect([file, patchesOf(file).includes('mirror-beside-payment')]).toEqual([file, mirrors]);
+    // v4 asks the patch where the saga mirrors: not in a saga that finds no live order, nor in one resumed after its
+    // order was placed (it goes straight to fulfilment). v5 asks it only where the claim's try at the mirror failed
+    // (Redis down), which no recorded saga met.
+    const mirrorsBeside =
+      g === 'v4' && !file.endsWith('not-live.json') && !file.endsWith('resumed-after-terminate.json');
+    expect([file, patchesOf(file).includes('mirror-beside-payment')]).toEqual([file, mirrorsBeside]);
+    // Every v5 saga asks at its claim whether the store steps carry the mirror.
+    expect([file, patchesOf(file).includes('mirror-in-store-steps')]).toEqual([file, atLeast(g, 'v5')]);
+    // And then they do: no mirror activity in a v5 history.
+    if (atLeast(g, 'v5')) expect([file, /"(mirrorOrder|removeMirror)"/.test(h)]).toEqual([file, false]);
     // The archive step: every v1 saga that finished archives; v2 archives all but a saga that found no order.
     if (g === 'pre-archive') expect([file, h.includes('"archiveOrder"')]).toEqual([file, false]);
     if (g === 'v1') expect([file, h.includes('"archiveOrder"')]).toEqual([file, true]);
@@ -112,6 +124,7 @@ test('every patch in workflows/ has histories recorded on both of its sides', ()
       'saga-v2',
       'saga-v3',
       'mirror-beside-payment',
+      'mirror-in-store-steps',
       'archive-finished-orders',
       'late-payment-by-charge',
     ]),

@@ -56,7 +56,9 @@ const customerCancel = (r: { handle: Run['handle'] }) =>
   r.handle.executeUpdate(cancelUpdate, { args: [{ by: 'customer:u1' }] });
 const shipped = new Map<string, ShipmentView>();
 
-/** Fake activities that record every call; `behaviour` overrides any of them. */
+/** Fake activities that record every call; `behaviour` overrides any of them. The store steps that also remove the
+ * Redis mirror (patch mirror-in-store-steps) place or cancel through `markPlaced` and `cancelOrder`, so a behaviour
+ * given for those holds on either path; the mirror's try succeeds unless a behaviour says otherwise. */
 function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
   const record =
     <T>(name: string, fn: (...a: any[]) => Promise<T>) =>
@@ -65,10 +67,19 @@ function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
       return fn(...args);
     };
   const defaults: OrderActivities = {
-    claimOrder: async ({ orderId }) => ({ order: view(orderId), chargeId: null }),
+    claimOrder: async ({ orderId, mirror }) => ({
+      order: view(orderId),
+      chargeId: null,
+      ...(mirror && { mirrored: true }),
+    }),
     reserveStock: async (input) => ({ ok: true, order: view(input.orderId) }),
     cancelOrder: async ({ orderId }) => ({ ...view(orderId, 'canceled') }),
+    cancelOrderAndUnmirror: async (req) => ({ view: await recorded.cancelOrder(req), unmirrored: true }),
     markPlaced: async () => true,
+    markPlacedAndUnmirror: async (req) => {
+      const placed = await recorded.markPlaced(req);
+      return { placed, unmirrored: placed };
+    },
     acceptLatePayment: async () => true,
     recordRefund: async () => undefined,
     advanceFulfilment: async () => undefined,
@@ -106,7 +117,10 @@ function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
     archiveOrder: async () => 'archived',
   };
   const merged = { ...defaults, ...behaviour } as Record<string, (...a: any[]) => Promise<unknown>>;
-  return Object.fromEntries(Object.entries(merged).map(([k, fn]) => [k, record(k, fn)])) as unknown as OrderActivities;
+  const recorded = Object.fromEntries(
+    Object.entries(merged).map(([k, fn]) => [k, record(k, fn)]),
+  ) as unknown as OrderActivities;
+  return recorded;
 }
 
 /** What settlePayment answers: nothing to settle, unless charges are named. */
@@ -191,6 +205,9 @@ test('success: placed with its charge id, mirror removed, then shipped and deliv
   const run = await startOrder({});
   await waitForPhase(run, 'placed');
   expect(arg(run, 'markPlaced')).toEqual({ orderId: run.orderId, chargeId: 'ch_1', late: false });
+  // The claim wrote the mirror and placing removed it, on their way (patch mirror-in-store-steps).
+  expect(arg(run, 'claimOrder')).toEqual({ orderId: run.orderId, mirror: true });
+  expect(count(run, 'markPlacedAndUnmirror')).toBe(1);
   expect((await run.handle.query(stateQuery)).chargeId).toBe('ch_1');
   await ship(run);
   await ship(run); // the same shipment again: a no-op
@@ -200,8 +217,8 @@ test('success: placed with its charge id, mirror removed, then shipped and deliv
   expect(outcome.result).toBe('delivered');
   expect(count(run, 'cancelOrder')).toBe(0);
   expect(count(run, 'settlePayment')).toBe(0); // a delivered order keeps its one charge
-  expect(count(run, 'mirrorOrder')).toBe(1);
-  expect(count(run, 'removeMirror')).toBe(1);
+  expect(count(run, 'mirrorOrder')).toBe(0);
+  expect(count(run, 'removeMirror')).toBe(0);
   expect(count(run, 'shipLines')).toBe(3);
   expect(count(run, 'deliverLines')).toBe(1);
   expect(count(run, 'advanceFulfilment')).toBe(0); // the whole-order step of sagas before v3
@@ -258,6 +275,8 @@ test('decline: canceled with stock released, never retried; the payments are set
   expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'payment_declined' });
   expect(count(run, 'chargePayment')).toBe(1);
   expect(arg(run, 'cancelOrder')).toMatchObject({ reason: 'payment_declined', paymentStatus: 'declined' });
+  expect(count(run, 'cancelOrderAndUnmirror')).toBe(1); // the mirror removed on the cancel's way
+  expect(count(run, 'removeMirror')).toBe(0);
   expect(count(run, 'settlePayment')).toBeGreaterThanOrEqual(1);
   expect(count(run, 'markPlaced')).toBe(0);
   expect(count(run, 'archiveOrder')).toBe(1);
@@ -469,6 +488,8 @@ test('Redis down: the payment goes on beside the mirror, which gives up after it
   const order: string[] = [];
   const run = await startOrder(
     {
+      // The claim's one try at the mirror failed too: the mirror activity takes over.
+      claimOrder: async ({ orderId }) => ({ order: view(orderId), chargeId: null, mirrored: false }),
       mirrorOrder: async () => {
         order.push('mirror');
         throw new Error('Redis unavailable');
@@ -493,8 +514,24 @@ test('Redis down: the payment goes on beside the mirror, which gives up after it
   expect(order.indexOf('charge')).toBeGreaterThanOrEqual(0);
   expect(order.indexOf('charge')).toBeLessThan(order.lastIndexOf('mirror'));
   expect(count(run, 'mirrorOrder')).toBeGreaterThan(1);
+  // Placing did not try to remove the mirror while the mirror activity could still write it.
+  expect(count(run, 'markPlacedAndUnmirror')).toBe(0);
   await run.handle.terminate('test done');
   await finish(run).catch(() => undefined);
+});
+
+test('Redis down when the order is placed: the removal the placing could not make runs as an activity', async () => {
+  const run = await startOrder({
+    markPlacedAndUnmirror: async () => ({ placed: true, unmirrored: false }),
+    cancelOrderAndUnmirror: async ({ orderId }) => ({ view: view(orderId, 'canceled'), unmirrored: false }),
+  });
+  await waitForPhase(run, 'placed');
+  await eventually(() => count(run, 'removeMirror') === 1);
+  expect(count(run, 'mirrorOrder')).toBe(0); // the claim's try had written it
+  await customerCancel(run);
+  expect(await finish(run)).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_customer' });
+  expect(count(run, 'cancelOrderAndUnmirror')).toBe(1);
+  expect(count(run, 'removeMirror')).toBe(2);
 });
 
 test('archive failures (Cassandra down) are retried: the saga ends only once the order is archived', async () => {
