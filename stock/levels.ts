@@ -23,31 +23,25 @@ export function normalizeLines(lines: OrderLine[]): OrderLine[] {
 
 /** Takes every line's quantity out of stock, or none: returns the lines that were short (the caller then
  * rolls back). For steps that write more after it (a late payment placed again); a reservation, whose last step
- * it is, uses takeStockAndCommit. Its UPDATE is written again in that step's procedure (migration 060): change
- * both together. */
-export async function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Promise<Shortage[]> {
-  const short: OrderLine[] = [];
-  for (const line of normalizeLines(lines)) {
-    // A delisted item is never taken (the API refuses it earlier; this closes the race with a delisting).
-    const [res] = await trx.raw(
-      'UPDATE items SET stock = stock - ?, ever_ordered = 1, updated_at = NOW(3) WHERE item_id = ? AND stock >= ? AND listed = 1',
-      [line.quantity, line.item_id, line.quantity],
-    );
-    if ((res as { affectedRows: number }).affectedRows === 0) short.push(line);
-  }
-  if (short.length === 0) return [];
-  return shortagesOf(trx, short);
+ * it is, uses takeStockAndCommit. */
+export function takeStock(trx: Knex.Transaction, lines: OrderLine[]): Promise<Shortage[]> {
+  return callTakeStock(trx, lines, false);
 }
 
 /**
- * takeStock as a transaction's last statement, with its COMMIT in the same round trip when every line was taken
- * (the stored procedure of migration 060): the hot item rows stay locked only inside the server, never while
- * the answer waits for this process's event loop. Returns the lines that were short; then nothing was committed
- * and the caller rolls back. After an empty answer the transaction is already committed: nothing may follow it.
+ * takeStock as a transaction's last statement, with its COMMIT in the same round trip when every line was taken:
+ * the hot item rows stay locked only inside the server, never while the answer waits for this process's event
+ * loop. Returns the lines that were short; then nothing was committed and the caller rolls back. After an empty
+ * answer the transaction is already committed: nothing may follow it.
  */
-export async function takeStockAndCommit(trx: Knex.Transaction, lines: OrderLine[]): Promise<Shortage[]> {
+export function takeStockAndCommit(trx: Knex.Transaction, lines: OrderLine[]): Promise<Shortage[]> {
+  return callTakeStock(trx, lines, true);
+}
+
+/** Both, through the one procedure that holds the rule (migration 061's `take_stock`): one round trip. */
+async function callTakeStock(trx: Knex.Transaction, lines: OrderLine[], commit: boolean): Promise<Shortage[]> {
   const sorted = normalizeLines(lines);
-  const [results] = await trx.raw('CALL take_stock_and_commit(?)', [JSON.stringify(sorted)]);
+  const [results] = await trx.raw('CALL take_stock(?, ?)', [JSON.stringify(sorted), commit]);
   const [row] = (results as [{ short_items: string | null }[]])[0];
   const shortIds = new Set<string>(row?.short_items ? (JSON.parse(row.short_items) as string[]) : []);
   if (shortIds.size === 0) return [];

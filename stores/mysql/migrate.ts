@@ -12,6 +12,7 @@ import * as security from './migrations/040_security';
 import * as outboxTraceContext from './migrations/045_outbox_trace_context';
 import * as shipments from './migrations/050_shipments';
 import * as takeStockAndCommit from './migrations/060_take_stock_and_commit';
+import * as takeStockProcedure from './migrations/061_take_stock';
 
 /** The migrations in order. Listed in code (not loaded from a folder) so they run the same from ts-jest and
  * from the compiled dist/. */
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '045_outbox_trace_context': outboxTraceContext,
   '050_shipments': shipments,
   '060_take_stock_and_commit': takeStockAndCommit,
+  '061_take_stock': takeStockProcedure,
 };
 
 const source: Knex.MigrationSource<string> = {

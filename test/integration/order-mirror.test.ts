@@ -10,11 +10,10 @@ import { loadConfig } from '../../lib/config';
 import { createMysql } from '../../stores/mysql/client';
 import { createFailFastRedis, type Redis } from '../../stores/redis/client';
 import { createUser } from '../../users/repository';
-import { reserveOrder } from '../../orders/reservation';
 import { mirrorKey } from '../../orders/mirror';
 import { createOrderStateActivities } from '../../activities/order-state-activities';
 import type { OrderActivityContext } from '../../activities/deps';
-import { makeItem, stockOf } from '../support/fixtures';
+import { makeOrder, stockOf } from '../support/fixtures';
 
 const cfg = loadConfig(process.env);
 const mysql = createMysql(cfg.MYSQL_URL);
@@ -51,24 +50,8 @@ afterAll(async () => {
 
 const activitiesOn = (r: Redis) => createOrderStateActivities({ mysql, redis: r } as unknown as OrderActivityContext);
 
-/** A created order of one unit of a fresh item (stock 3), its payment window a minute long. */
-async function createdOrder(): Promise<{ orderId: string; itemId: string }> {
-  const itemId = await makeItem(mysql, { stock: 3 });
-  const orderId = `o-${randomUUID()}`;
-  const r = await reserveOrder(
-    mysql,
-    {
-      orderId,
-      userId,
-      lines: [{ item_id: itemId, quantity: 1 }],
-      paymentMethod: 'pm_card_visa',
-      expiresAt: new Date(Date.now() + 60_000).toISOString(),
-    },
-    { fresh: true },
-  );
-  if (!r.ok) throw new Error('the test order was not reserved');
-  return { orderId, itemId };
-}
+/** A created order of one unit of a fresh item (stock 3). */
+const createdOrder = () => makeOrder(mysql, userId, { stock: 3, quantity: 1 });
 
 const statusOf = async (orderId: string) =>
   (await mysql('orders').select('status', 'saga_started_at').where({ order_id: orderId }).first()) as {

@@ -1,13 +1,14 @@
 /**
- * The reservation's last step on the real MySQL (stock/levels.ts takeStockAndCommit, migration 060): the stock
- * take and the commit in one round trip, all lines or none, and a short line leaves nothing behind.
+ * The reservation's last step on the real MySQL (stock/levels.ts takeStockAndCommit, migration 061): the stock
+ * take and the commit in one round trip, all lines or none, and a short line leaves nothing behind. And the same
+ * procedure without the commit (takeStock, for a step that writes more after it).
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config';
 import { createMysql } from '../../stores/mysql/client';
 import { createUser } from '../../users/repository';
 import { reserveOrder, ReservationInput } from '../../orders/reservation';
-import { takeStockAndCommit } from '../../stock/levels';
+import { takeStock, takeStockAndCommit } from '../../stock/levels';
 import { makeItem, stockOf } from '../support/fixtures';
 
 const mysql = createMysql(loadConfig(process.env).MYSQL_URL);
@@ -90,4 +91,31 @@ test('50 reservations of the last 20 units at once: exactly 20 orders, stock 0, 
   expect(await stockOf(mysql, a)).toBe(0);
   const held = await mysql('order_items').where({ item_id: a }).sum({ n: 'quantity' }).first();
   expect(Number(held!.n)).toBe(20);
+});
+
+test('takeStock (no commit): the transaction goes on, and nothing is seen outside it until it commits', async () => {
+  const a = await makeItem(mysql, { stock: 5 });
+  let seenInside: number | undefined;
+  let seenOutside: number | undefined;
+  await mysql.transaction(async (trx) => {
+    expect(await takeStock(trx, [{ item_id: a, quantity: 2 }])).toEqual([]);
+    seenInside = (await trx('items').select('stock').where({ item_id: a }).first()).stock;
+    seenOutside = (await mysql('items').select('stock').where({ item_id: a }).first()).stock; // a read, no lock
+    await trx('items').where({ item_id: a }).update({ name: 'written after the take' });
+  });
+  expect([seenInside, seenOutside]).toEqual([3, 5]);
+  expect(await stockOf(mysql, a)).toBe(3);
+  // A short line: reported with what is left, and nothing of the take survives the caller's rollback.
+  const b = await makeItem(mysql, { stock: 1 });
+  await expect(
+    mysql.transaction(async (trx) => {
+      const short = await takeStock(trx, [
+        { item_id: a, quantity: 1 },
+        { item_id: b, quantity: 2 },
+      ]);
+      expect(short).toEqual([{ item_id: b, requested: 2, available: 1 }]);
+      throw new Error('rolled back');
+    }),
+  ).rejects.toThrow('rolled back');
+  expect([await stockOf(mysql, a), await stockOf(mysql, b)]).toEqual([3, 1]);
 });

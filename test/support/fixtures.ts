@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { createUser, Role } from '../../users/repository';
+import { reserveOrder } from '../../orders/reservation';
 import type { TokenService } from '../../api/auth';
 
 export interface TestUser {
@@ -49,6 +50,30 @@ export async function makeItem(
 export async function stockOf(mysql: Knex, itemId: string): Promise<number> {
   const row = await mysql('items').select('stock').where({ item_id: itemId }).first();
   return Number(row.stock);
+}
+
+/** A created order of `quantity` units of a fresh item of `stock` units, reserved as the API reserves one (its
+ * payment window a minute long); no saga runs for it. */
+export async function makeOrder(
+  mysql: Knex,
+  userId: string,
+  opts: { stock: number; quantity: number },
+): Promise<{ orderId: string; itemId: string }> {
+  const itemId = await makeItem(mysql, { stock: opts.stock });
+  const orderId = `o-${randomUUID()}`;
+  const r = await reserveOrder(
+    mysql,
+    {
+      orderId,
+      userId,
+      lines: [{ item_id: itemId, quantity: opts.quantity }],
+      paymentMethod: 'pm_card_visa',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    },
+    { fresh: true },
+  );
+  if (!r.ok) throw new Error(`the test order was not reserved: ${JSON.stringify(r.shortages)}`);
+  return { orderId, itemId };
 }
 
 /** A topic for tests only (the smoke test, the outbox's housekeeping): created by the tests that use it. */

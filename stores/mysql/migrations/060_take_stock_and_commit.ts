@@ -14,7 +14,8 @@ import type { Knex } from 'knex';
  * The item id variable takes the column's own character set and collation, read here, so that the comparison
  * uses the primary key whatever the database's default collation is.
  */
-export async function up(knex: Knex): Promise<void> {
+/** `items.item_id`'s type as a procedure variable's declaration, read from the schema (also used by 061). */
+export async function itemIdVariableType(knex: Knex): Promise<string> {
   const [rows] = await knex.raw(
     `SELECT character_set_name AS cs, collation_name AS co, character_maximum_length AS len
        FROM information_schema.columns
@@ -23,6 +24,11 @@ export async function up(knex: Knex): Promise<void> {
   const { cs, co, len } = rows[0] as { cs: string; co: string; len: number };
   if (!/^\w+$/.test(cs) || !/^\w+$/.test(co) || !Number.isInteger(Number(len)))
     throw new Error(`unexpected items.item_id type: ${cs} ${co} ${len}`);
+  return `VARCHAR(${Number(len)}) CHARACTER SET ${cs} COLLATE ${co}`;
+}
+
+export async function up(knex: Knex): Promise<void> {
+  const itemIdType = await itemIdVariableType(knex);
   await knex.raw('DROP PROCEDURE IF EXISTS take_stock_and_commit');
   await knex.raw(`
     CREATE PROCEDURE take_stock_and_commit(IN p_lines LONGTEXT CHARACTER SET utf8mb4)
@@ -30,7 +36,7 @@ export async function up(knex: Knex): Promise<void> {
     BEGIN
       DECLARE i INT DEFAULT 0;
       DECLARE n INT DEFAULT JSON_LENGTH(p_lines);
-      DECLARE v_item VARCHAR(${Number(len)}) CHARACTER SET ${cs} COLLATE ${co};
+      DECLARE v_item ${itemIdType};
       DECLARE v_qty INT;
       DECLARE v_short LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
       WHILE i < n DO
