@@ -15,6 +15,7 @@ export function createReconcilerActivities(reconciler: Reconciler, repairs?: Rep
         repairs.inc({ kind: 'voided' }, report.voided.length);
         repairs.inc({ kind: 'order_canceled' }, report.ordersCanceled.length);
         repairs.inc({ kind: 'saga_resumed' }, report.sagasResumed.length);
+        repairs.inc({ kind: 'mirror_written' }, report.mirrorsWritten.length);
         repairs.inc({ kind: 'attention' }, report.attention.length);
       }
       return report;

@@ -11,7 +11,10 @@ export interface OrderMirror {
 export const mirrorKey = (orderId: string) => `order:${orderId}`;
 
 /** Writes the order's mirror, expiring at its payment deadline (nothing once the deadline has passed). */
-export async function writeMirror(redis: Redis, order: OrderView): Promise<void> {
+export async function writeMirror(
+  redis: Redis,
+  order: Pick<OrderView, 'order_id' | 'user_id' | 'status' | 'expires_at'>,
+): Promise<void> {
   const ttl = Date.parse(order.expires_at) - Date.now();
   if (ttl <= 0) return;
   const mirror: OrderMirror = {

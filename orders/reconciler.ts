@@ -9,6 +9,8 @@
  *      (the order was canceled, is unknown, or was paid by another charge) are refunded (or voided) by charge
  *      id, and the refund recorded on the order wherever it lives. Orders whose saga still runs are left to
  *      their saga, which settles every payment before it ends.
+ *   3. Orders waiting for their payment whose Redis mirror is missing (Redis restarted, or was down longer than a
+ *      saga's mirror write waits) get it back (./mirror-repair.ts).
  * Every repair is idempotent (guarded transitions, gateway keys per charge), so two runs racing, or a run
  * racing a saga, change nothing twice.
  */
@@ -25,6 +27,7 @@ import { cancelAndRelease } from './cancel';
 import { recordRefundOn } from './refunds';
 import { sagaInputFor } from './saga';
 import { isPaidBy, orderPaymentFacts } from './payment-facts';
+import { MIRROR_GRACE_MS, repairMirrors } from './mirror-repair';
 
 export interface ReconcileReport {
   chargesChecked: number;
@@ -32,6 +35,8 @@ export interface ReconcileReport {
   voided: string[];
   ordersCanceled: string[];
   sagasResumed: string[];
+  /** Orders waiting for their payment whose Redis mirror was missing and is written again. */
+  mirrorsWritten: string[];
   /** Drift it could not repair by itself (a person looks). */
   attention: string[];
 }
@@ -84,15 +89,18 @@ export class Reconciler {
       voided: [],
       ordersCanceled: [],
       sagasResumed: [],
+      mirrorsWritten: [],
       attention: [],
     };
     await this.repairOrphanedOrders(report);
     await this.repairStrayCharges(report);
+    await this.repairMirrors(report);
     if (
       report.refunded.length +
         report.voided.length +
         report.ordersCanceled.length +
         report.sagasResumed.length +
+        report.mirrorsWritten.length +
         report.attention.length >
       0
     ) {
@@ -221,5 +229,17 @@ export class Reconciler {
         await recordRefundOn(this.mysql, this.archive, charge.orderId, order.cancelReason === 'payment_timeout');
     } else if (done.kind === 'voided') report.voided.push(charge.chargeId);
     else if (done.kind === 'unsettled') report.attention.push(charge.chargeId);
+  }
+
+  // ---- 3. the Redis mirrors of orders waiting for their payment ----------------------------------------------
+
+  /** Best effort, as the mirror is: Redis down now is no drift to report, the next run tries again. */
+  private async repairMirrors(report: ReconcileReport): Promise<void> {
+    try {
+      const grace = Math.min(this.settings.graceMs, MIRROR_GRACE_MS);
+      report.mirrorsWritten = await repairMirrors(this.mysql, this.redis, grace);
+    } catch (err) {
+      this.log.warn({ err }, 'reconciler: could not check the Redis mirrors; the next run tries again');
+    }
   }
 }

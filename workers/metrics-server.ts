@@ -13,7 +13,7 @@ import { MetricsServer } from '../telemetry/metrics-server';
 export class WorkerMetrics extends MetricsServer {
   readonly repairs = new Counter({
     name: 'shopflow_reconciler_repairs_total',
-    help: 'Drift the reconciler repaired (refunded, voided, order_canceled, saga_resumed) or left for a person (attention)',
+    help: 'Drift the reconciler repaired (refunded, voided, order_canceled, saga_resumed, mirror_written) or left for a person (attention)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

@@ -3,6 +3,8 @@
  * and Redis: the claim writes `order:{id}` with the payment window as its TTL, placing and canceling remove it.
  * With Redis down (the worker's fail-fast client on a port nobody listens on) the MySQL step still happens and
  * answers that the mirror was not done, so the saga runs its mirror activity instead; it neither fails nor waits.
+ * And the reconciler's pass (orders/mirror-repair.ts) that gives the mirror back to every order waiting for its
+ * payment once Redis has lost it (it runs without persistence: a restart loses every mirror).
  */
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +13,7 @@ import { createMysql } from '../../stores/mysql/client';
 import { createFailFastRedis, type Redis } from '../../stores/redis/client';
 import { createUser } from '../../users/repository';
 import { mirrorKey } from '../../orders/mirror';
+import { repairMirrors } from '../../orders/mirror-repair';
 import { createOrderStateActivities } from '../../activities/order-state-activities';
 import type { OrderActivityContext } from '../../activities/deps';
 import { makeOrder, stockOf } from '../support/fixtures';
@@ -143,4 +146,37 @@ test('a refused placing (the order was canceled under the saga) does not touch t
   });
   // The cancel's own step removes it.
   expect(await redis.exists(mirrorKey(orderId))).toBe(1);
+});
+
+test("Redis lost the mirrors (a restart): the reconciler's pass writes them again, only for orders still waiting", async () => {
+  const steps = activitiesOn(redis);
+  const waiting = await createdOrder();
+  const placed = await createdOrder();
+  const unclaimed = await createdOrder(); // no saga has claimed it yet: its saga will mirror it
+  for (const o of [waiting, placed]) await steps.claimOrder({ orderId: o.orderId, mirror: true });
+  await steps.markPlaced({ orderId: placed.orderId, chargeId: 'ch_placed', late: false });
+  await redis.del(mirrorKey(waiting.orderId), mirrorKey(placed.orderId)); // what a restart does
+
+  // Claimed a moment ago: left to its saga.
+  expect(await repairMirrors(mysql, redis, 60_000)).not.toContain(waiting.orderId);
+  expect(await redis.exists(mirrorKey(waiting.orderId))).toBe(0);
+
+  const written = await repairMirrors(mysql, redis, 0);
+  expect(written).toContain(waiting.orderId);
+  expect(written).not.toContain(placed.orderId);
+  expect(written).not.toContain(unclaimed.orderId);
+  const mirror = JSON.parse((await redis.get(mirrorKey(waiting.orderId)))!);
+  expect(mirror).toMatchObject({ order_id: waiting.orderId, user_id: userId, status: 'created' });
+  const row = await mysql('orders').select('expires_at').where({ order_id: waiting.orderId }).first();
+  expect(Date.parse(mirror.expiry_time)).toBe(new Date(row.expires_at).getTime());
+  expect(await redis.pttl(mirrorKey(waiting.orderId))).toBeGreaterThan(30_000);
+  expect(await redis.exists(mirrorKey(placed.orderId))).toBe(0);
+  expect(await redis.exists(mirrorKey(unclaimed.orderId))).toBe(0);
+  // Nothing missing any more: a second pass writes nothing of these.
+  expect(await repairMirrors(mysql, redis, 0)).not.toContain(waiting.orderId);
+});
+
+test('Redis down during the pass: it fails at once (the reconciler logs it and tries on its next run)', async () => {
+  await createdOrder().then(({ orderId }) => activitiesOn(redis).claimOrder({ orderId }));
+  await expect(repairMirrors(mysql, deadRedis, 0)).rejects.toThrow();
 });
