@@ -6,7 +6,6 @@
  * And the reconciler's pass (orders/mirror-repair.ts) that gives the mirror back to every order waiting for its
  * payment once Redis has lost it (it runs without persistence: a restart loses every mirror).
  */
-import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config';
 import { createMysql } from '../../stores/mysql/client';
@@ -17,20 +16,12 @@ import { repairMirrors } from '../../orders/mirror-repair';
 import { createOrderStateActivities } from '../../activities/order-state-activities';
 import type { OrderActivityContext } from '../../activities/deps';
 import { makeOrder, stockOf } from '../support/fixtures';
+import { deadPort } from '../support/dead-port';
 
 const cfg = loadConfig(process.env);
 const mysql = createMysql(cfg.MYSQL_URL);
 const redis = createFailFastRedis(cfg.REDIS_URL, 1_000);
 let deadRedis: Redis;
-
-/** A port that refuses connections: one that was just listened on and closed. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 let userId: string;
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import { createFailFastRedis, createRedis, type Redis } from '../../stores/redis
 import { createOrderRecordActivities } from '../../activities/order-record-activities';
 import type { OrderActivityContext } from '../../activities/deps';
 import type { OrderView } from '../../orders/model';
+import { deadPort } from '../support/dead-port';
 
 const order = {
   order_id: 'o-fail-fast',
@@ -20,15 +21,6 @@ const order = {
 
 const mirrorWith = (redis: Redis) =>
   createOrderRecordActivities({ redis } as unknown as OrderActivityContext).mirrorOrder(order);
-
-/** A port that refuses connections: one that was just listened on and closed. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** A server that completes ioredis's handshake (HELLO 3, CLIENT SETINFO) and ready check (INFO) as a ready
  * Redis would, then never answers anything else. */
