@@ -59,6 +59,8 @@ const schema = z.object({
   CASSANDRA_CONTACT_POINTS: z.string().default('127.0.0.1:9042'),
   CASSANDRA_DATACENTER: z.string().default('datacenter1'),
   CASSANDRA_KEYSPACE: z.string().default('shopflow'),
+  /** The longest wait between two reconnection tries to a Cassandra node that went down. */
+  CASSANDRA_RECONNECT_MAX_DELAY: duration.default(5_000),
   MONGO_URL: z.string().default('mongodb://127.0.0.1:27017/shopflow'),
   SEARCH_URL: z.string().default('http://127.0.0.1:9200'),
   SEARCH_ENGINE: z.enum(['opensearch', 'elasticsearch']).default('opensearch'),

@@ -25,7 +25,9 @@ async function main(): Promise<void> {
   const mysql = createMysql(cfg.MYSQL_URL, 5);
   const redis = createRedis(cfg.REDIS_URL);
   const cassandra = cfg.ANALYTICS_RAW_LOG
-    ? createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE)
+    ? createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE, {
+        reconnectMaxDelayMs: cfg.CASSANDRA_RECONNECT_MAX_DELAY,
+      })
     : undefined;
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-analytics`);
   await ensureTopics(kafka);
