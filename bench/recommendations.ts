@@ -191,9 +191,7 @@ async function main(): Promise<void> {
   const prefix = `bench-recs-${run}:`;
   const mysql = createMysql(cfg.MYSQL_URL, 10);
   const redis = createRedis(cfg.REDIS_URL);
-  const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE, {
-    reconnectMaxDelayMs: cfg.CASSANDRA_RECONNECT_MAX_DELAY,
-  });
+  const cassandra = createCassandra(cfg, cfg.CASSANDRA_KEYSPACE);
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-bench-recs`);
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);

@@ -70,9 +70,7 @@ export async function exportDays(
 async function main(): Promise<void> {
   const cfg = config();
   const args = parseArgs(process.argv.slice(2));
-  const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE, {
-    reconnectMaxDelayMs: cfg.CASSANDRA_RECONNECT_MAX_DELAY,
-  });
+  const cassandra = createCassandra(cfg, cfg.CASSANDRA_KEYSPACE);
   try {
     for (const r of await exportDays(new RawEventStore(cassandra), daysBetween(args.from, args.to), args.out)) {
       process.stdout.write(`${r.day}: ${r.events} events -> ${r.file}\n`);

@@ -22,7 +22,7 @@ export async function migrateAll(cfg: Config): Promise<void> {
   } finally {
     await mysql.destroy();
   }
-  const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER);
+  const cassandra = createCassandra(cfg);
   try {
     await applyCassandraSchema(cassandra, cfg.CASSANDRA_KEYSPACE);
     logger.info({ keyspace: cfg.CASSANDRA_KEYSPACE }, 'cassandra schema up to date');

@@ -70,9 +70,7 @@ export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Pro
   const redis = failFast ? createFailFastRedis(cfg.REDIS_URL, cfg.REDIS_COMMAND_TIMEOUT) : createRedis(cfg.REDIS_URL);
   const kafka = createKafka(cfg.KAFKA_BROKERS, cfg.KAFKA_CLIENT_ID);
   const producer = failFast ? connectInBackground(kafka) : await createProducer(kafka);
-  const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE, {
-    reconnectMaxDelayMs: cfg.CASSANDRA_RECONNECT_MAX_DELAY,
-  });
+  const cassandra = createCassandra(cfg, cfg.CASSANDRA_KEYSPACE);
   const mongo = createMongo(cfg.MONGO_URL);
   const search = createSearch(cfg.SEARCH_ENGINE, cfg.SEARCH_URL, cfg.SEARCH_INDEX);
   const temporal = await connectTemporal(cfg, failFast);

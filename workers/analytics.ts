@@ -24,11 +24,7 @@ async function main(): Promise<void> {
   await metrics.listen(cfg.ANALYTICS_METRICS_PORT);
   const mysql = createMysql(cfg.MYSQL_URL, 5);
   const redis = createRedis(cfg.REDIS_URL);
-  const cassandra = cfg.ANALYTICS_RAW_LOG
-    ? createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE, {
-        reconnectMaxDelayMs: cfg.CASSANDRA_RECONNECT_MAX_DELAY,
-      })
-    : undefined;
+  const cassandra = cfg.ANALYTICS_RAW_LOG ? createCassandra(cfg, cfg.CASSANDRA_KEYSPACE) : undefined;
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-analytics`);
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);

@@ -45,9 +45,7 @@ async function main(): Promise<void> {
   const mysql = createMysql(cfg.MYSQL_URL, cfg.MYSQL_POOL_MAX);
   // Redis is the orders' mirror and the sold-out gate here, both best effort: fail fast (see createFailFastRedis).
   const redis = createFailFastRedis(cfg.REDIS_URL, cfg.REDIS_COMMAND_TIMEOUT);
-  const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE, {
-    reconnectMaxDelayMs: cfg.CASSANDRA_RECONNECT_MAX_DELAY,
-  });
+  const cassandra = createCassandra(cfg, cfg.CASSANDRA_KEYSPACE);
   const kafka = createKafka(cfg.KAFKA_BROKERS, `${cfg.KAFKA_CLIENT_ID}-worker`);
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);

@@ -35,9 +35,7 @@ async function main(): Promise<number> {
       throw new Error(`the chaos suite runs on loopback addresses only, not ${url}`);
   }
   const mysql = createMysql(cfg.MYSQL_URL, 10);
-  const cassandra = createCassandra(cfg.CASSANDRA_CONTACT_POINTS, cfg.CASSANDRA_DATACENTER, cfg.CASSANDRA_KEYSPACE, {
-    reconnectMaxDelayMs: cfg.CASSANDRA_RECONNECT_MAX_DELAY,
-  });
+  const cassandra = createCassandra(cfg, cfg.CASSANDRA_KEYSPACE);
   const target: ChaosTarget = {
     apiUrl: `http://127.0.0.1:${cfg.PORT}`,
     gatewayUrl: cfg.PAYMENT_GATEWAY_URL,
