@@ -40,11 +40,10 @@ export async function repairMirrors(mysql: Knex, redis: Redis, graceMs: number):
     .limit(MAX_ORDERS_PER_RUN);
   const written: string[] = [];
   for (let i = 0; i < waiting.length; i += BATCH) {
-    const batch = waiting.slice(i, i + BATCH);
-    for (const order of await missingMirrors(redis, batch)) {
-      await writeMirror(redis, { ...order, expires_at: order.expires_at.toISOString() });
-      written.push(order.order_id);
-    }
+    const missing = await missingMirrors(redis, waiting.slice(i, i + BATCH));
+    // Together, not one round trip each: the client pipelines them (after a restart, thousands are missing).
+    await Promise.all(missing.map((o) => writeMirror(redis, { ...o, expires_at: o.expires_at.toISOString() })));
+    written.push(...missing.map((o) => o.order_id));
   }
   await removeIfMovedOn(mysql, redis, written);
   return written;
