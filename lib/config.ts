@@ -270,6 +270,10 @@ const schema = z.object({
   /** GET /search counts matches exactly up to this many (X-Total-Count-Relation: eq), then says "at least"
    * (gte). Higher costs the engine more on broad queries; the result window (10,000) is the useful maximum. */
   SEARCH_EXACT_TOTAL_UP_TO: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** Search requests a process has in flight to the engine at most; searches that arrive meanwhile wait and go
+   * together in the next (`_msearch`, stores/search/batching.ts), up to SEARCH_BATCH_MAX per request. */
+  SEARCH_BATCH_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
+  SEARCH_BATCH_MAX: z.coerce.number().int().min(1).max(200).default(32),
   /** Cache-Control max-age of catalog reads (GET /items/{id}, /search, listings); with ETag, a client revalidates
    * after it (304 when nothing changed). */
   CATALOG_MAX_AGE: duration.default(1_000),

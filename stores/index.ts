@@ -72,7 +72,10 @@ export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Pro
   const producer = failFast ? connectInBackground(kafka) : await createProducer(kafka);
   const cassandra = createCassandra(cfg, cfg.CASSANDRA_KEYSPACE);
   const mongo = createMongo(cfg.MONGO_URL);
-  const search = createSearch(cfg.SEARCH_ENGINE, cfg.SEARCH_URL, cfg.SEARCH_INDEX);
+  const search = createSearch(cfg.SEARCH_ENGINE, cfg.SEARCH_URL, cfg.SEARCH_INDEX, {
+    inFlight: cfg.SEARCH_BATCH_IN_FLIGHT,
+    maxBatch: cfg.SEARCH_BATCH_MAX,
+  });
   const temporal = await connectTemporal(cfg, failFast);
   // Without an offline queue a command sent before the first connect fails: give Redis a moment to be ready.
   if (failFast && redis.status !== 'ready')

@@ -1,6 +1,17 @@
-import { Client } from '@elastic/elasticsearch';
+import { Client, errors } from '@elastic/elasticsearch';
 import { ADDED_FIELDS, ITEMS_INDEX_BODY, ItemDocument } from './mapping';
-import type { BulkOutcome, RawSearchResult, SearchBody, SearchPort, VersionedDocument } from './port';
+import {
+  rawResult,
+  type BulkOutcome,
+  type EngineHits,
+  type MsearchItem,
+  msearchOutcome,
+  type RawSearchResult,
+  type SearchBody,
+  type SearchOutcome,
+  type SearchPort,
+  type VersionedDocument,
+} from './port';
 import { bulkOperations, bulkOutcome } from './bulk';
 
 /** For Elasticsearch 8 deployments (the `elasticsearch` profile of docker-compose.yml). The client refuses
@@ -37,12 +48,14 @@ export class ElasticsearchAdapter implements SearchPort {
   }
   async search(body: SearchBody): Promise<RawSearchResult> {
     const res = await this.client.search<Record<string, unknown>>({ index: this.index, ...body });
-    const total = res.hits.total;
-    return {
-      total: typeof total === 'number' ? total : (total?.value ?? 0),
-      totalIsExact: typeof total === 'number' || total?.relation !== 'gte',
-      sources: res.hits.hits.map((h) => h._source ?? {}),
-    };
+    return rawResult(res.hits as EngineHits);
+  }
+  async searchMany(bodies: SearchBody[]): Promise<SearchOutcome[]> {
+    const res = await this.client.msearch<Record<string, unknown>>({
+      index: this.index,
+      searches: bodies.flatMap((b) => [{}, b]) as never,
+    });
+    return res.responses.map((item) => msearchOutcome(item as MsearchItem, errors.ResponseError));
   }
   async get(itemId: string): Promise<ItemDocument | null> {
     const res = await this.client.get<ItemDocument>({ index: this.index, id: itemId }, { ignore: [404] });

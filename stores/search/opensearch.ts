@@ -1,6 +1,17 @@
-import { Client } from '@opensearch-project/opensearch';
+import { Client, errors } from '@opensearch-project/opensearch';
 import { ADDED_FIELDS, ITEMS_INDEX_BODY, ItemDocument } from './mapping';
-import type { BulkOutcome, RawSearchResult, SearchBody, SearchPort, VersionedDocument } from './port';
+import {
+  rawResult,
+  type BulkOutcome,
+  type EngineHits,
+  type MsearchItem,
+  msearchOutcome,
+  type RawSearchResult,
+  type SearchBody,
+  type SearchOutcome,
+  type SearchPort,
+  type VersionedDocument,
+} from './port';
 import { bulkOperations, bulkOutcome } from './bulk';
 
 export class OpenSearchAdapter implements SearchPort {
@@ -37,15 +48,11 @@ export class OpenSearchAdapter implements SearchPort {
   }
   async search(body: SearchBody): Promise<RawSearchResult> {
     const res = await this.client.search({ index: this.index, body: body as never });
-    const hits = res.body.hits as {
-      total: number | { value: number; relation?: string };
-      hits: { _source?: Record<string, unknown> }[];
-    };
-    return {
-      total: typeof hits.total === 'number' ? hits.total : hits.total.value,
-      totalIsExact: typeof hits.total === 'number' || hits.total.relation !== 'gte',
-      sources: hits.hits.map((h) => h._source ?? {}),
-    };
+    return rawResult(res.body.hits as EngineHits);
+  }
+  async searchMany(bodies: SearchBody[]): Promise<SearchOutcome[]> {
+    const res = await this.client.msearch({ index: this.index, body: bodies.flatMap((b) => [{}, b]) as never });
+    return (res.body.responses as MsearchItem[]).map((item) => msearchOutcome(item, errors.ResponseError));
   }
   async get(itemId: string): Promise<ItemDocument | null> {
     const res = await this.client.get({ index: this.index, id: itemId }, { ignore: [404] });

@@ -23,6 +23,39 @@ export interface RawSearchResult {
   totalIsExact: boolean;
   sources: Record<string, unknown>[];
 }
+/** One search of a `searchMany`: its result, or the engine's refusal of that search alone (a ResponseError with
+ * the status the engine gave it, as `search` would have thrown). */
+export type SearchOutcome = RawSearchResult | Error;
+
+/** The `hits` object of a search response, as both engines send it. */
+export interface EngineHits {
+  total?: number | { value: number; relation?: string };
+  hits: { _source?: Record<string, unknown> }[];
+}
+
+export function rawResult(hits: EngineHits): RawSearchResult {
+  const total = hits.total;
+  return {
+    total: typeof total === 'number' ? total : (total?.value ?? 0),
+    totalIsExact: typeof total === 'number' || total?.relation !== 'gte',
+    sources: hits.hits.map((h) => h._source ?? {}),
+  };
+}
+
+/** One answer of `_msearch`: a search's response, or its error with the status it would have had alone. */
+export interface MsearchItem {
+  hits?: EngineHits;
+  error?: unknown;
+  status?: number;
+}
+
+/** An `_msearch` answer as an outcome; a refused search becomes the engine client's own `ResponseError` (given
+ * as `responseError`), so stores/errors.ts and the route read it exactly as if `search` had thrown it. */
+export function msearchOutcome(item: MsearchItem, responseError: new (meta: never) => Error): SearchOutcome {
+  if (item.error === undefined) return rawResult(item.hits!);
+  const meta = { body: item, statusCode: item.status, headers: {}, warnings: null, meta: {} };
+  return new responseError(meta as never);
+}
 
 /** What the platform needs from a search engine. OpenSearch (the native stack) and Elasticsearch 8 each have
  * an adapter. */
@@ -33,6 +66,9 @@ export interface SearchPort {
   bulkUpsert(docs: VersionedDocument[]): Promise<BulkOutcome>;
   get(itemId: string): Promise<ItemDocument | null>;
   search(body: SearchBody): Promise<RawSearchResult>;
+  /** Several searches in one engine request (`_msearch`), outcomes in the bodies' order. Rejects only when the
+   * request as a whole failed (the engine down, a timeout): then none of them ran or was answered. */
+  searchMany(bodies: SearchBody[]): Promise<SearchOutcome[]>;
   remove(itemId: string): Promise<void>;
   refresh(): Promise<void>;
   close(): Promise<void>;

@@ -10,7 +10,9 @@ import { makeUser, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
 import { logger } from '../../lib/logger';
 import { SearchIndexConsumer, SearchIndexer, toDocument } from '../../search/indexer';
-import { searchItems, SearchQuery } from '../../search/query';
+import { buildSearchBody, searchItems, SearchQuery } from '../../search/query';
+import { classifyStoreError } from '../../stores/errors';
+import { deadPort } from '../support/dead-port';
 
 let p: Platform;
 let consumer: SearchIndexConsumer;
@@ -277,22 +279,60 @@ describe('analytics events', () => {
   });
 });
 
-test('a search engine that does not answer is a 503 in the contract format, not a 500', async () => {
+describe("searches sent together (_msearch, a busy API process's batching)", () => {
+  const body = (q: Partial<SearchQuery>) =>
+    buildSearchBody({ categories: [category], attributes: {}, sort: 'relevance', limit: 10, offset: 0, ...q });
+
+  test('each search of a batch finds exactly what it finds alone, in the order sent', async () => {
+    const bodies = [
+      body({ text: word }),
+      body({ sort: 'price' }),
+      body({ sort: '-price', attributes: { brand: ['Sony'] } }),
+      body({ minPrice: 25, maxPrice: 60, sort: 'price' }),
+      body({ text: `nothing${tag}` }),
+    ];
+    const together = await p.stores.search.searchMany(bodies);
+    const alone = await Promise.all(bodies.map((b) => p.stores.search.search(b)));
+    expect(together).toEqual(alone);
+    // The batch had something to get wrong: four searches that find items (earlier tests change which), one none.
+    expect(alone.map((r) => r.sources.length > 0)).toEqual([true, true, true, true, false]);
+  });
+
+  test("a search the engine refuses fails alone, with the engine's 4xx; the others in its batch are answered", async () => {
+    const refused = { ...body({}), sort: [{ description: 'asc' }] }; // a text field: no doc values to sort on
+    const [before, bad, after] = await p.stores.search.searchMany([
+      body({ sort: 'price' }),
+      refused,
+      body({ text: word }),
+    ]);
+    expect(bad).toBeInstanceOf(Error);
+    expect((bad as { statusCode?: number }).statusCode).toBe(400);
+    expect(classifyStoreError(bad)).toBeUndefined(); // not a store fault: the route answers 400 search_rejected, not 503
+    expect((before as { sources: unknown[] }).sources.length).toBeGreaterThan(0);
+    expect((after as { sources: unknown[] }).sources.length).toBeGreaterThan(0);
+  });
+});
+
+test.each([
+  ['one search per request', undefined],
+  ['batched', { inFlight: 1, maxBatch: 32 }],
+])('a search engine that does not answer is a 503 in the contract format, not a 500 (%s)', async (_how, batching) => {
   const { createApp } = await import('../../api/app');
   const { createSearch } = await import('../../stores/search');
-  const dead = createSearch('opensearch', 'http://127.0.0.1:1', 'items_test');
+  const dead = createSearch('opensearch', `http://127.0.0.1:${await deadPort()}`, 'items_test', batching);
   const app = createApp({ ...p.deps, stores: { ...p.deps.stores, search: dead } });
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
+  const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
   try {
-    const r = await call(
-      `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`,
-      'GET',
-      `/search?query=${word}`,
-    );
-    expect(r.status).toBe(503);
-    expect(r.body.error.code).toBe('search_unavailable');
+    // Several at once, so that the batched engine sends some of them together.
+    const answers = await Promise.all(['a', 'b', 'c', 'd'].map((w) => call(base, 'GET', `/search?query=${word}${w}`)));
+    for (const r of answers) {
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('search_unavailable');
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
   } finally {
     server.close();
     await dead.close();
