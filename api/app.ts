@@ -2,12 +2,10 @@
  * The Express app: security headers, request ids and structured logs, body limits, metrics, the routers, and
  * the contract's error format for everything that goes wrong.
  */
-import { randomUUID } from 'node:crypto';
 import express, { Express } from 'express';
 import helmet from 'helmet';
-import pinoHttp from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
-import { logger } from '../lib/logger';
+import { accessLog } from './access-log';
 import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, requireJsonBody, routeNotFound, unavailableStores } from './errors';
@@ -27,50 +25,7 @@ export function createApp(deps: ApiDeps): Express {
   app.set('query parser', 'simple'); // no nested objects from ?a[b]=c: query values are strings or arrays
   app.use(helmet());
   app.use(traceRequests());
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-      // One short line per request: who asked what and the answer, not every header (serializing and redacting
-      // them was most of the cost of a logged request, issue 12's profile).
-      serializers: {
-        req: (req: {
-          id: unknown;
-          method: string;
-          url: string;
-          remoteAddress?: string;
-          headers: Record<string, unknown>;
-        }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url,
-          remoteAddress: req.remoteAddress,
-          userAgent: req.headers['user-agent'],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      // A 503 (a store down, load shed) is the API working as designed: info, like a 409; the store's fault is
-      // logged at warn once per interval (stores/errors.ts), so an outage under load is no log storm.
-      // A successful read (GET/HEAD, 2xx/3xx) is logged at debug: writing a line per catalog read was a tenth of
-      // the API's CPU under load (issue 12's profile), and /metrics counts them anyway. LOG_LEVEL=debug shows them.
-      customLogLevel: (req, res, err) =>
-        res.statusCode === 503
-          ? 'info'
-          : err || res.statusCode >= 500
-            ? 'error'
-            : res.statusCode >= 400
-              ? 'warn'
-              : req.method === 'GET' || req.method === 'HEAD'
-                ? 'debug'
-                : 'info',
-    }),
-  );
+  app.use(accessLog());
   app.use(deps.metrics.middleware());
   app.use(optionsHandler(deps.registry));
 

@@ -22,7 +22,7 @@ export async function buildApiDeps(cfg: Config, stores?: Stores): Promise<ApiDep
   return {
     cfg,
     stores: s,
-    tokens: new TokenService(cfg.JWT_SECRET, Math.floor(cfg.JWT_TTL / 1000)),
+    tokens: new TokenService(cfg.JWT_SECRET, Math.floor(cfg.JWT_TTL / 1000), cfg.AUTH_TOKEN_CACHE_MAX),
     authStates,
     metrics: new ApiMetrics(),
     orders: new OrderService(s.mysql, s.redis, s.temporal, new OrderArchive(s.cassandra, s.mysql), cfg),

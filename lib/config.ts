@@ -129,6 +129,9 @@ const schema = z.object({
   ORDER_ARCHIVE_SWEEP_AFTER: duration.default(2 * 60 * 60_000),
   JWT_SECRET: z.string().min(16).default('dev-only-jwt-secret-change-me-please'),
   JWT_TTL: duration.default(60 * 60_000),
+  /** Verified tokens an API process remembers until they expire (api/auth.ts), so a client's next request skips the
+   * signature check; 0 checks every request's. Revocation is checked on every request either way. */
+  AUTH_TOKEN_CACHE_MAX: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8).optional(),
   /** npm start loads a demo catalog, sellers and a demo customer into an empty shop (no items at all); 0 turns it off. */

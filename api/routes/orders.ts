@@ -2,7 +2,8 @@ import { Router, Request, RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import type { ApiDeps } from '../deps';
 import { bearerToken, mayActFor, requirePrincipal, requireSelfOrAdmin } from '../auth';
-import { ApiError, conflict, forbidden, notFound } from '../errors';
+import { ApiError, conflict, errorBody, forbidden, notFound } from '../errors';
+import { quietAccessLog } from '../access-log';
 import { z } from '../openapi';
 import { Id, IdempotencyHeaders, IdempotencyKey, IdParams, OrderSchema as Order, UserIdParams } from '../schemas';
 import { orderPlacementLimit } from '../rate-limits';
@@ -46,9 +47,11 @@ const OrdersPage = z
   })
   .openapi('OrdersPage');
 
+const OUT_OF_STOCK = 'some items do not have enough stock';
+
 /** 409 out_of_stock: details.items names the short lines (and details.order_id the refused order's id, if any). */
 function outOfStock(shortages: Shortage[], orderId?: string | null): ApiError {
-  return new ApiError(409, 'out_of_stock', 'some items do not have enough stock', {
+  return new ApiError(409, 'out_of_stock', OUT_OF_STOCK, {
     ...(orderId ? { order_id: orderId } : {}),
     items: shortages,
   });
@@ -64,7 +67,8 @@ function outOfStock(shortages: Shortage[], orderId?: string | null): ApiError {
  * that the item is sold out, which GET /items shows anyone.
  */
 export function answerKnownSoldOut(deps: ApiDeps): RequestHandler {
-  const soldOut = async (req: Request): Promise<ApiError | undefined> => {
+  /** The lines the gate knows to be short, when this request may be answered here. */
+  const soldOut = async (req: Request): Promise<Shortage[] | undefined> => {
     if (req.header('idempotency-key') !== undefined) return undefined;
     const token = bearerToken(req.headers.authorization);
     const principal = token === undefined ? undefined : deps.tokens.verify(token);
@@ -76,10 +80,16 @@ export function answerKnownSoldOut(deps: ApiDeps): RequestHandler {
     if (short.length === 0) return undefined;
     deps.metrics.orders.inc({ outcome: 'out_of_stock' });
     deps.metrics.stockRefusals.inc({ route: 'orders' });
-    return outOfStock(short);
+    return short;
   };
-  return (req, _res, next) => {
-    soldOut(req).then((answer) => next(answer), next);
+  // The 409 is sent here, not thrown: an error would walk every router to the last handler, and an Error records
+  // its stack. It is logged at debug: a sale's losers are thousands of expected answers, counted by the metrics.
+  return (req, res, next) => {
+    soldOut(req).then((short) => {
+      if (!short) return next();
+      quietAccessLog(res);
+      res.status(409).json(errorBody('out_of_stock', OUT_OF_STOCK, { items: short }));
+    }, next);
   };
 }
 
