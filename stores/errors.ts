@@ -160,6 +160,7 @@ function mongoFault(e: ErrorLike): StoreFault | undefined {
 function searchFault(e: ErrorLike): StoreFault | undefined {
   if (e.name === 'ConnectionError' || e.name === 'TimeoutError' || e.name === 'NoLivingConnectionsError')
     return { store: 'search', kind: 'unavailable' };
+  if (e.name === 'SearchBusyError') return { store: 'search', kind: 'overloaded' }; // stores/search/batching.ts
   if (e.name === 'ResponseError' && e.meta !== undefined) {
     const status = e.meta.statusCode ?? e.statusCode;
     if (status === 429) return { store: 'search', kind: 'overloaded' };

@@ -90,7 +90,8 @@ const Click = z
 /** The engine is down, overloaded or slow (the client's own error names, or a 429/5xx answer). */
 function engineUnavailable(err: unknown): boolean {
   const e = err as { name?: string; meta?: { statusCode?: number } };
-  if (['ConnectionError', 'TimeoutError', 'NoLivingConnectionsError'].includes(e?.name ?? '')) return true;
+  if (['ConnectionError', 'TimeoutError', 'NoLivingConnectionsError', 'SearchBusyError'].includes(e?.name ?? ''))
+    return true;
   const status = e?.meta?.statusCode;
   return status === 429 || (status !== undefined && status >= 500);
 }

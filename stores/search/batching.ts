@@ -10,6 +10,10 @@
  * replaces a queue of single requests by fewer, fuller ones. The cost: a batch answers when its slowest search
  * does, so one expensive query delays the others that went with it (queries are bounded: search/query.ts).
  * DataLoader (no cache: every search runs) does the batching; a batch is dispatched when a slot is free.
+ *
+ * The wait is bounded: while `inFlight x maxBatch` searches already wait (an engine that stopped answering holds
+ * its slots until the client's 10 s timeout), a new search fails at once with `SearchBusyError`, which the API
+ * answers 503 with Retry-After, instead of joining a queue that only grows.
  */
 import DataLoader from 'dataloader';
 import type { ItemDocument } from './mapping';
@@ -20,6 +24,14 @@ export interface SearchBatching {
   inFlight: number;
   /** Searches per engine request at most (SEARCH_BATCH_MAX). */
   maxBatch: number;
+}
+
+/** Every engine request slot is taken and enough searches already wait for one: try again shortly. */
+export class SearchBusyError extends Error {
+  override readonly name = 'SearchBusyError';
+  constructor(waiting: number) {
+    super(`the search engine is busy: ${waiting} searches already wait for it`);
+  }
 }
 
 /** Counts free request slots; a batch waits for one, in arrival order. */
@@ -45,12 +57,16 @@ class Slots {
 
 export class BatchingSearch implements SearchPort {
   private readonly batches: DataLoader<SearchBody, RawSearchResult>;
+  /** Searches handed to DataLoader and not yet sent to the engine. */
+  private waiting = 0;
+  private readonly maxWaiting: number;
 
   constructor(
     private readonly engine: SearchPort,
     opts: SearchBatching,
   ) {
     const slots = new Slots(opts.inFlight);
+    this.maxWaiting = opts.inFlight * opts.maxBatch;
     this.batches = new DataLoader((bodies) => this.send(bodies, slots), {
       cache: false,
       maxBatchSize: opts.maxBatch,
@@ -59,11 +75,14 @@ export class BatchingSearch implements SearchPort {
   }
 
   search(body: SearchBody): Promise<RawSearchResult> {
+    if (this.waiting >= this.maxWaiting) return Promise.reject(new SearchBusyError(this.waiting));
+    this.waiting++;
     return this.batches.load(body);
   }
 
   /** The batch's searches; the slot it holds is given back when the engine has answered (or failed). */
   private async send(bodies: readonly SearchBody[], slots: Slots): Promise<SearchOutcome[]> {
+    this.waiting -= bodies.length;
     try {
       if (bodies.length === 1) return [await this.engine.search(bodies[0]!)];
       return await this.engine.searchMany([...bodies]);

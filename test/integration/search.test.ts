@@ -339,6 +339,46 @@ test.each([
   }
 });
 
+test('an engine that accepts and never answers: a few searches wait for it, the rest get 503 at once, not a queue', async () => {
+  const { createApp } = await import('../../api/app');
+  const { createSearch } = await import('../../stores/search');
+  const net = await import('node:net');
+  const held: import('node:net').Socket[] = [];
+  const hung = net.createServer((socket) => void held.push(socket)); // reads requests, answers none
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  const engineUrl = `http://127.0.0.1:${(hung.address() as import('node:net').AddressInfo).port}`;
+  const search = createSearch('opensearch', engineUrl, 'items_test', { inFlight: 1, maxBatch: 2 });
+  const app = createApp({ ...p.deps, stores: { ...p.deps.stores, search } });
+  const server = await new Promise<import('node:http').Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+  try {
+    const first = call(base, 'GET', `/search?query=${word}first`);
+    await eventually(async () => held.length === 1, 5_000, 20);
+    const rest = Array.from({ length: 8 }, (_, i) => call(base, 'GET', `/search?query=${word}n${i}`));
+    // One search holds the only slot and two may wait for it: the other six are answered without waiting.
+    const settled = await Promise.race([
+      Promise.all(rest.slice(2)),
+      new Promise<'waited'>((r) => setTimeout(() => r('waited'), 3_000)),
+    ]);
+    expect(settled).not.toBe('waited');
+    for (const r of settled as Awaited<(typeof rest)[number]>[]) {
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('search_unavailable');
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    hung.close(); // the engine goes away: the searches it held fail (their retries are refused), as 503
+    for (const socket of held) socket.destroy();
+    for (const r of await Promise.all([first, ...rest.slice(0, 2)])) expect(r.status).toBe(503);
+  } finally {
+    server.close();
+    hung.close();
+    for (const socket of held) socket.destroy();
+    await search.close();
+  }
+});
+
 describe('bad input is a 400, never query DSL', () => {
   const cases: [string, string][] = [
     ['a 5,000-character query', `query=${'a'.repeat(5_000)}`],

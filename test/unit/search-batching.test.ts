@@ -3,7 +3,8 @@
  * busy one sends the searches that waited together, never more than its slots or batch size, and one search's
  * refusal or the engine's failure reaches exactly the searches it concerns.
  */
-import { BatchingSearch } from '../../stores/search/batching';
+import { BatchingSearch, SearchBusyError } from '../../stores/search/batching';
+import { classifyStoreError } from '../../stores/errors';
 import type { RawSearchResult, SearchBody, SearchOutcome, SearchPort } from '../../stores/search/port';
 
 type Request = { kind: 'single' | 'many'; bodies: SearchBody[]; answer: () => void; fail: (e: Error) => void };
@@ -54,26 +55,30 @@ test('an idle process sends each search at once, alone, as a plain search', asyn
 
 test('while every slot is busy, the searches that arrive wait and then go together, in order, up to the batch size', async () => {
   const { engine, requests, mostOpen } = fakeEngine();
-  const search = new BatchingSearch(engine, { inFlight: 1, maxBatch: 3 });
+  const search = new BatchingSearch(engine, { inFlight: 2, maxBatch: 2 });
   const first = search.search(q(0));
   await tick();
-  const waiting = [1, 2, 3, 4, 5].map((n) => search.search(q(n)));
+  const second = search.search(q(1));
   await tick();
-  expect(requests).toHaveLength(1); // the slot is taken: nothing else went yet
+  const waiting = [2, 3, 4, 5].map((n) => search.search(q(n)));
+  await tick();
+  expect(requests.map((r) => r.kind)).toEqual(['single', 'single']); // both slots taken: nothing else went yet
 
   requests[0]!.answer();
   await first;
   await tick();
-  expect(requests[1]).toMatchObject({ kind: 'many', bodies: [q(1), q(2), q(3)] });
-  expect(requests).toHaveLength(2); // the rest waits for the slot again
+  expect(requests[2]).toMatchObject({ kind: 'many', bodies: [q(2), q(3)] });
+  expect(requests).toHaveLength(3); // the rest waits for the other slot
   requests[1]!.answer();
+  await second;
   await tick();
-  expect(requests[2]).toMatchObject({ kind: 'many', bodies: [q(4), q(5)] });
+  expect(requests[3]).toMatchObject({ kind: 'many', bodies: [q(4), q(5)] });
   requests[2]!.answer();
+  requests[3]!.answer();
 
   const results = await Promise.all(waiting);
-  expect(results.map((r) => r.sources[0])).toEqual([1, 2, 3, 4, 5].map((n) => ({ echo: q(n) })));
-  expect(mostOpen()).toBe(1);
+  expect(results.map((r) => r.sources[0])).toEqual([2, 3, 4, 5].map((n) => ({ echo: q(n) })));
+  expect(mostOpen()).toBe(2);
 });
 
 test('one refused search rejects only its own caller; the others in its batch get their results', async () => {
@@ -119,4 +124,26 @@ test('searches made in the same tick on an idle process go in one request', asyn
   expect(requests[0]).toMatchObject({ kind: 'many', bodies: [q(1), q(2)] });
   requests[0]!.answer();
   expect((await Promise.all(both)).map((r) => r.sources[0])).toEqual([{ echo: q(1) }, { echo: q(2) }]);
+});
+
+test('while the slots are held and a full round already waits, a new search fails at once as the engine being busy', async () => {
+  const { engine, requests } = fakeEngine(); // an engine that does not answer until told to
+  const search = new BatchingSearch(engine, { inFlight: 1, maxBatch: 2 });
+  const first = search.search(q(0));
+  await tick();
+  const waiting = [search.search(q(1)), search.search(q(2))]; // 1 slot x 2 per request may wait
+  const refused = search.search(q(3));
+  await expect(refused).rejects.toBeInstanceOf(SearchBusyError);
+  expect(classifyStoreError(await refused.catch((e) => e))).toEqual({ store: 'search', kind: 'overloaded' });
+  expect(requests).toHaveLength(1);
+
+  requests[0]!.answer();
+  await first;
+  await tick();
+  const next = search.search(q(4)); // the waiting pair went: there is room again
+  requests[1]!.answer();
+  expect((await Promise.all(waiting)).map((r) => r.sources[0])).toEqual([{ echo: q(1) }, { echo: q(2) }]);
+  await tick();
+  requests[2]!.answer();
+  expect((await next).sources[0]).toEqual({ echo: q(4) });
 });
