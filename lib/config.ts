@@ -277,6 +277,8 @@ const schema = z.object({
    * together in the next (`_msearch`, stores/search/batching.ts), up to SEARCH_BATCH_MAX per request. */
   SEARCH_BATCH_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
   SEARCH_BATCH_MAX: z.coerce.number().int().min(1).max(200).default(32),
+  /** Searches a process lets wait for a free engine request at most; past it a search is answered 503 at once. */
+  SEARCH_BATCH_WAITING_MAX: z.coerce.number().int().min(0).max(10_000).default(64),
   /** Cache-Control max-age of catalog reads (GET /items/{id}, /search, listings); with ETag, a client revalidates
    * after it (304 when nothing changed). */
   CATALOG_MAX_AGE: duration.default(1_000),

@@ -75,6 +75,7 @@ export async function connectStores(cfg: Config, opts: ConnectOptions = {}): Pro
   const search = createSearch(cfg.SEARCH_ENGINE, cfg.SEARCH_URL, cfg.SEARCH_INDEX, {
     inFlight: cfg.SEARCH_BATCH_IN_FLIGHT,
     maxBatch: cfg.SEARCH_BATCH_MAX,
+    maxWaiting: cfg.SEARCH_BATCH_WAITING_MAX,
   });
   const temporal = await connectTemporal(cfg, failFast);
   // Without an offline queue a command sent before the first connect fails: give Redis a moment to be ready.

@@ -11,7 +11,7 @@
  * does, so one expensive query delays the others that went with it (queries are bounded: search/query.ts).
  * DataLoader (no cache: every search runs) does the batching; a batch is dispatched when a slot is free.
  *
- * The wait is bounded: while `inFlight x maxBatch` searches already wait (an engine that stopped answering holds
+ * The wait is bounded: while `maxWaiting` searches already wait (an engine that stopped answering holds
  * its slots until the client's 10 s timeout), a new search fails at once with `SearchBusyError`, which the API
  * answers 503 with Retry-After, instead of joining a queue that only grows.
  */
@@ -24,6 +24,8 @@ export interface SearchBatching {
   inFlight: number;
   /** Searches per engine request at most (SEARCH_BATCH_MAX). */
   maxBatch: number;
+  /** Searches that may wait for a slot at most (SEARCH_BATCH_WAITING_MAX); past it a search fails at once. */
+  maxWaiting: number;
 }
 
 /** Every engine request slot is taken and enough searches already wait for one: try again shortly. */
@@ -59,14 +61,12 @@ export class BatchingSearch implements SearchPort {
   private readonly batches: DataLoader<SearchBody, RawSearchResult>;
   /** Searches handed to DataLoader and not yet sent to the engine. */
   private waiting = 0;
-  private readonly maxWaiting: number;
 
   constructor(
     private readonly engine: SearchPort,
-    opts: SearchBatching,
+    private readonly opts: SearchBatching,
   ) {
     const slots = new Slots(opts.inFlight);
-    this.maxWaiting = opts.inFlight * opts.maxBatch;
     this.batches = new DataLoader((bodies) => this.send(bodies, slots), {
       cache: false,
       maxBatchSize: opts.maxBatch,
@@ -75,7 +75,7 @@ export class BatchingSearch implements SearchPort {
   }
 
   search(body: SearchBody): Promise<RawSearchResult> {
-    if (this.waiting >= this.maxWaiting) return Promise.reject(new SearchBusyError(this.waiting));
+    if (this.waiting >= this.opts.maxWaiting) return Promise.reject(new SearchBusyError(this.waiting));
     this.waiting++;
     return this.batches.load(body);
   }

@@ -315,7 +315,7 @@ describe("searches sent together (_msearch, a busy API process's batching)", () 
 
 test.each([
   ['one search per request', undefined],
-  ['batched', { inFlight: 1, maxBatch: 32 }],
+  ['batched', { inFlight: 1, maxBatch: 32, maxWaiting: 64 }],
 ])('a search engine that does not answer is a 503 in the contract format, not a 500 (%s)', async (_how, batching) => {
   const { createApp } = await import('../../api/app');
   const { createSearch } = await import('../../stores/search');
@@ -347,7 +347,7 @@ test('an engine that accepts and never answers: a few searches wait for it, the 
   const hung = net.createServer((socket) => void held.push(socket)); // reads requests, answers none
   await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
   const engineUrl = `http://127.0.0.1:${(hung.address() as import('node:net').AddressInfo).port}`;
-  const search = createSearch('opensearch', engineUrl, 'items_test', { inFlight: 1, maxBatch: 2 });
+  const search = createSearch('opensearch', engineUrl, 'items_test', { inFlight: 1, maxBatch: 2, maxWaiting: 2 });
   const app = createApp({ ...p.deps, stores: { ...p.deps.stores, search } });
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

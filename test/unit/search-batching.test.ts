@@ -45,7 +45,7 @@ const q = (n: number): SearchBody => ({ n });
 
 test('an idle process sends each search at once, alone, as a plain search', async () => {
   const { engine, requests } = fakeEngine();
-  const search = new BatchingSearch(engine, { inFlight: 2, maxBatch: 32 });
+  const search = new BatchingSearch(engine, { inFlight: 2, maxBatch: 32, maxWaiting: 64 });
   const a = search.search(q(1));
   await tick();
   expect(requests.map((r) => [r.kind, r.bodies])).toEqual([['single', [q(1)]]]);
@@ -55,7 +55,7 @@ test('an idle process sends each search at once, alone, as a plain search', asyn
 
 test('while every slot is busy, the searches that arrive wait and then go together, in order, up to the batch size', async () => {
   const { engine, requests, mostOpen } = fakeEngine();
-  const search = new BatchingSearch(engine, { inFlight: 2, maxBatch: 2 });
+  const search = new BatchingSearch(engine, { inFlight: 2, maxBatch: 2, maxWaiting: 4 });
   const first = search.search(q(0));
   await tick();
   const second = search.search(q(1));
@@ -83,7 +83,7 @@ test('while every slot is busy, the searches that arrive wait and then go togeth
 
 test('one refused search rejects only its own caller; the others in its batch get their results', async () => {
   const { engine, requests } = fakeEngine();
-  const search = new BatchingSearch(engine, { inFlight: 1, maxBatch: 32 });
+  const search = new BatchingSearch(engine, { inFlight: 1, maxBatch: 32, maxWaiting: 64 });
   const first = search.search(q(0));
   await tick();
   const good = search.search(q(1));
@@ -98,7 +98,7 @@ test('one refused search rejects only its own caller; the others in its batch ge
 
 test('an engine that fails the whole request fails every search in it, and the slot is free again after', async () => {
   const { engine, requests } = fakeEngine();
-  const search = new BatchingSearch(engine, { inFlight: 1, maxBatch: 32 });
+  const search = new BatchingSearch(engine, { inFlight: 1, maxBatch: 32, maxWaiting: 64 });
   const first = search.search(q(0));
   await tick();
   const batch = [search.search(q(1)), search.search(q(2))];
@@ -117,7 +117,7 @@ test('an engine that fails the whole request fails every search in it, and the s
 
 test('searches made in the same tick on an idle process go in one request', async () => {
   const { engine, requests } = fakeEngine();
-  const search = new BatchingSearch(engine, { inFlight: 2, maxBatch: 32 });
+  const search = new BatchingSearch(engine, { inFlight: 2, maxBatch: 32, maxWaiting: 64 });
   const both = [search.search(q(1)), search.search(q(2))];
   await tick();
   expect(requests).toHaveLength(1);
@@ -128,7 +128,7 @@ test('searches made in the same tick on an idle process go in one request', asyn
 
 test('while the slots are held and a full round already waits, a new search fails at once as the engine being busy', async () => {
   const { engine, requests } = fakeEngine(); // an engine that does not answer until told to
-  const search = new BatchingSearch(engine, { inFlight: 1, maxBatch: 2 });
+  const search = new BatchingSearch(engine, { inFlight: 1, maxBatch: 2, maxWaiting: 2 });
   const first = search.search(q(0));
   await tick();
   const waiting = [search.search(q(1)), search.search(q(2))]; // 1 slot x 2 per request may wait
