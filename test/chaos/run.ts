@@ -7,6 +7,7 @@ import type { ChaosTarget } from './target';
 import { Fault, FaultContext, sleep } from './faults';
 import { ChargeLedger, EventLog, Findings, settle, violations } from './checks';
 import { createStockedItem, OrderAttempt, OrderStream, registerBuyers } from './stream';
+import { ReadStream } from './reads';
 
 export interface RoundOptions {
   ratePerSecond: number;
@@ -40,6 +41,9 @@ export interface RoundResult {
   errors: string[];
   /** Answers by the phase their request was sent in: before the fault, while it lasted, after the heal. */
   timeline: string;
+  /** The catalog reads' answers by status, and from the heal to the first search answered 200 (null: none). */
+  reads: string;
+  readRecoverMs: number | null;
 }
 
 function timeline(
@@ -114,10 +118,16 @@ export async function runRound(
     buyers,
     requestTimeoutMs: o.requestTimeoutMs,
   });
+  const reads = new ReadStream(target.apiUrl, itemId, {
+    ratePerSecond: Math.max(2, o.ratePerSecond / 2),
+    requestTimeoutMs: o.requestTimeoutMs,
+  });
   const ctx: FaultContext = { target, stream, log };
   const t0 = Date.now();
   stream.start();
-  const stopFlow = setTimeout(() => stream.pause(), o.streamMs); // the flow ends on time even while a slow heal runs
+  reads.start();
+  // The flows end on time even while a slow heal runs.
+  const stopFlow = setTimeout(() => (stream.pause(), reads.pause()), o.streamMs);
   let healAt: number | undefined;
   let healTookMs: number | null = null;
   let injected = false;
@@ -138,6 +148,7 @@ export async function runRound(
   await sleep(Math.max(0, t0 + o.streamMs - Date.now()));
   clearTimeout(stopFlow);
   stream.pause();
+  reads.pause();
   // Past the stream and not yet recovered: probe (one order every 500 ms) until a 201, within the bound.
   if (healAt !== undefined) {
     while (!stream.firstAcceptedSince(healAt) && Date.now() < healAt + o.recoverMs) {
@@ -148,6 +159,9 @@ export async function runRound(
   await stream.stop();
   const first = healAt !== undefined ? stream.firstAcceptedSince(healAt) : undefined;
   const recoverMs = first && healAt !== undefined ? first.answeredAt! - healAt : null;
+  const readRecoverMs =
+    healAt !== undefined && healTookMs !== null ? await reads.probeRecovery(healAt, o.recoverMs) : null;
+  await reads.stop();
 
   // Orders accepted last expire one payment timeout later; a late success comes shortly after the expiry.
   const lastExpiry = Date.now() + target.paymentTimeoutMs;
@@ -179,6 +193,13 @@ export async function runRound(
     await events.close();
   }
   const v = violations(findings, subject.apiKilled);
+  const badReads = reads.failures();
+  if (badReads.length > 0)
+    v.push(
+      `${badReads.length} catalog reads answered a 5xx other than 503 with Retry-After (e.g. ${badReads[0]!.path}: ${badReads[0]!.status})`,
+    );
+  if (healAt !== undefined && healTookMs !== null && readRecoverMs === null)
+    v.push(`no search answered 200 within ${o.recoverMs / 1000}s of the heal`);
   if (!injected) v.unshift('the fault could not be injected (see errors)');
   const phases = {
     injectAt: t0 + o.injectAtMs,
@@ -195,5 +216,7 @@ export async function runRound(
     touched: fault.touched ?? [],
     errors,
     timeline: timeline(stream.attempts, phases),
+    reads: reads.summary(),
+    readRecoverMs,
   };
 }
