@@ -10,7 +10,7 @@ import { ApiError, badRequest, errorBody } from '../errors';
 import { z } from '../openapi';
 import { Id } from '../schemas';
 import { route } from '../validate';
-import { logBestEffortFailure } from '../../stores/errors';
+import { classifyStoreError, logBestEffortFailure } from '../../stores/errors';
 import { sharedStore } from '../rate-limits';
 import { logger } from '../../lib/logger';
 import { recordAnalytics } from '../../search/analytics';
@@ -87,13 +87,12 @@ const Click = z
   .strict()
   .openapi('SearchClickRequest');
 
-/** The engine is down, overloaded or slow (the client's own error names, or a 429/5xx answer). */
+/** The engine is down, overloaded or slow: a search fault as stores/errors.ts tells them (the client's error
+ * names, a 429/502/503/504 answer, batching.ts's busy error), or any other 5xx answer of the engine. */
 function engineUnavailable(err: unknown): boolean {
-  const e = err as { name?: string; meta?: { statusCode?: number } };
-  if (['ConnectionError', 'TimeoutError', 'NoLivingConnectionsError', 'SearchBusyError'].includes(e?.name ?? ''))
-    return true;
-  const status = e?.meta?.statusCode;
-  return status === 429 || (status !== undefined && status >= 500);
+  if (classifyStoreError(err)?.store === 'search') return true;
+  const status = (err as { meta?: { statusCode?: number } } | undefined)?.meta?.statusCode;
+  return status !== undefined && status >= 500;
 }
 
 export function searchRouter(deps: ApiDeps): Router {
