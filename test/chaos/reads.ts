@@ -4,40 +4,28 @@
  * (with Retry-After), never another 5xx; and once the server is back, search answers again.
  */
 import { sleep } from './faults';
+import { Answer, recordFailure, SteadyFlow, tally } from './stream';
 
-export interface ReadAttempt {
+export interface ReadAttempt extends Answer {
   path: string;
   sentAt: number;
-  status?: number;
   retryAfter?: string | null;
-  dropped?: string;
-  timedOut?: boolean;
 }
 
-export class ReadStream {
+export class ReadStream extends SteadyFlow {
   readonly attempts: ReadAttempt[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = new Set<Promise<void>>();
   private seq = 0;
 
   constructor(
     private readonly apiUrl: string,
     private readonly itemId: string,
     private readonly opts: { ratePerSecond: number; requestTimeoutMs: number },
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.sendOne(), 1000 / this.opts.ratePerSecond);
+  ) {
+    super(opts.ratePerSecond);
   }
 
-  pause(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  async stop(): Promise<void> {
-    this.pause();
-    await Promise.allSettled([...this.inFlight]);
+  protected tick(): void {
+    void this.sendOne();
   }
 
   /** After the heal: a search every 500 ms until one sent after `healedAt` answers 200, at most `maxMs`. */
@@ -57,23 +45,9 @@ export class ReadStream {
     );
   }
 
-  /** Answers by status (`dropped`, `timeout` for no answer), e.g. "search 40x200 3x503; item 43x200". */
+  /** Answers by status (`dropped`, `timeout` for no answer), e.g. "search: 40x200 3x503; item: 43x200". */
   summary(): string {
-    const counts: Record<string, Record<string, number>> = {};
-    for (const a of this.attempts) {
-      const kind = a.path.startsWith('/search') ? 'search' : 'item';
-      const k = a.dropped ? 'dropped' : a.timedOut ? 'timeout' : String(a.status);
-      const c = (counts[kind] ??= {});
-      c[k] = (c[k] ?? 0) + 1;
-    }
-    return Object.entries(counts)
-      .map(
-        ([kind, c]) =>
-          `${kind} ${Object.entries(c)
-            .map(([k, n]) => `${n}x${k}`)
-            .join(' ')}`,
-      )
-      .join('; ');
+    return tally(this.attempts, (a) => (a.path.startsWith('/search') ? 'search' : 'item'), ['search', 'item']);
   }
 
   private sendOne(only?: 'search'): Promise<ReadAttempt> {
@@ -85,10 +59,7 @@ export class ReadStream {
         : `/items/${encodeURIComponent(this.itemId)}`;
     const a: ReadAttempt = { path, sentAt: Date.now() };
     this.attempts.push(a);
-    const p = this.send(a);
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
-    return p.then(() => a);
+    return this.track(this.send(a)).then(() => a);
   }
 
   private async send(a: ReadAttempt): Promise<void> {
@@ -98,9 +69,7 @@ export class ReadStream {
       a.status = res.status;
       a.retryAfter = res.headers.get('retry-after');
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      if (e.name === 'TimeoutError') a.timedOut = true;
-      else a.dropped = e.cause?.code ?? e.message;
+      recordFailure(a, err);
     }
   }
 }

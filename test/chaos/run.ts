@@ -6,7 +6,7 @@
 import type { ChaosTarget } from './target';
 import { Fault, FaultContext, sleep } from './faults';
 import { ChargeLedger, EventLog, Findings, settle, violations } from './checks';
-import { createStockedItem, OrderAttempt, OrderStream, registerBuyers } from './stream';
+import { createStockedItem, OrderAttempt, OrderStream, registerBuyers, tally } from './stream';
 import { ReadStream } from './reads';
 
 export interface RoundOptions {
@@ -52,21 +52,7 @@ function timeline(
 ): string {
   const phase = (a: OrderAttempt) =>
     a.sentAt < p.injectAt ? 'before' : p.healedAt === null || a.sentAt < p.healedAt ? 'during' : 'after';
-  const counts: Record<string, Record<string, number>> = { before: {}, during: {}, after: {} };
-  for (const a of attempts) {
-    const k = a.dropped ? 'dropped' : a.timedOut ? 'timeout' : String(a.status);
-    const c = counts[phase(a)]!;
-    c[k] = (c[k] ?? 0) + 1;
-  }
-  return Object.entries(counts)
-    .filter(([, c]) => Object.keys(c).length)
-    .map(
-      ([ph, c]) =>
-        `${ph}: ${Object.entries(c)
-          .map(([k, n]) => `${n}x${k}`)
-          .join(' ')}`,
-    )
-    .join('; ');
+  return tally(attempts, phase, ['before', 'during', 'after']);
 }
 
 /**

@@ -21,19 +21,15 @@ const CHAOS_ADDRESS = {
 };
 
 /** One POST /orders and what came back. */
-export interface OrderAttempt {
+export interface OrderAttempt extends Answer {
   sentAt: number;
   method: PaymentMethod;
   quantity: number;
   buyer: Buyer;
   answeredAt?: number;
-  status?: number;
   orderId?: string;
   retryAfter?: string | null;
   errorCode?: string;
-  /** The connection failed or was reset (fetch threw): no HTTP answer at all. */
-  dropped?: string;
-  timedOut?: boolean;
 }
 
 export interface StreamOptions {
@@ -81,20 +77,57 @@ export async function stockLeft(mysql: Knex, itemId: string): Promise<number> {
   return Number(row.stock);
 }
 
-export class OrderStream {
-  readonly attempts: OrderAttempt[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = new Set<Promise<void>>();
-  private seq = 0;
+/** What a request got: the HTTP status, or why there was none. */
+export interface Answer {
+  status?: number;
+  /** The connection failed or was reset (fetch threw): no HTTP answer at all. */
+  dropped?: string;
+  timedOut?: boolean;
+}
 
-  constructor(
-    private readonly apiUrl: string,
-    private readonly opts: StreamOptions,
-  ) {}
+/** Records why a request got no answer: the client's timeout, or the connection's error code. */
+export function recordFailure(a: Answer, err: unknown): void {
+  const e = err as Error & { cause?: { code?: string } };
+  if (e.name === 'TimeoutError') a.timedOut = true;
+  else a.dropped = e.cause?.code ?? e.message;
+}
+
+/** Answers counted by group, in the groups' order, e.g. "before: 38x201 2x503; during: 23xdropped". */
+export function tally<T extends Answer>(answers: T[], groupOf: (a: T) => string, groups: string[]): string {
+  const counts = new Map<string, Map<string, number>>(groups.map((g) => [g, new Map()]));
+  for (const a of answers) {
+    const k = a.dropped ? 'dropped' : a.timedOut ? 'timeout' : String(a.status);
+    const c = counts.get(groupOf(a))!;
+    c.set(k, (c.get(k) ?? 0) + 1);
+  }
+  return [...counts]
+    .filter(([, c]) => c.size > 0)
+    .map(
+      ([g, c]) =>
+        `${g}: ${byStatus([...c])
+          .map(([k, n]) => `${n}x${k}`)
+          .join(' ')}`,
+    )
+    .join('; ');
+}
+
+/** Statuses ascending, then `dropped` and `timeout` as first seen. */
+function byStatus(counts: [string, number][]): [string, number][] {
+  const rank = (k: string) => (/^\d+$/.test(k) ? Number(k) : Infinity);
+  return counts.sort(([a], [b]) => rank(a) - rank(b) || 0);
+}
+
+/** Sends one request per tick at a steady rate, and knows which requests are still in flight. */
+export abstract class SteadyFlow {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly ratePerSecond: number) {}
+
+  protected abstract tick(): void;
 
   start(): void {
-    const every = 1000 / this.opts.ratePerSecond;
-    this.timer = setInterval(() => this.sendOne(), every);
+    this.timer = setInterval(() => this.tick(), 1000 / this.ratePerSecond);
   }
 
   /** Stops the steady flow (requests in flight go on). */
@@ -109,6 +142,29 @@ export class OrderStream {
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Keeps `p` among the requests in flight until it settles. */
+  protected track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+    return p;
+  }
+}
+
+export class OrderStream extends SteadyFlow {
+  readonly attempts: OrderAttempt[] = [];
+  private seq = 0;
+
+  constructor(
+    private readonly apiUrl: string,
+    private readonly opts: StreamOptions,
+  ) {
+    super(opts.ratePerSecond);
+  }
+
+  protected tick(): void {
+    void this.sendOne();
+  }
+
   /** Sends one order now (also used to probe for recovery after the stream ended). */
   sendOne(): Promise<OrderAttempt> {
     const n = this.seq++;
@@ -119,10 +175,7 @@ export class OrderStream {
       buyer: this.opts.buyers[n % this.opts.buyers.length]!,
     };
     this.attempts.push(a);
-    const p = this.send(a);
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
-    return p.then(() => a);
+    return this.track(this.send(a)).then(() => a);
   }
 
   /** The first 201 answer to a request sent at or after `t`. */
@@ -156,9 +209,7 @@ export class OrderStream {
       if (res.status === 201) a.orderId = body?.order_id;
       else a.errorCode = body?.error?.code;
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      if (e.name === 'TimeoutError') a.timedOut = true;
-      else a.dropped = e.cause?.code ?? e.message;
+      recordFailure(a, err);
     } finally {
       a.answeredAt = Date.now();
     }
