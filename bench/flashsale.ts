@@ -24,6 +24,7 @@ import type { TokenService } from '../api/auth';
 import { call, TEST_ADDRESS } from '../test/support/http';
 import { postJson } from './buyer-client';
 import type { BurstAnswers, BurstInput } from './burst-thread';
+import { cpuSnapshot, cpuSplit, type CpuSnapshot } from './cpu-split';
 
 const BUYERS = Number(process.env.BUYERS ?? 200);
 const UNITS = Number(process.env.UNITS ?? 10);
@@ -38,7 +39,10 @@ const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 5);
 const WARMUP_BUYERS = 50;
 
 /** Starts the API as its own process on `port`, sharing the platform's task queue. */
-async function startApiProcess(taskQueue: string, port: number): Promise<{ url: string; stop: () => void }> {
+async function startApiProcess(
+  taskQueue: string,
+  port: number,
+): Promise<{ url: string; pid: number; stop: () => void }> {
   // BENCH_API_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API process under the burst.
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../api/cluster.js')], {
@@ -63,7 +67,7 @@ async function startApiProcess(taskQueue: string, port: number): Promise<{ url: 
         () => false,
       )
     )
-      return { url, stop: () => child.kill('SIGTERM') };
+      return { url, pid: child.pid!, stop: () => child.kill('SIGTERM') };
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
@@ -95,11 +99,14 @@ async function makeBuyers(mysql: Knex, tokens: TokenService, n: number): Promise
 }
 
 /** The burst on its own thread (bench/burst-thread.ts), so the worker in this process does not delay its clock. */
-function burstOnThread(input: BurstInput): Promise<BurstAnswers> {
+function burstOnThread(input: BurstInput): Promise<BurstAnswers & { cpu: [CpuSnapshot, CpuSnapshot] }> {
   return new Promise((resolve, reject) => {
     const thread = new Worker(path.resolve(__dirname, 'burst-thread.js'), { workerData: input });
-    thread.once('message', (answers: BurstAnswers) => {
-      resolve(answers);
+    let start: CpuSnapshot | undefined;
+    thread.on('message', (m: BurstAnswers | string) => {
+      if (typeof m === 'string') return void (start = cpuSnapshot());
+      const end = cpuSnapshot();
+      resolve({ ...m, cpu: [start ?? end, end] });
       void thread.terminate();
     });
     thread.once('error', reject);
@@ -157,7 +164,11 @@ async function main() {
     });
     const results = burst.statuses;
     const wall = burst.wallMs / 1000;
-    const latencies = burst.latencies.sort((a, b) => a - b);
+    const latencies = [...burst.latencies].sort((a, b) => a - b);
+    // The winners (201: purchase limits, the reservation, the saga's start) and the losers (409) apart: which of
+    // the two makes the p99.
+    const latenciesOf = (status: number) =>
+      burst.latencies.filter((_, i) => results[i] === status).sort((a, b) => a - b);
     const accepted = results.filter((s) => s === 201).length;
     const rejected = results.filter((s) => s === 409).length;
     const errors = results.filter((s) => s >= 500).length;
@@ -214,7 +225,21 @@ async function main() {
     console.log(
       `  POST /orders latency p50 ${ms(pct(latencies, 0.5))}  p99 ${ms(pct(latencies, 0.99))}  max ${ms(latencies.at(-1)!)}`,
     );
+    for (const [status, name] of [
+      [201, 'accepted'],
+      [409, 'rejected'],
+    ] as const) {
+      const own = latenciesOf(status);
+      if (own.length > 0)
+        console.log(
+          `    ${name} (${status}): p50 ${ms(pct(own, 0.5))}  p99 ${ms(pct(own, 0.99))}  max ${ms(own.at(-1)!)}`,
+        );
+    }
     console.log(`  oversold units: ${Math.max(0, sold - UNITS)} (sold ${sold}, stock left ${stock})`);
+    // The API, Temporal, the stores and this process (buyers, worker, gateway) share the box's cores.
+    const who = (pid: number, proc: { name: string; ppid: number }) =>
+      pid === api.pid || proc.ppid === api.pid ? 'api' : pid === process.pid ? 'bench (buyers, worker)' : proc.name;
+    console.log(`  CPU over the burst: ${cpuSplit(burst.cpu[0], burst.cpu[1], who)}`);
     console.log(
       `sagas: ${ids.length} orders to placed in ${sagaSecs.toFixed(2)} s = ${sagaRate.toFixed(1)} sagas/s (answered by the API after ${acceptedSecs.toFixed(2)} s: ${[...sagaAnswers].map(([status, n]) => `${n} x ${status}`).join(', ')})`,
     );
