@@ -36,6 +36,14 @@ const LOCK_POLL_MS = 20;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const LIVE = ['created', 'placed', 'in_transit'];
 
+interface Holdings {
+  unpaid: number;
+  /** Microseconds since one of the buyer's orders expired unpaid (the latest); null: none did. */
+  sinceExpiredUs: number | null;
+  /** Units held in live orders, by item (items the buyer holds none of are absent). */
+  held: Map<string, number>;
+}
+
 // A limit on what the buyer holds is a conflict (409); one that passes with time is `limited` (429).
 const refused = (kind: 'conflict' | 'limited', limit: string, message: string, details: Record<string, unknown> = {}) =>
   new DomainError(kind, 'purchase_limit', message, { limit, ...details });
@@ -61,7 +69,9 @@ export class PurchaseLimits {
       if (!(await isReplay())) await this.check(userId, lines);
       return await place();
     } finally {
-      await release();
+      // Not awaited: the answer does not wait a Redis round trip for it. The buyer's next placement, if it comes
+      // first, waits one LOCK_POLL_MS; a release that fails leaves the lock to expire (logged).
+      void release();
     }
   }
 
@@ -72,13 +82,7 @@ export class PurchaseLimits {
       PURCHASE_MAX_UNITS_PER_ITEM: maxUnits,
       PURCHASE_EXPIRED_COOLDOWN: cooldownMs,
     } = this.cfg;
-    const [[row]] = await this.mysql.raw(
-      `SELECT (SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = 'created') AS unpaid,
-              (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(updated_at), NOW(3)) FROM orders
-                WHERE user_id = ? AND status = 'canceled' AND cancel_reason = 'payment_timeout') AS since_expired_us`,
-      [userId, userId],
-    );
-    const unpaid = Number(row.unpaid);
+    const { unpaid, sinceExpiredUs, held } = await this.holdings(userId, lines);
     if (unpaid >= maxUnpaid) {
       throw refused(
         'limited',
@@ -87,8 +91,8 @@ export class PurchaseLimits {
         { max: maxUnpaid, current: unpaid },
       );
     }
-    if (cooldownMs > 0 && row.since_expired_us !== null) {
-      const leftMs = cooldownMs - Number(row.since_expired_us) / 1000;
+    if (cooldownMs > 0 && sinceExpiredUs !== null) {
+      const leftMs = cooldownMs - sinceExpiredUs / 1000;
       if (leftMs > 0) {
         throw refused(
           'limited',
@@ -98,19 +102,8 @@ export class PurchaseLimits {
         );
       }
     }
-    const held: { item_id: string; held: string | number }[] = await this.mysql('orders as o')
-      .join('order_items as oi', 'oi.order_id', 'o.order_id')
-      .where('o.user_id', userId)
-      .whereIn('o.status', LIVE)
-      .whereIn(
-        'oi.item_id',
-        lines.map((l) => l.item_id),
-      )
-      .groupBy('oi.item_id')
-      .select('oi.item_id', this.mysql.raw('SUM(oi.quantity) AS held'));
-    const heldBy = new Map(held.map((h) => [h.item_id, Number(h.held)]));
     const over = lines
-      .map((l) => ({ item_id: l.item_id, requested: l.quantity, held: heldBy.get(l.item_id) ?? 0 }))
+      .map((l) => ({ item_id: l.item_id, requested: l.quantity, held: held.get(l.item_id) ?? 0 }))
       .filter((l) => l.held + l.requested > maxUnits);
     if (over.length > 0) {
       throw refused(
@@ -120,6 +113,33 @@ export class PurchaseLimits {
         { max: maxUnits, items: over },
       );
     }
+  }
+
+  /** What the limits look at, in one query (a round trip each is what a winner of a flash sale waits on): the
+   * buyer's unpaid orders, how long ago one expired unpaid (null: none did), and the units of these items the
+   * buyer holds in live orders. */
+  private async holdings(userId: string, lines: OrderLine[]): Promise<Holdings> {
+    const ids = lines.map((l) => l.item_id);
+    const [[row]] = await this.mysql.raw(
+      `SELECT (SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = 'created') AS unpaid,
+              (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(updated_at), NOW(3)) FROM orders
+                WHERE user_id = ? AND status = 'canceled' AND cancel_reason = 'payment_timeout') AS since_expired_us,
+              (SELECT JSON_OBJECTAGG(h.item_id, h.held) FROM
+                (SELECT oi.item_id, SUM(oi.quantity) AS held FROM orders o
+                   JOIN order_items oi ON oi.order_id = o.order_id
+                  WHERE o.user_id = ? AND o.status IN (${LIVE.map(() => '?').join(', ')})
+                    AND oi.item_id IN (${ids.map(() => '?').join(', ')})
+                  GROUP BY oi.item_id) h) AS held`,
+      [userId, userId, userId, ...LIVE, ...ids],
+    );
+    // MariaDB sends a JSON value as text, MySQL 8 as JSON (mysql2 parses it); NULL when the buyer holds none.
+    const held: Record<string, string | number> =
+      typeof row.held === 'string' ? JSON.parse(row.held) : (row.held ?? {});
+    return {
+      unpaid: Number(row.unpaid),
+      sinceExpiredUs: row.since_expired_us === null ? null : Number(row.since_expired_us),
+      held: new Map(Object.entries(held).map(([id, n]) => [id, Number(n)])),
+    };
   }
 
   /** The buyer's lock; resolves to its release. Waits for a placement of the same buyer in flight. */

@@ -46,6 +46,21 @@ export async function loadOrder(db: Knex | Knex.Transaction, orderId: string): P
   return toView(row, items, await loadShipments(db, orderId));
 }
 
+/** An order reserved in this very transaction (no shipment can exist yet): its row and its lines in one query,
+ * the reservation's read-back on the flash sale's hot path, where each round trip is a wait. */
+export async function loadNewOrder(trx: Knex.Transaction, orderId: string): Promise<OrderRecord | null> {
+  const rows: (OrderRow & { line_item_id: string; line_quantity: number; line_price: number })[] = await trx(
+    'orders as o',
+  )
+    .join('order_items as oi', 'oi.order_id', 'o.order_id')
+    .where('o.order_id', orderId)
+    .select('o.*', 'oi.item_id as line_item_id', 'oi.quantity as line_quantity', 'oi.price as line_price')
+    .orderBy('oi.item_id');
+  if (rows.length === 0) return null;
+  const items = rows.map((r) => ({ item_id: r.line_item_id, quantity: r.line_quantity, price: r.line_price }));
+  return toView(rows[0]!, items, []);
+}
+
 export function toView(row: OrderRow, items: PricedLine[], shipments: Shipment[]): OrderRecord {
   return {
     order_id: row.order_id,
@@ -77,7 +92,12 @@ export async function enqueueOrderEvent(
 ): Promise<void> {
   const view = loaded ?? (await loadOrder(trx, orderId));
   if (!view) throw new Error(`order ${orderId} vanished inside its own transaction`);
-  await enqueue(trx, [orderEventMessage(type, { ...view, ...extra })]);
+  await enqueue(trx, [orderEvent(type, view, extra)]);
+}
+
+/** The outbox message of an order's event, for a caller that writes it with others in one INSERT. */
+export function orderEvent(type: OrderEventType, view: OrderView, extra: Record<string, unknown> = {}) {
+  return orderEventMessage(type, { ...view, ...extra });
 }
 
 export interface Transition {

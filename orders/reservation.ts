@@ -10,7 +10,7 @@ import type { OrderInput, ReservationResult, Shortage } from './model';
 import { normalizeLines, stockLevels, takeStockAndCommit, visibleShortages } from '../stock/levels';
 import { stockChangedMessage } from '../events/stock';
 import { enqueue } from '../outbox/outbox';
-import { enqueueOrderEvent, loadOrder } from './repository';
+import { loadNewOrder, loadOrder, orderEvent } from './repository';
 import type { ShippingAddress } from '../users/addresses';
 
 /** The saga's input carries no address (the API stores it at reservation; the saga's re-run only reads). */
@@ -93,12 +93,12 @@ export async function reserveOrder(
             })),
           );
           await trx('order_status_history').insert({ order_id: orderId, status: 'created' });
-          const order = (await loadOrder(trx, orderId))!;
-          await enqueueOrderEvent(trx, 'order.created', orderId, {}, order);
-          await enqueue(
-            trx,
-            lines.map((l) => stockChangedMessage({ item_id: l.item_id, delta: -l.quantity, cause: 'reserved' })),
-          );
+          const order = (await loadNewOrder(trx, orderId))!;
+          // The order's event and the stock's in one INSERT, in that order.
+          await enqueue(trx, [
+            orderEvent('order.created', order),
+            ...lines.map((l) => stockChangedMessage({ item_id: l.item_id, delta: -l.quantity, cause: 'reserved' })),
+          ]);
           // Last, the hot rows, with the commit in the same round trip: their locks are held only inside the
           // server (nothing else in this transaction touches an item row, see migration 003), so buyers of one
           // item queue behind a short step. knex's own COMMIT after it finds nothing left to commit.

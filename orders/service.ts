@@ -53,6 +53,8 @@ export interface PlaceOrderRequest {
   shippingAddress?: ShippingAddress;
   /** An admin placing the order: no per-customer purchase limits (orders/purchase-limits.ts). */
   exemptFromLimits?: boolean;
+  /** The API asked the sold-out gate for these lines a moment ago and it knew of no shortage: not asked again. */
+  soldOutGatePassed?: boolean;
 }
 export type PlaceOrderResult =
   | { kind: 'created'; order: OrderView; replayed: boolean }
@@ -92,7 +94,7 @@ export class OrderService {
     // MySQL read. It only ever says no early (stock/soldout-gate.ts). A request whose Idempotency-Key already
     // made an order is never refused by it: the buyer who got the last unit and retries gets the order.
     const lines = normalizeLines(req.lines);
-    const known = await knownShortages(this.redis, lines);
+    const known = req.soldOutGatePassed ? [] : await knownShortages(this.redis, lines);
     if (known.length > 0 && !(await this.isReplay(req)))
       return { kind: 'out_of_stock', orderId: null, shortages: known };
     const admission = await this.admitEarly(req, lines);
@@ -202,12 +204,15 @@ export class OrderService {
       return { kind: 'out_of_stock', orderId: claim.orderId, shortages: reservation.shortages };
     }
 
-    await this.views.drop(lines.map((l) => l.item_id)); // the stock shown drops with the reservation
-    // 2. Start its saga. If Temporal cannot be reached now, the order stays reserved and the sweeper
+    // 2. Start its saga, and meanwhile drop the cached item views (the stock shown drops with the reservation;
+    // it never throws). If Temporal cannot be reached now, the order stays reserved and the sweeper
     // (orders/saga-sweeper.ts) starts the saga once it can: a reserved order never goes without one.
-    await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>
-      logBestEffortFailure(err, 'saga not started yet; the sweeper will start it', { orderId: input.orderId }),
-    );
+    await Promise.all([
+      this.views.drop(lines.map((l) => l.item_id)),
+      startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>
+        logBestEffortFailure(err, 'saga not started yet; the sweeper will start it', { orderId: input.orderId }),
+      ),
+    ]);
     if (claim.replay)
       return {
         kind: 'created',

@@ -49,6 +49,13 @@ const OrdersPage = z
 
 const OUT_OF_STOCK = 'some items do not have enough stock';
 
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** answerKnownSoldOut asked the sold-out gate for this order's lines and it knew of no shortage. */
+    soldOutGatePassed?: boolean;
+  }
+}
+
 /** 409 out_of_stock: details.items names the short lines (and details.order_id the refused order's id, if any). */
 function outOfStock(shortages: Shortage[], orderId?: string | null): ApiError {
   return new ApiError(409, 'out_of_stock', OUT_OF_STOCK, {
@@ -77,7 +84,10 @@ export function answerKnownSoldOut(deps: ApiDeps): RequestHandler {
     if (!body.success) return undefined;
     if (!mayActFor(principal, body.data.user_id)) return undefined; // the route answers its 403
     const short = await deps.orders.knownShortages(body.data.items);
-    if (short.length === 0) return undefined;
+    if (short.length === 0) {
+      req.soldOutGatePassed = true; // the route's service call need not ask Redis the same again
+      return undefined;
+    }
     deps.metrics.orders.inc({ outcome: 'out_of_stock' });
     deps.metrics.stockRefusals.inc({ route: 'orders' });
     return short;
@@ -229,6 +239,7 @@ function placeOrderRoute(r: Router, deps: ApiDeps): void {
           idempotencyKey: key,
           shippingAddress,
           exemptFromLimits: requirePrincipal(req).role === 'admin',
+          soldOutGatePassed: req.soldOutGatePassed === true,
         });
         deps.metrics.orders.inc({ outcome: result.kind });
         if (result.kind === 'out_of_stock') {

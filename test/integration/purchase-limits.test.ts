@@ -98,6 +98,35 @@ test('at most 5 units of one item per customer across live orders, paid or not (
   ).toBe(409);
 });
 
+test('an order of several items is refused for the one over the limit only, with what the customer holds of it', async () => {
+  const u = await customer();
+  const [a, b, c] = [
+    await makeItem(p.stores.mysql, { stock: 100 }),
+    await makeItem(p.stores.mysql, { stock: 100 }),
+    await makeItem(p.stores.mysql, { stock: 100 }),
+  ];
+  expect(await paid(u, await order(u, { quantity: 4, itemId: a, method: 'pm_card_visa' }))).toBe(201);
+  expect((await order(u, { quantity: 2, itemId: b })).status).toBe(201); // unpaid: still held
+  const lines = [
+    { item_id: a, quantity: 2 },
+    { item_id: b, quantity: 3 },
+    { item_id: c, quantity: 5 },
+  ];
+  const over = await call(p.baseUrl, 'POST', '/orders', { token: u.token, body: { user_id: u.userId, items: lines } });
+  expect(over.status).toBe(409);
+  expect(over.body.error.details).toEqual({
+    limit: 'units_per_item',
+    max: 5,
+    items: [{ item_id: a, requested: 2, held: 4 }],
+  });
+  lines[0]!.quantity = 1;
+  const fits = await call(p.baseUrl, 'POST', '/orders', {
+    token: u.token,
+    body: { user_id: u.userId, items: lines, payment_method: 'pm_card_visa' },
+  });
+  expect(fits.status).toBe(201);
+});
+
 test('parallel placements of one customer cannot both pass the limit: exactly 2 of 8 are created', async () => {
   const u = await customer();
   const results = await Promise.all(Array.from({ length: 8 }, () => order(u)));

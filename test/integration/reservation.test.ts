@@ -10,6 +10,8 @@ import { createUser } from '../../users/repository';
 import { reserveOrder, ReservationInput } from '../../orders/reservation';
 import { takeStock, takeStockAndCommit } from '../../stock/levels';
 import { makeItem, stockOf } from '../support/fixtures';
+import { loadOrder } from '../../orders/repository';
+import { TEST_ADDRESS } from '../support/http';
 
 const mysql = createMysql(loadConfig(process.env).MYSQL_URL);
 afterAll(() => mysql.destroy());
@@ -71,6 +73,36 @@ test('one line short: nothing is committed, the short line is named with what is
   expect(await mysql('order_items').where({ order_id: req.orderId }).first()).toBeUndefined();
   // Neither the order's event nor the stock events of its lines were left in the outbox.
   expect(await mysql('outbox').whereIn('msg_key', [req.orderId, a, b]).first()).toBeUndefined();
+});
+
+test('the reserved order answered is the order stored, and its order.created event carries the same', async () => {
+  const a = await makeItem(mysql, { stock: 5, price: 12.34 });
+  const b = await makeItem(mysql, { stock: 5, price: 0.1 });
+  const req = {
+    ...input([
+      { item_id: b, quantity: 3 },
+      { item_id: a, quantity: 2 },
+      { item_id: b, quantity: 1 },
+    ]),
+    shippingAddress: TEST_ADDRESS,
+  };
+  const r = await reserveOrder(mysql, req, { fresh: true });
+  if (!r.ok) throw new Error('not reserved');
+  const stored = await loadOrder(mysql, req.orderId);
+  expect(r.order).toEqual(stored);
+  expect(r.order).toMatchObject({
+    status: 'created',
+    total_price: 25.08,
+    items: expect.arrayContaining([
+      { item_id: a, quantity: 2, price: 12.34 },
+      { item_id: b, quantity: 4, price: 0.1 },
+    ]),
+    shipments: [],
+  });
+  const events = await mysql('outbox').where('msg_key', req.orderId).orWhereIn('msg_key', [a, b]).orderBy('id');
+  const payloads = events.map((e) => JSON.parse(e.payload));
+  expect(payloads.map((m) => m.type)).toEqual(['order.created', 'stock.changed', 'stock.changed']);
+  expect(payloads[0].data).toEqual(JSON.parse(JSON.stringify(stored)));
 });
 
 test('a delisted item is never taken: short with nothing available', async () => {
