@@ -88,6 +88,32 @@ export async function waitForQuiet(target: ChaosTarget, maxMs: number, log: (m: 
   }
 }
 
+/**
+ * Orders and catalog reads at the rounds' rate for `ms`, no fault, nothing checked: the first round then meets a
+ * platform that has been serving (pools open, code compiled, the start-up's own work done) and not one that has
+ * just started. Without it the first round's orders took seconds, so many sent before its fault were still in
+ * flight when the fault came (the mariadb round: 54 of 94 answered 503, against 5 of 96 as a second round).
+ */
+export async function warmUp(
+  target: ChaosTarget,
+  o: RoundOptions,
+  ms: number,
+  log: (m: string) => void,
+): Promise<void> {
+  if (ms <= 0) return;
+  const buyers = await registerBuyers(target.apiUrl, o.buyers);
+  const itemId = await createStockedItem(target.mysql, o.initialStock);
+  const opts = { ratePerSecond: o.ratePerSecond, itemId, buyers, requestTimeoutMs: o.requestTimeoutMs };
+  const stream = new OrderStream(target.apiUrl, opts);
+  const reads = new ReadStream(target.apiUrl, itemId, { ...opts, ratePerSecond: Math.max(2, o.ratePerSecond / 2) });
+  stream.start();
+  reads.start();
+  await sleep(ms);
+  await Promise.all([stream.stop(), reads.stop()]);
+  const orders = tally(stream.attempts, () => 'orders', ['orders']);
+  log(`warm-up (not checked): ${orders}; ${tally(reads.attempts, () => 'reads', ['reads'])}`);
+}
+
 export async function runRound(
   target: ChaosTarget,
   fault: Fault,
