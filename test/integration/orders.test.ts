@@ -225,6 +225,27 @@ describe('Idempotency-Key', () => {
     expect(await stockOf(p.stores.mysql, a)).toBe(0); // one unit, taken once
   });
 
+  test('a new key for a sold-out item: 409 naming it, nothing written; a malformed key: 400 first', async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1 });
+    expect((await order(buyer, [{ item_id: a, quantity: 1 }])).status).toBe(201);
+    expect((await order(other, [{ item_id: a, quantity: 1 }])).status).toBe(409); // the gate now knows
+    const key = randomUUID();
+    const late = await order(other, [{ item_id: a, quantity: 1 }], {}, { 'Idempotency-Key': key });
+    expect({ status: late.status, code: late.body.error?.code, items: late.body.error?.details?.items }).toEqual({
+      status: 409,
+      code: 'out_of_stock',
+      items: [{ item_id: a, requested: 1, available: 0 }],
+    });
+    expect(await p.stores.mysql('idempotency_keys').where({ user_id: other.userId, idem_key: key }).first()).toBe(
+      undefined,
+    );
+    const malformed = await order(other, [{ item_id: a, quantity: 1 }], {}, { 'Idempotency-Key': 'k'.repeat(256) });
+    expect({ status: malformed.status, code: malformed.body.error?.code }).toEqual({
+      status: 400,
+      code: 'invalid_request',
+    });
+  });
+
   test('keys are per user: another buyer with the same key gets an order of their own', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 10 });
     const key = randomUUID();
