@@ -88,6 +88,24 @@ export async function waitForQuiet(target: ChaosTarget, maxMs: number, log: (m: 
   }
 }
 
+/** Fresh buyers and a fresh item, an order stream for them at the rounds' rate and catalog reads at half of it
+ * (neither started yet). */
+async function newFlows(target: ChaosTarget, o: RoundOptions) {
+  const buyers = await registerBuyers(target.apiUrl, o.buyers);
+  const itemId = await createStockedItem(target.mysql, o.initialStock);
+  const stream = new OrderStream(target.apiUrl, {
+    ratePerSecond: o.ratePerSecond,
+    itemId,
+    buyers,
+    requestTimeoutMs: o.requestTimeoutMs,
+  });
+  const reads = new ReadStream(target.apiUrl, itemId, {
+    ratePerSecond: Math.max(2, o.ratePerSecond / 2),
+    requestTimeoutMs: o.requestTimeoutMs,
+  });
+  return { buyers, itemId, stream, reads };
+}
+
 /**
  * Orders and catalog reads at the rounds' rate for `ms`, no fault, nothing checked: the first round then meets a
  * platform that has been serving (pools open, code compiled, the start-up's own work done) and not one that has
@@ -101,11 +119,7 @@ export async function warmUp(
   log: (m: string) => void,
 ): Promise<void> {
   if (ms <= 0) return;
-  const buyers = await registerBuyers(target.apiUrl, o.buyers);
-  const itemId = await createStockedItem(target.mysql, o.initialStock);
-  const opts = { ratePerSecond: o.ratePerSecond, itemId, buyers, requestTimeoutMs: o.requestTimeoutMs };
-  const stream = new OrderStream(target.apiUrl, opts);
-  const reads = new ReadStream(target.apiUrl, itemId, { ...opts, ratePerSecond: Math.max(2, o.ratePerSecond / 2) });
+  const { stream, reads } = await newFlows(target, o);
   stream.start();
   reads.start();
   await sleep(ms);
@@ -121,19 +135,8 @@ export async function runRound(
   log: (m: string) => void,
 ): Promise<RoundResult> {
   const errors: string[] = [];
-  const buyers = await registerBuyers(target.apiUrl, o.buyers);
-  const itemId = await createStockedItem(target.mysql, o.initialStock);
+  const { buyers, itemId, stream, reads } = await newFlows(target, o);
   const events = await EventLog.mark(target.kafka);
-  const stream = new OrderStream(target.apiUrl, {
-    ratePerSecond: o.ratePerSecond,
-    itemId,
-    buyers,
-    requestTimeoutMs: o.requestTimeoutMs,
-  });
-  const reads = new ReadStream(target.apiUrl, itemId, {
-    ratePerSecond: Math.max(2, o.ratePerSecond / 2),
-    requestTimeoutMs: o.requestTimeoutMs,
-  });
   const ctx: FaultContext = { target, stream, log };
   const t0 = Date.now();
   stream.start();
