@@ -24,10 +24,6 @@ export class ReadStream extends SteadyFlow {
     super(opts.ratePerSecond);
   }
 
-  protected tick(): void {
-    void this.sendOne();
-  }
-
   /** After the heal: a search every 500 ms until one sent after `healedAt` answers 200, at most `maxMs`. */
   async probeRecovery(healedAt: number, maxMs: number): Promise<number | null> {
     while (Date.now() < healedAt + maxMs) {
@@ -50,7 +46,7 @@ export class ReadStream extends SteadyFlow {
     return tally(this.attempts, (a) => (a.path.startsWith('/search') ? 'search' : 'item'), ['search', 'item']);
   }
 
-  private sendOne(only?: 'search'): Promise<ReadAttempt> {
+  protected sendOne(only?: 'search'): Promise<ReadAttempt> {
     const n = this.seq++;
     // Distinct words, so that the result cache does not answer for the engine.
     const path =

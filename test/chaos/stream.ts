@@ -124,10 +124,11 @@ export abstract class SteadyFlow {
 
   constructor(private readonly ratePerSecond: number) {}
 
-  protected abstract tick(): void;
+  /** Sends the next request (its answer is recorded by the subclass). */
+  protected abstract sendOne(): Promise<unknown>;
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), 1000 / this.ratePerSecond);
+    this.timer = setInterval(() => void this.sendOne(), 1000 / this.ratePerSecond);
   }
 
   /** Stops the steady flow (requests in flight go on). */
@@ -159,10 +160,6 @@ export class OrderStream extends SteadyFlow {
     private readonly opts: StreamOptions,
   ) {
     super(opts.ratePerSecond);
-  }
-
-  protected tick(): void {
-    void this.sendOne();
   }
 
   /** Sends one order now (also used to probe for recovery after the stream ended). */
