@@ -9,7 +9,7 @@ import { createCassandra } from '../../stores/cassandra/client';
 import { createKafka } from '../../stores/kafka/client';
 import { OrderArchive } from '../../orders/archive';
 import { faultByName, run } from './faults';
-import { runRound, RoundResult, waitForQuiet, warmUp } from './run';
+import { runRound, RoundResult, waitForQuiet } from './run';
 import { details, table } from './report';
 import { loadChaosSettings } from './settings';
 import { REPO_DIR, stackStateDir, temporalCliPath, ChaosTarget } from './target';
@@ -58,7 +58,6 @@ async function main(): Promise<number> {
   );
   const results: RoundResult[] = [];
   try {
-    await warmUp(target, o, settings.warmUpMs, log);
     for (const name of settings.faults) {
       await waitForQuiet(target, 180_000, log);
       log(`--- ${name} (load ${load()})`);

@@ -106,28 +106,6 @@ async function newFlows(target: ChaosTarget, o: RoundOptions) {
   return { buyers, itemId, stream, reads };
 }
 
-/**
- * Orders and catalog reads at the rounds' rate for `ms`, no fault, nothing checked: the first round then meets a
- * platform that has been serving (pools open, code compiled, the start-up's own work done) and not one that has
- * just started. Without it the first round's orders took seconds, so many sent before its fault were still in
- * flight when the fault came (the mariadb round: 54 of 94 answered 503, against 5 of 96 as a second round).
- */
-export async function warmUp(
-  target: ChaosTarget,
-  o: RoundOptions,
-  ms: number,
-  log: (m: string) => void,
-): Promise<void> {
-  if (ms <= 0) return;
-  const { stream, reads } = await newFlows(target, o);
-  stream.start();
-  reads.start();
-  await sleep(ms);
-  await Promise.all([stream.stop(), reads.stop()]);
-  const orders = tally(stream.attempts, () => 'orders', ['orders']);
-  log(`warm-up (not checked): ${orders}; ${tally(reads.attempts, () => 'reads', ['reads'])}`);
-}
-
 export async function runRound(
   target: ChaosTarget,
   fault: Fault,

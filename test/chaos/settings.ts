@@ -21,8 +21,6 @@ const schema = z.object({
         .filter(Boolean),
     )
     .refine((fs) => fs.every((f) => ALL_FAULTS.includes(f)), { message: `known faults: ${ALL_FAULTS.join(', ')}` }),
-  /** Before the first round: orders and reads this long, unchecked, so it does not meet a cold platform (0: none). */
-  CHAOS_WARMUP: duration.default(10_000),
   /** Orders per second, and how long the stream flows. */
   CHAOS_RATE: z.coerce.number().positive().max(200).default(20),
   CHAOS_STREAM: duration.default(15_000),
@@ -45,7 +43,6 @@ const schema = z.object({
 
 export interface ChaosSettings {
   faults: string[];
-  warmUpMs: number;
   round: RoundOptions;
 }
 
@@ -58,7 +55,6 @@ export function loadChaosSettings(env: NodeJS.ProcessEnv = process.env): ChaosSe
   const s = parsed.data;
   return {
     faults: s.CHAOS_FAULTS,
-    warmUpMs: s.CHAOS_WARMUP,
     round: {
       ratePerSecond: s.CHAOS_RATE,
       streamMs: s.CHAOS_STREAM,
