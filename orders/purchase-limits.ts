@@ -11,7 +11,8 @@
  *
  * Concurrency: the check and the reservation run under a per-buyer lock in Redis (SET NX PX, released by its
  * token), so two parallel placements of one buyer run one after the other and the second counts the first's
- * order: they cannot both pass a limit. A buyer's second placement waits for the first (up to LOCK_WAIT_MS,
+ * order: they cannot both pass a limit. The lock ends with the reservation's commit (what the next one counts);
+ * the saga starts after it (OrderService.place). A buyer's second placement waits for the first (up to LOCK_WAIT_MS,
  * then 429 `concurrent_placements`). If Redis cannot be reached the limits are still checked, without the lock
  * (MySQL stays the authority for stock; only this per-buyer race reopens while Redis is down).
  */
@@ -29,7 +30,7 @@ export type PurchaseLimitSettings = Pick<
 >;
 
 const lockKey = (userId: string) => `purchase-lock:${userId}`;
-/** Longer than a placement can take (reservation plus ORDER_RESERVE_DEADLINE for the saga start). */
+/** Far longer than a reservation can take (the lock is released once it committed). */
 const LOCK_TTL_MS = 15_000;
 const LOCK_WAIT_MS = 5_000;
 const LOCK_POLL_MS = 20;
@@ -55,7 +56,7 @@ export class PurchaseLimits {
     private readonly cfg: PurchaseLimitSettings,
   ) {}
 
-  /** Runs `place` (which reserves) once the buyer is within every limit, holding the buyer's lock throughout.
+  /** Runs `place` (which reserves) once the buyer is within every limit, holding the buyer's lock until it is done.
    * `isReplay` (checked under the lock) lets a request whose Idempotency-Key already made an order through to
    * its replay, whatever the limits say now. */
   async enforce<T>(

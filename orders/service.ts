@@ -60,6 +60,15 @@ export type PlaceOrderResult =
   | { kind: 'created'; order: OrderView; replayed: boolean }
   | { kind: 'out_of_stock'; orderId: string | null; shortages: Shortage[] };
 
+/** An order reserved in MySQL (its stock taken, its row committed) whose saga is yet to start. `replay`: its
+ * Idempotency-Key was claimed by an earlier request, whose reservation had not been made. */
+interface Reserved {
+  kind: 'reserved';
+  input: OrderInput;
+  order: OrderView;
+  replay: boolean;
+}
+
 export class OrderService {
   constructor(
     private readonly mysql: Knex,
@@ -103,16 +112,19 @@ export class OrderService {
     // gives it back.
     let reserved = false;
     try {
-      const result = req.exemptFromLimits
-        ? await this.placeOrder(req, lines)
+      // Under the buyer's lock: the limits, the key's claim and the reservation; its commit is what the buyer's
+      // next placement counts, so the saga starts after the lock is released.
+      const outcome = req.exemptFromLimits
+        ? await this.reserve(req, lines)
         : await this.limits.enforce(
             req.userId,
             lines,
             () => this.isReplay(req),
-            () => this.placeOrder(req, lines),
+            () => this.reserve(req, lines),
           );
-      reserved = result.kind === 'created' && !result.replayed;
-      return result;
+      if (outcome.kind !== 'reserved') return outcome;
+      reserved = !outcome.replay;
+      return await this.startAndAnswer(outcome, lines);
     } finally {
       if (admission.ticketsTaken && !reserved) await giveBack(this.redis, lines);
     }
@@ -165,9 +177,9 @@ export class OrderService {
     return row !== undefined;
   }
 
-  /** Claims the Idempotency-Key (a replay answers the order it made), then reserves in MySQL and starts the
-   * saga. Runs after admitEarly(), under the buyer's lock. */
-  private async placeOrder(req: PlaceOrderRequest, lines: OrderLine[]): Promise<PlaceOrderResult> {
+  /** Claims the Idempotency-Key (a replay answers the order it made), then reserves in MySQL, the authority: a
+   * refused buyer never costs a saga (the flash-sale hot path). Runs after admitEarly(), under the buyer's lock. */
+  private async reserve(req: PlaceOrderRequest, lines: OrderLine[]): Promise<PlaceOrderResult | Reserved> {
     const claim = req.idempotencyKey
       ? await this.claimIdempotencyKey(req, lines)
       : { orderId: `o-${randomUUID()}`, replay: false };
@@ -186,8 +198,6 @@ export class OrderService {
       latePaymentWindowMs: this.cfg.ORDER_LATE_PAYMENT_WINDOW,
       expiresAt: new Date(Date.now() + this.cfg.ORDER_PAYMENT_TIMEOUT).toISOString(),
     };
-
-    // 1. Reserve in MySQL, the authority: a refused buyer never costs a saga (the flash-sale hot path).
     let reservation: ReservationResult;
     try {
       reservation = await reserveOrder(
@@ -203,23 +213,26 @@ export class OrderService {
       await markSoldOut(this.redis, reservation.shortages).catch(() => undefined);
       return { kind: 'out_of_stock', orderId: claim.orderId, shortages: reservation.shortages };
     }
+    return { kind: 'reserved', input, order: reservation.order, replay: claim.replay };
+  }
 
-    // 2. Start its saga, and meanwhile drop the cached item views (the stock shown drops with the reservation;
-    // it never throws). If Temporal cannot be reached now, the order stays reserved and the sweeper
-    // (orders/saga-sweeper.ts) starts the saga once it can: a reserved order never goes without one.
+  /** Starts a reserved order's saga, and meanwhile drops the cached item views (the stock shown drops with the
+   * reservation; it never throws). If Temporal cannot be reached now, the order stays reserved and the sweeper
+   * (orders/saga-sweeper.ts) starts the saga once it can: a reserved order never goes without one. */
+  private async startAndAnswer(r: Reserved, lines: OrderLine[]): Promise<PlaceOrderResult> {
     await Promise.all([
       this.views.drop(lines.map((l) => l.item_id)),
-      startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>
-        logBestEffortFailure(err, 'saga not started yet; the sweeper will start it', { orderId: input.orderId }),
+      startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, r.input, this.cfg.ORDER_RESERVE_DEADLINE).catch((err) =>
+        logBestEffortFailure(err, 'saga not started yet; the sweeper will start it', { orderId: r.input.orderId }),
       ),
     ]);
-    if (claim.replay)
+    if (r.replay)
       return {
         kind: 'created',
-        order: (await loadOrder(this.mysql, input.orderId)) ?? reservation.order,
+        order: (await loadOrder(this.mysql, r.input.orderId)) ?? r.order,
         replayed: true,
       };
-    return { kind: 'created', order: reservation.order, replayed: false };
+    return { kind: 'created', order: r.order, replayed: false };
   }
 
   /** Maps (user, key) to one order id; the same key with another body is refused (422). `replay` is true

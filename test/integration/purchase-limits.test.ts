@@ -6,6 +6,9 @@
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
+import type { Client } from '@temporalio/client';
+import { OrderService } from '../../orders/service';
+import { OrderArchive } from '../../orders/archive';
 
 let p: Platform;
 let admin: TestUser;
@@ -135,6 +138,39 @@ test('parallel placements of one customer cannot both pass the limit: exactly 2 
   expect((await p.stores.mysql('orders').where({ user_id: u.userId, status: 'created' }).count({ n: '*' }))[0].n).toBe(
     2,
   );
+});
+
+test("a customer's next order does not wait for the saga start of the one before: the lock covers the reservation", async () => {
+  const u = await customer();
+  // A Temporal whose first workflow start answers only when the test lets it (a busy or slow Temporal).
+  let starts = 0;
+  let letFirstStart!: () => void;
+  const firstStart = new Promise<void>((resolve) => (letFirstStart = resolve));
+  const slowTemporal = {
+    withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
+    workflow: { start: async () => void (++starts === 1 && (await firstStart)) },
+  } as unknown as Client;
+  const orders = new OrderService(
+    p.stores.mysql,
+    p.stores.redis,
+    slowTemporal,
+    new OrderArchive(p.stores.cassandra, p.stores.mysql),
+    p.cfg,
+  );
+  const place = () =>
+    orders.place({ userId: u.userId, lines: [{ item_id: item, quantity: 1 }], paymentMethod: 'pm_card_noResponse' });
+
+  const first = place();
+  await eventually(async () => starts === 1);
+  // The first order is reserved and its saga start hangs: the second is placed meanwhile (with the lock held
+  // through the start, it waited 5 s for the lock and was refused 429 concurrent_placements).
+  const second = await place();
+  expect(second.kind).toBe('created');
+  expect(starts).toBe(2);
+  letFirstStart();
+  expect((await first).kind).toBe('created');
+  // Each placement counted the one before it: the limit of 2 unpaid orders refuses a third.
+  await expect(place()).rejects.toMatchObject({ code: 'purchase_limit', details: { limit: 'unpaid_orders' } });
 });
 
 test('after an order of theirs expired unpaid, a customer waits out the cool-down (429 with the seconds left)', async () => {
