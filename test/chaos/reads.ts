@@ -4,7 +4,7 @@
  * (with Retry-After), never another 5xx; and once the server is back, search answers again.
  */
 import { sleep } from './faults';
-import { Answer, recordFailure, SteadyFlow, tally } from './stream';
+import { Answer, recordFailure, SteadyFlow, tally, parseBody, whyFailed } from './stream';
 
 export interface ReadAttempt extends Answer {
   path: string;
@@ -61,8 +61,9 @@ export class ReadStream extends SteadyFlow {
   private async send(a: ReadAttempt): Promise<void> {
     try {
       const res = await fetch(this.apiUrl + a.path, { signal: AbortSignal.timeout(this.opts.requestTimeoutMs) });
-      await res.arrayBuffer();
+      const text = await res.text();
       a.status = res.status;
+      if (res.status >= 500) a.why = whyFailed(res.status, parseBody(text));
       a.retryAfter = res.headers.get('retry-after');
     } catch (err) {
       recordFailure(a, err);

@@ -66,6 +66,7 @@ export function details(results: RoundResult[]): string {
     if (r.touched.length) extra.push(`acted on: ${r.touched.join(', ')}`);
     out.push(`${r.fault}: ${extra.join('; ') || 'nothing to add'}`);
     out.push(`  answers ${r.timeline}`);
+    out.push(`  answer times before the fault: ${r.latencyBefore}`);
     const readsBack =
       r.readRecoverMs === null ? '' : `; search answered 200 ${(r.readRecoverMs / 1000).toFixed(1)}s after the heal`;
     out.push(`  catalog reads ${r.reads}${readsBack}`);

@@ -39,8 +39,11 @@ export interface RoundResult {
   settledMs: number | null;
   touched: string[];
   errors: string[];
-  /** Answers by the phase their request was sent in: before the fault, while it lasted, after the heal. */
+  /** Answers by the phase their request was sent in: before the fault (answered before it too, or in flight
+   * when it came), while it lasted, after the heal. */
   timeline: string;
+  /** How long the orders sent before the fault waited for their answer (p50, p90, max), e.g. "p50 80 ms ...". */
+  latencyBefore: string;
   /** The catalog reads' answers by status, and from the heal to the first search answered 200 (null: none). */
   reads: string;
   readRecoverMs: number | null;
@@ -50,9 +53,27 @@ function timeline(
   attempts: OrderAttempt[],
   p: { injectAt: number; healAt: number | null; healedAt: number | null },
 ): string {
+  // A request sent before the fault but answered after it met the fault: it is counted apart, not as "before".
   const phase = (a: OrderAttempt) =>
-    a.sentAt < p.injectAt ? 'before' : p.healedAt === null || a.sentAt < p.healedAt ? 'during' : 'after';
-  return tally(attempts, phase, ['before', 'during', 'after']);
+    a.sentAt < p.injectAt
+      ? (a.answeredAt ?? Infinity) < p.injectAt
+        ? 'before'
+        : 'in flight at the fault'
+      : p.healedAt === null || a.sentAt < p.healedAt
+        ? 'during'
+        : 'after';
+  return tally(attempts, phase, ['before', 'in flight at the fault', 'during', 'after']);
+}
+
+/** Answer times of the orders sent before `until`: a slow platform shows here before any fault does. */
+function latencies(attempts: OrderAttempt[], until: number): string {
+  const ms = attempts
+    .filter((a) => a.sentAt < until && a.answeredAt !== undefined)
+    .map((a) => a.answeredAt! - a.sentAt)
+    .sort((x, y) => x - y);
+  if (ms.length === 0) return 'none answered';
+  const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!;
+  return `p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${ms[ms.length - 1]} ms (${ms.length} orders)`;
 }
 
 /**
@@ -209,6 +230,7 @@ export async function runRound(
     touched: fault.touched ?? [],
     errors,
     timeline: timeline(stream.attempts, phases),
+    latencyBefore: latencies(stream.attempts, phases.injectAt),
     reads: reads.summary(),
     readRecoverMs,
   };

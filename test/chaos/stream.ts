@@ -29,7 +29,6 @@ export interface OrderAttempt extends Answer {
   answeredAt?: number;
   orderId?: string;
   retryAfter?: string | null;
-  errorCode?: string;
 }
 
 export interface StreamOptions {
@@ -80,6 +79,8 @@ export async function stockLeft(mysql: Knex, itemId: string): Promise<number> {
 /** What a request got: the HTTP status, or why there was none. */
 export interface Answer {
   status?: number;
+  /** For a 5xx: the error's code and the store it names, e.g. `overloaded/mysql`. */
+  why?: string;
   /** The connection failed or was reset (fetch threw): no HTTP answer at all. */
   dropped?: string;
   timedOut?: boolean;
@@ -92,11 +93,18 @@ export function recordFailure(a: Answer, err: unknown): void {
   else a.dropped = e.cause?.code ?? e.message;
 }
 
-/** Answers counted by group, in the groups' order, e.g. "before: 38x201 2x503; during: 23xdropped". */
+/** For a 5xx answer in the contract's error format: `code/store` (the store from details.store, when named). */
+export function whyFailed(status: number, body: any): string | undefined {
+  if (status < 500 || typeof body?.error?.code !== 'string') return undefined;
+  const store = body.error.details?.store;
+  return typeof store === 'string' ? `${body.error.code}/${store}` : body.error.code;
+}
+
+/** Answers counted by group, in the groups' order, e.g. "before: 38x201 2x503(overloaded/mysql); during: 23xdropped". */
 export function tally<T extends Answer>(answers: T[], groupOf: (a: T) => string, groups: string[]): string {
   const counts = new Map<string, Map<string, number>>(groups.map((g) => [g, new Map()]));
   for (const a of answers) {
-    const k = a.dropped ? 'dropped' : a.timedOut ? 'timeout' : String(a.status);
+    const k = a.dropped ? 'dropped' : a.timedOut ? 'timeout' : a.why ? `${a.status}(${a.why})` : String(a.status);
     const c = counts.get(groupOf(a))!;
     c.set(k, (c.get(k) ?? 0) + 1);
   }
@@ -113,7 +121,7 @@ export function tally<T extends Answer>(answers: T[], groupOf: (a: T) => string,
 
 /** Statuses ascending, then `dropped` and `timeout` as first seen. */
 function byStatus(counts: [string, number][]): [string, number][] {
-  const rank = (k: string) => (/^\d+$/.test(k) ? Number(k) : Infinity);
+  const rank = (k: string) => (/^\d+/.test(k) ? Number(k.slice(0, 3)) : Infinity);
   return counts.sort(([a], [b]) => rank(a) - rank(b) || 0);
 }
 
@@ -202,9 +210,9 @@ export class OrderStream extends SteadyFlow {
       const text = await res.text();
       a.status = res.status;
       a.retryAfter = res.headers.get('retry-after');
-      const body = parse(text);
+      const body = parseBody(text);
       if (res.status === 201) a.orderId = body?.order_id;
-      else a.errorCode = body?.error?.code;
+      else a.why = whyFailed(res.status, body);
     } catch (err) {
       recordFailure(a, err);
     } finally {
@@ -218,7 +226,7 @@ export async function getJson(apiUrl: string, path: string, token: string): Prom
     headers: { authorization: `Bearer ${token}` },
     signal: AbortSignal.timeout(15_000),
   });
-  return { status: res.status, body: parse(await res.text()) };
+  return { status: res.status, body: parseBody(await res.text()) };
 }
 
 async function postJson(apiUrl: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
@@ -228,10 +236,11 @@ async function postJson(apiUrl: string, path: string, body: unknown): Promise<{ 
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
-  return { status: res.status, body: parse(await res.text()) };
+  return { status: res.status, body: parseBody(await res.text()) };
 }
 
-function parse(text: string): any {
+/** A response body as JSON, or undefined when it is empty or not JSON. */
+export function parseBody(text: string): any {
   try {
     return text ? JSON.parse(text) : undefined;
   } catch {
