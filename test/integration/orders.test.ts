@@ -387,6 +387,23 @@ describe('payment webhook', () => {
     expect((await statusIs(r.body.order_id, 'placed')).payment_status).toBe('succeeded');
   });
 
+  test("a signed success for the charge that placed the order is acknowledged without a signal: the saga's history gains no event", async () => {
+    const a = await makeItem(p.stores.mysql, { stock: 1, price: 10 });
+    const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_visa' });
+    await statusIs(r.body.order_id, 'placed');
+    const { charge_id: chargeId } = await p.stores.mysql('orders').where({ order_id: r.body.order_id }).first();
+    expect(chargeId).toEqual(expect.any(String));
+    const handle = p.stores.temporal.workflow.getHandle(r.body.order_id);
+    const signals = async () =>
+      (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    const before = await signals();
+    const event = { type: 'charge.succeeded', order_id: r.body.order_id, amount: 1000, currency: 'USD' };
+    expect((await signed({ ...event, id: 'evt_8', charge_id: chargeId })).status).toBe(200);
+    expect(await signals()).toBe(before);
+    expect((await p.gateway.retrieveCharge(r.body.order_id))?.status).toBe('succeeded');
+    expect((await getOrder(buyer, r.body.order_id)).body.status).toBe('placed');
+  });
+
   test('a signed decline for an order whose saga has closed is acknowledged (the gateway stops retrying)', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 1, price: 10 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }], { payment_method: 'pm_card_chargeDeclined' });
