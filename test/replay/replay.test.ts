@@ -1,9 +1,9 @@
 /**
  * Determinism guard: every committed history (recorded from real runs by test/replay/record.ts) replays against
  * the current workflow code. A change that would break sagas in flight fails here; guard it with patched().
- * Six generations are kept: pre-archive-* (before the archive step), v1-* (before saga-v2), v2-* (before
- * saga-v3), v3-* (before mirror-beside-payment), v4-* (before mirror-in-store-steps) and the current ones, so every
- * side of every patch replays.
+ * Seven generations are kept: pre-archive-* (before the archive step), v1-* (before saga-v2), v2-* (before
+ * saga-v3), v3-* (before mirror-beside-payment), v4-* (before mirror-in-store-steps), v5-* (before
+ * local-store-steps) and the current ones, so every side of every patch replays.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,9 +17,9 @@ const files = readdirSync(DIR)
   .sort();
 const text = (file: string) => readFileSync(path.join(DIR, file), 'utf8');
 /** Oldest first; a history's file name starts with its generation and a dash, except the current one's. */
-const GENERATIONS = ['pre-archive', 'v1', 'v2', 'v3', 'v4', 'v5'] as const;
+const GENERATIONS = ['pre-archive', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6'] as const;
 type Generation = (typeof GENERATIONS)[number];
-const CURRENT: Generation = 'v5';
+const CURRENT: Generation = 'v6';
 const generation = (file: string): Generation => GENERATIONS.find((g) => file.startsWith(`${g}-`)) ?? CURRENT;
 /** Recorded by `since` or a later generation. */
 const atLeast = (g: Generation, since: Generation) => GENERATIONS.indexOf(g) >= GENERATIONS.indexOf(since);
@@ -65,6 +65,13 @@ test('there is a recorded history for every branch of the saga', () => {
       'force-canceled',
       'manual-refund',
       // the sagas in flight from before each patch
+      'v5-delivered',
+      'v5-declined',
+      'v5-canceled-after-placed',
+      'v5-late-success-accepted',
+      'v5-operator-cancel',
+      'v5-force-canceled',
+      'v5-resumed-after-terminate',
       'v4-delivered',
       'v4-declined',
       'v4-canceled-after-placed',
@@ -103,6 +110,14 @@ test('each generation is what its name says: the patches it was recorded before 
     expect([file, patchesOf(file).includes('mirror-beside-payment')]).toEqual([file, mirrorsBeside]);
     // Every v5 saga asks at its claim whether the store steps carry the mirror.
     expect([file, patchesOf(file).includes('mirror-in-store-steps')]).toEqual([file, atLeast(g, 'v5')]);
+    // Every v6 saga asks at its claim whether the claim and the placing are local activities, and then they are:
+    // no claimOrder or markPlaced* activity task in a v6 history.
+    expect([file, patchesOf(file).includes('local-store-steps')]).toEqual([file, atLeast(g, 'v6')]);
+    if (atLeast(g, 'v6'))
+      expect([
+        file,
+        /"activityType":\s*\{\s*"name":\s*"(claimOrder|markPlaced|markPlacedAndUnmirror)"/.test(h),
+      ]).toEqual([file, false]);
     // And then they do: no mirror activity in a v5 history.
     if (atLeast(g, 'v5')) expect([file, /"(mirrorOrder|removeMirror)"/.test(h)]).toEqual([file, false]);
     // The archive step: every v1 saga that finished archives; v2 archives all but a saga that found no order.
@@ -125,6 +140,7 @@ test('every patch in workflows/ has histories recorded on both of its sides', ()
       'saga-v3',
       'mirror-beside-payment',
       'mirror-in-store-steps',
+      'local-store-steps',
       'archive-finished-orders',
       'late-payment-by-charge',
     ]),
