@@ -14,17 +14,33 @@ export interface OrderPaymentFacts {
   cancelReason: string | null;
 }
 
+/** A live order's payment facts and its total (the webhook checks a charge's amount against it), from MySQL only;
+ * null when the order is not live there. One query. */
+export async function livePaymentFacts(
+  mysql: Knex,
+  orderId: string,
+): Promise<(OrderPaymentFacts & { totalPrice: number }) | null> {
+  const live = await mysql('orders')
+    .select('status', 'charge_id', 'cancel_reason', 'total_price')
+    .where({ order_id: orderId })
+    .first();
+  if (!live) return null;
+  return {
+    status: live.status,
+    chargeId: live.charge_id ?? null,
+    cancelReason: live.cancel_reason ?? null,
+    totalPrice: Number(live.total_price),
+  };
+}
+
 /** MySQL first, then the archive (the copy exists before the row goes); null when the order is nowhere. */
 export async function orderPaymentFacts(
   mysql: Knex,
   archive: OrderArchive,
   orderId: string,
 ): Promise<OrderPaymentFacts | null> {
-  const live = await mysql('orders')
-    .select('status', 'charge_id', 'cancel_reason')
-    .where({ order_id: orderId })
-    .first();
-  if (live) return { status: live.status, chargeId: live.charge_id ?? null, cancelReason: live.cancel_reason ?? null };
+  const live = await livePaymentFacts(mysql, orderId);
+  if (live) return { status: live.status, chargeId: live.chargeId, cancelReason: live.cancelReason };
   const archived = await archive.find(orderId);
   return archived
     ? { status: archived.status, chargeId: archived.charge_id, cancelReason: archived.cancel_reason }

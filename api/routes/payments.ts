@@ -9,7 +9,7 @@ import { SIGNATURE_HEADER, verifySignature } from '../../payments/webhook-signat
 import { toMinor } from '../../payments/gateway';
 import { paymentResultSignal } from '../../orders/saga-messages';
 import { logger } from '../../lib/logger';
-import { isPaidBy, type OrderPaymentFacts } from '../../orders/payment-facts';
+import { isPaidBy, livePaymentFacts } from '../../orders/payment-facts';
 
 const WebhookEvent = z
   .object({
@@ -25,8 +25,8 @@ const WebhookEvent = z
 
 /**
  * The payment gateway's webhook. Authenticated by its HMAC signature over the raw body (not a bearer token),
- * then handed to the order's saga as a signal, unless the order is already paid by that very charge. A success for an order whose saga has closed is refunded by a
- * workflow of its own, once.
+ * then handed to the order's saga as a signal, unless the order is already paid by that very charge. A success
+ * for an order whose saga has closed is refunded by a workflow of its own, once.
  */
 export function paymentsRouter(deps: ApiDeps): Router {
   const r = Router();
@@ -60,11 +60,12 @@ export function paymentsRouter(deps: ApiDeps): Router {
       // A refund is the saga's own doing (it asked for it): acknowledged, nothing more for now.
       if (ev.type === 'charge.refunded') return void res.json({ received: true });
       if (ev.type === 'charge.succeeded') {
-        const live = await livePayment(deps, ev.order_id);
+        // A live order's total and payment (an archived order is left to the usual path).
+        const live = await livePaymentFacts(deps.stores.mysql, ev.order_id);
         if (live) checkAmount(deps, ev, live.totalPrice);
         // The saga placed the order with this very charge (the gateway's webhook usually comes after the charge's
         // own answer): the saga would ignore the signal, and each signal costs it a workflow task.
-        if (live && live.facts.chargeId === ev.charge_id && isPaidBy(live.facts, ev.charge_id))
+        if (live && live.chargeId === ev.charge_id && isPaidBy(live, ev.charge_id))
           return void res.json({ received: true });
       }
       const status = ev.type === 'charge.succeeded' ? 'succeeded' : 'declined';
@@ -85,24 +86,6 @@ export function paymentsRouter(deps: ApiDeps): Router {
     }
   });
   return r;
-}
-
-/** What the webhook needs of a live order (MySQL; an archived order is left to the usual path): its total, its
- * status and the charge that paid for it. One query. */
-async function livePayment(
-  deps: ApiDeps,
-  orderId: string,
-): Promise<{ totalPrice: number; facts: OrderPaymentFacts } | undefined> {
-  const row = await deps.stores
-    .mysql('orders')
-    .select('total_price', 'status', 'charge_id')
-    .where({ order_id: orderId })
-    .first();
-  if (!row) return undefined;
-  return {
-    totalPrice: Number(row.total_price),
-    facts: { status: row.status, chargeId: row.charge_id ?? null, cancelReason: null },
-  };
 }
 
 /** A success for another sum than the order's total must not place the order (a tampered or mixed-up
