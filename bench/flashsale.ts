@@ -25,6 +25,7 @@ import { call, TEST_ADDRESS } from '../test/support/http';
 import { postJson } from './buyer-client';
 import type { BurstAnswers, BurstInput } from './burst-thread';
 import { cpuSnapshot, cpuSplit, type CpuSnapshot } from './cpu-split';
+import { percentile } from '../test/support/percentile';
 
 const BUYERS = Number(process.env.BUYERS ?? 200);
 const UNITS = Number(process.env.UNITS ?? 10);
@@ -113,8 +114,6 @@ function burstOnThread(input: BurstInput): Promise<BurstAnswers & { cpu: [CpuSna
   });
 }
 
-const pct = (sorted: number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 /** The buyers' product page, signed in, 50 at a time (not measured). */
@@ -223,7 +222,7 @@ async function main() {
       `  accepted ${accepted} (${(accepted / wall).toFixed(1)}/s), rejected ${rejected} (${(rejected / wall).toFixed(1)}/s), 5xx ${errors}, connections failed ${failed}, wall ${wall.toFixed(2)} s`,
     );
     console.log(
-      `  POST /orders latency p50 ${ms(pct(latencies, 0.5))}  p99 ${ms(pct(latencies, 0.99))}  max ${ms(latencies.at(-1)!)}`,
+      `  POST /orders latency p50 ${ms(percentile(latencies, 0.5))}  p99 ${ms(percentile(latencies, 0.99))}  max ${ms(latencies.at(-1)!)}`,
     );
     for (const [status, name] of [
       [201, 'accepted'],
@@ -232,7 +231,7 @@ async function main() {
       const own = latenciesOf(status);
       if (own.length > 0)
         console.log(
-          `    ${name} (${status}): p50 ${ms(pct(own, 0.5))}  p99 ${ms(pct(own, 0.99))}  max ${ms(own.at(-1)!)}`,
+          `    ${name} (${status}): p50 ${ms(percentile(own, 0.5))}  p99 ${ms(percentile(own, 0.99))}  max ${ms(own.at(-1)!)}`,
         );
     }
     console.log(`  oversold units: ${Math.max(0, sold - UNITS)} (sold ${sold}, stock left ${stock})`);

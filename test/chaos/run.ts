@@ -8,6 +8,7 @@ import { Fault, FaultContext, sleep } from './faults';
 import { ChargeLedger, EventLog, Findings, settle, violations } from './checks';
 import { createStockedItem, OrderAttempt, OrderStream, registerBuyers, tally } from './stream';
 import { ReadStream } from './reads';
+import { percentile } from '../support/percentile';
 
 export interface RoundOptions {
   ratePerSecond: number;
@@ -72,8 +73,7 @@ function latencies(attempts: OrderAttempt[], until: number): string {
     .map((a) => a.answeredAt! - a.sentAt)
     .sort((x, y) => x - y);
   if (ms.length === 0) return 'none answered';
-  const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!;
-  return `p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${ms[ms.length - 1]} ms (${ms.length} orders)`;
+  return `p50 ${percentile(ms, 0.5)} ms, p90 ${percentile(ms, 0.9)} ms, max ${ms[ms.length - 1]} ms (${ms.length} orders)`;
 }
 
 /**

@@ -100,7 +100,8 @@ export function whyFailed(status: number, body: any): string | undefined {
   return typeof store === 'string' ? `${body.error.code}/${store}` : body.error.code;
 }
 
-/** Answers counted by group, in the groups' order, e.g. "before: 38x201 2x503(overloaded/mysql); during: 23xdropped". */
+/** Answers counted by group, in the groups' order, e.g.
+ * "before: 38x201 2x503(overloaded/mysql); during: 23xdropped". */
 export function tally<T extends Answer>(answers: T[], groupOf: (a: T) => string, groups: string[]): string {
   const counts = new Map<string, Map<string, number>>(groups.map((g) => [g, new Map()]));
   for (const a of answers) {

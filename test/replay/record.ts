@@ -3,7 +3,8 @@
  * simulator) into test/replay/histories/, for test/replay/replay.test.ts to replay on every test run.
  * Histories recorded by an older workflow version stay, renamed with its prefix (pre-archive-*: before the
  * archive step; v1-*: before saga-v2; v2-*: before saga-v3; v3-*: before mirror-beside-payment; v4-*: before
- * mirror-in-store-steps; v5-*: before local-store-steps), so the patched() paths of sagas still in flight keep being replayed.
+ * mirror-in-store-steps; v5-*: before local-store-steps), so the patched() paths of sagas still in flight keep
+ * being replayed.
  * Re-record after an intended workflow change that is guarded by patched():
  *   npm run build && node dist/test/replay/record.js   (with the test stores in the environment, see scripts/test.sh)
  */
