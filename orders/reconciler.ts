@@ -225,8 +225,12 @@ export class Reconciler {
     const done = await settleCharge(this.gateway, charge);
     if (done.kind === 'refunded') {
       report.refunded.push(charge.chargeId);
-      if (order)
-        await recordRefundOn(this.mysql, this.archive, charge.orderId, order.cancelReason === 'payment_timeout');
+      // A success for a canceled order that is not the charge it was once paid with came after the cancel: a late
+      // payment, as the late-payment workflow and the saga record it.
+      const late =
+        order?.cancelReason === 'payment_timeout' ||
+        (order?.status === 'canceled' && order.chargeId !== charge.chargeId);
+      if (order) await recordRefundOn(this.mysql, this.archive, charge.orderId, late);
     } else if (done.kind === 'voided') report.voided.push(charge.chargeId);
     else if (done.kind === 'unsettled') report.attention.push(charge.chargeId);
   }

@@ -32,6 +32,9 @@
  * needs them, instead of activity tasks on the server: two activity tasks and a workflow task fewer per paid
  * order (bench:flashsale: 21 sagas/s against 16). Both are short, idempotent MySQL steps with the same retries;
  * the Web UI shows them as markers. The charge, the settlements and the compensations stay activities.
+ * Patch `late-success-refund`: the refund of a success that came after a cancel for any reason is recorded as a
+ * late payment (`late_payment: refunded`), as the late-payment workflow and the reconciler record it. Before it,
+ * only a cancel for payment_timeout counted as late, so one refund was recorded two ways by who got there first.
  */
 import {
   ActivityCancellationType,
@@ -102,6 +105,8 @@ export const MIRROR_BESIDE_PAYMENT_PATCH = 'mirror-beside-payment';
 export const MIRROR_IN_STORE_STEPS_PATCH = 'mirror-in-store-steps';
 /** Marks sagas whose claim and placing are local activities (see the header). */
 export const LOCAL_STORE_STEPS_PATCH = 'local-store-steps';
+/** Marks sagas that record the refund of a success after any cancel as a late payment (see the header). */
+export const LATE_SUCCESS_REFUND_PATCH = 'late-success-refund';
 
 /** The longest an operator may push a payment deadline out, from now. */
 const MAX_PAYMENT_EXTENSION_MS = 7 * 24 * 3600 * 1000;
@@ -580,6 +585,7 @@ class OrderSaga {
    * next call (see close()).
    */
   private async settle(keep: string | null): Promise<Settlement> {
+    const cameLate = this.unsettledSuccess;
     this.unsettledSuccess = false;
     this.settledOnce = true;
     return CancellationScope.nonCancellable(async () => {
@@ -603,8 +609,11 @@ class OrderSaga {
       if (settlement.unsettledChargeIds.length > 0)
         this.flag(`unsettled charges: ${settlement.unsettledChargeIds.join(', ')}`);
       if (settlement.refundedChargeIds.length > 0) {
-        // After an expiry the money came late; otherwise it is the refund of a cancel.
-        const late = this.state.cancelReason === 'payment_timeout';
+        // After an expiry the money came late, and so did a success that arrived after any cancel; otherwise it
+        // is the refund of a cancel.
+        const late =
+          this.state.cancelReason === 'payment_timeout' ||
+          (cameLate && this.state.phase === 'canceled' && patched(LATE_SUCCESS_REFUND_PATCH));
         await store.recordRefund({ orderId: this.orderId, late });
         if (late) this.state.latePayment = 'refunded';
         this.observe(`refunded ${settlement.refundedChargeIds.join(', ')}`, 'saga');

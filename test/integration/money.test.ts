@@ -196,6 +196,31 @@ test('the reconciler refunds a captured charge that pays for no order and leaves
   await moneyEndsRight(id);
 });
 
+test('a success for a declined order that nobody was told of is refunded by the reconciler and recorded as a late payment', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const r = await order([{ item_id: a, quantity: 1 }], 'pm_card_chargeDeclined');
+  const id = r.body.order_id;
+  await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000); // archived
+  await faults([{ fault: 'drop_webhooks', order_id: id }]); // only the reconciler can find it
+  const late = await p.gateway.createCharge({
+    idempotencyKey: `unseen-${id}`,
+    orderId: id,
+    amountMinor: 1000,
+    currency: 'USD',
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date().toISOString(),
+  });
+  expect(late.status).toBe('succeeded');
+  await eventually(async () => (await p.reconciler.run()).refunded.includes(late.chargeId));
+  expect(await getOrder(id)).toMatchObject({
+    status: 'canceled',
+    cancel_reason: 'payment_declined',
+    payment_status: 'refunded',
+    late_payment: 'refunded',
+  });
+  await moneyEndsRight(id);
+});
+
 test("a seller's restock gives the units on hand: a count taken while an order holds units, then that order's release, never inflates the stock", async () => {
   const seller = await makeUser(p.stores.mysql, p.deps.tokens, 'supplier');
   const a = await makeItem(p.stores.mysql, { stock: 5, supplierId: seller.userId });

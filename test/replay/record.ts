@@ -7,6 +7,7 @@
  * being replayed.
  * Re-record after an intended workflow change that is guarded by patched():
  *   npm run build && node dist/test/replay/record.js   (with the test stores in the environment, see scripts/test.sh)
+ * RECORD_ONLY=name,name records only those branches (a new branch, or a patch asked on one path only).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,7 +32,11 @@ async function save(p: Platform, name: string, workflowId: string): Promise<void
   console.log(`recorded ${name} (${history.events?.length} events)`);
 }
 
+const only = process.env.RECORD_ONLY?.split(',').filter(Boolean);
+const wanted = (...names: string[]) => !only || names.some((n) => only.includes(n));
+
 async function record(p: Platform, name: string, run: (u: TestUser, item: string) => Promise<string>): Promise<void> {
+  if (!wanted(name)) return;
   const u = await makeUser(p.stores.mysql, p.deps.tokens);
   const item = await makeItem(p.stores.mysql, { stock: 3, price: 12.5 });
   await save(p, name, await run(u, item));
@@ -283,27 +288,67 @@ async function main() {
       });
       return id;
     });
-    // The late-payment workflow: a second charge succeeds for an order already archived.
-    const u = await makeUser(p.stores.mysql, p.deps.tokens);
-    const item = await makeItem(p.stores.mysql, { stock: 3, price: 12.5 });
-    const declined = await place(p, u, item, 'pm_card_chargeDeclined');
-    await eventually(
-      async () => (await p.stores.mysql('orders').where({ order_id: declined }).first()) === undefined,
-      30_000,
-    );
-    const late = await p.gateway.createCharge({
-      idempotencyKey: `second-${declined}`,
-      orderId: declined,
-      amountMinor: 1250,
-      currency: 'USD',
-      paymentMethod: 'pm_card_visa',
-      expiresAt: new Date().toISOString(),
+    await record(p, 'late-success-after-cancel', async (u, item) => {
+      // The void of the pending charge is refused: the canceled saga waits for a person before it archives...
+      const id = await place(p, u, item, 'pm_card_noResponse');
+      await faults(p, [{ fault: 'refuse', operation: 'void', order_id: id }]);
+      await sleep(500);
+      await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: u.token });
+      await eventually(
+        async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).needsAttention !== undefined,
+      );
+      await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults');
+      // ...and meanwhile a second charge of the order succeeds: its webhook reaches the running saga.
+      const second = await p.gateway.createCharge({
+        idempotencyKey: `after-cancel-${id}`,
+        orderId: id,
+        amountMinor: 1250,
+        currency: 'USD',
+        paymentMethod: 'pm_card_visa',
+        expiresAt: new Date().toISOString(),
+      });
+      await eventually(async () => {
+        const events = (await p.stores.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+        return events.some((e) => e.workflowExecutionSignaledEventAttributes?.input?.payloads?.length);
+      });
+      await call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, {
+        token: admin.token,
+        body: { reference: 'void-by-hand-7' },
+      });
+      await eventually(async () => (await p.gateway.retrieveCharge(second.chargeId))?.status === 'refunded', 30_000);
+      return id;
     });
-    await eventually(async () => (await p.gateway.retrieveCharge(late.chargeId))?.status === 'refunded', 30_000);
-    await save(p, 'late-payment-workflow', `late-payment-${late.chargeId}`);
+    if (wanted('late-payment-workflow')) await recordLatePaymentWorkflow(p);
   } finally {
     await p.stop();
   }
+  if (wanted('late-success-accepted', 'late-success-accepted-no-stock')) await recordAcceptBranches(env);
+  process.exit(0);
+}
+
+/** The late-payment workflow: a second charge succeeds for an order already archived. */
+async function recordLatePaymentWorkflow(p: Platform): Promise<void> {
+  const u = await makeUser(p.stores.mysql, p.deps.tokens);
+  const item = await makeItem(p.stores.mysql, { stock: 3, price: 12.5 });
+  const declined = await place(p, u, item, 'pm_card_chargeDeclined');
+  await eventually(
+    async () => (await p.stores.mysql('orders').where({ order_id: declined }).first()) === undefined,
+    30_000,
+  );
+  const late = await p.gateway.createCharge({
+    idempotencyKey: `second-${declined}`,
+    orderId: declined,
+    amountMinor: 1250,
+    currency: 'USD',
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date().toISOString(),
+  });
+  await eventually(async () => (await p.gateway.retrieveCharge(late.chargeId))?.status === 'refunded', 30_000);
+  await save(p, 'late-payment-workflow', `late-payment-${late.chargeId}`);
+}
+
+/** With LATE_PAYMENT_POLICY=accept, on a platform of their own. */
+async function recordAcceptBranches(env: Record<string, string>): Promise<void> {
   const accept = await startPlatform({ env: { ...env, LATE_PAYMENT_POLICY: 'accept' } });
   const admin2 = await makeUser(accept.stores.mysql, accept.deps.tokens, 'admin');
   try {
@@ -324,7 +369,6 @@ async function main() {
   } finally {
     await accept.stop();
   }
-  process.exit(0);
 }
 
 main().catch((err) => {

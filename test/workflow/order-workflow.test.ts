@@ -456,7 +456,7 @@ describe("an operator's Cancel of the workflow (Web UI, CLI) is a force-cancel t
   });
 });
 
-test('a success that arrives while a declined order is being archived is settled before the saga ends', async () => {
+test('a success that arrives while a declined order is being archived is settled before the saga ends, as a late payment', async () => {
   let successArrived = false;
   const run = await startOrder({
     chargePayment: async () => {
@@ -472,10 +472,13 @@ test('a success that arrives while a declined order is being archived is settled
   await sleep(200); // the archive step is running
   successArrived = true;
   await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_other' });
-  await finish(run);
+  // The money came after the cancel: a late payment, recorded as the late-payment workflow and the reconciler
+  // record the same refund when they get there first.
+  expect(await finish(run)).toMatchObject({ result: 'canceled', latePayment: 'refunded' });
   const last = run.calls.settlePayment!.length;
   expect(last).toBeGreaterThanOrEqual(2);
   expect(count(run, 'recordRefund')).toBe(1);
+  expect(arg(run, 'recordRefund')).toEqual({ orderId: run.orderId, late: true });
 });
 
 test('the order canceled under the saga (markPlaced refused): the charge is refunded, not kept', async () => {
