@@ -26,7 +26,7 @@ import type { OrderArchive } from './archive';
 import { cancelAndRelease } from './cancel';
 import { recordRefundOn } from './refunds';
 import { sagaInputFor } from './saga';
-import { isPaidBy, orderPaymentFacts } from './payment-facts';
+import { isPaidBy, isRefundedAlready, orderPaymentFacts } from './payment-facts';
 import { MIRROR_GRACE_MS, repairMirrors } from './mirror-repair';
 
 export interface ReconcileReport {
@@ -220,6 +220,7 @@ export class Reconciler {
     if (!holdsMoney) return;
     const order = await orderPaymentFacts(this.mysql, this.archive, charge.orderId);
     if (isPaidBy(order, charge.chargeId)) return; // it pays for the order
+    if (isRefundedAlready(order, charge.chargeId)) return; // given back outside the gateway, by an operator
     if (order && order.status === 'created') return; // still waiting for this very payment: its saga (or step 1) decides
     if (await this.sagaRunning(charge.orderId)) return; // the saga settles every payment before it ends
     const done = await settleCharge(this.gateway, charge);

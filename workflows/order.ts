@@ -35,6 +35,9 @@
  * Patch `late-success-refund`: the refund of a success that came after a cancel for any reason is recorded as a
  * late payment (`late_payment: refunded`), as the late-payment workflow and the reconciler record it. Before it,
  * only a cancel for payment_timeout counted as late, so one refund was recorded two ways by who got there first.
+ * Patch `keep-hand-refunded-charge`: after an operator's manual refund (markManualRefund) the charge it gave back
+ * is kept out of any later settlement. Before it, a success arriving after the manual refund made the saga settle
+ * every charge of the order at the gateway, the one already refunded by hand too: the buyer was paid back twice.
  */
 import {
   ActivityCancellationType,
@@ -107,6 +110,8 @@ export const MIRROR_IN_STORE_STEPS_PATCH = 'mirror-in-store-steps';
 export const LOCAL_STORE_STEPS_PATCH = 'local-store-steps';
 /** Marks sagas that record the refund of a success after any cancel as a late payment (see the header). */
 export const LATE_SUCCESS_REFUND_PATCH = 'late-success-refund';
+/** Marks sagas that keep a charge refunded by hand out of later settlements (see the header). */
+export const KEEP_HAND_REFUNDED_CHARGE_PATCH = 'keep-hand-refunded-charge';
 
 /** The longest an operator may push a payment deadline out, from now. */
 const MAX_PAYMENT_EXTENSION_MS = 7 * 24 * 3600 * 1000;
@@ -214,6 +219,8 @@ class OrderSaga {
   private late: PaymentResult | undefined;
   private unsettledSuccess = false;
   private settledOnce = false;
+  /** An operator recorded a refund made outside the gateway (markManualRefund). */
+  private refundedByHand = false;
   private cancelRequest: Requester | undefined;
   /** Who asked for the cancel (v3), for the order's history. */
   private cancelBy: string | undefined;
@@ -629,7 +636,8 @@ class OrderSaga {
     this.refuseQueuedFulfilment();
     const keep = outcome.result === 'delivered' ? (this.state.chargeId ?? null) : null;
     await CancellationScope.nonCancellable(async () => {
-      if (outcome.result === 'canceled' && (!this.settledOnce || this.unsettledSuccess)) await this.settle(keep);
+      if (outcome.result === 'canceled' && (!this.settledOnce || this.unsettledSuccess))
+        await this.settle(this.keepAfterClose(keep));
       if (this.v3 && this.state.needsAttention) await condition(() => this.state.needsAttention === undefined);
       await store.archiveOrder({ orderId: this.orderId });
       this.state.archived = true;
@@ -640,10 +648,16 @@ class OrderSaga {
     for (;;) {
       await condition(allHandlersFinished);
       if (!this.unsettledSuccess) break;
-      await this.settle(keep);
+      await this.settle(this.keepAfterClose(keep));
     }
     if (outcome.result === 'canceled' && this.state.latePayment) outcome.latePayment = this.state.latePayment;
     return outcome;
+  }
+
+  /** The charge an operator refunded by hand stays out of the settlement: the gateway still shows it captured. */
+  private keepAfterClose(keep: string | null): string | null {
+    if (keep || !this.refundedByHand || !this.state.chargeId) return keep;
+    return patched(KEEP_HAND_REFUNDED_CHARGE_PATCH) ? this.state.chargeId : keep;
   }
 
   /** A finished order ships nothing more: requests still queued are answered with why. */
@@ -959,6 +973,7 @@ class OrderSaga {
           actor: args.by,
         });
         this.state.payment = 'refunded';
+        this.refundedByHand = true;
         this.state.needsAttention = undefined;
         this.observe(`refunded by hand: ${args.reference}`, args.by, [{ key: NeedsAttentionKey, value: false }]);
       },

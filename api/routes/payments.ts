@@ -9,7 +9,7 @@ import { SIGNATURE_HEADER, verifySignature } from '../../payments/webhook-signat
 import { toMinor } from '../../payments/gateway';
 import { paymentResultSignal } from '../../orders/saga-messages';
 import { logger } from '../../lib/logger';
-import { isPaidBy, livePaymentFacts } from '../../orders/payment-facts';
+import { isPaidBy, isRefundedAlready, livePaymentFacts } from '../../orders/payment-facts';
 
 const WebhookEvent = z
   .object({
@@ -132,6 +132,7 @@ async function handleClosedSaga(
   if (status !== 'succeeded') return;
   const order = await deps.orders.paymentFacts(orderId);
   if (isPaidBy(order, chargeId)) return; // a redelivery of the success that placed it
+  if (isRefundedAlready(order, chargeId)) return; // a redelivery for a charge an operator refunded by hand
   logger.warn(
     { orderId, chargeId, status: order?.status ?? 'unknown' },
     'payment succeeded after the order closed: refunding',

@@ -5,6 +5,7 @@
  * right (a succeeded charge belongs to a placed order or is refunded/voided) and so does the stock.
  */
 import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
@@ -15,6 +16,7 @@ import { shipUpdate, stateQuery } from '../../orders/saga-messages';
 import { sellersOf } from '../../orders/shipment-records';
 import type { Charge } from '../../payments/gateway';
 import { ensureReconcilerSchedule } from '../../orders/schedules';
+import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature';
 
 let p: Platform;
 let buyer: TestUser;
@@ -219,6 +221,79 @@ test('a success for a declined order that nobody was told of is refunded by the 
     late_payment: 'refunded',
   });
   await moneyEndsRight(id);
+});
+
+test('a refund the gateway refused and an operator made by hand is not made again by the reconciler once the gateway accepts refunds', async () => {
+  const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const id = (await order([{ item_id: a, quantity: 1 }])).body.order_id;
+  await statusIs(id, 'placed');
+  const [paid] = await chargesOf(id);
+  await faults([{ fault: 'refuse', operation: 'refund', order_id: id }]);
+  expect((await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: buyer.token })).status).toBe(200);
+  await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).needsAttention);
+  const byHand = await call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, {
+    token: admin.token,
+    body: { reference: 'bank-transfer-9' },
+  });
+  expect(byHand.status).toBe(200);
+  await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults'); // the gateway takes refunds again
+  await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000);
+  const report = await p.reconciler.run();
+  // The buyer has the money back once, by the bank transfer: the charge the gateway still shows captured stays so.
+  expect(report.refunded).not.toContain(paid!.chargeId);
+  expect((await p.gateway.retrieveCharge(paid!.chargeId))?.status).toBe('succeeded');
+  expect(await getOrder(id)).toMatchObject({ status: 'canceled', payment_status: 'refunded' });
+  // Nor by a late redelivery of that charge's success webhook: acknowledged, no late-payment refund started.
+  const body = JSON.stringify({
+    id: `evt_${randomUUID()}`,
+    type: 'charge.succeeded',
+    order_id: id,
+    charge_id: paid!.chargeId,
+    amount: paid!.amountMinor,
+    currency: paid!.currency,
+  });
+  const hook = await call(p.baseUrl, 'POST', '/payments/webhook', {
+    rawBody: body,
+    headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) },
+  });
+  expect(hook.status).toBe(200);
+  await expect(p.stores.temporal.workflow.getHandle(`late-payment-${paid!.chargeId}`).describe()).rejects.toThrow(
+    WorkflowNotFoundError,
+  );
+});
+
+test('a success that arrives while a canceled order waits for a manual refund is refunded, the charge refunded by hand is not', async () => {
+  const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const id = (await order([{ item_id: a, quantity: 1 }])).body.order_id;
+  await statusIs(id, 'placed');
+  const [paid] = await chargesOf(id);
+  await faults([{ fault: 'refuse', operation: 'refund', order_id: id }]);
+  expect((await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: buyer.token })).status).toBe(200);
+  const saga = p.stores.temporal.workflow.getHandle(id);
+  await eventually(async () => (await saga.query(stateQuery)).needsAttention);
+  await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults');
+  const second = await p.gateway.createCharge({
+    idempotencyKey: `second-${id}`,
+    orderId: id,
+    amountMinor: 1000,
+    currency: 'USD',
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date().toISOString(),
+  });
+  await eventually(async () =>
+    ((await saga.fetchHistory()).events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes),
+  );
+  const byHand = await call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, {
+    token: admin.token,
+    body: { reference: 'bank-transfer-10' },
+  });
+  expect(byHand.status).toBe(200);
+  await saga.result();
+  expect((await p.gateway.retrieveCharge(second.chargeId))?.status).toBe('refunded');
+  expect((await p.gateway.retrieveCharge(paid!.chargeId))?.status).toBe('succeeded'); // paid back by hand, once
+  expect(await getOrder(id)).toMatchObject({ status: 'canceled', payment_status: 'refunded' });
 });
 
 test("a seller's restock gives the units on hand: a count taken while an order holds units, then that order's release, never inflates the stock", async () => {

@@ -288,17 +288,16 @@ async function main() {
       });
       return id;
     });
-    await record(p, 'late-success-after-cancel', async (u, item) => {
-      // The void of the pending charge is refused: the canceled saga waits for a person before it archives...
-      const id = await place(p, u, item, 'pm_card_noResponse');
-      await faults(p, [{ fault: 'refuse', operation: 'void', order_id: id }]);
-      await sleep(500);
+    await record(p, 'late-success-after-manual-refund', async (u, item) => {
+      // The gateway refuses the refund of a canceled order: the saga waits for a person before it archives...
+      const id = await place(p, u, item, 'pm_card_visa');
+      await statusIs(p, u, id, 'placed');
+      await faults(p, [{ fault: 'refuse', operation: 'refund', order_id: id }]);
       await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: u.token });
-      await eventually(
-        async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).needsAttention !== undefined,
-      );
+      const saga = p.stores.temporal.workflow.getHandle(id);
+      await eventually(async () => (await saga.query(stateQuery)).needsAttention !== undefined);
       await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults');
-      // ...and meanwhile a second charge of the order succeeds: its webhook reaches the running saga.
+      // ...meanwhile a second charge of the order succeeds (its webhook reaches the saga), then the refund by hand.
       const second = await p.gateway.createCharge({
         idempotencyKey: `after-cancel-${id}`,
         orderId: id,
@@ -307,13 +306,12 @@ async function main() {
         paymentMethod: 'pm_card_visa',
         expiresAt: new Date().toISOString(),
       });
-      await eventually(async () => {
-        const events = (await p.stores.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
-        return events.some((e) => e.workflowExecutionSignaledEventAttributes?.input?.payloads?.length);
-      });
+      await eventually(async () =>
+        ((await saga.fetchHistory()).events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes),
+      );
       await call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, {
         token: admin.token,
-        body: { reference: 'void-by-hand-7' },
+        body: { reference: 'bank-transfer-7' },
       });
       await eventually(async () => (await p.gateway.retrieveCharge(second.chargeId))?.status === 'refunded', 30_000);
       return id;
