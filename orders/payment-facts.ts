@@ -57,7 +57,7 @@ export async function orderPaymentFacts(
     : null;
 }
 
-const PAID: OrderStatus[] = ['placed', 'in_transit', 'delivered'];
+export const PAID: OrderStatus[] = ['placed', 'in_transit', 'delivered'];
 
 /** True when the order is paid and `chargeId` is what paid it (or the order recorded no charge id). */
 export const isPaidBy = (facts: OrderPaymentFacts | null, chargeId: string): boolean =>

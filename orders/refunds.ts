@@ -2,13 +2,16 @@
  * Recording that an order's money went back, wherever the order lives: a guarded UPDATE in MySQL while it is
  * live, a conditional (lightweight-transaction) update of its Cassandra copy once archived. Either way exactly
  * one `order.refunded` event is written (the guard / the LWT's `[applied]` makes a repeat change nothing), so
- * the buyer is told once.
+ * the buyer is told once. A refund for an archived paid order is of a charge beside the one that paid (the
+ * buyer paid twice; the order's own charge is never refunded once it is archived): its payment still stands, so
+ * nothing is recorded on it ('kept_paid').
  */
 import type { Knex } from 'knex';
 import type { OrderArchive } from './archive';
 import { enqueueOrderEvent } from './repository';
+import { PAID } from './payment-facts';
 
-export type RefundRecord = 'recorded' | 'already_recorded' | 'missing';
+export type RefundRecord = 'recorded' | 'already_recorded' | 'missing' | 'kept_paid';
 
 export async function recordRefundOn(
   mysql: Knex,
@@ -31,6 +34,7 @@ export async function recordRefundOn(
   // Looked up first: the conditional update must never create a row for an order that is nowhere.
   const archived = await archive.find(orderId);
   if (!archived) return 'missing';
+  if (PAID.includes(archived.status)) return 'kept_paid';
   const applied = await archive.markRefunded(orderId, late);
   if (applied !== 'recorded') return applied;
   const { history: _history, charge_id: _charge, ...order } = archived;

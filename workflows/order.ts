@@ -38,6 +38,10 @@
  * Patch `keep-hand-refunded-charge`: after an operator's manual refund (markManualRefund) the charge it gave back
  * is kept out of any later settlement. Before it, a success arriving after the manual refund made the saga settle
  * every charge of the order at the gateway, the one already refunded by hand too: the buyer was paid back twice.
+ * Patch `extra-charges-refunded-at-once`: a success for another charge of a placed order (the buyer paid twice) is
+ * refunded at once, keeping the charge that paid, and noted in the order's history; the order stays paid. Before
+ * it, the extra money was held until the order was delivered, and its refund then marked the delivered order's
+ * payment `refunded`.
  */
 import {
   ActivityCancellationType,
@@ -112,6 +116,8 @@ export const LOCAL_STORE_STEPS_PATCH = 'local-store-steps';
 export const LATE_SUCCESS_REFUND_PATCH = 'late-success-refund';
 /** Marks sagas that keep a charge refunded by hand out of later settlements (see the header). */
 export const KEEP_HAND_REFUNDED_CHARGE_PATCH = 'keep-hand-refunded-charge';
+/** Marks sagas that refund another charge of a paid order at once, the order staying paid (see the header). */
+export const EXTRA_CHARGES_PATCH = 'extra-charges-refunded-at-once';
 
 /** The longest an operator may push a payment deadline out, from now. */
 const MAX_PAYMENT_EXTENSION_MS = 7 * 24 * 3600 * 1000;
@@ -221,6 +227,10 @@ class OrderSaga {
   private settledOnce = false;
   /** An operator recorded a refund made outside the gateway (markManualRefund). */
   private refundedByHand = false;
+  /** A success for another charge after the order was paid (the buyer paid twice), not refunded yet; a saga from
+   * before EXTRA_CHARGES_PATCH leaves it to its close. */
+  private extraSuccess = false;
+  private extrasLeftToClose = false;
   private cancelRequest: Requester | undefined;
   /** Who asked for the cancel (v3), for the order's history. */
   private cancelBy: string | undefined;
@@ -458,12 +468,20 @@ class OrderSaga {
    * reason and changes nothing. Delivered once every seller's shipment is. */
   private async fulfilBySeller(): Promise<OrderOutcome> {
     for (;;) {
-      await condition(() => this.cancelRequest !== undefined || this.fulfilment.length > 0);
+      await condition(
+        () => this.cancelRequest !== undefined || this.fulfilment.length > 0 || this.extraChargeToRefund(),
+      );
       if (this.cancelRequest && this.state.phase === 'placed') {
         return await this.compensate(
           this.cancelRequest === 'operator' ? 'canceled_by_operator' : 'canceled_by_customer',
           'refunded',
         );
+      }
+      if (this.extraChargeToRefund()) {
+        this.extraSuccess = false;
+        if (patched(EXTRA_CHARGES_PATCH)) await this.settle(this.state.chargeId!);
+        else this.extrasLeftToClose = true;
+        continue;
       }
       const request = this.fulfilment[0]!;
       try {
@@ -535,6 +553,11 @@ class OrderSaga {
         return await this.close({ orderId: this.orderId, result: 'delivered', latePayment: this.state.latePayment });
       }
     }
+  }
+
+  /** Another charge of the paid order succeeded (paid twice) and is not settled yet. */
+  private extraChargeToRefund(): boolean {
+    return this.extraSuccess && !this.extrasLeftToClose && this.state.phase !== 'canceled';
   }
 
   // ---- compensate, close -------------------------------------------------------------------------------------
@@ -615,7 +638,17 @@ class OrderSaga {
       }
       if (settlement.unsettledChargeIds.length > 0)
         this.flag(`unsettled charges: ${settlement.unsettledChargeIds.join(', ')}`);
-      if (settlement.refundedChargeIds.length > 0) {
+      const paidBeside = keep !== null && this.state.phase !== 'canceled';
+      if (settlement.refundedChargeIds.length > 0 && paidBeside && patched(EXTRA_CHARGES_PATCH)) {
+        // The order stays paid by `keep`: what went back was money beside it, noted on the order, not its payment.
+        const extras = settlement.refundedChargeIds.join(', ');
+        await store.recordOrderAction({
+          orderId: this.orderId,
+          what: `refunded ${extras}, paid beside ${keep}`,
+          actor: 'saga',
+        });
+        this.observe(`refunded ${extras}, paid beside ${keep}`, 'saga');
+      } else if (settlement.refundedChargeIds.length > 0) {
         // After an expiry the money came late, and so did a success that arrived after any cancel; otherwise it
         // is the refund of a cancel.
         const late =
@@ -774,6 +807,7 @@ class OrderSaga {
     if (this.v3 && r.chargeId === this.word?.chargeId) return; // the same, while the order is being placed
     this.late ??= r;
     this.unsettledSuccess = true;
+    if (this.state.chargeId !== undefined) this.extraSuccess = true;
   }
 
   private registerHandlers(): void {

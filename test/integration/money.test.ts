@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { startPlatform, Platform } from '../support/platform';
 import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
-import { call, eventually } from '../support/http';
+import { call, eventually, TEST_SHIPMENT } from '../support/http';
 import { reserveOrder } from '../../orders/reservation';
 import { SagaSweeper } from '../../orders/saga-sweeper';
 import { logger } from '../../lib/logger';
@@ -294,6 +294,54 @@ test('a success that arrives while a canceled order waits for a manual refund is
   expect((await p.gateway.retrieveCharge(second.chargeId))?.status).toBe('refunded');
   expect((await p.gateway.retrieveCharge(paid!.chargeId))?.status).toBe('succeeded'); // paid back by hand, once
   expect(await getOrder(id)).toMatchObject({ status: 'canceled', payment_status: 'refunded' });
+});
+
+test('a buyer charged twice for a placed order gets the second charge back at once; the order stays paid by the first', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const id = (await order([{ item_id: a, quantity: 1 }])).body.order_id;
+  await statusIs(id, 'placed');
+  const [paid] = await chargesOf(id);
+  const second = await p.gateway.createCharge({
+    idempotencyKey: `twice-${id}`,
+    orderId: id,
+    amountMinor: 1000,
+    currency: 'USD',
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date().toISOString(),
+  });
+  expect(second.status).toBe('succeeded');
+  await eventually(async () => (await p.gateway.retrieveCharge(second.chargeId))?.status === 'refunded', 20_000);
+  expect((await p.gateway.retrieveCharge(paid!.chargeId))?.status).toBe('succeeded');
+  const o = await getOrder(id);
+  expect(o).toMatchObject({ status: 'placed', payment_status: 'succeeded' });
+  await moneyEndsRight(id);
+  const history = await p.stores.mysql('order_status_history').where({ order_id: id }).pluck('reason');
+  expect(history).toContain(`refunded ${second.chargeId}, paid beside ${paid!.chargeId}`);
+});
+
+test('a second charge for a delivered, archived order is refunded and the order stays paid by the first', async () => {
+  const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const id = (await order([{ item_id: a, quantity: 1 }])).body.order_id;
+  await statusIs(id, 'placed');
+  expect(
+    (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT })).status,
+  ).toBe(200);
+  expect((await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token })).status).toBe(200);
+  await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000);
+  const second = await p.gateway.createCharge({
+    idempotencyKey: `after-delivery-${id}`,
+    orderId: id,
+    amountMinor: 1000,
+    currency: 'USD',
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date().toISOString(),
+  });
+  const lateRefund = p.stores.temporal.workflow.getHandle(`late-payment-${second.chargeId}`);
+  await eventually(async () => (await lateRefund.describe().catch(() => null))?.status.name === 'COMPLETED', 20_000);
+  expect((await p.gateway.retrieveCharge(second.chargeId))?.status).toBe('refunded');
+  expect(await getOrder(id)).toMatchObject({ status: 'delivered', payment_status: 'succeeded', late_payment: null });
+  await moneyEndsRight(id);
 });
 
 test("a seller's restock gives the units on hand: a count taken while an order holds units, then that order's release, never inflates the stock", async () => {

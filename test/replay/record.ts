@@ -316,6 +316,22 @@ async function main() {
       await eventually(async () => (await p.gateway.retrieveCharge(second.chargeId))?.status === 'refunded', 30_000);
       return id;
     });
+    await record(p, 'charged-twice-delivered', async (u, item) => {
+      // A second charge of a placed order succeeds: refunded at once, then the order is shipped and delivered.
+      const id = await place(p, u, item, 'pm_card_visa');
+      await statusIs(p, u, id, 'placed');
+      const second = await p.gateway.createCharge({
+        idempotencyKey: `twice-${id}`,
+        orderId: id,
+        amountMinor: 1250,
+        currency: 'USD',
+        paymentMethod: 'pm_card_visa',
+        expiresAt: new Date().toISOString(),
+      });
+      await eventually(async () => (await p.gateway.retrieveCharge(second.chargeId))?.status === 'refunded', 30_000);
+      await shipAndDeliver(id);
+      return id;
+    });
     if (wanted('late-payment-workflow')) await recordLatePaymentWorkflow(p);
   } finally {
     await p.stop();

@@ -481,6 +481,24 @@ test('a success that arrives while a declined order is being archived is settled
   expect(arg(run, 'recordRefund')).toEqual({ orderId: run.orderId, late: true });
 });
 
+test('a second success for a placed order is refunded at once, keeping the charge that paid; the order stays paid', async () => {
+  let paidTwice = false;
+  const run = await startOrder({ settlePayment: async () => settled(paidTwice ? ['ch_extra'] : []) });
+  await waitForPhase(run, 'placed');
+  paidTwice = true;
+  await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_extra' });
+  await waitForCall(run, 'recordOrderAction');
+  expect(arg(run, 'settlePayment')).toEqual({ orderId: run.orderId, keepChargeId: 'ch_1' });
+  expect(arg(run, 'recordOrderAction')).toMatchObject({ what: 'refunded ch_extra, paid beside ch_1', actor: 'saga' });
+  expect(await run.handle.query(stateQuery)).toMatchObject({ phase: 'placed', payment: 'succeeded', chargeId: 'ch_1' });
+  paidTwice = false;
+  await ship(run);
+  await deliver(run);
+  expect((await finish(run)).result).toBe('delivered');
+  expect(count(run, 'recordRefund')).toBe(0);
+  expect(count(run, 'settlePayment')).toBe(1); // nothing left to settle at the close
+});
+
 test('the order canceled under the saga (markPlaced refused): the charge is refunded, not kept', async () => {
   const run = await startOrder({ markPlaced: async () => false, settlePayment: async () => settled(['ch_1']) });
   expect((await finish(run)).result).toBe('canceled');
@@ -586,6 +604,14 @@ async function eventually(ok: () => boolean, timeoutMs = 15_000): Promise<void> 
   while (!ok()) {
     if (Date.now() > deadline) throw new Error('condition not met');
     await sleep(50);
+  }
+}
+
+async function waitForCall(run: Run, name: keyof OrderActivities, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (count(run, name) === 0) {
+    if (Date.now() > deadline) throw new Error(`${name} was not called`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
