@@ -41,6 +41,17 @@ const getOrder = async (id: string) => (await call(p.baseUrl, 'GET', `/orders/${
 const statusIs = (id: string, status: string, timeoutMs = 20_000) =>
   eventually(async () => ((await getOrder(id)).status === status ? getOrder(id) : null), timeoutMs);
 const chargesOf = async (orderId: string): Promise<Charge[]> => (await p.gateway.listCharges({ orderId })).charges;
+/** Another charge of the order made straight at the gateway (a retry by another channel): it succeeds, and its
+ * webhook reaches the API unless a fault drops it. */
+const chargeAgain = (orderId: string, key: string, amountMinor = 1000) =>
+  p.gateway.createCharge({
+    idempotencyKey: `${key}-${orderId}`,
+    orderId,
+    amountMinor,
+    currency: 'USD',
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date().toISOString(),
+  });
 const faults = (rules: Record<string, unknown>[]) =>
   call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules } });
 
@@ -110,14 +121,7 @@ test('a success for an order already archived is refunded by charge id and recor
   const id = r.body.order_id;
   await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000); // archived
   // A second charge of the order succeeds at the gateway (a retry by another channel): its webhook reaches the API.
-  const late = await p.gateway.createCharge({
-    idempotencyKey: `second-${id}`,
-    orderId: id,
-    amountMinor: 1000,
-    currency: 'USD',
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date().toISOString(),
-  });
+  const late = await chargeAgain(id, 'second');
   expect(late.status).toBe('succeeded');
   await eventually(async () => (await p.gateway.retrieveCharge(late.chargeId))?.status === 'refunded', 20_000);
   const archived = await eventually(async () => {
@@ -181,14 +185,7 @@ test('the reconciler refunds a captured charge that pays for no order and leaves
   await statusIs(id, 'placed');
   const strayOrder = `o-${randomUUID()}`;
   await faults([{ fault: 'drop_webhooks', order_id: strayOrder }]); // nobody is told: only the reconciler can find it
-  const stray = await p.gateway.createCharge({
-    idempotencyKey: `stray-${strayOrder}`,
-    orderId: strayOrder,
-    amountMinor: 500,
-    currency: 'USD',
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date().toISOString(),
-  });
+  const stray = await chargeAgain(strayOrder, 'stray', 500);
   const report = await eventually(async () => {
     const rep = await p.reconciler.run();
     return rep.refunded.includes(stray.chargeId) ? rep : null;
@@ -204,14 +201,7 @@ test('a success for a declined order that nobody was told of is refunded by the 
   const id = r.body.order_id;
   await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000); // archived
   await faults([{ fault: 'drop_webhooks', order_id: id }]); // only the reconciler can find it
-  const late = await p.gateway.createCharge({
-    idempotencyKey: `unseen-${id}`,
-    orderId: id,
-    amountMinor: 1000,
-    currency: 'USD',
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date().toISOString(),
-  });
+  const late = await chargeAgain(id, 'unseen');
   expect(late.status).toBe('succeeded');
   await eventually(async () => (await p.reconciler.run()).refunded.includes(late.chargeId));
   expect(await getOrder(id)).toMatchObject({
@@ -223,8 +213,8 @@ test('a success for a declined order that nobody was told of is refunded by the 
   await moneyEndsRight(id);
 });
 
-test('a refund the gateway refused and an operator made by hand is not made again by the reconciler once the gateway accepts refunds', async () => {
-  const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
+/** A paid order canceled by its buyer while the gateway refuses its refund: the saga waits for a person. */
+async function canceledWithRefundRefused(): Promise<{ id: string; paid: Charge }> {
   const a = await makeItem(p.stores.mysql, { stock: 1 });
   const id = (await order([{ item_id: a, quantity: 1 }])).body.order_id;
   await statusIs(id, 'placed');
@@ -232,67 +222,56 @@ test('a refund the gateway refused and an operator made by hand is not made agai
   await faults([{ fault: 'refuse', operation: 'refund', order_id: id }]);
   expect((await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: buyer.token })).status).toBe(200);
   await eventually(async () => (await p.stores.temporal.workflow.getHandle(id).query(stateQuery)).needsAttention);
-  const byHand = await call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, {
-    token: admin.token,
-    body: { reference: 'bank-transfer-9' },
-  });
-  expect(byHand.status).toBe(200);
+  return { id, paid: paid! };
+}
+
+/** An operator's record of a refund made outside the gateway. */
+async function refundByHand(id: string, reference: string) {
+  const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
+  return call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, { token: admin.token, body: { reference } });
+}
+
+test('a refund the gateway refused and an operator made by hand is not made again by the reconciler once the gateway accepts refunds', async () => {
+  const { id, paid } = await canceledWithRefundRefused();
+  expect((await refundByHand(id, 'bank-transfer-9')).status).toBe(200);
   await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults'); // the gateway takes refunds again
   await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000);
   const report = await p.reconciler.run();
   // The buyer has the money back once, by the bank transfer: the charge the gateway still shows captured stays so.
-  expect(report.refunded).not.toContain(paid!.chargeId);
-  expect((await p.gateway.retrieveCharge(paid!.chargeId))?.status).toBe('succeeded');
+  expect(report.refunded).not.toContain(paid.chargeId);
+  expect((await p.gateway.retrieveCharge(paid.chargeId))?.status).toBe('succeeded');
   expect(await getOrder(id)).toMatchObject({ status: 'canceled', payment_status: 'refunded' });
   // Nor by a late redelivery of that charge's success webhook: acknowledged, no late-payment refund started.
   const body = JSON.stringify({
     id: `evt_${randomUUID()}`,
     type: 'charge.succeeded',
     order_id: id,
-    charge_id: paid!.chargeId,
-    amount: paid!.amountMinor,
-    currency: paid!.currency,
+    charge_id: paid.chargeId,
+    amount: paid.amountMinor,
+    currency: paid.currency,
   });
   const hook = await call(p.baseUrl, 'POST', '/payments/webhook', {
     rawBody: body,
     headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) },
   });
   expect(hook.status).toBe(200);
-  await expect(p.stores.temporal.workflow.getHandle(`late-payment-${paid!.chargeId}`).describe()).rejects.toThrow(
+  await expect(p.stores.temporal.workflow.getHandle(`late-payment-${paid.chargeId}`).describe()).rejects.toThrow(
     WorkflowNotFoundError,
   );
 });
 
 test('a success that arrives while a canceled order waits for a manual refund is refunded, the charge refunded by hand is not', async () => {
-  const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
-  const a = await makeItem(p.stores.mysql, { stock: 1 });
-  const id = (await order([{ item_id: a, quantity: 1 }])).body.order_id;
-  await statusIs(id, 'placed');
-  const [paid] = await chargesOf(id);
-  await faults([{ fault: 'refuse', operation: 'refund', order_id: id }]);
-  expect((await call(p.baseUrl, 'POST', `/orders/${id}/cancel`, { token: buyer.token })).status).toBe(200);
+  const { id, paid } = await canceledWithRefundRefused();
   const saga = p.stores.temporal.workflow.getHandle(id);
-  await eventually(async () => (await saga.query(stateQuery)).needsAttention);
   await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults');
-  const second = await p.gateway.createCharge({
-    idempotencyKey: `second-${id}`,
-    orderId: id,
-    amountMinor: 1000,
-    currency: 'USD',
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date().toISOString(),
-  });
+  const second = await chargeAgain(id, 'second');
   await eventually(async () =>
     ((await saga.fetchHistory()).events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes),
   );
-  const byHand = await call(p.baseUrl, 'POST', `/admin/orders/${id}/manual-refund`, {
-    token: admin.token,
-    body: { reference: 'bank-transfer-10' },
-  });
-  expect(byHand.status).toBe(200);
+  expect((await refundByHand(id, 'bank-transfer-10')).status).toBe(200);
   await saga.result();
   expect((await p.gateway.retrieveCharge(second.chargeId))?.status).toBe('refunded');
-  expect((await p.gateway.retrieveCharge(paid!.chargeId))?.status).toBe('succeeded'); // paid back by hand, once
+  expect((await p.gateway.retrieveCharge(paid.chargeId))?.status).toBe('succeeded'); // paid back by hand, once
   expect(await getOrder(id)).toMatchObject({ status: 'canceled', payment_status: 'refunded' });
 });
 
@@ -301,22 +280,15 @@ test('a buyer charged twice for a placed order gets the second charge back at on
   const id = (await order([{ item_id: a, quantity: 1 }])).body.order_id;
   await statusIs(id, 'placed');
   const [paid] = await chargesOf(id);
-  const second = await p.gateway.createCharge({
-    idempotencyKey: `twice-${id}`,
-    orderId: id,
-    amountMinor: 1000,
-    currency: 'USD',
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date().toISOString(),
-  });
+  const second = await chargeAgain(id, 'twice');
   expect(second.status).toBe('succeeded');
   await eventually(async () => (await p.gateway.retrieveCharge(second.chargeId))?.status === 'refunded', 20_000);
-  expect((await p.gateway.retrieveCharge(paid!.chargeId))?.status).toBe('succeeded');
+  expect((await p.gateway.retrieveCharge(paid.chargeId))?.status).toBe('succeeded');
   const o = await getOrder(id);
   expect(o).toMatchObject({ status: 'placed', payment_status: 'succeeded' });
   await moneyEndsRight(id);
   const history = await p.stores.mysql('order_status_history').where({ order_id: id }).pluck('reason');
-  expect(history).toContain(`refunded ${second.chargeId}, paid beside ${paid!.chargeId}`);
+  expect(history).toContain(`refunded ${second.chargeId}, paid beside ${paid.chargeId}`);
 });
 
 test('a second charge for a delivered, archived order is refunded and the order stays paid by the first', async () => {
@@ -329,14 +301,7 @@ test('a second charge for a delivered, archived order is refunded and the order 
   ).toBe(200);
   expect((await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token })).status).toBe(200);
   await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000);
-  const second = await p.gateway.createCharge({
-    idempotencyKey: `after-delivery-${id}`,
-    orderId: id,
-    amountMinor: 1000,
-    currency: 'USD',
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date().toISOString(),
-  });
+  const second = await chargeAgain(id, 'after-delivery');
   const lateRefund = p.stores.temporal.workflow.getHandle(`late-payment-${second.chargeId}`);
   await eventually(async () => (await lateRefund.describe().catch(() => null))?.status.name === 'COMPLETED', 20_000);
   expect((await p.gateway.retrieveCharge(second.chargeId))?.status).toBe('refunded');

@@ -62,6 +62,16 @@ const webhook = (p: Platform, event: Record<string, unknown>) => {
     headers: { [SIGNATURE_HEADER]: signPayload(p.cfg.PAYMENT_WEBHOOK_SECRET, body) },
   });
 };
+/** Another charge of the order made straight at the gateway: it succeeds, and its webhook reaches the API. */
+const chargeAgain = (p: Platform, orderId: string, key: string) =>
+  p.gateway.createCharge({
+    idempotencyKey: `${key}-${orderId}`,
+    orderId,
+    amountMinor: 1250,
+    currency: 'USD',
+    paymentMethod: 'pm_card_visa',
+    expiresAt: new Date().toISOString(),
+  });
 const faults = (p: Platform, rules: Record<string, unknown>[]) =>
   call(p.cfg.PAYMENT_GATEWAY_URL, 'POST', '/v1/test/faults', { body: { rules } });
 
@@ -298,14 +308,7 @@ async function main() {
       await eventually(async () => (await saga.query(stateQuery)).needsAttention !== undefined);
       await call(p.cfg.PAYMENT_GATEWAY_URL, 'DELETE', '/v1/test/faults');
       // ...meanwhile a second charge of the order succeeds (its webhook reaches the saga), then the refund by hand.
-      const second = await p.gateway.createCharge({
-        idempotencyKey: `after-cancel-${id}`,
-        orderId: id,
-        amountMinor: 1250,
-        currency: 'USD',
-        paymentMethod: 'pm_card_visa',
-        expiresAt: new Date().toISOString(),
-      });
+      const second = await chargeAgain(p, id, 'after-cancel');
       await eventually(async () =>
         ((await saga.fetchHistory()).events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes),
       );
@@ -320,14 +323,7 @@ async function main() {
       // A second charge of a placed order succeeds: refunded at once, then the order is shipped and delivered.
       const id = await place(p, u, item, 'pm_card_visa');
       await statusIs(p, u, id, 'placed');
-      const second = await p.gateway.createCharge({
-        idempotencyKey: `twice-${id}`,
-        orderId: id,
-        amountMinor: 1250,
-        currency: 'USD',
-        paymentMethod: 'pm_card_visa',
-        expiresAt: new Date().toISOString(),
-      });
+      const second = await chargeAgain(p, id, 'twice');
       await eventually(async () => (await p.gateway.retrieveCharge(second.chargeId))?.status === 'refunded', 30_000);
       await shipAndDeliver(id);
       return id;
@@ -349,14 +345,7 @@ async function recordLatePaymentWorkflow(p: Platform): Promise<void> {
     async () => (await p.stores.mysql('orders').where({ order_id: declined }).first()) === undefined,
     30_000,
   );
-  const late = await p.gateway.createCharge({
-    idempotencyKey: `second-${declined}`,
-    orderId: declined,
-    amountMinor: 1250,
-    currency: 'USD',
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date().toISOString(),
-  });
+  const late = await chargeAgain(p, declined, 'second');
   await eventually(async () => (await p.gateway.retrieveCharge(late.chargeId))?.status === 'refunded', 30_000);
   await save(p, 'late-payment-workflow', `late-payment-${late.chargeId}`);
 }
