@@ -3,7 +3,7 @@
  * stock back (the compensation), an operator's extension or action recorded, a refund recorded.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { recordRefundOn } from '../orders/refunds';
+import { recordExtraRefundOn, recordRefundOn, type ExtraRefund } from '../orders/refunds';
 import { enqueueStockChanged, takeStock } from '../stock/levels';
 import { OutOfStock, ReservationInput, withLockRetry } from '../orders/reservation';
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
@@ -237,6 +237,12 @@ export function createOrderStateActivities({ mysql, redis, archive, metrics }: O
      * it), with one `order.refunded` event. Call it only when a refund really happened. */
     async recordRefund({ orderId, late }: { orderId: string; late: boolean }): Promise<void> {
       await recordRefundOn(mysql, archive, orderId, late);
+    },
+
+    /** Records money that went back beside the charge that still pays for the order (the buyer paid twice), and
+     * tells the buyer; the order stays paid. */
+    async recordExtraRefund(r: ExtraRefund): Promise<void> {
+      await recordExtraRefundOn(mysql, archive, r);
     },
   };
 }

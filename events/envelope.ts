@@ -42,8 +42,9 @@ export function messageOf<T extends string, D extends z.ZodType>(
   key: string,
   data: z.input<D>,
   at = new Date(),
+  /** A fixed id for an event that a retried step may write again: consumers then drop the repeat. */
+  event_id: string = randomUUID(),
 ): OutboxMessage {
-  const event_id = randomUUID();
   return {
     event_id,
     topic: c.topic,

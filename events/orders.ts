@@ -46,6 +46,11 @@ export const OrderEventData = z
     reason: z.string().optional(),
     /** order.refunded: the refund of a payment that came after the order was canceled. */
     late: z.boolean().optional(),
+    /** order.refunded: charges paid beside the one that paid for the order (the buyer paid twice) went back; the
+     * order stays paid. `amount` in the order's currency. */
+    extra_charge: z
+      .object({ charge_ids: z.array(z.string().max(100)).max(100), amount: z.number().nonnegative() })
+      .optional(),
     /** order.placed: a payment accepted after the deadline. */
     late_payment: z.string().nullable().optional(),
     /** order.in_transit, order.shipment_delivered, order.delivered (saga v3): the seller's package this event is about. */
@@ -76,5 +81,5 @@ export const OrderEvents = Object.fromEntries(ORDER_EVENT_TYPES.map((t) => [t, e
 export const OrderEvent = envelope(z.enum(ORDER_EVENT_TYPES), 1, OrderEventData);
 export type OrderEvent = z.infer<typeof OrderEvent>;
 
-export const orderEventMessage = (type: OrderEventType, data: z.input<typeof OrderEventData>) =>
-  messageOf(contract(type), data.order_id, data);
+export const orderEventMessage = (type: OrderEventType, data: z.input<typeof OrderEventData>, eventId?: string) =>
+  messageOf(contract(type), data.order_id, data, new Date(), eventId);

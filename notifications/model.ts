@@ -106,7 +106,9 @@ export function customerDraft(ev: OrderEvent): NotificationDraft | undefined {
   const message = (<Record<string, string>>{
     'order.placed': `Your order ${id} is confirmed: ${units(count)}${money(ev.data.total_price)}. We will tell you when it ships.`,
     'order.canceled': cancelText(ev),
-    'order.refunded': `The payment for your order ${id} was refunded${money(ev.data.total_price)}.`,
+    'order.refunded': ev.data.extra_charge
+      ? `A second payment of ${ev.data.extra_charge.amount.toFixed(2)} for your order ${id} was refunded; your order stays paid.`
+      : `The payment for your order ${id} was refunded${money(ev.data.total_price)}.`,
     'order.in_transit': ev.data.shipment
       ? `A package of your order ${id} has shipped${packageText(ev)}.`
       : `Your order ${id} has shipped and is on its way.`,

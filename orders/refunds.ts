@@ -6,10 +6,13 @@
  * buyer paid twice; the order's own charge is never refunded once it is archived): its payment still stands, so
  * nothing is recorded on it ('kept_paid').
  */
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { OrderArchive } from './archive';
-import { enqueueOrderEvent } from './repository';
+import { enqueueOrderEvent, loadOrder, orderEvent } from './repository';
 import { PAID } from './payment-facts';
+import { recordAction } from './shipments';
+import { enqueue } from '../outbox/outbox';
 
 export type RefundRecord = 'recorded' | 'already_recorded' | 'missing' | 'kept_paid';
 
@@ -45,4 +48,53 @@ export async function recordRefundOn(
   };
   await mysql.transaction((trx) => enqueueOrderEvent(trx, 'order.refunded', orderId, { late }, refunded));
   return 'recorded';
+}
+
+export interface ExtraRefund {
+  orderId: string;
+  /** The charges that went back, paid beside `keptChargeId`, the one that pays for the order. */
+  chargeIds: string[];
+  keptChargeId: string;
+  /** In minor units. */
+  refundedMinor: number;
+}
+
+/**
+ * Records money that went back beside the charge that still pays for the order (the buyer paid twice): a line in
+ * the order's history and an `order.refunded` event with `extra_charge`, so the buyer is told; the order's payment
+ * is left as it is. The event's id is fixed by the charges, so a retried call changes nothing more: the history
+ * line is checked under the order's lock, and a repeat of the event (an archived order) is dropped by the outbox's
+ * unique id or by the consumers.
+ */
+export async function recordExtraRefundOn(mysql: Knex, archive: OrderArchive, r: ExtraRefund): Promise<void> {
+  const eventId = extraRefundEventId(r.chargeIds);
+  const what = `refunded ${r.chargeIds.join(', ')}, paid beside ${r.keptChargeId}`;
+  const extra = { extra_charge: { charge_ids: r.chargeIds, amount: r.refundedMinor / 100 } };
+  const live = await mysql.transaction(async (trx) => {
+    const row = await trx('orders').select('status').where({ order_id: r.orderId }).forUpdate().first();
+    if (!row) return false;
+    const done = await trx('order_status_history').where({ order_id: r.orderId, reason: what }).first('id');
+    if (done) return true;
+    await recordAction(trx, r.orderId, row.status, what, 'saga');
+    const view = await loadOrder(trx, r.orderId);
+    await enqueue(trx, [orderEvent('order.refunded', view!, extra, eventId)]);
+    return true;
+  });
+  if (live) return;
+  const archived = await archive.find(r.orderId);
+  if (!archived) return;
+  const { history: _history, charge_id: _charge, ...order } = archived;
+  try {
+    await enqueue(mysql, [orderEvent('order.refunded', order, extra, eventId)]);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ER_DUP_ENTRY') throw err; // the earlier attempt's event is still queued
+  }
+}
+
+/** A UUID-shaped id fixed by the refunded charges. */
+function extraRefundEventId(chargeIds: string[]): string {
+  const h = createHash('sha256')
+    .update(`extra-refund:${[...chargeIds].sort().join(',')}`)
+    .digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -96,8 +96,13 @@ export async function enqueueOrderEvent(
 }
 
 /** The outbox message of an order's event, for a caller that writes it with others in one INSERT. */
-export function orderEvent(type: OrderEventType, view: OrderView, extra: Record<string, unknown> = {}) {
-  return orderEventMessage(type, { ...view, ...extra });
+export function orderEvent(
+  type: OrderEventType,
+  view: OrderView,
+  extra: Record<string, unknown> = {},
+  eventId?: string,
+) {
+  return orderEventMessage(type, { ...view, ...extra }, eventId);
 }
 
 export interface Transition {

@@ -39,7 +39,7 @@
  * is kept out of any later settlement. Before it, a success arriving after the manual refund made the saga settle
  * every charge of the order at the gateway, the one already refunded by hand too: the buyer was paid back twice.
  * Patch `extra-charges-refunded-at-once`: a success for another charge of a placed order (the buyer paid twice) is
- * refunded at once, keeping the charge that paid, and noted in the order's history; the order stays paid. Before
+ * refunded at once, keeping the charge that paid, noted in the order's history and told to the buyer; the order stays paid. Before
  * it, the extra money was held until the order was delivered, and its refund then marked the delivered order's
  * payment `refunded`.
  */
@@ -641,13 +641,14 @@ class OrderSaga {
       const paidBeside = keep !== null && this.state.phase !== 'canceled';
       if (settlement.refundedChargeIds.length > 0 && paidBeside && patched(EXTRA_CHARGES_PATCH)) {
         // The order stays paid by `keep`: what went back was money beside it, noted on the order, not its payment.
-        const extras = settlement.refundedChargeIds.join(', ');
-        await store.recordOrderAction({
+        const chargeIds = settlement.refundedChargeIds;
+        await store.recordExtraRefund({
           orderId: this.orderId,
-          what: `refunded ${extras}, paid beside ${keep}`,
-          actor: 'saga',
+          chargeIds,
+          keptChargeId: keep,
+          refundedMinor: settlement.refundedMinor,
         });
-        this.observe(`refunded ${extras}, paid beside ${keep}`, 'saga');
+        this.observe(`refunded ${chargeIds.join(', ')}, paid beside ${keep}`, 'saga');
       } else if (settlement.refundedChargeIds.length > 0) {
         // After an expiry the money came late, and so did a success that arrived after any cancel; otherwise it
         // is the refund of a cancel.

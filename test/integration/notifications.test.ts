@@ -312,6 +312,35 @@ describe('order changes', () => {
   });
 });
 
+describe('a buyer charged twice', () => {
+  test('is told once that the second payment went back and that the order stays paid', async () => {
+    const buyer4 = await makeUser(p.stores.mysql, p.deps.tokens);
+    const item4 = await makeItem(p.stores.mysql, { stock: 2, price: 5 });
+    const o = await place(buyer4, item4);
+    // The same order paid again at the gateway (another channel's retry): its webhook reaches the saga.
+    const second = await p.gateway.createCharge({
+      idempotencyKey: `twice-${o}`,
+      orderId: o,
+      amountMinor: 1000,
+      currency: 'USD',
+      paymentMethod: 'pm_card_visa',
+      expiresAt: new Date().toISOString(),
+    });
+    await eventually(async () => (await ofOrder(buyer4, o)).length === 2, 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const refunded = (await ofOrder(buyer4, o)).filter((n) => n.type === 'order_refunded');
+    expect(refunded).toHaveLength(1);
+    expect(refunded[0]!.message).toBe(
+      `A second payment of 10.00 for your order ${o} was refunded; your order stays paid.`,
+    );
+    expect((await p.gateway.retrieveCharge(second.chargeId))?.status).toBe('refunded');
+    expect((await call(p.baseUrl, 'GET', `/orders/${o}`, { token: buyer4.token })).body).toMatchObject({
+      status: 'placed',
+      payment_status: 'succeeded',
+    });
+  });
+});
+
 describe('API', () => {
   let buyer: TestUser;
   let other: TestUser;

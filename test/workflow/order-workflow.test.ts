@@ -82,6 +82,7 @@ function fakeActivities(calls: Calls, behaviour: Behaviour): OrderActivities {
     },
     acceptLatePayment: async () => true,
     recordRefund: async () => undefined,
+    recordExtraRefund: async () => undefined,
     advanceFulfilment: async () => undefined,
     // One seller, 's1', as orders/shipments.ts answers: the same ship again is a no-op, another tracking number refused.
     shipLines: async (req) => {
@@ -487,9 +488,14 @@ test('a second success for a placed order is refunded at once, keeping the charg
   await waitForPhase(run, 'placed');
   paidTwice = true;
   await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_extra' });
-  await waitForCall(run, 'recordOrderAction');
+  await waitForCall(run, 'recordExtraRefund');
   expect(arg(run, 'settlePayment')).toEqual({ orderId: run.orderId, keepChargeId: 'ch_1' });
-  expect(arg(run, 'recordOrderAction')).toMatchObject({ what: 'refunded ch_extra, paid beside ch_1', actor: 'saga' });
+  expect(arg(run, 'recordExtraRefund')).toEqual({
+    orderId: run.orderId,
+    chargeIds: ['ch_extra'],
+    keptChargeId: 'ch_1',
+    refundedMinor: 500,
+  });
   expect(await run.handle.query(stateQuery)).toMatchObject({ phase: 'placed', payment: 'succeeded', chargeId: 'ch_1' });
   paidTwice = false;
   await ship(run);
