@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { recordExtraRefundOn, recordRefundOn, type ExtraRefund } from '../orders/refunds';
+import { orderPaymentFacts } from '../orders/payment-facts';
 import { enqueueStockChanged, takeStock } from '../stock/levels';
 import { OutOfStock, ReservationInput, withLockRetry } from '../orders/reservation';
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
@@ -235,8 +236,29 @@ export function createOrderStateActivities({ mysql, redis, archive, metrics }: O
 
     /** Records money given back on the order, wherever it lives (MySQL, or the archive once the saga moved
      * it), with one `order.refunded` event. Call it only when a refund really happened. */
-    async recordRefund({ orderId, late }: { orderId: string; late: boolean }): Promise<void> {
-      await recordRefundOn(mysql, archive, orderId, late);
+    async recordRefund({
+      orderId,
+      late,
+      chargeId,
+      amountMinor,
+    }: {
+      orderId: string;
+      late: boolean;
+      /** The late charge that went back (the late-payment workflow): for an archived paid order it was a second
+       * payment, and its buyer is told as the saga tells them (recordExtraRefund). */
+      chargeId?: string;
+      amountMinor?: number;
+    }): Promise<void> {
+      const recorded = await recordRefundOn(mysql, archive, orderId, late);
+      if (recorded === 'kept_paid' && chargeId) {
+        const paidBy = (await orderPaymentFacts(mysql, archive, orderId))?.chargeId ?? null;
+        await recordExtraRefundOn(mysql, archive, {
+          orderId,
+          chargeIds: [chargeId],
+          keptChargeId: paidBy,
+          refundedMinor: amountMinor ?? 0,
+        });
+      }
     },
 
     /** Records money that went back beside the charge that still pays for the order (the buyer paid twice), and

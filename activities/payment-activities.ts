@@ -63,12 +63,19 @@ export function createPaymentActivities({ gateway, currency = 'USD', metrics }: 
 
     /** Gives an order's money back: one charge by id (a late success after the saga closed), or every charge
      * of the order. */
-    async refundPayment({ orderId, chargeId }: { orderId: string; chargeId?: string }): Promise<{ refunded: boolean }> {
+    async refundPayment({
+      orderId,
+      chargeId,
+    }: {
+      orderId: string;
+      chargeId?: string;
+    }): Promise<{ refunded: boolean; amountMinor?: number }> {
       try {
         if (chargeId) {
           const charge = await gateway.retrieveCharge(chargeId);
           if (!charge || charge.orderId !== orderId) return { refunded: false };
-          return { refunded: (await settleCharge(gateway, charge)).kind === 'refunded' };
+          const refunded = (await settleCharge(gateway, charge)).kind === 'refunded';
+          return refunded ? { refunded, amountMinor: charge.amountMinor } : { refunded };
         }
         return { refunded: (await settleOrderPayments(gateway, orderId, null)).refundedChargeIds.length > 0 };
       } catch (err) {

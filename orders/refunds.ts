@@ -52,9 +52,10 @@ export async function recordRefundOn(
 
 export interface ExtraRefund {
   orderId: string;
-  /** The charges that went back, paid beside `keptChargeId`, the one that pays for the order. */
+  /** The charges that went back, paid beside `keptChargeId`, the one that pays for the order (null: an order
+   * placed before charges were recorded on orders). */
   chargeIds: string[];
-  keptChargeId: string;
+  keptChargeId: string | null;
   /** In minor units. */
   refundedMinor: number;
 }
@@ -68,7 +69,7 @@ export interface ExtraRefund {
  */
 export async function recordExtraRefundOn(mysql: Knex, archive: OrderArchive, r: ExtraRefund): Promise<void> {
   const eventId = extraRefundEventId(r.chargeIds);
-  const what = `refunded ${r.chargeIds.join(', ')}, paid beside ${r.keptChargeId}`;
+  const what = `refunded ${r.chargeIds.join(', ')}, paid beside ${r.keptChargeId ?? "the order's charge"}`;
   const extra = { extra_charge: { charge_ids: r.chargeIds, amount: r.refundedMinor / 100 } };
   const live = await mysql.transaction(async (trx) => {
     const row = await trx('orders').select('status').where({ order_id: r.orderId }).forUpdate().first();

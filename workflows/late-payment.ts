@@ -23,8 +23,10 @@ export const LATE_PAYMENT_BY_CHARGE_PATCH = 'late-payment-by-charge';
  */
 export async function latePaymentWorkflow(input: { orderId: string; chargeId: string }): Promise<void> {
   if (patched(LATE_PAYMENT_BY_CHARGE_PATCH)) {
-    const { refunded } = await acts.refundPayment({ orderId: input.orderId, chargeId: input.chargeId });
-    if (refunded) await acts.recordRefund({ orderId: input.orderId, late: true });
+    const { refunded, amountMinor } = await acts.refundPayment({ orderId: input.orderId, chargeId: input.chargeId });
+    // The charge and its amount let a paid order's buyer be told of a second payment's refund (see recordRefund).
+    if (refunded)
+      await acts.recordRefund({ orderId: input.orderId, late: true, chargeId: input.chargeId, amountMinor });
     return;
   }
   await acts.refundPayment({ orderId: input.orderId });

@@ -320,6 +320,11 @@ test('a second charge for a delivered, archived order is refunded and the order 
   expect((await p.gateway.retrieveCharge(second.chargeId))?.status).toBe('refunded');
   expect(await getOrder(id)).toMatchObject({ status: 'delivered', payment_status: 'succeeded', late_payment: null });
   await moneyEndsRight(id);
+  // The buyer is told of that second payment's refund, once.
+  const told = await p.stores.mysql('outbox').where({ msg_key: id }).andWhere('payload', 'like', '%"extra_charge"%');
+  expect(told.map((row) => JSON.parse(row.payload).data.extra_charge)).toEqual([
+    { charge_ids: [second.chargeId], amount: 10 },
+  ]);
 });
 
 test("a seller's restock gives the units on hand: a count taken while an order holds units, then that order's release, never inflates the stock", async () => {
