@@ -24,9 +24,9 @@ import { settleCharge, settleOrderPayments } from '../payments/settlement';
 import type { OrderInput, OrderStatus, PaymentMethod } from './model';
 import type { OrderArchive } from './archive';
 import { cancelAndRelease } from './cancel';
-import { recordRefundOn } from './refunds';
+import { recordExtraRefundOn, recordRefundOn } from './refunds';
 import { sagaInputFor } from './saga';
-import { isPaidBy, isRefundedAlready, orderPaymentFacts } from './payment-facts';
+import { isPaidBy, isRefundedAlready, orderPaymentFacts, PAID, type OrderPaymentFacts } from './payment-facts';
 import { MIRROR_GRACE_MS, repairMirrors } from './mirror-repair';
 
 export interface ReconcileReport {
@@ -226,14 +226,27 @@ export class Reconciler {
     const done = await settleCharge(this.gateway, charge);
     if (done.kind === 'refunded') {
       report.refunded.push(charge.chargeId);
-      // A success for a canceled order that is not the charge it was once paid with came after the cancel: a late
-      // payment, as the late-payment workflow and the saga record it.
-      const late =
-        order?.cancelReason === 'payment_timeout' ||
-        (order?.status === 'canceled' && order.chargeId !== charge.chargeId);
-      if (order) await recordRefundOn(this.mysql, this.archive, charge.orderId, late);
+      if (order) await this.recordStrayRefund(order, charge);
     } else if (done.kind === 'voided') report.voided.push(charge.chargeId);
     else if (done.kind === 'unsettled') report.attention.push(charge.chargeId);
+  }
+
+  /** A paid order keeps its payment: the stray charge was a second one, its buyer told (as the saga does). A success
+   * for a canceled order that is not the charge it was once paid with came after the cancel: a late payment, as
+   * the late-payment workflow and the saga record it. */
+  private async recordStrayRefund(order: OrderPaymentFacts, charge: Charge): Promise<void> {
+    if (PAID.includes(order.status)) {
+      await recordExtraRefundOn(this.mysql, this.archive, {
+        orderId: charge.orderId,
+        chargeIds: [charge.chargeId],
+        keptChargeId: order.chargeId,
+        refundedMinor: charge.amountMinor - charge.amountRefundedMinor,
+      });
+      return;
+    }
+    const late =
+      order.cancelReason === 'payment_timeout' || (order.status === 'canceled' && order.chargeId !== charge.chargeId);
+    await recordRefundOn(this.mysql, this.archive, charge.orderId, late);
   }
 
   // ---- 3. the Redis mirrors of orders waiting for their payment ----------------------------------------------

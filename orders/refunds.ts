@@ -69,7 +69,11 @@ export interface ExtraRefund {
  */
 export async function recordExtraRefundOn(mysql: Knex, archive: OrderArchive, r: ExtraRefund): Promise<void> {
   const eventId = extraRefundEventId(r.chargeIds);
-  const what = `refunded ${r.chargeIds.join(', ')}, paid beside ${r.keptChargeId ?? "the order's charge"}`;
+  // As the history stores it (255 characters at most), so that the check below finds an earlier attempt's line.
+  const what = `refunded ${r.chargeIds.join(', ')}, paid beside ${r.keptChargeId ?? "the order's charge"}`.slice(
+    0,
+    255,
+  );
   const extra = { extra_charge: { charge_ids: r.chargeIds, amount: r.refundedMinor / 100 } };
   const live = await mysql.transaction(async (trx) => {
     const row = await trx('orders').select('status').where({ order_id: r.orderId }).forUpdate().first();

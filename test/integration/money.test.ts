@@ -304,16 +304,27 @@ test('a buyer charged twice for a placed order gets the second charge back at on
   expect(Number((await lines())[0]!.n)).toBe(1);
 });
 
-test('a second charge for a delivered, archived order is refunded and the order stays paid by the first', async () => {
+/** A one-unit order paid, shipped, delivered and archived. */
+async function deliveredAndArchived(): Promise<string> {
   const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
   const a = await makeItem(p.stores.mysql, { stock: 1 });
   const id = (await order([{ item_id: a, quantity: 1 }])).body.order_id;
   await statusIs(id, 'placed');
-  expect(
-    (await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT })).status,
-  ).toBe(200);
+  const ship = await call(p.baseUrl, 'POST', `/orders/${id}/ship`, { token: admin.token, body: TEST_SHIPMENT });
+  expect(ship.status).toBe(200);
   expect((await call(p.baseUrl, 'POST', `/orders/${id}/deliver`, { token: admin.token })).status).toBe(200);
   await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000);
+  return id;
+}
+
+/** The buyer's `order.refunded` events for a second payment's refund, as written to the outbox. */
+const extraRefundEvents = async (id: string) =>
+  (await p.stores.mysql('outbox').where({ msg_key: id }).andWhere('payload', 'like', '%"extra_charge"%')).map(
+    (row) => JSON.parse(row.payload).data.extra_charge,
+  );
+
+test('a second charge for a delivered, archived order is refunded and the order stays paid by the first', async () => {
+  const id = await deliveredAndArchived();
   const second = await chargeAgain(id, 'after-delivery');
   const lateRefund = p.stores.temporal.workflow.getHandle(`late-payment-${second.chargeId}`);
   await eventually(async () => (await lateRefund.describe().catch(() => null))?.status.name === 'COMPLETED', 20_000);
@@ -321,10 +332,17 @@ test('a second charge for a delivered, archived order is refunded and the order 
   expect(await getOrder(id)).toMatchObject({ status: 'delivered', payment_status: 'succeeded', late_payment: null });
   await moneyEndsRight(id);
   // The buyer is told of that second payment's refund, once.
-  const told = await p.stores.mysql('outbox').where({ msg_key: id }).andWhere('payload', 'like', '%"extra_charge"%');
-  expect(told.map((row) => JSON.parse(row.payload).data.extra_charge)).toEqual([
-    { charge_ids: [second.chargeId], amount: 10 },
-  ]);
+  expect(await extraRefundEvents(id)).toEqual([{ charge_ids: [second.chargeId], amount: 10 }]);
+});
+
+test('the same second charge found by the reconciler (its webhook lost): refunded, the order stays paid, the buyer told', async () => {
+  const id = await deliveredAndArchived();
+  await faults([{ fault: 'drop_webhooks', order_id: id }]);
+  const second = await chargeAgain(id, 'unseen-after-delivery');
+  await eventually(async () => (await p.reconciler.run()).refunded.includes(second.chargeId));
+  expect(await getOrder(id)).toMatchObject({ status: 'delivered', payment_status: 'succeeded', late_payment: null });
+  await moneyEndsRight(id);
+  expect(await extraRefundEvents(id)).toEqual([{ charge_ids: [second.chargeId], amount: 10 }]);
 });
 
 test("a seller's restock gives the units on hand: a count taken while an order holds units, then that order's release, never inflates the stock", async () => {
