@@ -147,19 +147,15 @@ export class OrderArchive {
    * (and writes the event), the other learns it was done. Callers check that the order is archived first: on a
    * missing row the condition would hold and create one. */
   async markRefunded(orderId: string, late: boolean): Promise<'recorded' | 'already_recorded' | 'missing'> {
-    const set = late
-      ? "payment_status = 'refunded', late_payment = 'refunded', updated_at = ?"
-      : "payment_status = 'refunded', updated_at = ?";
-    const rs = await this.cassandra.execute(
-      `UPDATE orders_by_id SET ${set} WHERE order_id = ? IF payment_status != 'refunded'`,
-      [new Date(), orderId],
-      {
-        prepare: true,
-      },
-    );
+    // Once per kind, as in MySQL (orders/refunds.ts): a late payment's refund on `late_payment`.
+    const cql = late
+      ? "UPDATE orders_by_id SET payment_status = 'refunded', late_payment = 'refunded', updated_at = ? WHERE order_id = ? IF late_payment = null"
+      : "UPDATE orders_by_id SET payment_status = 'refunded', updated_at = ? WHERE order_id = ? IF payment_status != 'refunded'";
+    const rs = await this.cassandra.execute(cql, [new Date(), orderId], { prepare: true });
     const row = rs.first();
     if (row?.['[applied]']) return 'recorded';
-    return row?.payment_status === 'refunded' ? 'already_recorded' : 'missing';
+    const done = late ? row?.late_payment != null : row?.payment_status === 'refunded';
+    return done ? 'already_recorded' : 'missing';
   }
 
   /** An archived order by id, or null. */

@@ -1,8 +1,8 @@
 /**
  * Recording that an order's money went back, wherever the order lives: a guarded UPDATE in MySQL while it is
  * live, a conditional (lightweight-transaction) update of its Cassandra copy once archived. Either way exactly
- * one `order.refunded` event is written (the guard / the LWT's `[applied]` makes a repeat change nothing), so
- * the buyer is told once. A refund for an archived paid order is of a charge beside the one that paid (the
+ * one `order.refunded` event is written per kind of refund, the order's own payment and a late payment (the
+ * guard / the LWT's `[applied]` makes a repeat change nothing), so the buyer is told once of each. A refund for an archived paid order is of a charge beside the one that paid (the
  * buyer paid twice; the order's own charge is never refunded once it is archived): its payment still stands, so
  * nothing is recorded on it ('kept_paid').
  */
@@ -23,9 +23,14 @@ export async function recordRefundOn(
   late: boolean,
 ): Promise<RefundRecord> {
   const live = await mysql.transaction(async (trx) => {
-    const row = await trx('orders').select('payment_status').where({ order_id: orderId }).forUpdate().first();
+    const row = await trx('orders')
+      .select('payment_status', 'late_payment')
+      .where({ order_id: orderId })
+      .forUpdate()
+      .first();
     if (!row) return 'missing' as const;
-    if (row.payment_status === 'refunded') return 'already_recorded' as const;
+    // Once per kind: a late payment's refund is told even when the order's own payment went back before.
+    if (late ? row.late_payment === 'refunded' : row.payment_status === 'refunded') return 'already_recorded' as const;
     await trx('orders')
       .where({ order_id: orderId })
       .update({ payment_status: 'refunded', ...(late ? { late_payment: 'refunded' } : {}), updated_at: trx.fn.now(3) });

@@ -274,7 +274,18 @@ test('a success that arrives while a canceled order waits for a manual refund is
   await saga.result();
   expect((await p.gateway.retrieveCharge(second.chargeId))?.status).toBe('refunded');
   expect((await p.gateway.retrieveCharge(paid.chargeId))?.status).toBe('succeeded'); // paid back by hand, once
-  expect(await getOrder(id)).toMatchObject({ status: 'canceled', payment_status: 'refunded' });
+  // The second payment's refund is recorded as a late payment on the archived order, and its buyer told, although
+  // the order's own refund (by hand) was recorded before it.
+  expect(await getOrder(id)).toMatchObject({
+    status: 'canceled',
+    payment_status: 'refunded',
+    late_payment: 'refunded',
+  });
+  const refundEvents = await p.stores
+    .mysql('outbox')
+    .where({ msg_key: id })
+    .andWhere('payload', 'like', '%"order.refunded"%');
+  expect(refundEvents.map((row) => JSON.parse(row.payload).data.late ?? false).sort()).toEqual([false, true]);
 });
 
 test('a buyer charged twice for a placed order gets the second charge back at once; the order stays paid by the first', async () => {
