@@ -4,7 +4,6 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { recordExtraRefundOn, recordRefundOn, type ExtraRefund } from '../orders/refunds';
-import { orderPaymentFacts } from '../orders/payment-facts';
 import { enqueueStockChanged, takeStock } from '../stock/levels';
 import { OutOfStock, ReservationInput, withLockRetry } from '../orders/reservation';
 import { applyTransition, enqueueOrderEvent, loadOrder } from '../orders/repository';
@@ -245,20 +244,17 @@ export function createOrderStateActivities({ mysql, redis, archive, metrics }: O
       orderId: string;
       late: boolean;
       /** The late charge that went back (the late-payment workflow): for an archived paid order it was a second
-       * payment, and its buyer is told as the saga tells them (recordExtraRefund). */
+       * payment, and its buyer is told as the saga tells them (recordRefundOn). */
       chargeId?: string;
       amountMinor?: number;
     }): Promise<void> {
-      const recorded = await recordRefundOn(mysql, archive, orderId, late);
-      if (recorded === 'kept_paid' && chargeId) {
-        const paidBy = (await orderPaymentFacts(mysql, archive, orderId))?.chargeId ?? null;
-        await recordExtraRefundOn(mysql, archive, {
-          orderId,
-          chargeIds: [chargeId],
-          keptChargeId: paidBy,
-          refundedMinor: amountMinor ?? 0,
-        });
-      }
+      await recordRefundOn(
+        mysql,
+        archive,
+        orderId,
+        late,
+        chargeId ? { chargeId, amountMinor: amountMinor ?? 0 } : undefined,
+      );
     },
 
     /** Records money that went back beside the charge that still pays for the order (the buyer paid twice), and

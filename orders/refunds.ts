@@ -2,13 +2,15 @@
  * Recording that an order's money went back, wherever the order lives: a guarded UPDATE in MySQL while it is
  * live, a conditional (lightweight-transaction) update of its Cassandra copy once archived. Either way exactly
  * one `order.refunded` event is written per kind of refund, the order's own payment and a late payment (the
- * guard / the LWT's `[applied]` makes a repeat change nothing), so the buyer is told once of each. A refund for an archived paid order is of a charge beside the one that paid (the
- * buyer paid twice; the order's own charge is never refunded once it is archived): its payment still stands, so
- * nothing is recorded on it ('kept_paid').
+ * guard / the LWT's `[applied]` makes a repeat change nothing), so the buyer is told once of each. A refund for an
+ * archived paid order is of a charge beside the one that paid (the buyer paid twice; the order's own charge is never
+ * refunded once it is archived): its payment still stands, so nothing is recorded on it ('kept_paid'), and when the
+ * caller names that charge its buyer is told as recordExtraRefundOn tells them.
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { OrderArchive } from './archive';
+import type { ArchivedOrder, OrderArchive } from './archive';
+import type { OrderView } from './model';
 import { enqueueOrderEvent, loadOrder, orderEvent } from './repository';
 import { PAID } from './payment-facts';
 import { recordAction } from './shipments';
@@ -21,6 +23,8 @@ export async function recordRefundOn(
   archive: OrderArchive,
   orderId: string,
   late: boolean,
+  /** The charge that went back, when the caller knows it (the late-payment workflow). */
+  charge?: { chargeId: string; amountMinor: number },
 ): Promise<RefundRecord> {
   const live = await mysql.transaction(async (trx) => {
     const row = await trx('orders')
@@ -42,7 +46,17 @@ export async function recordRefundOn(
   // Looked up first: the conditional update must never create a row for an order that is nowhere.
   const archived = await archive.find(orderId);
   if (!archived) return 'missing';
-  if (PAID.includes(archived.status)) return 'kept_paid';
+  if (PAID.includes(archived.status)) {
+    if (charge) {
+      await tellArchivedExtraRefund(mysql, archived, {
+        orderId,
+        chargeIds: [charge.chargeId],
+        keptChargeId: archived.charge_id,
+        refundedMinor: charge.amountMinor,
+      });
+    }
+    return 'kept_paid';
+  }
   const applied = await archive.markRefunded(orderId, late);
   if (applied !== 'recorded') return applied;
   const { history: _history, charge_id: _charge, ...order } = archived;
@@ -73,13 +87,11 @@ export interface ExtraRefund {
  * unique id or by the consumers.
  */
 export async function recordExtraRefundOn(mysql: Knex, archive: OrderArchive, r: ExtraRefund): Promise<void> {
-  const eventId = extraRefundEventId(r.chargeIds);
   // As the history stores it (255 characters at most), so that the check below finds an earlier attempt's line.
   const what = `refunded ${r.chargeIds.join(', ')}, paid beside ${r.keptChargeId ?? "the order's charge"}`.slice(
     0,
     255,
   );
-  const extra = { extra_charge: { charge_ids: r.chargeIds, amount: r.refundedMinor / 100 } };
   const live = await mysql.transaction(async (trx) => {
     const row = await trx('orders').select('status').where({ order_id: r.orderId }).forUpdate().first();
     if (!row) return false;
@@ -87,19 +99,32 @@ export async function recordExtraRefundOn(mysql: Knex, archive: OrderArchive, r:
     if (done) return true;
     await recordAction(trx, r.orderId, row.status, what, 'saga');
     const view = await loadOrder(trx, r.orderId);
-    await enqueue(trx, [orderEvent('order.refunded', view!, extra, eventId)]);
+    await enqueue(trx, [extraRefundEvent(view!, r)]);
     return true;
   });
   if (live) return;
   const archived = await archive.find(r.orderId);
-  if (!archived) return;
+  if (archived) await tellArchivedExtraRefund(mysql, archived, r);
+}
+
+/** An archived order keeps no history line here: its buyer is told by the event alone. */
+async function tellArchivedExtraRefund(mysql: Knex, archived: ArchivedOrder, r: ExtraRefund): Promise<void> {
   const { history: _history, charge_id: _charge, ...order } = archived;
   try {
-    await enqueue(mysql, [orderEvent('order.refunded', order, extra, eventId)]);
+    await enqueue(mysql, [extraRefundEvent(order, r)]);
   } catch (err) {
     if ((err as { code?: string }).code !== 'ER_DUP_ENTRY') throw err; // the earlier attempt's event is still queued
   }
 }
+
+/** The buyer's `order.refunded` with `extra_charge`, its id fixed by the refunded charges. */
+const extraRefundEvent = (order: OrderView, r: ExtraRefund) =>
+  orderEvent(
+    'order.refunded',
+    order,
+    { extra_charge: { charge_ids: r.chargeIds, amount: r.refundedMinor / 100 } },
+    extraRefundEventId(r.chargeIds),
+  );
 
 /** A UUID-shaped id fixed by the refunded charges. */
 function extraRefundEventId(chargeIds: string[]): string {

@@ -39,9 +39,9 @@
  * is kept out of any later settlement. Before it, a success arriving after the manual refund made the saga settle
  * every charge of the order at the gateway, the one already refunded by hand too: the buyer was paid back twice.
  * Patch `extra-charges-refunded-at-once`: a success for another charge of a placed order (the buyer paid twice) is
- * refunded at once, keeping the charge that paid, noted in the order's history and told to the buyer; the order stays paid. Before
- * it, the extra money was held until the order was delivered, and its refund then marked the delivered order's
- * payment `refunded`.
+ * refunded at once, keeping the charge that paid, noted in the order's history and told to the buyer; the order
+ * stays paid. Before it, the extra money was held until the order was delivered, and its refund then marked the
+ * delivered order's payment `refunded`.
  */
 import {
   ActivityCancellationType,
