@@ -419,6 +419,9 @@ class OrderSaga {
     ) {
       this.state.latePayment = 'accepted';
       this.state.phase = 'placed';
+      // As acceptLatePayment clears the row's cancel_reason: a later refund of this order is of its own payment,
+      // not of a late one. Only activity inputs and queries change, so replay needs no patch.
+      this.state.cancelReason = undefined;
       this.setPlaced(late.chargeId);
       return await this.fulfil();
     }

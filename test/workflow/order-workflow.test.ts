@@ -377,6 +377,31 @@ test('late success, policy accept, but the stock is gone: refunded instead', asy
   expect(count(run, 'recordRefund')).toBe(1);
 });
 
+test('late success accepted, then the customer cancels: the refund is of the order, not of a late payment', async () => {
+  let refunded = false;
+  const run = await startOrder(
+    {
+      chargePayment: async () => ({ status: 'pending', chargeId: 'ch_late' }),
+      settlePayment: async () => settled(refunded ? ['ch_late'] : []),
+    },
+    { latePaymentPolicy: 'accept' },
+  );
+  await waitForPhase(run, 'canceled');
+  await run.handle.signal(paymentResultSignal, { status: 'succeeded', chargeId: 'ch_late' });
+  await waitForPhase(run, 'placed');
+  // The order is placed again (MySQL clears its cancel_reason): it no longer reads as canceled for payment_timeout.
+  expect((await run.handle.query(stateQuery)).cancelReason).toBeUndefined();
+  refunded = true;
+  await customerCancel(run);
+  expect(await finish(run)).toMatchObject({
+    result: 'canceled',
+    cancelReason: 'canceled_by_customer',
+    latePayment: 'accepted',
+  });
+  expect(arg(run, 'recordRefund')).toEqual({ orderId: run.orderId, late: false });
+  expect(count(run, 'recordRefund')).toBe(1);
+});
+
 test('customer cancel with the charge in flight: the attempt is stopped and settled before the order is canceled', async () => {
   const run = await startOrder(
     { chargePayment: never, settlePayment: async () => settled([], ['ch_p']) },
