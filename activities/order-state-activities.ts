@@ -26,6 +26,8 @@ interface CancelArgs {
   reason: string;
   paymentStatus: PaymentStatus;
   actor?: string;
+  /** The operator's note of a force-cancel. */
+  note?: string;
 }
 
 interface PlaceArgs {
@@ -70,11 +72,11 @@ export function createOrderStateActivities({ mysql, redis, archive, metrics }: O
     return order ? { order, chargeId: row.charge_id } : null;
   }
 
-  async function cancel({ orderId, reason, paymentStatus, actor }: CancelArgs): Promise<OrderView | null> {
+  async function cancel({ orderId, reason, paymentStatus, actor, note }: CancelArgs): Promise<OrderView | null> {
     const before: { status: OrderStatus } | undefined = metrics
       ? await mysql('orders').select('status').where({ order_id: orderId }).first()
       : undefined;
-    const view = await cancelAndRelease(mysql, redis, orderId, reason, paymentStatus, actor);
+    const view = await cancelAndRelease(mysql, redis, orderId, reason, paymentStatus, { actor, note });
     if (view?.status === 'canceled' && (before?.status === 'created' || before?.status === 'placed'))
       await settled(orderId, 'canceled', reason);
     return view;

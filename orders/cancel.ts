@@ -17,7 +17,8 @@ export async function cancelAndRelease(
   orderId: string,
   reason: string,
   paymentStatus: PaymentStatus,
-  actor?: string,
+  /** Who asked, and the note they gave (an operator's why: kept in the status history after the saga is gone). */
+  by: { actor?: string; note?: string } = {},
 ): Promise<OrderView | null> {
   const { view, released } = await withLockRetry(() =>
     mysql.transaction(async (trx) => {
@@ -27,8 +28,8 @@ export async function cancelAndRelease(
       const changed = await applyTransition(trx, orderId, {
         from: ['created', 'placed'],
         set: { status: 'canceled', payment_status: paymentStatus, cancel_reason: reason },
-        reason,
-        actor,
+        reason: by.note ? `${reason}: ${by.note}`.slice(0, 255) : reason,
+        actor: by.actor,
       });
       if (changed) {
         await returnStock(trx, lines);

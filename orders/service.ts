@@ -35,7 +35,7 @@ import { startSaga } from './saga';
 import { normalizeLines, visibleShortages } from '../stock/levels';
 import { SharedStockReads } from '../stock/shared-reads';
 import { loadOrder } from './repository';
-import type { OrderArchive } from './archive';
+import type { OrderArchive, StatusChange } from './archive';
 import { orderPaymentFacts, type OrderPaymentFacts } from './payment-facts';
 import { listUserOrders, OrdersPage, OrdersPageQuery } from './orders-view';
 import { knownShortages, markSoldOut } from '../stock/soldout-gate';
@@ -56,6 +56,16 @@ export interface PlaceOrderRequest {
   /** The API asked the sold-out gate for these lines a moment ago and it knew of no shortage: not asked again. */
   soldOutGatePassed?: boolean;
 }
+/** An order's status history: every change, with why and who (null or `saga`: the saga's own step). */
+export interface OrderStatusHistory {
+  order_id: string;
+  status: OrderView['status'];
+  payment_status: OrderView['payment_status'];
+  /** Read from the archive (the order is finished), not from MySQL. */
+  archived: boolean;
+  history: (StatusChange & { actor: string | null })[];
+}
+
 export type PlaceOrderResult =
   | { kind: 'created'; order: OrderView; replayed: boolean }
   | { kind: 'out_of_stock'; orderId: string | null; shortages: Shortage[] };
@@ -277,6 +287,22 @@ export class OrderService {
     if (!archived) return null;
     const { history: _history, charge_id: _charge, ...view } = archived;
     return view;
+  }
+
+  /** What happened to an order, when and who did it, wherever it lives: read from MySQL while it is live, from
+   * the archive once finished (MySQL first, as find()). For operators: the saga's `details` end with the saga, and
+   * Temporal forgets a closed workflow after its retention; the archive keeps this for good. */
+  async statusHistory(orderId: string): Promise<OrderStatusHistory> {
+    const live = await this.archive.loadLive(orderId);
+    const order = live ?? (await this.archive.find(orderId));
+    if (!order) throw notFound(`order ${orderId}`);
+    return {
+      order_id: order.order_id,
+      status: order.status,
+      payment_status: order.payment_status,
+      archived: live === null,
+      history: order.history.map((h) => ({ ...h, actor: h.actor ?? null })),
+    };
   }
 
   /** The order's payment facts, wherever it lives (orders/payment-facts.ts). */

@@ -232,8 +232,9 @@ class OrderSaga {
   private extraSuccess = false;
   private extrasLeftToClose = false;
   private cancelRequest: Requester | undefined;
-  /** Who asked for the cancel (v3), for the order's history. */
+  /** Who asked for the cancel (v3), for the order's history, and an operator's note of why. */
   private cancelBy: string | undefined;
+  private cancelNote: string | undefined;
   private canceledView: OrderView | undefined;
   private shipRequested = false;
   /** Between the payment's success and the saga taking the order as placed (markPlaced in flight). */
@@ -595,7 +596,15 @@ class OrderSaga {
         ? this.cancelBy
         : undefined
       : undefined;
-    const req = { orderId: this.orderId, reason, paymentStatus, ...(actor ? { actor } : {}) };
+    // The operator's note goes into the status history with the cancel (an activity input: replay needs no patch).
+    const note = reason === 'canceled_by_operator' ? this.cancelNote : undefined;
+    const req = {
+      orderId: this.orderId,
+      reason,
+      paymentStatus,
+      ...(actor ? { actor } : {}),
+      ...(note ? { note } : {}),
+    };
     this.canceledView = await CancellationScope.nonCancellable(async () => {
       if (this.storeStepRemovesMirror()) {
         const { view, unmirrored } = await store.cancelOrderAndUnmirror(req);
@@ -925,6 +934,7 @@ class OrderSaga {
       async (args) => {
         this.cancelRequest ??= 'operator';
         this.cancelBy ??= args.by;
+        this.cancelNote ??= args.note;
         this.observe(`force-cancel requested${args.note ? `: ${args.note}` : ''}`, args.by);
         await condition(() => this.canceledView !== undefined);
         return this.canceledView!;

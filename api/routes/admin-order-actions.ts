@@ -65,6 +65,23 @@ const Details = z
   })
   .openapi('OrderSagaDetails');
 
+const StatusHistory = z
+  .object({
+    order_id: z.string(),
+    status: z.string(),
+    payment_status: z.string(),
+    archived: z.boolean().openapi({ description: 'read from the archive: the order is finished' }),
+    history: z.array(
+      z.object({
+        status: z.string(),
+        reason: z.string().nullable(),
+        at: z.string(),
+        actor: z.string().nullable().openapi({ description: "who asked (null or `saga`: the saga's own step)" }),
+      }),
+    ),
+  })
+  .openapi('OrderStatusHistory');
+
 const tags = ['operators'];
 const conflict = { description: 'invalid_transition: the saga refused it (the message says why)' };
 
@@ -94,6 +111,27 @@ export function adminOrderActionsRouter(deps: ApiDeps): Router {
       async (req, { params }, res) => {
         requireRole(req, 'admin');
         res.json(await deps.orders.details(params.id));
+      },
+    ),
+  );
+  r.get(
+    '/admin/orders/:id/history',
+    route(
+      deps.registry,
+      {
+        ...spec,
+        method: 'get',
+        path: '/admin/orders/:id/history',
+        summary: "The order's status history, live or archived: every change, why and who asked",
+        responses: {
+          200: { description: 'the history, oldest first', schema: StatusHistory },
+          404: { description: 'no such order' },
+          503: { description: 'the order is not live and the archive cannot answer now' },
+        },
+      },
+      async (req, { params }, res) => {
+        requireRole(req, 'admin');
+        res.json(await deps.orders.statusHistory(params.id));
       },
     ),
   );

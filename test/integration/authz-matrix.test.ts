@@ -31,6 +31,7 @@ const MATRIX: Record<string, Row> = {
   'POST /orders/{id}/cancel': [401, 200, 404, 403, 404, 200],
   // Operators' actions on one order's saga (admins only; the saga's own refusal is a 409).
   'GET /admin/orders/{id}/details': ADMIN_ONLY(200),
+  'GET /admin/orders/{id}/history': ADMIN_ONLY(200),
   'POST /admin/orders/{id}/force-cancel': ADMIN_ONLY(200),
   'POST /admin/orders/{id}/payment-window': ADMIN_ONLY(200),
   'POST /admin/orders/{id}/retry-payment': ADMIN_ONLY(200),

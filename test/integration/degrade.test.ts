@@ -24,6 +24,7 @@ import pino from 'pino';
 let healthy: Platform;
 let buyer: TestUser;
 let supplier: TestUser;
+let admin: TestUser;
 let deadPort: number;
 
 /** A port nothing listens on: bound, then released. */
@@ -77,6 +78,7 @@ beforeAll(async () => {
   healthy = await startPlatform({ worker: false, failFast: true });
   buyer = await makeUser(healthy.stores.mysql, healthy.deps.tokens);
   supplier = await makeUser(healthy.stores.mysql, healthy.deps.tokens, 'supplier');
+  admin = await makeUser(healthy.stores.mysql, healthy.deps.tokens, 'admin');
   deadPort = await freePort();
 }, 120_000);
 afterAll(async () => {
@@ -162,12 +164,14 @@ test('OpenSearch down: search answers 503 search_unavailable with Retry-After', 
   });
 });
 
-test("Cassandra down: a buyer's list answers its live orders flagged history_unavailable; an unknown order (which may be archived) is 503, not a 404", async () => {
+test("Cassandra down: a buyer's list answers its live orders flagged history_unavailable; an unknown order (which may be archived) is 503, not a 404, to its buyer and to an operator", async () => {
   await withBrokenApi({ CASSANDRA_CONTACT_POINTS: `127.0.0.1:${deadPort}` }, async (p) => {
     const list = await call(p.baseUrl, 'GET', `/users/${buyer.userId}/orders`, { token: buyer.token });
     expect(list.status).toBe(200);
     expect(list.body.history_unavailable).toBe(true);
     expectUnavailable(await call(p.baseUrl, 'GET', '/orders/o-never-was', { token: buyer.token }), 'cassandra');
+    const history = await call(p.baseUrl, 'GET', '/admin/orders/o-never-was/history', { token: admin.token });
+    expectUnavailable(history, 'cassandra');
   });
 });
 

@@ -127,6 +127,39 @@ describe('read: details', () => {
     ]);
     expect((await call(p.baseUrl, 'GET', `/admin/orders/${id}/details`, { token: buyer.token })).status).toBe(403);
   });
+
+  test('the status history, live and then archived: every change, why and who, kept once the saga has closed', async () => {
+    const item = await makeItem(p.stores.mysql, { stock: 5, price: 3 });
+    const id = await place(item, 'pm_card_lateSuccess');
+    await chargeAnswered(id);
+    const history = (orderId: string) =>
+      call(p.baseUrl, 'GET', `/admin/orders/${orderId}/history`, { token: admin.token });
+    const live = await history(id);
+    expect(live.status).toBe(200);
+    expect(live.body).toMatchObject({ order_id: id, status: 'created', archived: false });
+    expect(live.body.history[0]).toMatchObject({ status: 'created', actor: null });
+
+    expect((await act(id, 'force-cancel', { note: 'fraud check failed' })).status).toBe(200);
+    const archived = await eventually(async () => {
+      const r = await history(id);
+      return r.body.archived ? r : null;
+    }, 20_000);
+    expect(archived.body).toMatchObject({ order_id: id, status: 'canceled', archived: true });
+    // The archive keeps what MySQL had, line for line: the operator's cancel with its note and who asked.
+    expect(archived.body.history.slice(0, live.body.history.length)).toEqual(live.body.history);
+    expect(archived.body.history).toContainEqual(
+      expect.objectContaining({
+        status: 'canceled',
+        reason: 'canceled_by_operator: fraud check failed',
+        actor: `admin:${admin.userId}`,
+      }),
+    );
+    const ats = archived.body.history.map((h: { at: string }) => Date.parse(h.at));
+    expect(ats).toEqual([...ats].sort((a, b) => a - b)); // oldest first
+
+    expect((await history('o-never-was')).status).toBe(404);
+    expect((await call(p.baseUrl, 'GET', `/admin/orders/${id}/history`, { token: buyer.token })).status).toBe(403);
+  });
 });
 
 describe("act: the operators' updates", () => {
