@@ -158,6 +158,29 @@ export class OrderArchive {
     return done ? 'already_recorded' : 'missing';
   }
 
+  /**
+   * Adds a line to an archived order's status history, once: a compare-and-set on `updated_at` (a lightweight
+   * transaction), so a retried or racing caller that finds the same reason there adds nothing. `order` is the row
+   * as the caller read it. False when the order is not in the archive.
+   */
+  async addHistoryLine(order: ArchivedOrder, line: Omit<StatusChange, 'at'>): Promise<boolean> {
+    let current: ArchivedOrder | null = order;
+    for (let attempt = 0; current && attempt < 5; attempt++) {
+      if (current.history.some((h) => h.reason === line.reason)) return true;
+      const now = new Date();
+      const change = { status: line.status, reason: line.reason, at: now, actor: line.actor ?? null };
+      const rs = await this.cassandra.execute(
+        'UPDATE orders_by_id SET history = history + ?, updated_at = ? WHERE order_id = ? IF updated_at = ?',
+        [[change], now, order.order_id, current.updated_at ? new Date(current.updated_at) : null],
+        { prepare: true },
+      );
+      if (rs.first()?.['[applied]']) return true;
+      current = await this.find(order.order_id); // changed meanwhile: look again
+    }
+    if (!current) return false;
+    throw new Error(`the archived order ${order.order_id} kept changing: its history line was not added`);
+  }
+
   /** An archived order by id, or null. */
   async find(orderId: string): Promise<ArchivedOrder | null> {
     const rs = await this.cassandra.execute('SELECT * FROM orders_by_id WHERE order_id = ?', [orderId], {

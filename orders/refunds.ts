@@ -4,8 +4,8 @@
  * one `order.refunded` event is written per kind of refund, the order's own payment and a late payment (the
  * guard / the LWT's `[applied]` makes a repeat change nothing), so the buyer is told once of each. A refund for an
  * archived paid order is of a charge beside the one that paid (the buyer paid twice; the order's own charge is never
- * refunded once it is archived): its payment still stands, so nothing is recorded on it ('kept_paid'), and when the
- * caller names that charge its buyer is told as recordExtraRefundOn tells them.
+ * refunded once it is archived): its payment still stands, so its payment is left as it is ('kept_paid'), and when
+ * the caller names that charge its history and its buyer are told as recordExtraRefundOn tells them.
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -48,7 +48,7 @@ export async function recordRefundOn(
   if (!archived) return 'missing';
   if (PAID.includes(archived.status)) {
     if (charge) {
-      await tellArchivedExtraRefund(mysql, archived, {
+      await tellArchivedExtraRefund(mysql, archive, archived, {
         orderId,
         chargeIds: [charge.chargeId],
         keptChargeId: archived.charge_id,
@@ -83,15 +83,11 @@ export interface ExtraRefund {
  * Records money that went back beside the charge that still pays for the order (the buyer paid twice): a line in
  * the order's history and an `order.refunded` event with `extra_charge`, so the buyer is told; the order's payment
  * is left as it is. The event's id is fixed by the charges, so a retried call changes nothing more: the history
- * line is checked under the order's lock, and a repeat of the event (an archived order) is dropped by the outbox's
- * unique id or by the consumers.
+ * line is checked under the order's lock (an archived order's by a compare-and-set), and a repeat of the event (an
+ * archived order) is dropped by the outbox's unique id or by the consumers.
  */
 export async function recordExtraRefundOn(mysql: Knex, archive: OrderArchive, r: ExtraRefund): Promise<void> {
-  // As the history stores it (255 characters at most), so that the check below finds an earlier attempt's line.
-  const what = `refunded ${r.chargeIds.join(', ')}, paid beside ${r.keptChargeId ?? "the order's charge"}`.slice(
-    0,
-    255,
-  );
+  const what = extraRefundLine(r);
   const live = await mysql.transaction(async (trx) => {
     const row = await trx('orders').select('status').where({ order_id: r.orderId }).forUpdate().first();
     if (!row) return false;
@@ -104,11 +100,21 @@ export async function recordExtraRefundOn(mysql: Knex, archive: OrderArchive, r:
   });
   if (live) return;
   const archived = await archive.find(r.orderId);
-  if (archived) await tellArchivedExtraRefund(mysql, archived, r);
+  if (archived) await tellArchivedExtraRefund(mysql, archive, archived, r);
 }
 
-/** An archived order keeps no history line here: its buyer is told by the event alone. */
-async function tellArchivedExtraRefund(mysql: Knex, archived: ArchivedOrder, r: ExtraRefund): Promise<void> {
+/** As the history stores it (255 characters at most), so that a retry's check finds an earlier attempt's line. */
+const extraRefundLine = (r: ExtraRefund) =>
+  `refunded ${r.chargeIds.join(', ')}, paid beside ${r.keptChargeId ?? "the order's charge"}`.slice(0, 255);
+
+/** The archived order's history gets the line (once), then its buyer the event. */
+async function tellArchivedExtraRefund(
+  mysql: Knex,
+  archive: OrderArchive,
+  archived: ArchivedOrder,
+  r: ExtraRefund,
+): Promise<void> {
+  await archive.addHistoryLine(archived, { status: archived.status, reason: extraRefundLine(r), actor: 'saga' });
   const { history: _history, charge_id: _charge, ...order } = archived;
   try {
     await enqueue(mysql, [extraRefundEvent(order, r)]);

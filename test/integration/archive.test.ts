@@ -138,6 +138,31 @@ test('canceled orders are archived too: a decline, and a customer cancel; their 
   expect(await stockOf(p.stores.mysql, item)).toBe(2);
 });
 
+test("a line added to an archived order's history lands once, however many callers add it at the same moment", async () => {
+  const buyer = await makeUser(p.stores.mysql, p.deps.tokens);
+  const declined = await place(buyer, await makeItem(p.stores.mysql, { stock: 1 }), 'pm_card_chargeDeclined');
+  await waitArchived(declined);
+  const before = (await archive.find(declined))!;
+  const line = (reason: string) => ({ status: 'canceled', reason, actor: 'saga' });
+  // Each caller read the row before any of them wrote (as racing activity attempts do): the compare-and-set lets
+  // one through, the others look again and find the line.
+  const same = await Promise.all(Array.from({ length: 4 }, () => archive.addHistoryLine(before, line('noted once'))));
+  expect(same).toEqual([true, true, true, true]);
+  // Different lines from stale reads all land: a caller that lost the race reads again and adds its own.
+  await Promise.all(['a', 'b', 'c'].map((x) => archive.addHistoryLine(before, line(`noted ${x}`))));
+  const after = (await archive.find(declined))!;
+  const reasons = after.history.map((h) => h.reason);
+  expect(reasons.filter((r) => r === 'noted once')).toHaveLength(1);
+  expect(reasons.filter((r) => r?.startsWith('noted ')).sort()).toEqual([
+    'noted a',
+    'noted b',
+    'noted c',
+    'noted once',
+  ]);
+  expect(after.history.slice(0, before.history.length)).toEqual(before.history); // nothing before it changed
+  expect(await archive.addHistoryLine({ ...before, order_id: 'o-never-was' }, line('x'))).toBe(false);
+});
+
 test('the orders view merges live and archived orders, newest first, in cursor pages, with a status filter', async () => {
   const buyer = await makeUser(p.stores.mysql, p.deps.tokens);
   const item = await makeItem(p.stores.mysql, { stock: 10 });

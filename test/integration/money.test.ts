@@ -334,16 +334,43 @@ const extraRefundEvents = async (id: string) =>
     (row) => JSON.parse(row.payload).data.extra_charge,
   );
 
+/** The archived order's history lines that record `charge`'s refund beside the one that paid, as operators read
+ * them (GET /admin/orders/{id}/history). */
+async function extraRefundLines(id: string, charge: string): Promise<{ reason: string; actor: string }[]> {
+  const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
+  const r = await call(p.baseUrl, 'GET', `/admin/orders/${id}/history`, { token: admin.token });
+  expect(r.body).toMatchObject({ archived: true, status: 'delivered' });
+  return r.body.history.filter((h: { reason: string | null }) => h.reason?.startsWith(`refunded ${charge}, `));
+}
+
 test('a second charge for a delivered, archived order is refunded and the order stays paid by the first', async () => {
   const id = await deliveredAndArchived();
+  const paid = await p.stores.cassandra.execute('SELECT charge_id FROM orders_by_id WHERE order_id = ?', [id], {
+    prepare: true,
+  });
   const second = await chargeAgain(id, 'after-delivery');
   const lateRefund = p.stores.temporal.workflow.getHandle(`late-payment-${second.chargeId}`);
   await eventually(async () => (await lateRefund.describe().catch(() => null))?.status.name === 'COMPLETED', 20_000);
   expect((await p.gateway.retrieveCharge(second.chargeId))?.status).toBe('refunded');
   expect(await getOrder(id)).toMatchObject({ status: 'delivered', payment_status: 'succeeded', late_payment: null });
   await moneyEndsRight(id);
-  // The buyer is told of that second payment's refund, once.
+  // The buyer is told of that second payment's refund, once, and the archived order's history says it.
   expect(await extraRefundEvents(id)).toEqual([{ charge_ids: [second.chargeId], amount: 10 }]);
+  const line = { reason: `refunded ${second.chargeId}, paid beside ${paid.first()!['charge_id']}`, actor: 'saga' };
+  expect(await extraRefundLines(id, second.chargeId)).toEqual([expect.objectContaining(line)]);
+  // The step run again, twice at once (a retried activity racing another), adds no second line.
+  const archive = new OrderArchive(p.stores.cassandra, p.stores.mysql);
+  const again = {
+    orderId: id,
+    chargeIds: [second.chargeId],
+    keptChargeId: paid.first()!['charge_id'] as string,
+    refundedMinor: 1000,
+  };
+  await Promise.all([
+    recordExtraRefundOn(p.stores.mysql, archive, again),
+    recordExtraRefundOn(p.stores.mysql, archive, again),
+  ]);
+  expect(await extraRefundLines(id, second.chargeId)).toEqual([expect.objectContaining(line)]);
 });
 
 test('the same second charge found by the reconciler (its webhook lost): refunded, the order stays paid, the buyer told', async () => {
@@ -354,6 +381,7 @@ test('the same second charge found by the reconciler (its webhook lost): refunde
   expect(await getOrder(id)).toMatchObject({ status: 'delivered', payment_status: 'succeeded', late_payment: null });
   await moneyEndsRight(id);
   expect(await extraRefundEvents(id)).toEqual([{ charge_ids: [second.chargeId], amount: 10 }]);
+  expect(await extraRefundLines(id, second.chargeId)).toHaveLength(1);
 });
 
 test("a seller's restock gives the units on hand: a count taken while an order holds units, then that order's release, never inflates the stock", async () => {
