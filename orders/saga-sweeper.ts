@@ -20,7 +20,7 @@ import { runPeriodically } from '../lib/periodic';
 import type { PaymentMethod } from './model';
 import { pastKey, type Keyset } from '../stores/mysql/keyset';
 
-interface UnstartedOrder {
+export interface UnstartedOrder {
   order_id: string;
   user_id: string;
   payment_method: PaymentMethod;
@@ -95,33 +95,53 @@ export class SagaSweeper {
     return q.orderBy([{ column: 'created_at' }, { column: 'order_id' }]).limit(pageSize);
   }
 
-  private async sweepOne(row: UnstartedOrder): Promise<SweepAction> {
-    if (new Date(row.expires_at).getTime() <= Date.now()) {
-      await cancelAndRelease(this.mysql, this.redis, row.order_id, 'payment_timeout', 'expired');
-      this.log.warn(
-        { orderId: row.order_id },
-        'saga sweeper: a reserved order expired before its saga started: canceled, stock released',
-      );
-      return 'expired';
-    }
-    const input = await sagaInputFor(this.mysql, row, {
-      paymentTimeoutMs: this.cfg.ORDER_PAYMENT_TIMEOUT,
-      latePaymentPolicy: this.cfg.LATE_PAYMENT_POLICY,
-      latePaymentWindowMs: this.cfg.ORDER_LATE_PAYMENT_WINDOW,
-    });
-    const started = await startSaga(this.temporal, this.cfg.TEMPORAL_TASK_QUEUE, input);
-    if (started === 'closed') {
-      await this.mysql('orders')
-        .where({ order_id: row.order_id })
-        .whereNull('saga_started_at')
-        .update({ saga_started_at: this.mysql.fn.now(3) });
-      this.log.warn(
-        { orderId: row.order_id },
-        'saga sweeper: the saga of a reserved order is closed; left to the reconciler',
-      );
-      return 'closed';
-    }
-    this.log.info({ orderId: row.order_id }, 'saga sweeper: started (or found) the saga of a reserved order');
-    return 'started';
+  private sweepOne(row: UnstartedOrder): Promise<Exclude<SweepAction, 'failed'>> {
+    const { mysql, redis, temporal, cfg } = this;
+    return startReservedSaga({ mysql, redis, temporal, cfg }, row, this.log.child({ from: 'saga sweeper' }));
   }
+}
+
+/** What starting a reserved order's saga needs. */
+export interface SagaStarter {
+  mysql: Knex;
+  redis: Redis;
+  temporal: Client;
+  cfg: Pick<
+    Config,
+    'TEMPORAL_TASK_QUEUE' | 'ORDER_PAYMENT_TIMEOUT' | 'LATE_PAYMENT_POLICY' | 'ORDER_LATE_PAYMENT_WINDOW'
+  >;
+}
+
+/**
+ * The saga of an order reserved without one, started; or, once its payment window has closed, the order canceled
+ * and its stock released in place. Idempotent, so the sweeper and the API (a buyer's cancel that found no saga) may
+ * both run it for the same order at once.
+ */
+export async function startReservedSaga(
+  s: SagaStarter,
+  row: UnstartedOrder,
+  log: Logger,
+): Promise<Exclude<SweepAction, 'failed'>> {
+  if (new Date(row.expires_at).getTime() <= Date.now()) {
+    await cancelAndRelease(s.mysql, s.redis, row.order_id, 'payment_timeout', 'expired');
+    log.warn({ orderId: row.order_id }, 'a reserved order expired before its saga started: canceled, stock released');
+    return 'expired';
+  }
+  const input = await sagaInputFor(s.mysql, row, {
+    paymentTimeoutMs: s.cfg.ORDER_PAYMENT_TIMEOUT,
+    latePaymentPolicy: s.cfg.LATE_PAYMENT_POLICY,
+    latePaymentWindowMs: s.cfg.ORDER_LATE_PAYMENT_WINDOW,
+  });
+  const started = await startSaga(s.temporal, s.cfg.TEMPORAL_TASK_QUEUE, input);
+  if (started === 'closed') {
+    await s
+      .mysql('orders')
+      .where({ order_id: row.order_id })
+      .whereNull('saga_started_at')
+      .update({ saga_started_at: s.mysql.fn.now(3) });
+    log.warn({ orderId: row.order_id }, 'the saga of a reserved order is closed; left to the reconciler');
+    return 'closed';
+  }
+  log.info({ orderId: row.order_id }, 'started (or found) the saga of a reserved order');
+  return 'started';
 }

@@ -32,6 +32,8 @@ import type {
 import { logBestEffortFailure } from '../stores/errors';
 import { InvalidOrder, reserveOrder } from './reservation';
 import { startSaga } from './saga';
+import { startReservedSaga } from './saga-sweeper';
+import { logger } from '../lib/logger';
 import { normalizeLines, visibleShortages } from '../stock/levels';
 import { SharedStockReads } from '../stock/shared-reads';
 import { loadOrder } from './repository';
@@ -377,6 +379,21 @@ export class OrderService {
     });
   }
 
+  /** The saga of a reserved order that never got one, started now (the sweeper would, later); or the order
+   * canceled in place if its payment window has closed. True when the caller should look again (and send its
+   * update to the saga, or learn that the order is canceled). */
+  private async startUnstartedSaga(orderId: string): Promise<boolean> {
+    const row = await this.mysql('orders')
+      .select('order_id', 'user_id', 'payment_method', 'expires_at', 'created_at')
+      .where({ order_id: orderId, status: 'created' })
+      .whereNull('saga_started_at')
+      .first();
+    if (!row) return false;
+    const { mysql, redis, temporal, cfg } = this;
+    const done = await startReservedSaga({ mysql, redis, temporal, cfg }, row, logger.child({ orderId }));
+    return done !== 'closed';
+  }
+
   /** What the order's saga says of itself (the `details` query); 409 once the saga has finished. */
   async details(orderId: string): Promise<OrderDetails> {
     const order = await this.get(orderId);
@@ -389,10 +406,12 @@ export class OrderService {
     }
   }
 
-  /** Runs an update on the order's saga: a refused transition (the saga's validator) or a finished saga is 409. */
+  /** Runs an update on the order's saga: a refused transition (the saga's validator) or a finished saga is 409. An
+   * order reserved whose saga has not started yet (Temporal was unreachable then) gets it started first. */
   private async sendUpdate(
     orderId: string,
     fn: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<OrderView>,
+    startedHere = false,
   ): Promise<OrderView> {
     const order = await this.get(orderId); // 404 first
     try {
@@ -402,6 +421,8 @@ export class OrderService {
         throw conflict('invalid_transition', err.cause?.message ?? `the order is ${order.status}`, {
           status: order.status,
         });
+      if (err instanceof WorkflowNotFoundError && !startedHere && (await this.startUnstartedSaga(orderId)))
+        return this.sendUpdate(orderId, fn, true);
       if (
         err instanceof WorkflowNotFoundError ||
         (err as Error).message?.includes('workflow execution already completed')

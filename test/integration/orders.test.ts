@@ -275,6 +275,48 @@ describe('cancel', () => {
     expect(again.body.error.code).toBe('invalid_transition');
   });
 
+  test('a cancel that finds no saga yet (Temporal was down when the order was made) starts it and cancels; past the payment window, the order is canceled in place', async () => {
+    // Reserved as POST /orders reserves, without the saga's start (it failed; the sweeper would start it later).
+    const a = await makeItem(p.stores.mysql, { stock: 2 });
+    const orderId = `o-${randomUUID()}`;
+    const reserved = await reserveOrder(p.stores.mysql, {
+      orderId,
+      userId: buyer.userId,
+      lines: [{ item_id: a, quantity: 2 }],
+      paymentMethod: 'pm_card_noResponse',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
+    expect(reserved.ok).toBe(true);
+    const c = await call(p.baseUrl, 'POST', `/orders/${orderId}/cancel`, { token: buyer.token });
+    expect(c.status).toBe(200);
+    expect(c.body).toMatchObject({ status: 'canceled', cancel_reason: 'canceled_by_customer' });
+    expect(await stockOf(p.stores.mysql, a)).toBe(2);
+    // The saga that answered it goes on to the end: nothing charged is kept, the order archived.
+    const saga = p.stores.temporal.workflow.getHandle(orderId);
+    expect(await saga.result()).toMatchObject({ result: 'canceled', cancelReason: 'canceled_by_customer' });
+    const charges = (await p.gateway.listCharges({ orderId })).charges;
+    expect(charges.filter((ch) => ch.status === 'succeeded' || ch.status === 'pending')).toEqual([]);
+
+    // Its payment window already closed: canceled in place (as the sweeper does), and the buyer told so.
+    const lateId = `o-${randomUUID()}`;
+    const late = await reserveOrder(p.stores.mysql, {
+      orderId: lateId,
+      userId: buyer.userId,
+      lines: [{ item_id: a, quantity: 1 }],
+      paymentMethod: 'pm_card_visa',
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
+    expect(late.ok).toBe(true);
+    const refused = await call(p.baseUrl, 'POST', `/orders/${lateId}/cancel`, { token: buyer.token });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_transition', details: { status: 'canceled' } });
+    expect((await getOrder(buyer, lateId)).body).toMatchObject({
+      status: 'canceled',
+      cancel_reason: 'payment_timeout',
+    });
+    expect(await stockOf(p.stores.mysql, a)).toBe(2);
+  });
+
   test('another customer can neither see nor cancel the order', async () => {
     const a = await makeItem(p.stores.mysql, { stock: 1 });
     const r = await order(buyer, [{ item_id: a, quantity: 1 }]);
