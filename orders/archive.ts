@@ -160,13 +160,16 @@ export class OrderArchive {
 
   /**
    * Adds a line to an archived order's status history, once: a compare-and-set on `updated_at` (a lightweight
-   * transaction), so a retried or racing caller that finds the same reason there adds nothing. `order` is the row
-   * as the caller read it. False when the order is not in the archive.
+   * transaction), so a retried or racing caller that finds the same reason there adds nothing ('already_there').
+   * `order` is the row as the caller read it; 'missing' when the order is not in the archive.
    */
-  async addHistoryLine(order: ArchivedOrder, line: Omit<StatusChange, 'at'>): Promise<boolean> {
+  async addHistoryLine(
+    order: ArchivedOrder,
+    line: Omit<StatusChange, 'at'>,
+  ): Promise<'added' | 'already_there' | 'missing'> {
     let current: ArchivedOrder | null = order;
     for (let attempt = 0; current && attempt < 5; attempt++) {
-      if (current.history.some((h) => h.reason === line.reason)) return true;
+      if (current.history.some((h) => h.reason === line.reason)) return 'already_there';
       const now = new Date();
       const change = { status: line.status, reason: line.reason, at: now, actor: line.actor ?? null };
       const rs = await this.cassandra.execute(
@@ -174,10 +177,10 @@ export class OrderArchive {
         [[change], now, order.order_id, current.updated_at ? new Date(current.updated_at) : null],
         { prepare: true },
       );
-      if (rs.first()?.['[applied]']) return true;
+      if (rs.first()?.['[applied]']) return 'added';
       current = await this.find(order.order_id); // changed meanwhile: look again
     }
-    if (!current) return false;
+    if (!current) return 'missing';
     throw new Error(`the archived order ${order.order_id} kept changing: its history line was not added`);
   }
 

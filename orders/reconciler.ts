@@ -246,7 +246,10 @@ export class Reconciler {
     }
     const late =
       order.cancelReason === 'payment_timeout' || (order.status === 'canceled' && order.chargeId !== charge.chargeId);
-    await recordRefundOn(this.mysql, this.archive, charge.orderId, late);
+    await recordRefundOn(this.mysql, this.archive, charge.orderId, late, {
+      chargeId: charge.chargeId,
+      amountMinor: charge.amountMinor - charge.amountRefundedMinor,
+    });
   }
 
   // ---- 3. the Redis mirrors of orders waiting for their payment ----------------------------------------------

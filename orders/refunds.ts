@@ -2,16 +2,18 @@
  * Recording that an order's money went back, wherever the order lives: a guarded UPDATE in MySQL while it is
  * live, a conditional (lightweight-transaction) update of its Cassandra copy once archived. Either way exactly
  * one `order.refunded` event is written per kind of refund, the order's own payment and a late payment (the
- * guard / the LWT's `[applied]` makes a repeat change nothing), so the buyer is told once of each. A refund for an
- * archived paid order is of a charge beside the one that paid (the buyer paid twice; the order's own charge is never
- * refunded once it is archived): its payment still stands, so its payment is left as it is ('kept_paid'), and when
- * the caller names that charge its history and its buyer are told as recordExtraRefundOn tells them.
+ * guard / the LWT's `[applied]` makes a repeat change nothing), and per charge for late payments whose charge the
+ * caller names (a history line checked under the order's lock, or added by a compare-and-set once archived), so
+ * the buyer is told once of each. A refund for an archived paid order is of a charge beside the one that paid
+ * (the buyer paid twice; the order's own charge is never refunded once it is archived): its payment is left as it
+ * is ('kept_paid'), and when the caller names that charge its history and its buyer are told as
+ * recordExtraRefundOn tells them.
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ArchivedOrder, OrderArchive } from './archive';
 import type { OrderView } from './model';
-import { enqueueOrderEvent, loadOrder, orderEvent } from './repository';
+import { loadOrder, orderEvent } from './repository';
 import { PAID } from './payment-facts';
 import { recordAction } from './shipments';
 import { enqueue } from '../outbox/outbox';
@@ -23,22 +25,32 @@ export async function recordRefundOn(
   archive: OrderArchive,
   orderId: string,
   late: boolean,
-  /** The charge that went back, when the caller knows it (the late-payment workflow). */
+  /** The charge that went back, when the caller knows it (the late-payment workflow, the reconciler). */
   charge?: { chargeId: string; amountMinor: number },
 ): Promise<RefundRecord> {
+  // A late refund whose charge is known is recorded once per charge (a history line, an event under the charge's
+  // id): a second late payment of the same order is told too, and a retry of either tells nobody twice.
+  const perCharge = late && charge ? lateRefund(charge.chargeId) : undefined;
   const live = await mysql.transaction(async (trx) => {
     const row = await trx('orders')
-      .select('payment_status', 'late_payment')
+      .select('status', 'payment_status', 'late_payment')
       .where({ order_id: orderId })
       .forUpdate()
       .first();
     if (!row) return 'missing' as const;
-    // Once per kind: a late payment's refund is told even when the order's own payment went back before.
-    if (late ? row.late_payment === 'refunded' : row.payment_status === 'refunded') return 'already_recorded' as const;
+    if (perCharge) {
+      const done = await trx('order_status_history').where({ order_id: orderId, reason: perCharge.line }).first('id');
+      if (done) return 'already_recorded' as const;
+    } else if (late ? row.late_payment === 'refunded' : row.payment_status === 'refunded') {
+      // Once per kind: a late payment's refund is told even when the order's own payment went back before.
+      return 'already_recorded' as const;
+    }
     await trx('orders')
       .where({ order_id: orderId })
       .update({ payment_status: 'refunded', ...(late ? { late_payment: 'refunded' } : {}), updated_at: trx.fn.now(3) });
-    await enqueueOrderEvent(trx, 'order.refunded', orderId, { late });
+    if (perCharge) await recordAction(trx, orderId, row.status, perCharge.line, 'saga');
+    const view = (await loadOrder(trx, orderId))!;
+    await enqueue(trx, [orderEvent('order.refunded', view, { late }, perCharge?.eventId)]);
     return 'recorded' as const;
   });
   if (live !== 'missing') return live;
@@ -58,15 +70,43 @@ export async function recordRefundOn(
     return 'kept_paid';
   }
   const applied = await archive.markRefunded(orderId, late);
-  if (applied !== 'recorded') return applied;
+  if (applied === 'missing') return applied;
+  if (!perCharge && applied !== 'recorded') return applied;
   const { history: _history, charge_id: _charge, ...order } = archived;
   const refunded = {
     ...order,
     payment_status: 'refunded' as const,
     ...(late ? { late_payment: 'refunded' as const } : {}),
   };
-  await mysql.transaction((trx) => enqueueOrderEvent(trx, 'order.refunded', orderId, { late }, refunded));
-  return 'recorded';
+  let recorded: RefundRecord = 'recorded';
+  if (perCharge) {
+    const line = await archive.addHistoryLine(archived, {
+      status: archived.status,
+      reason: perCharge.line,
+      actor: 'saga',
+    });
+    if (line === 'missing') return 'missing';
+    if (line === 'already_there') recorded = 'already_recorded';
+  }
+  // Written even when the line was there: an earlier attempt may have stopped before its event. The event's id
+  // (per charge) makes that copy one the outbox or the consumers drop.
+  await enqueueArchivedEvent(mysql, orderEvent('order.refunded', refunded, { late }, perCharge?.eventId));
+  return recorded;
+}
+
+/** A late charge's refund: its line in the order's history and its event's id, both fixed by the charge. */
+const lateRefund = (chargeId: string) => ({
+  line: `late payment ${chargeId} refunded`.slice(0, 255),
+  eventId: eventIdOf(`late-refund:${chargeId}`),
+});
+
+/** An event about an archived order, once: a copy of an event still in the outbox (same id) is dropped here. */
+async function enqueueArchivedEvent(mysql: Knex, event: ReturnType<typeof orderEvent>): Promise<void> {
+  try {
+    await enqueue(mysql, [event]);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ER_DUP_ENTRY') throw err;
+  }
 }
 
 export interface ExtraRefund {
@@ -116,11 +156,7 @@ async function tellArchivedExtraRefund(
 ): Promise<void> {
   await archive.addHistoryLine(archived, { status: archived.status, reason: extraRefundLine(r), actor: 'saga' });
   const { history: _history, charge_id: _charge, ...order } = archived;
-  try {
-    await enqueue(mysql, [extraRefundEvent(order, r)]);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ER_DUP_ENTRY') throw err; // the earlier attempt's event is still queued
-  }
+  await enqueueArchivedEvent(mysql, extraRefundEvent(order, r));
 }
 
 /** The buyer's `order.refunded` with `extra_charge`, its id fixed by the refunded charges. */
@@ -133,9 +169,10 @@ const extraRefundEvent = (order: OrderView, r: ExtraRefund) =>
   );
 
 /** A UUID-shaped id fixed by the refunded charges. */
-function extraRefundEventId(chargeIds: string[]): string {
-  const h = createHash('sha256')
-    .update(`extra-refund:${[...chargeIds].sort().join(',')}`)
-    .digest('hex');
+const extraRefundEventId = (chargeIds: string[]) => eventIdOf(`extra-refund:${[...chargeIds].sort().join(',')}`);
+
+/** A UUID-shaped event id fixed by `key`. */
+function eventIdOf(key: string): string {
+  const h = createHash('sha256').update(key).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

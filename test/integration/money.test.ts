@@ -17,7 +17,7 @@ import { sellersOf } from '../../orders/shipment-records';
 import type { Charge } from '../../payments/gateway';
 import { ensureReconcilerSchedule } from '../../orders/schedules';
 import { OrderArchive } from '../../orders/archive';
-import { recordExtraRefundOn } from '../../orders/refunds';
+import { recordExtraRefundOn, recordRefundOn } from '../../orders/refunds';
 import { signPayload, SIGNATURE_HEADER } from '../../payments/webhook-signature';
 
 let p: Platform;
@@ -132,6 +132,40 @@ test('a success for an order already archived is refunded by charge id and recor
   });
   expect(archived).toMatchObject({ status: 'canceled', cancel_reason: 'payment_declined', late_payment: 'refunded' });
   await moneyEndsRight(id);
+});
+
+test('two late payments of one archived order are both refunded, both noted in its history and both told, once each', async () => {
+  const a = await makeItem(p.stores.mysql, { stock: 1 });
+  const id = (await order([{ item_id: a, quantity: 1 }], 'pm_card_chargeDeclined')).body.order_id;
+  await eventually(async () => (await p.stores.mysql('orders').where({ order_id: id }).first()) === undefined, 20_000); // archived
+  const late = [await chargeAgain(id, 'late-one'), await chargeAgain(id, 'late-two')];
+  for (const c of late)
+    await eventually(async () => (await p.gateway.retrieveCharge(c.chargeId))?.status === 'refunded', 20_000);
+  await moneyEndsRight(id);
+  const admin = await makeUser(p.stores.mysql, p.deps.tokens, 'admin');
+  const lines = async () =>
+    (await call(p.baseUrl, 'GET', `/admin/orders/${id}/history`, { token: admin.token })).body.history
+      .map((h: { reason: string | null }) => h.reason)
+      .filter((r: string | null) => r?.startsWith('late payment '))
+      .sort();
+  const lateEvents = async () =>
+    (await p.stores.mysql('outbox').where({ msg_key: id }).andWhere('payload', 'like', '%"order.refunded"%')).filter(
+      (row) => JSON.parse(row.payload).data.late === true,
+    ).length;
+  const expected = late.map((c) => `late payment ${c.chargeId} refunded`).sort();
+  await eventually(async () => JSON.stringify(await lines()) === JSON.stringify(expected), 20_000);
+  await eventually(async () => (await lateEvents()) === 2);
+  expect(await getOrder(id)).toMatchObject({
+    status: 'canceled',
+    payment_status: 'refunded',
+    late_payment: 'refunded',
+  });
+  // The first one's step run again (a retried activity) adds no line and tells nobody again.
+  const archive = new OrderArchive(p.stores.cassandra, p.stores.mysql);
+  const again = { chargeId: late[0]!.chargeId, amountMinor: 1000 };
+  expect(await recordRefundOn(p.stores.mysql, archive, id, true, again)).toBe('already_recorded');
+  expect(await lines()).toEqual(expected);
+  expect(await lateEvents()).toBe(2);
 });
 
 test("an operator's Cancel of a saga awaiting payment compensates: canceled, stock back, the pending charge voided", async () => {
