@@ -401,7 +401,11 @@ export class OrderService {
       return await this.temporal.workflow.getHandle(orderId).query(detailsQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError)
-        throw conflict('saga_not_found', `the saga of order ${orderId} is gone`, { status: order.status });
+        throw conflict(
+          'saga_not_found',
+          `the saga of order ${orderId} is gone; its status history: GET /admin/orders/${orderId}/history`,
+          { status: order.status },
+        );
       throw err;
     }
   }
