@@ -36,10 +36,12 @@ export function cpuSnapshot(): CpuSnapshot {
   return { at: performance.now(), procs };
 }
 
-/** One line: the window's length, the CPU seconds all processes used of those the cores had, and the busiest
- * processes, each labelled by `label(pid, proc)` (e.g. "api" for the API's pids). */
-export function cpuSplit(from: CpuSnapshot, to: CpuSnapshot, label: (pid: number, p: ProcCpu) => string): string {
-  const seconds = (to.at - from.at) / 1000;
+/** The CPU seconds each label's processes used between two snapshots, their total, and the window's length. */
+export function cpuUse(
+  from: CpuSnapshot,
+  to: CpuSnapshot,
+  label: (pid: number, p: ProcCpu) => string,
+): { seconds: number; total: number; byLabel: Map<string, number> } {
   const byLabel = new Map<string, number>();
   let total = 0;
   for (const [pid, p] of to.procs) {
@@ -49,6 +51,13 @@ export function cpuSplit(from: CpuSnapshot, to: CpuSnapshot, label: (pid: number
     const key = label(pid, p);
     byLabel.set(key, (byLabel.get(key) ?? 0) + used);
   }
+  return { seconds: (to.at - from.at) / 1000, total, byLabel };
+}
+
+/** One line: the window's length, the CPU seconds all processes used of those the cores had, and the busiest
+ * processes, each labelled by `label(pid, proc)` (e.g. "api" for the API's pids). */
+export function cpuSplit(from: CpuSnapshot, to: CpuSnapshot, label: (pid: number, p: ProcCpu) => string): string {
+  const { seconds, total, byLabel } = cpuUse(from, to, label);
   const busiest = [...byLabel]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 6)

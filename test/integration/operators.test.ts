@@ -126,6 +126,22 @@ describe('read: details', () => {
       `awaiting payment until ${order.expires_at}`,
     ]);
     expect((await call(p.baseUrl, 'GET', `/admin/orders/${id}/details`, { token: buyer.token })).status).toBe(403);
+
+    // An order with no saga to ask (here: reserved, its saga not started yet): 409, pointing to its history.
+    const unstarted = `o-${randomUUID()}`;
+    await reserveOrder(p.stores.mysql, {
+      orderId: unstarted,
+      userId: buyer.userId,
+      lines: [{ item_id: item, quantity: 1 }],
+      paymentMethod: 'pm_card_visa',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
+    const gone = await call(p.baseUrl, 'GET', `/admin/orders/${unstarted}/details`, { token: admin.token });
+    expect(gone.status).toBe(409);
+    expect(gone.body.error).toMatchObject({
+      code: 'saga_not_found',
+      message: expect.stringContaining(`/admin/orders/${unstarted}/history`),
+    });
   });
 
   test('the status history, live and then archived: every change, why and who, kept once the saga has closed', async () => {
