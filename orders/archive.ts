@@ -146,12 +146,17 @@ export class OrderArchive {
   /** Marks an archived order refunded, once: a lightweight transaction, so of two racing callers one applies
    * (and writes the event), the other learns it was done. Callers check that the order is archived first: on a
    * missing row the condition would hold and create one. */
-  async markRefunded(orderId: string, late: boolean): Promise<'recorded' | 'already_recorded' | 'missing'> {
+  async markRefunded(
+    orderId: string,
+    late: boolean,
+    /** The row's new updated_at (a caller that changes the row next needs it). */
+    at = new Date(),
+  ): Promise<'recorded' | 'already_recorded' | 'missing'> {
     // Once per kind, as in MySQL (orders/refunds.ts): a late payment's refund on `late_payment`.
     const cql = late
       ? "UPDATE orders_by_id SET payment_status = 'refunded', late_payment = 'refunded', updated_at = ? WHERE order_id = ? IF late_payment = null"
       : "UPDATE orders_by_id SET payment_status = 'refunded', updated_at = ? WHERE order_id = ? IF payment_status != 'refunded'";
-    const rs = await this.cassandra.execute(cql, [new Date(), orderId], { prepare: true });
+    const rs = await this.cassandra.execute(cql, [at, orderId], { prepare: true });
     const row = rs.first();
     if (row?.['[applied]']) return 'recorded';
     const done = late ? row?.late_payment != null : row?.payment_status === 'refunded';

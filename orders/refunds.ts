@@ -12,11 +12,12 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ArchivedOrder, OrderArchive } from './archive';
-import type { OrderView } from './model';
+import type { OrderStatus, OrderView } from './model';
 import { loadOrder, orderEvent } from './repository';
 import { PAID } from './payment-facts';
 import { recordAction } from './shipments';
 import { enqueue } from '../outbox/outbox';
+import { isDuplicateKey } from '../stores/mysql/client';
 
 export type RefundRecord = 'recorded' | 'already_recorded' | 'missing' | 'kept_paid';
 
@@ -39,8 +40,7 @@ export async function recordRefundOn(
       .first();
     if (!row) return 'missing' as const;
     if (perCharge) {
-      const done = await trx('order_status_history').where({ order_id: orderId, reason: perCharge.line }).first('id');
-      if (done) return 'already_recorded' as const;
+      if (!(await addLiveLineOnce(trx, orderId, row.status, perCharge.line))) return 'already_recorded' as const;
     } else if (late ? row.late_payment === 'refunded' : row.payment_status === 'refunded') {
       // Once per kind: a late payment's refund is told even when the order's own payment went back before.
       return 'already_recorded' as const;
@@ -48,7 +48,6 @@ export async function recordRefundOn(
     await trx('orders')
       .where({ order_id: orderId })
       .update({ payment_status: 'refunded', ...(late ? { late_payment: 'refunded' } : {}), updated_at: trx.fn.now(3) });
-    if (perCharge) await recordAction(trx, orderId, row.status, perCharge.line, 'saga');
     const view = (await loadOrder(trx, orderId))!;
     await enqueue(trx, [orderEvent('order.refunded', view, { late }, perCharge?.eventId)]);
     return 'recorded' as const;
@@ -69,7 +68,8 @@ export async function recordRefundOn(
     }
     return 'kept_paid';
   }
-  const applied = await archive.markRefunded(orderId, late);
+  const at = new Date();
+  const applied = await archive.markRefunded(orderId, late, at);
   if (applied === 'missing') return applied;
   if (!perCharge && applied !== 'recorded') return applied;
   const { history: _history, charge_id: _charge, ...order } = archived;
@@ -80,7 +80,9 @@ export async function recordRefundOn(
   };
   let recorded: RefundRecord = 'recorded';
   if (perCharge) {
-    const line = await archive.addHistoryLine(archived, {
+    // The row as it is now: an update of ours moved its updated_at, which the compare-and-set expects.
+    const current = applied === 'recorded' ? { ...archived, updated_at: at.toISOString() } : archived;
+    const line = await archive.addHistoryLine(current, {
       status: archived.status,
       reason: perCharge.line,
       actor: 'saga',
@@ -105,8 +107,21 @@ async function enqueueArchivedEvent(mysql: Knex, event: ReturnType<typeof orderE
   try {
     await enqueue(mysql, [event]);
   } catch (err) {
-    if ((err as { code?: string }).code !== 'ER_DUP_ENTRY') throw err;
+    if (!isDuplicateKey(err)) throw err;
   }
+}
+
+/** A line in a live order's history, once (the caller holds the order's lock): false when it is there already.
+ * The archive's twin is OrderArchive.addHistoryLine. */
+async function addLiveLineOnce(
+  trx: Knex.Transaction,
+  orderId: string,
+  status: OrderStatus,
+  line: string,
+): Promise<boolean> {
+  if (await trx('order_status_history').where({ order_id: orderId, reason: line }).first('id')) return false;
+  await recordAction(trx, orderId, status, line, 'saga');
+  return true;
 }
 
 export interface ExtraRefund {
@@ -131,9 +146,7 @@ export async function recordExtraRefundOn(mysql: Knex, archive: OrderArchive, r:
   const live = await mysql.transaction(async (trx) => {
     const row = await trx('orders').select('status').where({ order_id: r.orderId }).forUpdate().first();
     if (!row) return false;
-    const done = await trx('order_status_history').where({ order_id: r.orderId, reason: what }).first('id');
-    if (done) return true;
-    await recordAction(trx, r.orderId, row.status, what, 'saga');
+    if (!(await addLiveLineOnce(trx, r.orderId, row.status, what))) return true;
     const view = await loadOrder(trx, r.orderId);
     await enqueue(trx, [extraRefundEvent(view!, r)]);
     return true;
