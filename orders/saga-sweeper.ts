@@ -86,11 +86,7 @@ export class SagaSweeper {
   }
 
   private duePage(dueBefore: Date, after: Keyset | undefined, pageSize: number): Promise<UnstartedOrder[]> {
-    const q = this.mysql('orders')
-      .select('order_id', 'user_id', 'payment_method', 'expires_at', 'created_at')
-      .where({ status: 'created' })
-      .whereNull('saga_started_at')
-      .where('created_at', '<', dueBefore);
+    const q = unstartedOrders(this.mysql).where('created_at', '<', dueBefore);
     if (after) q.where(pastKey({ time: 'created_at', id: 'order_id' }, after, 'asc'));
     return q.orderBy([{ column: 'created_at' }, { column: 'order_id' }]).limit(pageSize);
   }
@@ -99,6 +95,14 @@ export class SagaSweeper {
     const { mysql, redis, temporal, cfg } = this;
     return startReservedSaga({ mysql, redis, temporal, cfg }, row, this.log.child({ from: 'saga sweeper' }));
   }
+}
+
+/** Orders reserved whose saga has not started (no saga marked the row), as startReservedSaga needs them. */
+export function unstartedOrders(mysql: Knex): Knex.QueryBuilder {
+  return mysql('orders')
+    .select('order_id', 'user_id', 'payment_method', 'expires_at', 'created_at')
+    .where({ status: 'created' })
+    .whereNull('saga_started_at');
 }
 
 /** What starting a reserved order's saga needs. */

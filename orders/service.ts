@@ -32,7 +32,7 @@ import type {
 import { logBestEffortFailure } from '../stores/errors';
 import { InvalidOrder, reserveOrder } from './reservation';
 import { startSaga } from './saga';
-import { startReservedSaga } from './saga-sweeper';
+import { startReservedSaga, unstartedOrders } from './saga-sweeper';
 import { logger } from '../lib/logger';
 import { normalizeLines, visibleShortages } from '../stock/levels';
 import { SharedStockReads } from '../stock/shared-reads';
@@ -383,11 +383,7 @@ export class OrderService {
    * canceled in place if its payment window has closed. True when the caller should look again (and send its
    * update to the saga, or learn that the order is canceled). */
   private async startUnstartedSaga(orderId: string): Promise<boolean> {
-    const row = await this.mysql('orders')
-      .select('order_id', 'user_id', 'payment_method', 'expires_at', 'created_at')
-      .where({ order_id: orderId, status: 'created' })
-      .whereNull('saga_started_at')
-      .first();
+    const row = await unstartedOrders(this.mysql).where({ order_id: orderId }).first();
     if (!row) return false;
     const { mysql, redis, temporal, cfg } = this;
     const done = await startReservedSaga({ mysql, redis, temporal, cfg }, row, logger.child({ orderId }));
