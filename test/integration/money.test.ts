@@ -336,6 +336,8 @@ test('a buyer charged twice for a placed order gets the second charge back at on
   await moneyEndsRight(id);
   const line = `refunded ${second.chargeId}, paid beside ${paid.chargeId}`;
   const lines = () => p.stores.mysql('order_status_history').where({ order_id: id, reason: line }).count({ n: '*' });
+  // The saga records the refund in a step after the gateway's: wait for it, then there is exactly one line.
+  await eventually(async () => Number((await lines())[0]!.n) > 0, 20_000);
   expect(Number((await lines())[0]!.n)).toBe(1);
   // The step run again (a retried activity) records nothing more: the line, and the buyer's event written with it,
   // are checked under the order's lock.
