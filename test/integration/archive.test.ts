@@ -4,10 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { startPlatform, Platform } from '../support/platform';
-import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
+import { makeItem, makeUser, reserveUnstarted, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually, TEST_SHIPMENT } from '../support/http';
 import { OrderArchive } from '../../orders/archive';
-import { reserveOrder } from '../../orders/reservation';
 import { applyTransition } from '../../orders/repository';
 import { ArchiveSweeper } from '../../orders/archive-sweeper';
 import { logger } from '../../lib/logger';
@@ -200,15 +199,7 @@ test('the orders view merges live and archived orders, newest first, in cursor p
 
 /** A finished order in MySQL with no saga, as a crash would leave it. */
 async function finishedLiveOrder(buyer: TestUser, item: string): Promise<string> {
-  const orderId = `o-${randomUUID()}`;
-  const r = await reserveOrder(p.stores.mysql, {
-    orderId,
-    userId: buyer.userId,
-    lines: [{ item_id: item, quantity: 1 }],
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date(Date.now() + 60_000).toISOString(),
-  });
-  expect(r.ok).toBe(true);
+  const orderId = await reserveUnstarted(p.stores.mysql, buyer.userId, { itemId: item });
   await p.stores.mysql.transaction((trx) =>
     applyTransition(trx, orderId, {
       from: ['created'],
@@ -258,14 +249,7 @@ test('moves run concurrently with themselves leave exactly one copy; a live orde
   expect(await inMysql(id)).toBe(false);
   expect((await listAll(buyer)).ids).toEqual([id]);
 
-  const live = `o-${randomUUID()}`;
-  await reserveOrder(p.stores.mysql, {
-    orderId: live,
-    userId: buyer.userId,
-    lines: [{ item_id: item, quantity: 1 }],
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date(Date.now() + 60_000).toISOString(),
-  });
+  const live = await reserveUnstarted(p.stores.mysql, buyer.userId, { itemId: item });
   expect(await archive.archive(live)).toBe('not_finished');
   expect(await archive.deleteLive(live)).toBe(false);
   expect(await inMysql(live)).toBe(true);

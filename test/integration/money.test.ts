@@ -7,9 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { startPlatform, Platform } from '../support/platform';
-import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
+import { makeItem, makeUser, reserveUnstarted, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually, TEST_SHIPMENT } from '../support/http';
-import { reserveOrder } from '../../orders/reservation';
 import { SagaSweeper } from '../../orders/saga-sweeper';
 import { logger } from '../../lib/logger';
 import { shipUpdate, stateQuery } from '../../orders/saga-messages';
@@ -90,15 +89,7 @@ test('a charge that succeeds after the payment timer fired (its webhook lost) is
 
 test('a reserved order whose saga never started before its window closed is canceled by the sweeper: no charge, stock back', async () => {
   const a = await makeItem(p.stores.mysql, { stock: 2 });
-  const orderId = `o-${randomUUID()}`;
-  const r = await reserveOrder(p.stores.mysql, {
-    orderId,
-    userId: buyer.userId,
-    lines: [{ item_id: a, quantity: 2 }],
-    paymentMethod: 'pm_card_visa',
-    expiresAt: new Date(Date.now() - 1000).toISOString(),
-  });
-  expect(r.ok).toBe(true);
+  const orderId = await reserveUnstarted(p.stores.mysql, buyer.userId, { itemId: a, quantity: 2, expiresInMs: -1000 });
   expect(await stockOf(p.stores.mysql, a)).toBe(0);
   const sweeper = new SagaSweeper(
     p.stores.mysql,

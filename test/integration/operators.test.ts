@@ -5,13 +5,11 @@
  * whose search attributes the stack registered, and the real stores and gateway simulator.
  */
 import { startPlatform, Platform } from '../support/platform';
-import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
+import { makeItem, makeUser, reserveUnstarted, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually, TEST_SHIPMENT } from '../support/http';
 import { detailsQuery, stateQuery } from '../../orders/saga-messages';
 import { OrderArchive } from '../../orders/archive';
 import { ensureSchedules } from '../../orders/schedules';
-import { reserveOrder } from '../../orders/reservation';
-import { randomUUID } from 'node:crypto';
 
 let p: Platform;
 let buyer: TestUser;
@@ -128,14 +126,7 @@ describe('read: details', () => {
     expect((await call(p.baseUrl, 'GET', `/admin/orders/${id}/details`, { token: buyer.token })).status).toBe(403);
 
     // An order with no saga to ask (here: reserved, its saga not started yet): 409, pointing to its history.
-    const unstarted = `o-${randomUUID()}`;
-    await reserveOrder(p.stores.mysql, {
-      orderId: unstarted,
-      userId: buyer.userId,
-      lines: [{ item_id: item, quantity: 1 }],
-      paymentMethod: 'pm_card_visa',
-      expiresAt: new Date(Date.now() + 60_000).toISOString(),
-    });
+    const unstarted = await reserveUnstarted(p.stores.mysql, buyer.userId, { itemId: item });
     const gone = await call(p.baseUrl, 'GET', `/admin/orders/${unstarted}/details`, { token: admin.token });
     expect(gone.status).toBe(409);
     expect(gone.body.error).toMatchObject({
@@ -322,14 +313,7 @@ describe('schedules: the periodic jobs', () => {
       expect(listed).toEqual(expect.arrayContaining(ids));
       // A reserved order whose saga never started: the saga sweeper's scheduled run starts it.
       const item = await makeItem(p.stores.mysql, { stock: 1 });
-      const orderId = `o-${randomUUID()}`;
-      await reserveOrder(p.stores.mysql, {
-        orderId,
-        userId: buyer.userId,
-        lines: [{ item_id: item, quantity: 1 }],
-        paymentMethod: 'pm_card_visa',
-        expiresAt: new Date(Date.now() + 60_000).toISOString(),
-      });
+      const orderId = await reserveUnstarted(p.stores.mysql, buyer.userId, { itemId: item });
       await p.stores
         .mysql('orders')
         .where({ order_id: orderId })

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
 import { startPlatform, Platform } from '../support/platform';
-import { makeItem, makeUser, stockOf, TestUser } from '../support/fixtures';
+import { makeItem, makeUser, reserveUnstarted, stockOf, TestUser } from '../support/fixtures';
 import { call, eventually } from '../support/http';
 import { TOPICS } from '../../stores/kafka/topics';
 import { mirrorKey } from '../../orders/mirror';
@@ -278,15 +278,11 @@ describe('cancel', () => {
   test('a cancel that finds no saga yet (Temporal was down when the order was made) starts it and cancels; past the payment window, the order is canceled in place', async () => {
     // Reserved as POST /orders reserves, without the saga's start (it failed; the sweeper would start it later).
     const a = await makeItem(p.stores.mysql, { stock: 2 });
-    const orderId = `o-${randomUUID()}`;
-    const reserved = await reserveOrder(p.stores.mysql, {
-      orderId,
-      userId: buyer.userId,
-      lines: [{ item_id: a, quantity: 2 }],
+    const orderId = await reserveUnstarted(p.stores.mysql, buyer.userId, {
+      itemId: a,
+      quantity: 2,
       paymentMethod: 'pm_card_noResponse',
-      expiresAt: new Date(Date.now() + 60_000).toISOString(),
     });
-    expect(reserved.ok).toBe(true);
     const c = await call(p.baseUrl, 'POST', `/orders/${orderId}/cancel`, { token: buyer.token });
     expect(c.status).toBe(200);
     expect(c.body).toMatchObject({ status: 'canceled', cancel_reason: 'canceled_by_customer' });
@@ -298,15 +294,7 @@ describe('cancel', () => {
     expect(charges.filter((ch) => ch.status === 'succeeded' || ch.status === 'pending')).toEqual([]);
 
     // Its payment window already closed: canceled in place (as the sweeper does), and the buyer told so.
-    const lateId = `o-${randomUUID()}`;
-    const late = await reserveOrder(p.stores.mysql, {
-      orderId: lateId,
-      userId: buyer.userId,
-      lines: [{ item_id: a, quantity: 1 }],
-      paymentMethod: 'pm_card_visa',
-      expiresAt: new Date(Date.now() - 1000).toISOString(),
-    });
-    expect(late.ok).toBe(true);
+    const lateId = await reserveUnstarted(p.stores.mysql, buyer.userId, { itemId: a, expiresInMs: -1000 });
     const refused = await call(p.baseUrl, 'POST', `/orders/${lateId}/cancel`, { token: buyer.token });
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatchObject({ code: 'invalid_transition', details: { status: 'canceled' } });

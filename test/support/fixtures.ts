@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { createUser, Role } from '../../users/repository';
 import { reserveOrder } from '../../orders/reservation';
 import type { TokenService } from '../../api/auth';
+import type { PaymentMethod } from '../../orders/model';
 
 export interface TestUser {
   userId: string;
@@ -52,6 +53,29 @@ export async function stockOf(mysql: Knex, itemId: string): Promise<number> {
   return Number(row.stock);
 }
 
+/** An order reserved as the API reserves one, its saga not started (as a crash, or Temporal down, leaves it):
+ * `quantity` (1) units of `itemId`, its payment window `expiresInMs` (a minute; negative: closed already). */
+export async function reserveUnstarted(
+  mysql: Knex,
+  userId: string,
+  opts: { itemId: string; quantity?: number; paymentMethod?: PaymentMethod; expiresInMs?: number },
+): Promise<string> {
+  const orderId = `o-${randomUUID()}`;
+  const r = await reserveOrder(
+    mysql,
+    {
+      orderId,
+      userId,
+      lines: [{ item_id: opts.itemId, quantity: opts.quantity ?? 1 }],
+      paymentMethod: opts.paymentMethod ?? 'pm_card_visa',
+      expiresAt: new Date(Date.now() + (opts.expiresInMs ?? 60_000)).toISOString(),
+    },
+    { fresh: true },
+  );
+  if (!r.ok) throw new Error(`the test order was not reserved: ${JSON.stringify(r.shortages)}`);
+  return orderId;
+}
+
 /** A created order of `quantity` units of a fresh item of `stock` units, reserved as the API reserves one (its
  * payment window a minute long); no saga runs for it. */
 export async function makeOrder(
@@ -60,20 +84,7 @@ export async function makeOrder(
   opts: { stock: number; quantity: number },
 ): Promise<{ orderId: string; itemId: string }> {
   const itemId = await makeItem(mysql, { stock: opts.stock });
-  const orderId = `o-${randomUUID()}`;
-  const r = await reserveOrder(
-    mysql,
-    {
-      orderId,
-      userId,
-      lines: [{ item_id: itemId, quantity: opts.quantity }],
-      paymentMethod: 'pm_card_visa',
-      expiresAt: new Date(Date.now() + 60_000).toISOString(),
-    },
-    { fresh: true },
-  );
-  if (!r.ok) throw new Error(`the test order was not reserved: ${JSON.stringify(r.shortages)}`);
-  return { orderId, itemId };
+  return { orderId: await reserveUnstarted(mysql, userId, { itemId, quantity: opts.quantity }), itemId };
 }
 
 /** A topic for tests only (the smoke test, the outbox's housekeeping): created by the tests that use it. */
